@@ -1,0 +1,106 @@
+// Distillation losses, computed with autograd: cross-entropy (optional label smoothing) plus
+// temperature-scaled KL(teacher || student) * T^2 (Hinton et al. 2015), the teacher being one or
+// more peers' logits combined pairwise (mean of KLs, as in deep mutual learning) or as an ensemble
+// (KL to the weighted mean of the peers' softened probabilities).
+#include "common.h"
+
+#include <sstream>
+
+namespace {
+
+enum TeacherForm : int32_t { PD_TEACHER_PAIRWISE = 0, PD_TEACHER_ENSEMBLE = 1 };
+enum Combine : int32_t { PD_COMBINE_CONVEX = 0, PD_COMBINE_ADDITIVE = 1 };
+
+std::string sizes(const torch::Tensor& t) {
+  std::ostringstream s;
+  s << t.sizes();
+  return s.str();
+}
+
+// KL(target || softmax(student)) averaged over the batch; student given as log-probabilities.
+torch::Tensor kl_batchmean(const torch::Tensor& log_student, const torch::Tensor& target_probs) {
+  return torch::kl_div(log_student, target_probs, at::Reduction::Sum) / log_student.size(0);
+}
+
+}  // namespace
+
+// total = (1 - alpha) * CE + alpha * KD   (combine = convex)
+//       = CE + alpha * KD                 (combine = additive, the DML form; alpha = 1 gives CE + KD)
+// with KD = T^2 * sum_i w_i KL(p_i || p_s) / sum_i w_i   (form = pairwise)
+//      KD = T^2 * KL(sum_i w_i p_i / sum_i w_i || p_s)   (form = ensemble)
+// where p = softmax(z / T). Teachers are detached. With no teachers the total is CE.
+// out_ce / out_kd (optional) receive detached scalars; check_finite != 0 turns a NaN or infinite
+// total into PD_ERR_NON_FINITE.
+PD_API int32_t pd_loss_distill(PdTensor* logits_h, PdTensor* targets_h, PdTensor** teachers, const double* weights,
+                               int32_t n_teachers, double temperature, double alpha, int32_t form, int32_t combine,
+                               double label_smoothing, int32_t check_finite, PdTensor** out_total, PdTensor** out_ce,
+                               PdTensor** out_kd) {
+  PD_TRY {
+    auto& logits = unwrap(logits_h);
+    auto& targets = unwrap(targets_h);
+    pd::require(logits.dim() == 2, "logits must be [batch, classes], got " + sizes(logits));
+    pd::require(targets.dim() == 1 && targets.size(0) == logits.size(0),
+                "targets must be [" + std::to_string(logits.size(0)) + "], got " + sizes(targets));
+    pd::require(targets.scalar_type() == torch::kInt64, "targets must be int64 class indices");
+    pd::require(temperature > 0, "temperature must be positive, got " + std::to_string(temperature));
+    pd::require((alpha >= 0 && alpha <= 1 + 1e-12) || combine == PD_COMBINE_ADDITIVE,
+                "alpha must be in [0, 1] for the convex combination, got " + std::to_string(alpha));
+    pd::require(alpha >= 0, "alpha must not be negative, got " + std::to_string(alpha));
+    pd::require(label_smoothing >= 0 && label_smoothing < 1, "label smoothing must be in [0, 1)");
+    pd::require(form == PD_TEACHER_PAIRWISE || form == PD_TEACHER_ENSEMBLE, "unknown teacher form " + std::to_string(form));
+    pd::require(combine == PD_COMBINE_CONVEX || combine == PD_COMBINE_ADDITIVE, "unknown combine mode " + std::to_string(combine));
+    pd::require(n_teachers >= 0, "negative teacher count");
+
+    auto ce = torch::nn::functional::cross_entropy(
+        logits, targets, torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(label_smoothing));
+
+    torch::Tensor total = ce;
+    torch::Tensor kd;
+    if (n_teachers > 0) {
+      double weight_sum = 0;
+      for (int32_t i = 0; i < n_teachers; ++i) {
+        const double w = weights == nullptr ? 1.0 : weights[i];
+        pd::require(w >= 0, "teacher " + std::to_string(i) + " has negative weight " + std::to_string(w));
+        weight_sum += w;
+        const auto& t = unwrap(teachers[i]);
+        pd::require(t.sizes() == logits.sizes(),
+                    "teacher " + std::to_string(i) + " logits " + sizes(t) + " do not match student logits " + sizes(logits));
+      }
+      pd::require(weight_sum > 0, "teacher weights sum to zero");
+      auto log_student = torch::log_softmax(logits / temperature, 1);
+      if (form == PD_TEACHER_PAIRWISE) {
+        for (int32_t i = 0; i < n_teachers; ++i) {
+          const double w = (weights == nullptr ? 1.0 : weights[i]) / weight_sum;
+          auto p = torch::softmax(unwrap(teachers[i]).detach().to(logits.scalar_type()) / temperature, 1);
+          auto term = kl_batchmean(log_student, p) * w;
+          kd = i == 0 ? term : kd + term;
+        }
+      } else {
+        torch::Tensor mix;
+        for (int32_t i = 0; i < n_teachers; ++i) {
+          const double w = (weights == nullptr ? 1.0 : weights[i]) / weight_sum;
+          auto p = torch::softmax(unwrap(teachers[i]).detach().to(logits.scalar_type()) / temperature, 1) * w;
+          mix = i == 0 ? p : mix + p;
+        }
+        kd = kl_batchmean(log_student, mix);
+      }
+      kd = kd * (temperature * temperature);
+      total = combine == PD_COMBINE_CONVEX ? ce * (1.0 - alpha) + kd * alpha : ce + kd * alpha;
+    }
+
+    if (check_finite != 0) {
+      const double value = total.detach().item<double>();
+      if (!std::isfinite(value)) {
+        std::ostringstream m;
+        m << "loss is " << (std::isnan(value) ? "NaN" : "infinite") << " (cross-entropy " << ce.detach().item<double>();
+        if (kd.defined()) m << ", distillation " << kd.detach().item<double>();
+        m << ")";
+        pd::fail(PD_ERR_NON_FINITE, m.str());
+      }
+    }
+    if (out_ce != nullptr) *out_ce = wrap(ce.detach());
+    if (out_kd != nullptr) *out_kd = kd.defined() ? wrap(kd.detach()) : wrap(torch::zeros({}, logits.options().requires_grad(false)));
+    *out_total = wrap(std::move(total));
+  }
+  PD_CATCH
+}

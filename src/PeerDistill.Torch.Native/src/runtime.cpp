@@ -1,0 +1,87 @@
+// Process and thread settings: intra-op threads, devices, seeds, build information.
+#include "common.h"
+
+#include <ATen/Parallel.h>
+#include <torch/csrc/jit/runtime/graph_executor.h>
+
+#include <sstream>
+
+char* pd_dup_string(const std::string& s);
+
+namespace pd {
+torch::Device parse_device(const std::string& spec) {
+  torch::Device device = torch::kCPU;
+  try {
+    device = torch::Device(spec);
+  } catch (const c10::Error&) {
+    fail(PD_ERR_ARGUMENT, "invalid device '" + spec + "' (expected cpu, cuda or cuda:N)");
+  }
+  if (device.is_cuda()) {
+    if (!torch::cuda::is_available()) {
+      fail(PD_ERR_DEVICE, "device '" + spec + "' requested but CUDA is not available (libtorch " +
+                              std::string(TORCH_VERSION) + " sees no CUDA device)");
+    }
+    const auto count = static_cast<int64_t>(torch::cuda::device_count());
+    if (device.has_index() && device.index() >= count) {
+      fail(PD_ERR_DEVICE, "device '" + spec + "' requested but only " + std::to_string(count) +
+                              " CUDA device(s) are visible");
+    }
+  } else if (!device.is_cpu()) {
+    fail(PD_ERR_ARGUMENT, "unsupported device '" + spec + "' (expected cpu, cuda or cuda:N)");
+  }
+  return device;
+}
+}  // namespace pd
+
+// One-time settings: models run through the plain TorchScript interpreter (no profiling or
+// fusion passes), so that every op and its gradient is the same kernel eager PyTorch would call.
+PD_API int32_t pd_runtime_init() {
+  PD_TRY {
+    torch::jit::getExecutorMode() = false;
+    torch::jit::getProfilingMode() = false;
+    torch::jit::setGraphExecutorOptimize(false);
+  }
+  PD_CATCH
+}
+
+// Sets the intra-op thread count. With the OpenMP backend the count applies to parallel regions
+// started from the calling thread, so each peer thread sets its own budget.
+PD_API int32_t pd_set_num_threads(int32_t n) {
+  PD_TRY {
+    pd::require(n > 0, "thread count must be positive, got " + std::to_string(n));
+    at::set_num_threads(n);
+  }
+  PD_CATCH
+}
+
+PD_API int32_t pd_get_num_threads(int32_t* out) {
+  PD_TRY { *out = at::get_num_threads(); }
+  PD_CATCH
+}
+
+PD_API int32_t pd_manual_seed(int64_t seed) {
+  PD_TRY { torch::manual_seed(static_cast<uint64_t>(seed)); }
+  PD_CATCH
+}
+
+PD_API int32_t pd_cuda_device_count(int32_t* out) {
+  PD_TRY { *out = torch::cuda::is_available() ? static_cast<int32_t>(torch::cuda::device_count()) : 0; }
+  PD_CATCH
+}
+
+PD_API int32_t pd_check_device(const char* spec) {
+  PD_TRY {
+    pd::require(spec != nullptr, "null device string");
+    pd::parse_device(spec);
+  }
+  PD_CATCH
+}
+
+PD_API int32_t pd_build_info(char** out) {
+  PD_TRY {
+    std::ostringstream s;
+    s << "libtorch " << TORCH_VERSION << "; " << at::get_parallel_info();
+    *out = pd_dup_string(s.str());
+  }
+  PD_CATCH
+}
