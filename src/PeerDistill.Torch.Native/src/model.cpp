@@ -1,6 +1,7 @@
 // Models: creation (zoo or TorchScript file), forward, modes, devices, parameters, export.
 #include "model.h"
 
+#include <torch/csrc/jit/passes/inliner.h>
 #include <torch/csrc/jit/serialization/import.h>
 
 #include <fstream>
@@ -29,11 +30,22 @@ bool module_is_stochastic(const torch::jit::Module& module) {
       "aten::rand_like", "aten::randn",     "aten::randn_like",      "aten::randint",
       "aten::randint_like", "aten::randperm", "aten::normal",       "aten::normal_",
       "aten::uniform_", "aten::multinomial", "aten::rrelu",          "aten::rrelu_"};
+  // Walks nested blocks too (ops inside if/loop bodies).
+  std::function<bool(const torch::jit::Block*)> block_has_random = [&](const torch::jit::Block* block) {
+    for (const auto* node : block->nodes()) {
+      if (random_ops.count(node->kind().toQualString()) > 0) return true;
+      for (const auto* inner : node->blocks()) {
+        if (block_has_random(inner)) return true;
+      }
+    }
+    return false;
+  };
   auto scan = [&](const torch::jit::Module& m) {
     for (const auto& method : m.get_methods()) {
-      for (const auto* node : method.graph()->nodes()) {
-        if (random_ops.count(node->kind().toQualString()) > 0) return true;
-      }
+      // Inline a copy so that calls into functions (F.dropout in scripted PyTorch code) are seen.
+      auto graph = method.graph()->copy();
+      torch::jit::Inline(*graph);
+      if (block_has_random(graph->block())) return true;
     }
     return false;
   };

@@ -103,7 +103,10 @@ enum class Init { Default, KaimingFanOut, SmallNormal };
 class Builder {
  public:
   Module make(const std::string& type) {
-    return Module(c10::QualifiedName("__torch__.peerdistill." + type), cu_, /*shouldMangle=*/true);
+    Module m(c10::QualifiedName("__torch__.peerdistill." + type), cu_, /*shouldMangle=*/true);
+    // What nn.Module.__init__ gives every module in Python: the mode flag read by forward().
+    m.register_attribute("training", c10::BoolType::get(), true);
+    return m;
   }
 
   Module conv2d(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t pad, int64_t groups, bool bias,
