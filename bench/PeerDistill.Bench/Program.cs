@@ -1,0 +1,12 @@
+using PeerDistill.Bench;
+
+var name = args.Length > 0 ? args[0] : "engine";
+var rest = args.Skip(1).ToArray();
+switch (name)
+{
+    case "engine":
+        return EngineBenchmark.Run(rest);
+    default:
+        Console.Error.WriteLine($"unknown benchmark '{name}' (known: engine)");
+        return 2;
+}

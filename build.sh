@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# PeerDistill's one entry point for set-up, the main job, tests and benchmarks.
+#
+#   ./build.sh run [ARGS...]   install what is missing, build, and run the main job
+#   ./build.sh test            install what is missing, build, and run the whole test suite
+#   ./build.sh bench [NAME]    install what is missing, build, and run a benchmark (engine)
+#   ./build.sh setup           install what is missing and build, nothing else
+#
+# System packages come from Debian (apt-get, as root or through sudo). The .NET SDK must be on PATH.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$ROOT"
+CONFIGURATION="${CONFIGURATION:-Release}"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+# What the engine and the data need, and what the tests add (reference values from PyTorch).
+RUN_PACKAGES=(libtorch-dev cmake g++ make dataset-fashion-mnist libopenblas0-openmp)
+TEST_PACKAGES=(python3-torch)
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+missing_packages() {
+  local p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || echo "$p"
+  done
+}
+
+install_packages() {
+  local missing
+  missing=$(missing_packages "$@" | tr '\n' ' ')
+  [ -z "${missing// /}" ] && return 0
+  say "installing Debian packages: $missing"
+  local apt=()
+  if [ "$(id -u)" -eq 0 ]; then
+    apt=()
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    apt=(sudo)
+  else
+    die "these Debian packages are missing: $missing
+  Install them as root:  apt-get update && apt-get install -y $missing
+  (this script runs apt-get itself when run as root or with password-less sudo)"
+  fi
+  "${apt[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+    || die "apt-get update failed; install by hand: apt-get install -y $missing"
+  # shellcheck disable=SC2086
+  "${apt[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null \
+    || die "apt-get install failed for: $missing"
+}
+
+check_dotnet() {
+  command -v dotnet >/dev/null 2>&1 || die "the .NET SDK (10.0) is not on PATH; install it first (https://dot.net)"
+  dotnet --list-sdks | grep -q '^10\.' || die "the .NET 10 SDK is required; found: $(dotnet --list-sdks | tr '\n' ' ')"
+}
+
+build() {
+  check_dotnet
+  say "building the native shim and the solution ($CONFIGURATION)"
+  # The native shim is built by CMake from the PeerDistill.Torch project (see its csproj).
+  dotnet build PeerDistill.sln -c "$CONFIGURATION" -nologo -v quiet -clp:ErrorsOnly \
+    || die "build failed"
+}
+
+cli() {
+  dotnet "src/PeerDistill.Cli/bin/$CONFIGURATION/net10.0/peerdistill.dll" "$@"
+}
+
+run_tests() {
+  local log status results
+  log=$(mktemp)
+  results="$ROOT/artifacts/test-results"
+  rm -rf "$results"
+  say "running the test suite"
+  set +e
+  dotnet test PeerDistill.sln -c "$CONFIGURATION" --no-build -nologo \
+    --results-directory "$results" --logger "console;verbosity=normal" 2>&1 | tee "$log"
+  status=${PIPESTATUS[0]}
+  set -e
+  # One closing line over all test assemblies.
+  awk '
+    /^(Passed|Failed)!/ {
+      for (i = 1; i <= NF; i++) {
+        gsub(",", "", $(i + 1))
+        if ($i == "Failed:") f += $(i + 1)
+        if ($i == "Passed:") p += $(i + 1)
+        if ($i == "Skipped:") s += $(i + 1)
+      }
+    }
+    END { printf "Tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+  grep -E '^\s+Skipped ' "$log" | sed 's/^\s*/  /' || true
+  rm -f "$log"
+  return "$status"
+}
+
+command="${1:-}"
+[ $# -gt 0 ] && shift
+case "$command" in
+  setup)
+    install_packages "${RUN_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+    build
+    ;;
+  run)
+    install_packages "${RUN_PACKAGES[@]}"
+    build
+    if [ $# -eq 0 ]; then
+      say "running the main job: the cnn on Fashion-MNIST, 3 epochs"
+      cli train --model cnn --epochs 3 --batch-size 128 --lr 0.05 --momentum 0.9 --weight-decay 5e-4
+    else
+      cli "$@"
+    fi
+    ;;
+  test)
+    install_packages "${RUN_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+    build
+    run_tests
+    ;;
+  bench)
+    install_packages "${RUN_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+    build
+    dotnet "bench/PeerDistill.Bench/bin/$CONFIGURATION/net10.0/PeerDistill.Bench.dll" "${@:-engine}"
+    ;;
+  *)
+    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+    [ -z "$command" ] || die "unknown command '$command'"
+    exit 2
+    ;;
+esac

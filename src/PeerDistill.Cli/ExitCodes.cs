@@ -1,0 +1,16 @@
+namespace PeerDistill.Cli;
+
+/// <summary>Process exit codes of the peerdistill command.</summary>
+internal static class ExitCodes
+{
+    public const int Ok = 0;
+
+    /// <summary>The run failed (engine error, I/O error).</summary>
+    public const int Failed = 1;
+
+    /// <summary>The input was invalid (bad option, bad spec); nothing ran.</summary>
+    public const int InvalidInput = 2;
+
+    /// <summary>Stopped by Ctrl-C after saving state.</summary>
+    public const int Interrupted = 130;
+}
