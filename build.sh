@@ -80,14 +80,9 @@ run_tests() {
   set -e
   # One closing line over all test assemblies.
   awk '
-    /^(Passed|Failed)!/ {
-      for (i = 1; i <= NF; i++) {
-        gsub(",", "", $(i + 1))
-        if ($i == "Failed:") f += $(i + 1)
-        if ($i == "Passed:") p += $(i + 1)
-        if ($i == "Skipped:") s += $(i + 1)
-      }
-    }
+    /^[[:space:]]*Passed:[[:space:]]*[0-9]+[[:space:]]*$/  { p += $2 }
+    /^[[:space:]]*Failed:[[:space:]]*[0-9]+[[:space:]]*$/  { f += $2 }
+    /^[[:space:]]*Skipped:[[:space:]]*[0-9]+[[:space:]]*$/ { s += $2 }
     END { printf "Tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
   grep -E '^\s+Skipped ' "$log" | sed 's/^\s*/  /' || true
   rm -f "$log"
