@@ -155,7 +155,7 @@ internal static class EngineBenchmark
         return p.ExitCode == 0 ? null : "python3-torch not installed (apt-get install python3-torch)";
     }
 
-    private static string FindRepoRoot()
+    internal static string FindRepoRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {

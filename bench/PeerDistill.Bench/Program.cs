@@ -6,7 +6,11 @@ switch (name)
 {
     case "engine":
         return EngineBenchmark.Run(rest);
+    case "cohort":
+        return CohortBenchmark.Run(rest);
+    case "dml-gain":
+        return DmlGainBenchmark.Run(rest);
     default:
-        Console.Error.WriteLine($"unknown benchmark '{name}' (known: engine)");
+        Console.Error.WriteLine($"unknown benchmark '{name}' (known: engine, cohort, dml-gain)");
         return 2;
 }

@@ -1,0 +1,226 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using PeerDistill.Core.Data;
+using PeerDistill.Core.Runner;
+using PeerDistill.Core.Spec;
+using PeerDistill.Core.Strategies;
+using PeerDistill.Torch;
+using PeerDistill.Torch.Data;
+
+namespace PeerDistill.Bench;
+
+/// <summary>
+/// Two cnn peers learning from each other (DML) on Fashion-MNIST, three ways, in alternating
+/// rounds of one run:
+/// - cohort: the embedded runner, each peer on its own thread with one intra-op thread;
+/// - sequential: both peers stepped one after the other on one thread (what single-process DML
+///   implementations do), one intra-op thread;
+/// - bare: the same two models stepped by a plain engine loop on two threads with a precomputed
+///   teacher, no exchange: the floor the orchestration is measured against.
+/// </summary>
+internal static class CohortBenchmark
+{
+    public static int Run(string[] args)
+    {
+        var a = new BenchArgs(args);
+        var steps = a.Int("steps", 120);
+        var warmup = a.Int("warmup", 10);
+        var rounds = a.Int("rounds", 3);
+        var report = a.String("report", Path.Combine(EngineBenchmark.FindRepoRoot(), "bench", "reports", "cohort.json"));
+        var spec = Spec(steps + warmup);
+        var data = CohortData.Load(spec.Data);
+        Console.WriteLine($"cohort benchmark: 2 x cnn, DML, {data.Train.Name}, batch {spec.Data.BatchSize}, {steps} timed steps after {warmup} warm-up, {rounds} alternating rounds (best reported), {Environment.ProcessorCount} cores");
+
+        var cohort = new List<double>();
+        var sequential = new List<double>();
+        var bare = new List<double>();
+        for (var r = 0; r < rounds; r++)
+        {
+            cohort.Add(TimeCohort(spec, data, warmup, steps));
+            sequential.Add(TimeSequential(spec, data, warmup, steps));
+            bare.Add(TimeBare(spec, data, warmup, steps));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"round {r + 1}: cohort {cohort[^1]:F1} ms/step, sequential {sequential[^1]:F1} ms/step, bare {bare[^1]:F1} ms/step"));
+        }
+
+        var batch = spec.Data.BatchSize;
+        double Rate(double msPerStep) => 2 * batch / (msPerStep / 1000);
+        var c = cohort.Min();
+        var s = sequential.Min();
+        var b = bare.Min();
+        Console.WriteLine();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"cohort (2 peer threads):       {c,7:F1} ms/step  {Rate(c),6:F0} samples/s"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"sequential (one thread):       {s,7:F1} ms/step  {Rate(s),6:F0} samples/s"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"bare engine loops (2 threads): {b,7:F1} ms/step  {Rate(b),6:F0} samples/s"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"concurrency: cohort / sequential samples/s = {s / c:F3}x"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"overhead: cohort / bare time per step = {c / b:F3} ({(c / b - 1) * 100:+0.0;-0.0}%)"));
+        Directory.CreateDirectory(Path.GetDirectoryName(report)!);
+        File.WriteAllText(report, JsonSerializer.Serialize(new
+        {
+            benchmark = "cohort", steps, warmup, rounds, batch,
+            cohort_ms_per_step = cohort, sequential_ms_per_step = sequential, bare_ms_per_step = bare,
+            concurrency_ratio = s / c, overhead_ratio = c / b,
+        }, new JsonSerializerOptions { WriteIndented = true }));
+        Console.WriteLine($"report: {report}");
+        return 0;
+    }
+
+    private static CohortSpec Spec(int totalSteps)
+    {
+        PeerSpec Peer(string name, long seed) => new()
+        {
+            Name = name,
+            Model = "cnn",
+            Optimizer = new OptimizerSpec { Kind = "sgd", LearningRate = 0.05, Momentum = 0.9, WeightDecay = 5e-4 },
+            Seed = seed,
+            Threads = 1,
+        };
+        var fashion = FashionMnist.IsAvailable();
+        return new CohortSpec
+        {
+            Cohort = "bench-cohort",
+            Peers = [Peer("a", 1), Peer("b", 2)],
+            Data = new DataSpec
+            {
+                Dataset = fashion ? "fashion-mnist" : "synthetic",
+                BatchSize = 128,
+                Epochs = 1,
+                SyntheticTrainCount = totalSteps * 128,
+                SyntheticTestCount = 100,
+            },
+            Evaluation = new EvaluationSpec { AtEpochEnd = false },
+            Checkpoints = new CheckpointSpec { EverySteps = 0, KeepLast = 1 },
+        };
+    }
+
+    /// <summary>ms per cohort step of the embedded runner, from the peers' own step timestamps.</summary>
+    private static double TimeCohort(CohortSpec spec, CohortData data, int warmup, int steps)
+    {
+        var checkpoints = Directory.CreateTempSubdirectory("peerdistill-bench-");
+        try
+        {
+            var timing = new StepTiming(warmup, warmup + steps);
+            var stop = new StopControl();
+            stop.StopAt(warmup + steps);
+            CohortRunner.Run(spec, data, StrategyRegistry.Create(spec), "bench", checkpoints.FullName, resume: false, timing, stop);
+            return timing.MillisecondsPerStep(steps);
+        }
+        finally
+        {
+            checkpoints.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>ms per step of both peers stepped one after the other on one thread.</summary>
+    private static double TimeSequential(CohortSpec spec, CohortData data, int warmup, int steps)
+    {
+        double result = 0;
+        var thread = new Thread(() =>
+        {
+            TorchRuntime.SetNumThreads(1);
+            using var a = PeerSession.Create(spec.Peers[0], data.Shape, data.Classes, data.TotalSteps);
+            using var b = PeerSession.Create(spec.Peers[1], data.Shape, data.Classes, data.TotalSteps);
+            var builder = data.NewBuilder();
+            var clock = new Stopwatch();
+            for (var step = 0; step < warmup + steps; step++)
+            {
+                if (step == warmup)
+                {
+                    clock.Start();
+                }
+
+                var batch = builder.Build(data.Sampler, 0, step);
+                using var x = batch.ImagesTensor();
+                using var y = batch.LabelsTensor();
+                a.Optimizer.ZeroGrad();
+                b.Optimizer.ZeroGrad();
+                using var la = a.Model.Forward(x);
+                using var lb = b.Model.Forward(x);
+                using var lossA = DistillationLoss.Compute(la, y, [lb], ReadOnlySpan<double>.Empty, 1, 1, TeacherForm.Pairwise, LossCombination.Additive);
+                using var lossB = DistillationLoss.Compute(lb, y, [la], ReadOnlySpan<double>.Empty, 1, 1, TeacherForm.Pairwise, LossCombination.Additive);
+                lossA.Total.Backward();
+                lossB.Total.Backward();
+                a.Optimizer.Step();
+                b.Optimizer.Step();
+                _ = lossA.Total.Item() + lossB.Total.Item();
+            }
+
+            result = clock.Elapsed.TotalMilliseconds / steps;
+        });
+        thread.Start();
+        thread.Join();
+        return result;
+    }
+
+    /// <summary>ms per step of two plain engine loops on two threads, each with a fixed teacher.</summary>
+    private static double TimeBare(CohortSpec spec, CohortData data, int warmup, int steps)
+    {
+        var elapsed = new double[2];
+        var threads = spec.Peers.Select((peer, i) => new Thread(() =>
+        {
+            using var session = PeerSession.Create(peer, data.Shape, data.Classes, data.TotalSteps);
+            var builder = data.NewBuilder();
+            using var teacher = Tensor.Randn(7, spec.Data.BatchSize, data.Classes);
+            var clock = new Stopwatch();
+            for (var step = 0; step < warmup + steps; step++)
+            {
+                if (step == warmup)
+                {
+                    clock.Start();
+                }
+
+                session.Optimizer.LearningRate = session.Schedule.At(step);
+                var batch = builder.Build(data.Sampler, 0, step);
+                using var x = batch.ImagesTensor();
+                using var y = batch.LabelsTensor();
+                session.Optimizer.ZeroGrad();
+                using var logits = session.Model.Forward(x);
+                using var loss = DistillationLoss.Compute(logits, y, [teacher], ReadOnlySpan<double>.Empty, 1, 1, TeacherForm.Pairwise, LossCombination.Additive, checkFinite: true);
+                loss.Total.Backward();
+                session.Optimizer.Step();
+                _ = loss.Total.Item() + loss.CrossEntropy.Item() + loss.Distillation.Item();
+            }
+
+            elapsed[i] = clock.Elapsed.TotalMilliseconds;
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        return elapsed.Max() / steps;
+    }
+
+    /// <summary>Wall time between the end of the warm-up step and the end of the last step, over all peers.</summary>
+    private sealed class StepTiming(int first, int last) : ICohortObserver
+    {
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        private double _start = double.NaN;
+        private double _end;
+
+        public double MillisecondsPerStep(int steps) => (_end - _start) / steps;
+
+        public void OnStep(StepRecord record)
+        {
+            var now = _clock.Elapsed.TotalMilliseconds;
+            lock (this)
+            {
+                if (record.Step == first - 1 && double.IsNaN(_start))
+                {
+                    _start = now;
+                }
+
+                if (record.Step == last - 1)
+                {
+                    _end = Math.Max(_end, now);
+                }
+            }
+        }
+
+        public void OnEvaluation(EvalRecord record)
+        {
+        }
+
+        public void OnEvent(PeerEvent record)
+        {
+        }
+    }
+}

@@ -1,0 +1,197 @@
+using System.Diagnostics;
+using PeerDistill.Core.Data;
+using PeerDistill.Core.Exchange;
+using PeerDistill.Core.Strategies;
+using PeerDistill.Torch;
+
+namespace PeerDistill.Core.Runner;
+
+/// <summary>
+/// The training loop of one peer, the same for the embedded runner and for distributed workers
+/// (only the <see cref="ILogitExchange"/> differs). At step s the peer builds batch s (the same on
+/// every peer), computes its logits, publishes them if anyone learns from it, gathers its teachers'
+/// logits of step s, and steps on the strategy's loss. A failure of this peer (NaN or infinite
+/// logits or loss, an I/O error) ends this peer only: it withdraws from the exchange, and the other
+/// peers go on without it.
+/// </summary>
+public sealed class PeerStepLoop
+{
+    private readonly PeerSession _peer;
+    private readonly CohortData _data;
+    private readonly IDistillationStrategy _strategy;
+    private readonly ILogitExchange _exchange;
+    private readonly ICohortObserver _observer;
+    private readonly StopControl _stop;
+    private readonly CheckpointStore _checkpoints;
+    private readonly PeerLoopOptions _options;
+
+    public PeerStepLoop(
+        PeerSession peer,
+        CohortData data,
+        IDistillationStrategy strategy,
+        ILogitExchange exchange,
+        ICohortObserver observer,
+        StopControl stop,
+        CheckpointStore checkpoints,
+        PeerLoopOptions options)
+    {
+        _peer = peer;
+        _data = data;
+        _strategy = strategy;
+        _exchange = exchange;
+        _observer = observer;
+        _stop = stop;
+        _checkpoints = checkpoints;
+        _options = options;
+    }
+
+    /// <summary>Trains from the session's start step to the end (or a stop request); runs on the calling thread.</summary>
+    public PeerOutcome Run(CancellationToken cancellation)
+    {
+        var name = _peer.Name;
+        var builder = _data.NewBuilder();
+        var total = _data.TotalSteps;
+        var publishes = _strategy.Publishes(name);
+        var clock = Stopwatch.StartNew();
+        long step = _peer.StartStep;
+        long trainedThisRun = 0;
+        _observer.OnEvent(new PeerEvent(_options.Run, name, step, step == 0 ? "started" : "resumed",
+            step == 0 ? $"{_peer.Spec.Model}, {_peer.Model.ParameterCount} parameters" : $"from the checkpoint at step {step}"));
+        try
+        {
+            while (step < total)
+            {
+                if (!_stop.TryBeginStep(name, step))
+                {
+                    SaveCheckpoint(step);
+                    _exchange.Withdraw(name, step, "interrupted");
+                    _observer.OnEvent(new PeerEvent(_options.Run, name, step, "interrupted", $"stopped on request after {step} steps; checkpoint saved"));
+                    return Outcome(PeerStatus.Interrupted, step, trainedThisRun, clock, null, null);
+                }
+
+                var (epoch, batchIndex) = _data.Sampler.Locate(step);
+                TrainStep(builder, step, epoch, batchIndex, publishes, cancellation, clock, trainedThisRun);
+                step++;
+                trainedThisRun++;
+
+                var epochEnd = step % _data.StepsPerEpoch == 0;
+                // The last step is measured by the final test evaluation below.
+                if (step < total && ((_options.EvaluateEverySteps > 0 && step % _options.EvaluateEverySteps == 0) || (epochEnd && _options.EvaluateAtEpochEnd)))
+                {
+                    Evaluate(step, epochEnd ? epoch + 1 : epoch);
+                }
+
+                if (_options.CheckpointEverySteps > 0 && step % _options.CheckpointEverySteps == 0 && step < total)
+                {
+                    SaveCheckpoint(step);
+                }
+            }
+
+            _exchange.Withdraw(name, step, "finished");
+            _stop.Leave(name);
+            SaveCheckpoint(step);
+            var probabilities = new float[_data.Test.Count * _data.Test.Classes];
+            var test = ModelEvaluation.Evaluate(_peer.Model, _data.Test, _data.Normalization, _options.EvaluationBatchSize, probabilities);
+            _peer.TestProbabilities = probabilities;
+            _observer.OnEvaluation(new EvalRecord(_options.Run, name, step, _data.Spec.Epochs, "test", test.Accuracy, test.MeanLoss, Final: true));
+            _observer.OnEvent(new PeerEvent(_options.Run, name, step, "finished", $"test accuracy {test.Accuracy:F4}"));
+            return Outcome(PeerStatus.Completed, step, trainedThisRun, clock, test.Accuracy, test.MeanLoss);
+        }
+        catch (Exception e) when (e is TorchException or IOException or UnauthorizedAccessException)
+        {
+            // This peer's failure is data: it leaves, the others go on.
+            _exchange.Withdraw(name, step, e.Message);
+            _stop.Leave(name);
+            var message = $"peer '{name}' stopped at step {step}: {e.Message}";
+            _observer.OnEvent(new PeerEvent(_options.Run, name, step, "failed", message));
+            return Outcome(PeerStatus.Failed, step, trainedThisRun, clock, null, null, message);
+        }
+    }
+
+    private void TrainStep(Torch.Data.BatchBuilder builder, long step, int epoch, int batchIndex, bool publishes, CancellationToken cancellation, Stopwatch clock, long trainedThisRun)
+    {
+        var name = _peer.Name;
+        var lr = _peer.Schedule.At(step);
+        _peer.Optimizer.LearningRate = lr;
+        var batch = builder.Build(_data.Sampler, epoch, batchIndex);
+        using var x = OnDevice(batch.ImagesTensor());
+        using var y = OnDevice(batch.LabelsTensor());
+        _peer.Optimizer.ZeroGrad();
+        using var logits = _peer.Model.Forward(x);
+        if (publishes)
+        {
+            // Never hand a peer non-finite logits: a diverged peer leaves before anyone learns from it.
+            logits.EnsureFinite($"logits at step {step}");
+            _exchange.Publish(name, step, logits.Detach());
+        }
+
+        var wanted = _strategy.Configure(name, step);
+        var arrived = wanted.Count == 0 ? Array.Empty<TeacherLogits>() : _exchange.Gather(name, step, wanted, cancellation);
+        try
+        {
+            var plan = _strategy.Aggregate(name, step, arrived);
+            using var loss = DistillationLoss.Compute(
+                logits, y, plan.Teachers, plan.Weights, plan.Temperature, plan.Alpha, plan.Form, plan.Combination, plan.LabelSmoothing, checkFinite: true);
+            loss.Total.Backward();
+            _peer.Optimizer.Step();
+            var elapsed = clock.Elapsed.TotalSeconds;
+            _observer.OnStep(new StepRecord(
+                _options.Run,
+                name,
+                step,
+                epoch,
+                loss.Total.Item(),
+                loss.CrossEntropy.Item(),
+                loss.Distillation.Item(),
+                lr,
+                plan.Teachers.Count > 0 ? plan.Alpha : 0,
+                plan.Teachers.Count,
+                (trainedThisRun + 1) * (double)batch.Count / Math.Max(elapsed, 1e-9),
+                elapsed));
+        }
+        finally
+        {
+            foreach (var t in arrived)
+            {
+                t.Dispose();
+            }
+        }
+    }
+
+    private Tensor OnDevice(Tensor t)
+    {
+        if (_peer.Spec.Device == "cpu")
+        {
+            return t;
+        }
+
+        using (t)
+        {
+            return t.To(_peer.Spec.Device);
+        }
+    }
+
+    private void Evaluate(long step, int epoch)
+    {
+        var result = ModelEvaluation.Evaluate(_peer.Model, _data.Evaluation, _data.Normalization, _options.EvaluationBatchSize);
+        _observer.OnEvaluation(new EvalRecord(_options.Run, _peer.Name, step, epoch, _data.EvaluationName, result.Accuracy, result.MeanLoss));
+    }
+
+    private void SaveCheckpoint(long stepsCompleted)
+    {
+        var (epoch, _) = stepsCompleted < _data.TotalSteps ? _data.Sampler.Locate(stepsCompleted) : (_data.Spec.Epochs, 0);
+        var path = _checkpoints.Save(_peer.Name, _peer.Model, _peer.Optimizer, stepsCompleted, new Dictionary<string, object>
+        {
+            ["cohort"] = _options.Cohort,
+            ["run"] = _options.Run,
+            ["peer"] = _peer.Name,
+            ["model"] = _peer.Spec.Model,
+            ["step"] = stepsCompleted,
+            ["epoch"] = epoch,
+        });
+        _observer.OnEvent(new PeerEvent(_options.Run, _peer.Name, stepsCompleted, "checkpoint", path));
+    }
+
+    private PeerOutcome Outcome(PeerStatus status, long steps, long trained, Stopwatch clock, double? accuracy, double? loss, string? message = null) =>
+        new(_peer.Name, _peer.Spec.Model, status, steps, accuracy, loss, trained * (double)_data.Spec.BatchSize / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), message);
+}

@@ -1,0 +1,91 @@
+namespace PeerDistill.Core.Runner;
+
+/// <summary>
+/// Stops a cohort cleanly on request (Ctrl-C, SIGTERM). Coupled peers (those exchanging logits) stop
+/// together at one step boundary: the step after the furthest any peer has started, so that every
+/// peer's checkpoint holds the same number of steps and a resume continues in lockstep. Uncoupled
+/// peers stop at their own next step.
+/// </summary>
+public sealed class StopControl
+{
+    private readonly object _gate = new();
+    private readonly Dictionary<string, long> _started = new(StringComparer.Ordinal);
+    private bool _coupled;
+    private long? _stopAt;
+    private bool _requested;
+
+    public StopControl(bool coupled = true)
+    {
+        _coupled = coupled;
+    }
+
+    /// <summary>Starts a new run of peers; <paramref name="coupled"/> when they exchange logits.</summary>
+    public void BeginRun(bool coupled)
+    {
+        lock (_gate)
+        {
+            _coupled = coupled;
+            _started.Clear();
+        }
+    }
+
+    public bool IsRequested
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _requested;
+            }
+        }
+    }
+
+    /// <summary>Asks every peer to stop at the next common step boundary.</summary>
+    public void RequestStop()
+    {
+        lock (_gate)
+        {
+            if (_requested)
+            {
+                return;
+            }
+
+            _requested = true;
+            _stopAt = _coupled && _started.Count > 0 ? _started.Values.Max() + 1 : null;
+        }
+    }
+
+    /// <summary>Stops at exactly <paramref name="step"/> (tests and bounded runs).</summary>
+    public void StopAt(long step)
+    {
+        lock (_gate)
+        {
+            _requested = true;
+            _stopAt = step;
+        }
+    }
+
+    /// <summary>Called before a peer starts <paramref name="step"/>; false when it must stop instead.</summary>
+    public bool TryBeginStep(string peer, long step)
+    {
+        lock (_gate)
+        {
+            if (_requested && (_stopAt is null ? true : step >= _stopAt.Value))
+            {
+                return false;
+            }
+
+            _started[peer] = step;
+            return true;
+        }
+    }
+
+    /// <summary>A peer that left (finished or failed) no longer holds the others back.</summary>
+    public void Leave(string peer)
+    {
+        lock (_gate)
+        {
+            _started.Remove(peer);
+        }
+    }
+}

@@ -1,0 +1,87 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using PeerDistill.Core.Data;
+using PeerDistill.Core.Spec;
+
+namespace PeerDistill.Core.Runner;
+
+/// <summary>Writes summary.json: per-peer results of each run, the gains over the baseline, the ensembles.</summary>
+public static class SummaryWriter
+{
+    public static void Write(string path, CohortSpec spec, ExperimentResult result, CohortData data)
+    {
+        var root = new JsonObject
+        {
+            ["cohort"] = spec.Cohort,
+            ["spec"] = spec.SourcePath,
+            ["strategy"] = result.Distilled.Strategy,
+            ["dataset"] = data.Train.Name,
+            ["train_images"] = data.Train.Count,
+            ["test_images"] = data.Test.Count,
+            ["epochs"] = spec.Data.Epochs,
+            ["steps"] = data.TotalSteps,
+            ["batch_size"] = spec.Data.BatchSize,
+            ["wall_seconds"] = Math.Round(result.WallSeconds, 2),
+            ["interrupted"] = result.Interrupted,
+            ["finished_at"] = DateTimeOffset.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+            ["runs"] = new JsonObject(),
+        };
+        var runs = root["runs"]!.AsObject();
+        runs[result.Distilled.Run] = RunNode(result.Distilled);
+        if (result.Baseline is { } baseline)
+        {
+            runs[baseline.Run] = RunNode(baseline);
+            var comparison = new JsonArray();
+            foreach (var peer in result.Distilled.Peers)
+            {
+                var b = baseline.Peers.FirstOrDefault(p => p.Peer == peer.Peer);
+                comparison.Add(new JsonObject
+                {
+                    ["peer"] = peer.Peer,
+                    ["model"] = peer.Model,
+                    ["baseline_accuracy"] = b?.TestAccuracy,
+                    ["distilled_accuracy"] = peer.TestAccuracy,
+                    ["gain"] = b?.TestAccuracy is { } ba && peer.TestAccuracy is { } da ? da - ba : null,
+                });
+            }
+
+            root["comparison"] = comparison;
+            root["ensemble"] = new JsonObject
+            {
+                ["baseline_accuracy"] = baseline.EnsembleAccuracy,
+                ["distilled_accuracy"] = result.Distilled.EnsembleAccuracy,
+            };
+        }
+
+        File.WriteAllText(path, root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    private static JsonObject RunNode(RunResult run)
+    {
+        var peers = new JsonArray();
+        foreach (var p in run.Peers)
+        {
+            peers.Add(new JsonObject
+            {
+                ["peer"] = p.Peer,
+                ["model"] = p.Model,
+                ["status"] = p.Status.ToString().ToLowerInvariant(),
+                ["steps"] = p.StepsCompleted,
+                ["test_accuracy"] = p.TestAccuracy,
+                ["test_loss"] = p.TestLoss,
+                ["samples_per_s"] = Math.Round(p.SamplesPerSecond, 1),
+                ["message"] = p.Message,
+            });
+        }
+
+        return new JsonObject
+        {
+            ["strategy"] = run.Strategy,
+            ["peers"] = peers,
+            ["ensemble_accuracy"] = run.EnsembleAccuracy,
+            ["wall_seconds"] = Math.Round(run.WallSeconds, 2),
+            ["samples_per_s"] = Math.Round(run.SamplesPerSecond, 1),
+            ["resumed_from_step"] = run.ResumedFromStep,
+        };
+    }
+}

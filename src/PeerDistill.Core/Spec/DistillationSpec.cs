@@ -1,0 +1,32 @@
+namespace PeerDistill.Core.Spec;
+
+/// <summary><c>distillation</c>: how the peers teach each other.</summary>
+public sealed record DistillationSpec
+{
+    /// <summary><c>strategy</c>: a key of the strategy registry (dml; none trains the peers independently).</summary>
+    public string Strategy { get; init; } = "dml";
+
+    /// <summary><c>temperature</c>: T &gt; 0.</summary>
+    public double Temperature { get; init; } = 1.0;
+
+    /// <summary><c>alpha</c>: weight of the distillation term.</summary>
+    public double Alpha { get; init; } = 1.0;
+
+    /// <summary><c>alpha_warmup_steps</c>: alpha ramps linearly from 0 over these first steps.</summary>
+    public long AlphaWarmupSteps { get; init; }
+
+    /// <summary><c>teacher</c>: pairwise (mean of KLs to each teacher, the DML paper's form) or ensemble.</summary>
+    public string Teacher { get; init; } = "pairwise";
+
+    /// <summary><c>combine</c>: additive (CE + alpha KD, the DML form) or convex ((1 - alpha) CE + alpha KD).</summary>
+    public string Combine { get; init; } = "additive";
+
+    /// <summary><c>label_smoothing</c> of the cross-entropy term.</summary>
+    public double LabelSmoothing { get; init; }
+
+    /// <summary><c>teachers</c>: who teaches whom, peer name -> its teachers' names. Default: all-to-all.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>>? Teachers { get; init; }
+
+    /// <summary><c>weights</c>: teacher weights by teacher peer name (default 1 each).</summary>
+    public IReadOnlyDictionary<string, double>? Weights { get; init; }
+}

@@ -1,0 +1,158 @@
+namespace PeerDistill.Core.Spec.Internal;
+
+/// <summary>
+/// The spec's fields, written once: the loader takes its known keys, types and ranges from here,
+/// and <see cref="SpecSchema"/> writes the JSON schema from here. Defaults come from the records.
+/// Leaves are declared before the objects that hold them (static fields initialise in order).
+/// </summary>
+internal static class SpecFields
+{
+    public const string PeerNamePattern = "^[A-Za-z0-9_-]{1,64}$";
+    public const string CohortNamePattern = "^[A-Za-z0-9_.-]{1,100}$";
+    public const string DevicePattern = "^(cpu|cuda(:[0-9]{1,3})?)$";
+    public const string OptionKeyPattern = "^[A-Za-z0-9_]{1,64}$";
+
+    public const string Convex = "convex";
+    public const string StepSchedule = "step";
+    public const string SyntheticDataset = "synthetic";
+
+    private static readonly PeerSpec PeerDefaults = new() { Name = "p", Model = "mlp" };
+    private static readonly OptimizerSpec OptimizerDefaults = new();
+    private static readonly ScheduleSpec ScheduleDefaults = new();
+    private static readonly DistillationSpec DistillationDefaults = new();
+    private static readonly DataSpec DataDefaults = new();
+    private static readonly EvaluationSpec EvaluationDefaults = new();
+    private static readonly CheckpointSpec CheckpointDefaults = new();
+
+    public static readonly SpecObject Optimizer = new(
+        "The optimizer of this peer.",
+        new("kind", SpecValueKind.String, "Optimizer.") { Allowed = ["sgd", "adam", "adamw"], Noun = "optimizer", Default = OptimizerDefaults.Kind },
+        new("lr", SpecValueKind.Number, "Base learning rate.") { Minimum = 0, Default = OptimizerDefaults.LearningRate },
+        new("momentum", SpecValueKind.Number, "Momentum (sgd).") { Minimum = 0, Maximum = 1, ExclusiveMaximum = true, Default = OptimizerDefaults.Momentum },
+        new("nesterov", SpecValueKind.Boolean, "Nesterov momentum (sgd); needs momentum > 0.") { Default = OptimizerDefaults.Nesterov },
+        new("weight_decay", SpecValueKind.Number, "L2 weight decay (decoupled for adamw).") { Minimum = 0, Default = OptimizerDefaults.WeightDecay },
+        new("betas", SpecValueKind.List, "Adam's two moment coefficients (adam, adamw).")
+        {
+            Items = new("beta", SpecValueKind.Number, "A moment coefficient.") { Minimum = 0, Maximum = 1, ExclusiveMaximum = true },
+            MinItems = 2,
+            MaxItems = 2,
+            Default = new[] { OptimizerDefaults.Beta1, OptimizerDefaults.Beta2 },
+        },
+        new("eps", SpecValueKind.Number, "Adam's epsilon (adam, adamw).") { Minimum = 0, ExclusiveMinimum = true, Default = OptimizerDefaults.Epsilon });
+
+    public static readonly SpecObject Schedule = new(
+        "The learning rate per step.",
+        new("kind", SpecValueKind.String, "Schedule.") { Allowed = ["constant", "step", "cosine"], Noun = "schedule", Default = ScheduleDefaults.Kind },
+        new("warmup_steps", SpecValueKind.Integer, "Linear warm-up length in steps.") { Minimum = 0, Default = ScheduleDefaults.WarmupSteps },
+        new("step_size", SpecValueKind.Integer, "Steps between decays (step); must be > 0 when kind is step.") { Minimum = 0, Default = ScheduleDefaults.StepSize },
+        new("gamma", SpecValueKind.Number, "Decay factor (step).") { Minimum = 0, ExclusiveMinimum = true, Default = ScheduleDefaults.Gamma },
+        new("min_lr", SpecValueKind.Number, "Learning rate at the last step (cosine).") { Minimum = 0, Default = ScheduleDefaults.MinLearningRate });
+
+    public static readonly SpecObject Peer = new(
+        "One peer of the cohort.",
+        new("name", SpecValueKind.String, "Unique within the cohort: 1 to 64 letters, digits, '-' or '_'.")
+        {
+            Required = true, Pattern = PeerNamePattern, Noun = "peer name", PatternHint = "use 1 to 64 letters, digits, '-' or '_'",
+        },
+        new("model", SpecValueKind.String, "A zoo model (mlp, cnn, resnet8, resnet20, resnet32, mobilenetv2) or a TorchScript file (.pt, .pth, .ts) relative to the spec's directory.")
+        {
+            Required = true,
+        },
+        new("model_options", SpecValueKind.Map, "Options of a zoo model: mlp (widths, dropout), cnn (hidden, dropout), resnet8/20/32 (width), mobilenetv2 (width, head, dropout). A list becomes a comma-separated value.")
+        {
+            KeyPattern = OptionKeyPattern,
+            Items = new("option", SpecValueKind.ScalarOrList, "An option's value: a scalar or a list of scalars."),
+        },
+        new("optimizer", SpecValueKind.Object, "The optimizer.") { Object = Optimizer },
+        new("schedule", SpecValueKind.Object, "The learning-rate schedule.") { Object = Schedule },
+        new("device", SpecValueKind.String, "cpu, cuda or cuda:N.") { Pattern = DevicePattern, Noun = "device", PatternHint = "use cpu, cuda or cuda:N", Default = PeerDefaults.Device },
+        new("seed", SpecValueKind.Integer, "Weight initialisation and dropout stream; default the peer's index."),
+        new("threads", SpecValueKind.Integer, "Intra-op threads of this peer.") { Minimum = 1, Maximum = 256, Default = PeerDefaults.Threads });
+
+    public static readonly SpecObject Distillation = new(
+        "How the peers teach each other.",
+        new("strategy", SpecValueKind.String, "Distillation strategy; none trains the peers independently.")
+        {
+            Allowed = SpecLoader.KnownStrategies, Noun = "strategy", Default = DistillationDefaults.Strategy,
+        },
+        new("temperature", SpecValueKind.Number, "Softmax temperature T of the distillation term.") { Minimum = 0, ExclusiveMinimum = true, Default = DistillationDefaults.Temperature },
+        new("alpha", SpecValueKind.Number, "Weight of the distillation term; at most 1 when combine is convex.") { Minimum = 0, Default = DistillationDefaults.Alpha },
+        new("alpha_warmup_steps", SpecValueKind.Integer, "Alpha ramps linearly from 0 over these first steps.") { Minimum = 0, Default = DistillationDefaults.AlphaWarmupSteps },
+        new("teacher", SpecValueKind.String, "pairwise: mean of the KLs to each teacher (DML); ensemble: KL to the teachers' mean.")
+        {
+            Allowed = ["pairwise", "ensemble"], Noun = "teacher form", Default = DistillationDefaults.Teacher,
+        },
+        new("combine", SpecValueKind.String, "additive: CE + alpha KD (DML); convex: (1 - alpha) CE + alpha KD.")
+        {
+            Allowed = ["additive", Convex], Noun = "combine rule", Default = DistillationDefaults.Combine,
+        },
+        new("label_smoothing", SpecValueKind.Number, "Label smoothing of the cross-entropy term.") { Minimum = 0, Maximum = 1, ExclusiveMaximum = true, Default = DistillationDefaults.LabelSmoothing },
+        new("teachers", SpecValueKind.Map, "Who teaches whom: peer name -> its teachers' names. Peers not listed are taught by every other peer.")
+        {
+            KeyPattern = PeerNamePattern,
+            Items = new("teachers", SpecValueKind.List, "The teachers' peer names.")
+            {
+                Items = new("teacher", SpecValueKind.String, "A peer name."),
+            },
+        },
+        new("weights", SpecValueKind.Map, "Teacher weights by teacher peer name (default 1 each).")
+        {
+            KeyPattern = PeerNamePattern,
+            Items = new("weight", SpecValueKind.Number, "A teacher's weight.") { Minimum = 0 },
+        });
+
+    public static readonly SpecObject Augmentation = new(
+        "Training-time augmentation.",
+        new("crop_padding", SpecValueKind.Integer, "Pad by this many pixels and crop back at random (0 = off).") { Minimum = 0, Maximum = 16, Default = DataDefaults.CropPadding },
+        new("horizontal_flip", SpecValueKind.Boolean, "Flip half of the images left-right.") { Default = DataDefaults.HorizontalFlip });
+
+    public static readonly SpecObject Synthetic = new(
+        "The synthetic data set; only for dataset synthetic.",
+        new("train_count", SpecValueKind.Integer, "Training images.") { Minimum = 1, Default = DataDefaults.SyntheticTrainCount },
+        new("test_count", SpecValueKind.Integer, "Test images.") { Minimum = 1, Default = DataDefaults.SyntheticTestCount },
+        new("noise", SpecValueKind.Number, "Standard deviation of the pixel noise.") { Minimum = 0, Default = DataDefaults.SyntheticNoise },
+        new("classes", SpecValueKind.Integer, "Number of classes.") { Minimum = 2, Maximum = 1000, Default = DataDefaults.SyntheticClasses });
+
+    public static readonly SpecObject Data = new(
+        "What every peer trains on, batch by batch in the same order.",
+        new("dataset", SpecValueKind.String, "Data set; inputs are 1x28x28.") { Allowed = ["fashion-mnist", SyntheticDataset], Noun = "dataset", Default = DataDefaults.Dataset },
+        new("path", SpecValueKind.String, "Directory of the data set's files (fashion-mnist default /usr/share/datasets/fashion-mnist)."),
+        new("batch_size", SpecValueKind.Integer, "Training batch size.") { Minimum = 1, Default = DataDefaults.BatchSize },
+        new("epochs", SpecValueKind.Integer, "Passes over the training set.") { Minimum = 1, Default = DataDefaults.Epochs },
+        new("train_subset", SpecValueKind.Integer, "Train on this many images drawn at random (0 = all).") { Minimum = 0, Default = DataDefaults.TrainSubset },
+        new("validation_split", SpecValueKind.Number, "Fraction of the training images held out for validation (0 = none; evaluation then uses the test set).")
+        {
+            Minimum = 0, Maximum = 0.9, Default = DataDefaults.ValidationSplit,
+        },
+        new("seed", SpecValueKind.Integer, "Seed of the batch order, subset and augmentation.") { Default = DataDefaults.Seed },
+        new("augmentation", SpecValueKind.Object, "Training-time augmentation.") { Object = Augmentation },
+        new("synthetic", SpecValueKind.Object, "Synthetic data set options; only for dataset synthetic.") { Object = Synthetic });
+
+    public static readonly SpecObject Evaluation = new(
+        "When each peer is measured on held-out data.",
+        new("every_steps", SpecValueKind.Integer, "Also evaluate every N steps (0 = only at epoch ends).") { Minimum = 0, Default = EvaluationDefaults.EverySteps },
+        new("at_epoch_end", SpecValueKind.Boolean, "Evaluate at the end of every epoch.") { Default = EvaluationDefaults.AtEpochEnd },
+        new("batch_size", SpecValueKind.Integer, "Evaluation batch size.") { Minimum = 1, Default = EvaluationDefaults.BatchSize });
+
+    public static readonly SpecObject Checkpoints = new(
+        "When and where the peers are checkpointed.",
+        new("directory", SpecValueKind.String, "Checkpoint directory (default <output>/checkpoints)."),
+        new("every_steps", SpecValueKind.Integer, "Checkpoint every N steps (0 = only at the end and on Ctrl-C).") { Minimum = 0, Default = CheckpointDefaults.EverySteps },
+        new("keep_last", SpecValueKind.Integer, "Checkpoints kept per peer.") { Minimum = 1, Default = CheckpointDefaults.KeepLast });
+
+    public static readonly SpecObject Cohort = new(
+        "A PeerDistill cohort: peers that teach each other while they learn.",
+        new("cohort", SpecValueKind.String, "Cohort name: 1 to 100 letters, digits, '.', '-' or '_'.")
+        {
+            Required = true, Pattern = CohortNamePattern, Noun = "cohort name", PatternHint = "use 1 to 100 letters, digits, '.', '-' or '_'",
+        },
+        new("peers", SpecValueKind.List, "The peers, at least one; names unique.")
+        {
+            Required = true, MinItems = 1, Items = new("peer", SpecValueKind.Object, "A peer.") { Object = Peer },
+        },
+        new("distillation", SpecValueKind.Object, "How the peers teach each other.") { Object = Distillation },
+        new("data", SpecValueKind.Object, "The data.") { Required = true, Object = Data },
+        new("evaluation", SpecValueKind.Object, "Evaluation.") { Object = Evaluation },
+        new("checkpoints", SpecValueKind.Object, "Checkpoints.") { Object = Checkpoints },
+        new("output", SpecValueKind.String, "Output directory, relative to the working directory (default runs/<cohort>)."));
+}

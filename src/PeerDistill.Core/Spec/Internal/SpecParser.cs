@@ -1,0 +1,518 @@
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace PeerDistill.Core.Spec.Internal;
+
+/// <summary>
+/// Maps one YAML document onto the spec records by hand, reporting every problem to the context.
+/// Returns a spec only as far as it could be read; the loader discards it when anything was reported.
+/// </summary>
+internal sealed class SpecParser(SpecContext context, string baseDirectory, string sourcePath)
+{
+    private const int FashionMnistClasses = 10;
+    private static readonly string[] ScriptExtensions = [".pt", ".pth", ".ts"];
+    private static readonly Mark Origin = new(0, 1, 1);
+
+    public CohortSpec? Parse(string text)
+    {
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(text));
+        }
+        catch (YamlException e)
+        {
+            context.Report(string.Empty, e.Message, e.Start);
+            return null;
+        }
+
+        if (stream.Documents.Count == 0)
+        {
+            context.Report(string.Empty, "empty spec (expected a mapping with cohort, peers and data)", Origin);
+            return null;
+        }
+
+        foreach (var extra in stream.Documents.Skip(1))
+        {
+            context.Report(string.Empty, "expected one document, found another", extra.RootNode.Start);
+        }
+
+        if (stream.Documents[0].RootNode is not YamlMappingNode rootNode)
+        {
+            var node = stream.Documents[0].RootNode;
+            context.Report(string.Empty, $"expected a mapping with cohort, peers and data, got {SpecContext.Describe(node)}", node);
+            return null;
+        }
+
+        var root = new MappingReader(context, SpecFields.Cohort, rootNode, string.Empty);
+        var cohort = root.String("cohort");
+        var (data, classes) = ReadData(root.Object("data"));
+        var peers = ReadPeers(root, classes);
+        var distillation = ReadDistillation(root.Object("distillation"), peers);
+        var evaluation = ReadEvaluation(root.Object("evaluation"));
+        var checkpoints = ReadCheckpoints(root.Object("checkpoints"));
+        var output = root.String("output");
+
+        if (cohort is null || peers is null || data is null)
+        {
+            return null;
+        }
+
+        return new CohortSpec
+        {
+            Cohort = cohort,
+            Peers = peers,
+            Distillation = distillation,
+            Data = data,
+            Evaluation = evaluation,
+            Checkpoints = checkpoints,
+            Output = output ?? Path.Combine("runs", cohort),
+            SourcePath = sourcePath,
+        };
+    }
+
+    private (DataSpec? Data, int Classes) ReadData(MappingReader? r)
+    {
+        if (r is null)
+        {
+            return (null, FashionMnistClasses);
+        }
+
+        var d = new DataSpec();
+        var dataset = r.String("dataset") ?? d.Dataset;
+        var augmentation = r.Object("augmentation");
+        var synthetic = r.Node("synthetic");
+        MappingReader? s = null;
+        if (synthetic is not null)
+        {
+            if (dataset == SpecFields.SyntheticDataset)
+            {
+                s = r.Object("synthetic");
+            }
+            else if (r.Field("dataset").Allowed!.Contains(dataset))
+            {
+                context.Report(r.PathOf("synthetic"), $"only for dataset {SpecFields.SyntheticDataset}", synthetic);
+            }
+        }
+
+        var data = new DataSpec
+        {
+            Dataset = dataset,
+            Path = r.String("path"),
+            BatchSize = r.Int32("batch_size") ?? d.BatchSize,
+            Epochs = r.Int32("epochs") ?? d.Epochs,
+            TrainSubset = r.Int32("train_subset") ?? d.TrainSubset,
+            ValidationSplit = r.Number("validation_split") ?? d.ValidationSplit,
+            Seed = r.Integer("seed") ?? d.Seed,
+            CropPadding = augmentation?.Int32("crop_padding") ?? d.CropPadding,
+            HorizontalFlip = augmentation?.Boolean("horizontal_flip") ?? d.HorizontalFlip,
+            SyntheticTrainCount = s?.Int32("train_count") ?? d.SyntheticTrainCount,
+            SyntheticTestCount = s?.Int32("test_count") ?? d.SyntheticTestCount,
+            SyntheticNoise = s?.Number("noise") ?? d.SyntheticNoise,
+            SyntheticClasses = s?.Int32("classes") ?? d.SyntheticClasses,
+        };
+        return (data, dataset == SpecFields.SyntheticDataset ? data.SyntheticClasses : FashionMnistClasses);
+    }
+
+    private List<PeerSpec>? ReadPeers(MappingReader root, int classes)
+    {
+        if (root.List("peers") is not { } list)
+        {
+            return null;
+        }
+
+        var item = root.Field("peers").Items!;
+        var peers = new List<PeerSpec>(list.Children.Count);
+        var firstIndexByName = new Dictionary<string, int>(StringComparer.Ordinal);
+        var complete = true;
+        for (var i = 0; i < list.Children.Count; i++)
+        {
+            var path = SpecPath.Index(root.PathOf("peers"), i);
+            if (context.ReadObject(list.Children[i], path, item) is not { } r)
+            {
+                complete = false;
+                continue;
+            }
+
+            var name = r.String("name");
+            if (name is not null && !firstIndexByName.TryAdd(name, i))
+            {
+                context.Report(r.PathOf("name"), $"duplicate peer name {SpecContext.Quote(name)} (first used by peers[{firstIndexByName[name]}])", r.Node("name")!);
+                name = null;
+            }
+
+            var peer = ReadPeer(r, i, name, classes);
+            if (peer is null)
+            {
+                complete = false;
+                continue;
+            }
+
+            peers.Add(peer);
+        }
+
+        return complete ? peers : null;
+    }
+
+    private PeerSpec? ReadPeer(MappingReader r, int index, string? name, int classes)
+    {
+        var p = new PeerSpec { Name = "defaults", Model = "defaults" };
+        var model = r.String("model");
+        var options = ReadModelOptions(r, out var optionsValid);
+        var optimizer = ReadOptimizer(r.Object("optimizer"));
+        var schedule = ReadSchedule(r.Object("schedule"));
+        var device = r.String("device") ?? p.Device;
+        var seed = r.Integer("seed") ?? index;
+        var threads = r.Int32("threads") ?? p.Threads;
+
+        if (model is not null)
+        {
+            model = ResolveModel(r, model, options, optionsValid, classes);
+        }
+
+        if (name is null || model is null)
+        {
+            return null;
+        }
+
+        return new PeerSpec
+        {
+            Name = name,
+            Model = model,
+            ModelOptions = options,
+            Optimizer = optimizer,
+            Schedule = schedule,
+            Device = device,
+            Seed = seed,
+            Threads = threads,
+        };
+    }
+
+    /// <summary>A TorchScript file resolves to a full path that must exist; a zoo name is built once to check it and its options.</summary>
+    private string? ResolveModel(MappingReader r, string model, Dictionary<string, string> options, bool optionsValid, int classes)
+    {
+        if (ScriptExtensions.Any(e => model.EndsWith(e, StringComparison.OrdinalIgnoreCase)))
+        {
+            var fullPath = Path.GetFullPath(model, baseDirectory);
+            if (options.Count > 0)
+            {
+                context.Report(r.PathOf("model_options"), "only for zoo models, not TorchScript files", r.Node("model_options")!);
+            }
+
+            if (!File.Exists(fullPath))
+            {
+                context.Report(r.PathOf("model"), $"TorchScript file {SpecContext.Quote(fullPath, int.MaxValue)} not found", r.Node("model")!);
+                return null;
+            }
+
+            return fullPath;
+        }
+
+        var zoo = ZooModelCheck.IsZooName(model);
+        if (!zoo || optionsValid)
+        {
+            if (ZooModelCheck.Check(model, options, classes) is { } problem)
+            {
+                var key = zoo ? "model_options" : "model";
+                context.Report(r.PathOf(key), problem, r.Node(key) ?? r.Node("model")!);
+                return zoo ? model : null;
+            }
+        }
+
+        return model;
+    }
+
+    private Dictionary<string, string> ReadModelOptions(MappingReader r, out bool valid)
+    {
+        var options = new Dictionary<string, string>(StringComparer.Ordinal);
+        valid = true;
+        if (r.Node("model_options") is null)
+        {
+            return options;
+        }
+
+        if (r.Map("model_options") is not { } map)
+        {
+            valid = false;
+            return options;
+        }
+
+        var field = r.Field("model_options");
+        var keyField = new SpecField("option", SpecValueKind.String, "option name") { Noun = "option name", Pattern = field.KeyPattern, PatternHint = "use letters, digits and '_'" };
+        foreach (var (keyNode, valueNode) in map.Children)
+        {
+            var path = r.PathOf("model_options");
+            var key = context.ReadString(keyNode, path, keyField);
+            if (key is null)
+            {
+                valid = false;
+                continue;
+            }
+
+            path = SpecPath.Field(path, key);
+            var value = valueNode switch
+            {
+                YamlScalarNode when !SpecContext.IsNull(valueNode) => ((YamlScalarNode)valueNode).Value!,
+                YamlSequenceNode { Children.Count: > 0 } list when list.Children.All(c => c is YamlScalarNode && !SpecContext.IsNull(c)) =>
+                    string.Join(',', list.Children.Select(c => ((YamlScalarNode)c).Value)),
+                _ => null,
+            };
+            if (value is null)
+            {
+                context.Report(path, $"expected a value or a list of values, got {SpecContext.Describe(valueNode)}", valueNode);
+                valid = false;
+            }
+            else if (value.Contains(';', StringComparison.Ordinal))
+            {
+                context.Report(path, $"must not contain ';', got {SpecContext.Quote(value)}", valueNode);
+                valid = false;
+            }
+            else
+            {
+                options[key] = value;
+            }
+        }
+
+        return options;
+    }
+
+    private OptimizerSpec ReadOptimizer(MappingReader? r)
+    {
+        var d = new OptimizerSpec();
+        if (r is null)
+        {
+            return d;
+        }
+
+        var betas = ReadBetas(r);
+        var spec = new OptimizerSpec
+        {
+            Kind = r.String("kind") ?? d.Kind,
+            LearningRate = r.Number("lr") ?? d.LearningRate,
+            Momentum = r.Number("momentum") ?? d.Momentum,
+            Nesterov = r.Boolean("nesterov") ?? d.Nesterov,
+            WeightDecay = r.Number("weight_decay") ?? d.WeightDecay,
+            Beta1 = betas?[0] ?? d.Beta1,
+            Beta2 = betas?[1] ?? d.Beta2,
+            Epsilon = r.Number("eps") ?? d.Epsilon,
+        };
+
+        if (spec.Nesterov && spec.Momentum <= 0)
+        {
+            context.Report(r.PathOf("nesterov"), "needs momentum > 0", r.Node("nesterov")!);
+        }
+
+        return spec;
+    }
+
+    private double[]? ReadBetas(MappingReader r)
+    {
+        if (r.List("betas") is not { } list)
+        {
+            return null;
+        }
+
+        var item = r.Field("betas").Items!;
+        var values = list.Children.Select((node, i) => context.ReadNumber(node, SpecPath.Index(r.PathOf("betas"), i), item)).ToArray();
+        return values.All(v => v is not null) ? [.. values.Select(v => v!.Value)] : null;
+    }
+
+    private ScheduleSpec ReadSchedule(MappingReader? r)
+    {
+        var d = new ScheduleSpec();
+        if (r is null)
+        {
+            return d;
+        }
+
+        var stepSize = r.Integer("step_size");
+        var spec = new ScheduleSpec
+        {
+            Kind = r.String("kind") ?? d.Kind,
+            WarmupSteps = r.Integer("warmup_steps") ?? d.WarmupSteps,
+            StepSize = stepSize ?? d.StepSize,
+            Gamma = r.Number("gamma") ?? d.Gamma,
+            MinLearningRate = r.Number("min_lr") ?? d.MinLearningRate,
+        };
+
+        // An invalid step_size is already reported; absent or 0 is wrong only for the step schedule.
+        var stepSizeNode = r.Node("step_size");
+        if (spec.Kind == SpecFields.StepSchedule && (stepSizeNode is null || stepSize == 0))
+        {
+            context.Report(r.PathOf("step_size"), $"must be > 0 when kind is {SpecFields.StepSchedule}", stepSizeNode?.Start ?? r.Start);
+        }
+
+        return spec;
+    }
+
+    private DistillationSpec ReadDistillation(MappingReader? r, IReadOnlyList<PeerSpec>? peers)
+    {
+        var d = new DistillationSpec();
+        var names = peers?.Select(p => p.Name).ToList();
+        if (r is null)
+        {
+            return d with
+            {
+                Teachers = names is null ? null : AllToAll(names, new Dictionary<string, IReadOnlyList<string>>()),
+                Weights = names is null ? null : names.ToDictionary(n => n, _ => 1.0),
+            };
+        }
+
+        var spec = new DistillationSpec
+        {
+            Strategy = r.String("strategy") ?? d.Strategy,
+            Temperature = r.Number("temperature") ?? d.Temperature,
+            Alpha = r.Number("alpha") ?? d.Alpha,
+            AlphaWarmupSteps = r.Integer("alpha_warmup_steps") ?? d.AlphaWarmupSteps,
+            Teacher = r.String("teacher") ?? d.Teacher,
+            Combine = r.String("combine") ?? d.Combine,
+            LabelSmoothing = r.Number("label_smoothing") ?? d.LabelSmoothing,
+        };
+
+        if (spec.Combine == SpecFields.Convex && spec.Alpha > 1)
+        {
+            context.Report(r.PathOf("alpha"), $"must be <= 1 when combine is {SpecFields.Convex}, got {SpecField.Format(spec.Alpha)}", r.Node("alpha")!);
+        }
+
+        var teachers = ReadTeachers(r, names);
+        var weights = ReadWeights(r, names);
+        return spec with
+        {
+            Teachers = names is null ? null : AllToAll(names, teachers),
+            Weights = names?.ToDictionary(n => n, n => weights.GetValueOrDefault(n, 1.0)),
+        };
+    }
+
+    /// <summary>Every peer's teachers: as listed, or every other peer.</summary>
+    private static Dictionary<string, IReadOnlyList<string>> AllToAll(IReadOnlyList<string> names, IReadOnlyDictionary<string, IReadOnlyList<string>> listed) =>
+        names.ToDictionary(n => n, n => listed.GetValueOrDefault(n) ?? [.. names.Where(o => o != n)], StringComparer.Ordinal);
+
+    private Dictionary<string, IReadOnlyList<string>> ReadTeachers(MappingReader r, IReadOnlyList<string>? names)
+    {
+        var listed = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        if (r.Map("teachers") is not { } map)
+        {
+            return listed;
+        }
+
+        var listField = r.Field("teachers").Items!;
+        foreach (var (keyNode, valueNode) in map.Children)
+        {
+            if (ReadPeerKey(r.PathOf("teachers"), keyNode, names) is not { } student)
+            {
+                continue;
+            }
+
+            var path = SpecPath.Field(r.PathOf("teachers"), student);
+            if (SpecContext.IsNull(valueNode) || context.ExpectList(valueNode, path, listField) is not { } list)
+            {
+                if (SpecContext.IsNull(valueNode))
+                {
+                    context.Report(path, "expected a list of peer names, got nothing", valueNode);
+                }
+
+                continue;
+            }
+
+            var teachers = new List<string>();
+            for (var j = 0; j < list.Children.Count; j++)
+            {
+                var itemPath = SpecPath.Index(path, j);
+                var node = list.Children[j];
+                if (context.ReadString(node, itemPath, listField.Items!) is not { } teacher)
+                {
+                    continue;
+                }
+
+                if (teacher == student)
+                {
+                    context.Report(itemPath, "a peer may not teach itself", node);
+                }
+                else if (names is not null && !names.Contains(teacher, StringComparer.Ordinal))
+                {
+                    context.Report(itemPath, UnknownPeer(teacher, names), node);
+                }
+                else if (teachers.Contains(teacher, StringComparer.Ordinal))
+                {
+                    context.Report(itemPath, $"duplicate teacher {SpecContext.Quote(teacher)}", node);
+                }
+                else
+                {
+                    teachers.Add(teacher);
+                }
+            }
+
+            listed[student] = teachers;
+        }
+
+        return listed;
+    }
+
+    private Dictionary<string, double> ReadWeights(MappingReader r, IReadOnlyList<string>? names)
+    {
+        var weights = new Dictionary<string, double>(StringComparer.Ordinal);
+        if (r.Map("weights") is not { } map)
+        {
+            return weights;
+        }
+
+        var valueField = r.Field("weights").Items!;
+        foreach (var (keyNode, valueNode) in map.Children)
+        {
+            if (ReadPeerKey(r.PathOf("weights"), keyNode, names) is { } peer &&
+                context.ReadNumber(valueNode, SpecPath.Field(r.PathOf("weights"), peer), valueField) is { } weight)
+            {
+                weights[peer] = weight;
+            }
+        }
+
+        return weights;
+    }
+
+    /// <summary>A map key that must name a peer (checked only when every peer was read).</summary>
+    private string? ReadPeerKey(string mapPath, YamlNode keyNode, IReadOnlyList<string>? names)
+    {
+        if (keyNode is not YamlScalarNode { Value: { } key } || SpecContext.IsNull(keyNode))
+        {
+            context.Report(mapPath, $"expected a peer name, got {SpecContext.Describe(keyNode)}", keyNode);
+            return null;
+        }
+
+        if (names is not null && !names.Contains(key, StringComparer.Ordinal))
+        {
+            context.Report(SpecPath.Field(mapPath, key), UnknownPeer(key, names), keyNode);
+            return null;
+        }
+
+        return key;
+    }
+
+    private static string UnknownPeer(string name, IReadOnlyList<string> names) =>
+        $"unknown peer {SpecContext.Quote(name)} (peers: {string.Join(", ", names)})";
+
+    private static EvaluationSpec ReadEvaluation(MappingReader? r)
+    {
+        var d = new EvaluationSpec();
+        return r is null
+            ? d
+            : new EvaluationSpec
+            {
+                EverySteps = r.Integer("every_steps") ?? d.EverySteps,
+                AtEpochEnd = r.Boolean("at_epoch_end") ?? d.AtEpochEnd,
+                BatchSize = r.Int32("batch_size") ?? d.BatchSize,
+            };
+    }
+
+    private static CheckpointSpec ReadCheckpoints(MappingReader? r)
+    {
+        var d = new CheckpointSpec();
+        return r is null
+            ? d
+            : new CheckpointSpec
+            {
+                Directory = r.String("directory"),
+                EverySteps = r.Integer("every_steps") ?? d.EverySteps,
+                KeepLast = r.Int32("keep_last") ?? d.KeepLast,
+            };
+    }
+}

@@ -1,0 +1,27 @@
+namespace PeerDistill.Core.Spec;
+
+/// <summary>One peer (<c>peers[i]</c>).</summary>
+public sealed record PeerSpec
+{
+    /// <summary><c>name</c>: unique within the cohort; letters, digits, '-', '_'.</summary>
+    public required string Name { get; init; }
+
+    /// <summary><c>model</c>: a zoo name (mlp, cnn, resnet8, resnet20, resnet32, mobilenetv2) or a path to a TorchScript file (.pt/.pth/.ts).</summary>
+    public required string Model { get; init; }
+
+    /// <summary><c>model_options</c>: zoo options as a map (widths: "512,256", dropout: 0.2, width: 2, ...).</summary>
+    public IReadOnlyDictionary<string, string> ModelOptions { get; init; } = new Dictionary<string, string>();
+
+    public OptimizerSpec Optimizer { get; init; } = new();
+
+    public ScheduleSpec Schedule { get; init; } = new();
+
+    /// <summary><c>device</c>: cpu or cuda:N.</summary>
+    public string Device { get; init; } = "cpu";
+
+    /// <summary><c>seed</c>: weight initialisation and dropout stream. Default: the peer's index.</summary>
+    public long Seed { get; init; }
+
+    /// <summary><c>threads</c>: intra-op threads of this peer. Default 1.</summary>
+    public int Threads { get; init; } = 1;
+}

@@ -1,0 +1,47 @@
+using PeerDistill.Core.Spec;
+using PeerDistill.Torch;
+
+namespace PeerDistill.Core.Strategies;
+
+/// <summary>Strategies by spec key. A new strategy is one class and one line here.</summary>
+public static class StrategyRegistry
+{
+    private static readonly Dictionary<string, Func<CohortSpec, IDistillationStrategy>> Factories = new(StringComparer.Ordinal)
+    {
+        [DmlStrategy.StrategyKey] = spec => new DmlStrategy(DmlOptionsFrom(spec)),
+        [IndependentStrategy.StrategyKey] = spec => new IndependentStrategy(spec.Distillation.LabelSmoothing),
+    };
+
+    public static IReadOnlyCollection<string> Keys => Factories.Keys;
+
+    /// <summary>The strategy the spec asks for.</summary>
+    public static IDistillationStrategy Create(CohortSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        return Factories.TryGetValue(spec.Distillation.Strategy, out var factory)
+            ? factory(spec)
+            : throw new ArgumentException($"distillation.strategy: unknown strategy '{spec.Distillation.Strategy}' (known: {string.Join(", ", Keys)})");
+    }
+
+    /// <summary>The same peers without distillation: the baseline of a cohort.</summary>
+    public static IDistillationStrategy Baseline(CohortSpec spec) => new IndependentStrategy(spec.Distillation.LabelSmoothing);
+
+    private static DmlOptions DmlOptionsFrom(CohortSpec spec)
+    {
+        var d = spec.Distillation;
+        var names = spec.Peers.Select(p => p.Name).ToList();
+        var teachers = names.ToDictionary(
+            n => n,
+            n => d.Teachers is not null && d.Teachers.TryGetValue(n, out var t) ? t : (IReadOnlyList<string>)names.Where(m => m != n).ToList(),
+            StringComparer.Ordinal);
+        return new DmlOptions(
+            d.Temperature,
+            d.Alpha,
+            d.AlphaWarmupSteps,
+            d.Teacher == "ensemble" ? TeacherForm.Ensemble : TeacherForm.Pairwise,
+            d.Combine == "convex" ? LossCombination.Convex : LossCombination.Additive,
+            d.LabelSmoothing,
+            teachers,
+            d.Weights ?? new Dictionary<string, double>());
+    }
+}

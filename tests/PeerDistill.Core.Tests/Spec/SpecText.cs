@@ -1,0 +1,85 @@
+using PeerDistill.Core.Spec;
+
+namespace PeerDistill.Core.Tests.Spec;
+
+/// <summary>Small valid specs and ways to bend them, for the loader tests.</summary>
+internal static class SpecText
+{
+    public const string Minimal = """
+        cohort: demo
+        peers:
+          - name: a
+            model: mlp
+          - name: b
+            model: cnn
+        data:
+          dataset: fashion-mnist
+
+        """;
+
+    /// <summary>Every key the loader accepts, each once.</summary>
+    public const string Full = """
+        cohort: full.cohort-1
+        peers:
+          - name: a
+            model: mlp
+            model_options: {widths: [64, 32], dropout: 0.1}
+            optimizer:
+              kind: sgd
+              lr: 0.1
+              momentum: 0.8
+              nesterov: true
+              weight_decay: 0.0001
+              betas: [0.8, 0.99]
+              eps: 1e-7
+            schedule:
+              kind: step
+              warmup_steps: 10
+              step_size: 100
+              gamma: 0.5
+              min_lr: 0.001
+            device: cpu
+            seed: 42
+            threads: 2
+          - name: b
+            model: cnn
+            optimizer: {kind: adamw, lr: 0.001}
+            schedule: {kind: cosine}
+        distillation:
+          strategy: dml
+          temperature: 3
+          alpha: 0.5
+          alpha_warmup_steps: 50
+          teacher: ensemble
+          combine: convex
+          label_smoothing: 0.1
+          teachers: {a: [b], b: []}
+          weights: {a: 2, b: 0.5}
+        data:
+          dataset: synthetic
+          path: /tmp/data
+          batch_size: 64
+          epochs: 3
+          train_subset: 1000
+          validation_split: 0.1
+          seed: 7
+          augmentation: {crop_padding: 2, horizontal_flip: true}
+          synthetic: {train_count: 500, test_count: 100, noise: 0.25, classes: 5}
+        evaluation: {every_steps: 20, at_epoch_end: false, batch_size: 250}
+        checkpoints: {directory: ckpt, every_steps: 200, keep_last: 3}
+        output: out/full
+
+        """;
+
+    /// <summary><see cref="Minimal"/> with <paramref name="lines"/> (YAML at the top level) appended.</summary>
+    public static string With(string lines) => Minimal + lines + "\n";
+
+    /// <summary><see cref="Minimal"/> with <paramref name="line"/> (one YAML line, flow style for nesting) added to peer a.</summary>
+    public static string WithPeerA(string line) =>
+        Minimal.Replace("    model: mlp\n", $"    model: mlp\n    {line}\n", StringComparison.Ordinal);
+
+    /// <summary><see cref="Minimal"/> with <paramref name="line"/> added to the data section.</summary>
+    public static string WithData(string line) => With($"  {line}");
+
+    public static SpecLoadResult Parse(string yaml) => SpecLoader.Parse(yaml, "spec.yaml");
+}
