@@ -3,7 +3,7 @@
 #
 #   ./build.sh run [ARGS...]   install what is missing, build, and run the main job
 #   ./build.sh test            install what is missing, build, and run the whole test suite
-#   ./build.sh bench [NAME]    install what is missing, build, and run a benchmark (engine)
+#   ./build.sh bench [NAME]    install what is missing, build, and run a benchmark (engine, cohort, dml-gain)
 #   ./build.sh setup           install what is missing and build, nothing else
 #
 # System packages come from Debian (apt-get, as root or through sudo). The .NET SDK must be on PATH.
@@ -100,8 +100,8 @@ case "$command" in
     install_packages "${RUN_PACKAGES[@]}"
     build
     if [ $# -eq 0 ]; then
-      say "running the main job: the cnn on Fashion-MNIST, 3 epochs"
-      cli train --model cnn --epochs 3 --batch-size 128 --lr 0.05 --momentum 0.9 --weight-decay 5e-4
+      say "running the main job: examples/fashion-dml.yaml (two cnn peers, deep mutual learning, Fashion-MNIST)"
+      cli run examples/fashion-dml.yaml
     else
       cli "$@"
     fi

@@ -5,17 +5,49 @@ namespace PeerDistill.Cli.Tests;
 /// <summary>Runs the peerdistill command as a separate process and captures what it prints.</summary>
 internal static class CliProcess
 {
-    public static (int ExitCode, string Stdout, string Stderr) Run(params string[] args)
+    /// <summary>The repository's examples folder.</summary>
+    public static string Examples
+    {
+        get
+        {
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            {
+                var candidate = Path.Combine(dir.FullName, "examples");
+                if (File.Exists(Path.Combine(dir.FullName, "PeerDistill.sln")) && Directory.Exists(candidate))
+                {
+                    return candidate;
+                }
+            }
+
+            throw new DirectoryNotFoundException("examples/ not found above the test binaries");
+        }
+    }
+
+    /// <summary>Starts the command without waiting (working directory <paramref name="workingDirectory"/>).</summary>
+    public static Process Start(string workingDirectory, params string[] args)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "peerdistill.dll");
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = workingDirectory,
+        };
         info.ArgumentList.Add(dll);
         foreach (var a in args)
         {
             info.ArgumentList.Add(a);
         }
 
-        using var process = Process.Start(info)!;
+        return Process.Start(info)!;
+    }
+
+    public static (int ExitCode, string Stdout, string Stderr) Run(params string[] args) => RunIn(Directory.GetCurrentDirectory(), args);
+
+    public static (int ExitCode, string Stdout, string Stderr) RunIn(string workingDirectory, params string[] args)
+    {
+        using var process = Start(workingDirectory, args);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         if (!process.WaitForExit(TimeSpan.FromMinutes(5)))

@@ -12,6 +12,8 @@
 char* pd_dup_string(const std::string& s);
 
 namespace pd {
+void install_caching_allocator();
+
 torch::Device parse_device(const std::string& spec) {
   torch::Device device = torch::kCPU;
   try {
@@ -39,15 +41,15 @@ torch::Device parse_device(const std::string& spec) {
 // One-time settings: models run through the plain TorchScript interpreter (no profiling or
 // fusion passes), so that every op and its gradient is the same kernel eager PyTorch would call.
 //
-// It also keeps freed tensor memory in the process heap for reuse: by default glibc serves every
-// block over 128 KiB (each activation of a training step) with a fresh mmap and returns it to the
-// OS when freed, so every step page-faults its activations in again. Blocks up to 32 MiB now come
-// from the heap, and the heap's top is returned only past 512 MiB of free space. Set
-// PEERDISTILL_MALLOC_TUNING=0 to keep glibc's defaults.
+// It also installs the caching CPU allocator (allocator.cpp), so that each training step reuses the
+// previous step's blocks instead of faulting fresh pages in, and keeps glibc from serving blocks
+// under 32 MiB with mmap or returning the heap's top under 512 MiB of free space. Set
+// PEERDISTILL_MALLOC_TUNING=0 to keep libtorch's and glibc's defaults.
 PD_API int32_t pd_runtime_init() {
   PD_TRY {
     const char* tuning = std::getenv("PEERDISTILL_MALLOC_TUNING");
     if (tuning == nullptr || std::string(tuning) != "0") {
+      pd::install_caching_allocator();
       mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
       mallopt(M_TRIM_THRESHOLD, 512 * 1024 * 1024);
     }

@@ -5,7 +5,8 @@ namespace PeerDistill.Core.Spec.Internal;
 /// <summary>
 /// One field of the spec: its key, what it holds, and the constraints the loader enforces and the
 /// JSON schema states. Cross-field rules (alpha &lt;= 1 when combine is convex, ...) are not here;
-/// the loader checks them and the description says them.
+/// the loader checks them and the description says them. The schema describes an
+/// <see cref="SpecValueKind.Object"/> field with its <see cref="SpecObject.Description"/>.
 /// </summary>
 internal sealed record SpecField(string Key, SpecValueKind Kind, string Description)
 {

@@ -16,13 +16,21 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
     public CohortSpec? Parse(string text)
     {
         var stream = new YamlStream();
+        var parser = new Parser(new StringReader(text));
         try
         {
-            stream.Load(new StringReader(text));
+            stream.Load(parser);
         }
         catch (YamlException e)
         {
             context.Report(string.Empty, e.Message, e.Start);
+            return null;
+        }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's scanner throws this (without a position) on some malformed flow
+            // collections; the end of the last event read is where it broke.
+            context.Report(string.Empty, "invalid YAML after this point", parser.Current?.End ?? Origin);
             return null;
         }
 
@@ -47,8 +55,8 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
         var root = new MappingReader(context, SpecFields.Cohort, rootNode, string.Empty);
         var cohort = root.String("cohort");
         var (data, classes) = ReadData(root.Object("data"));
-        var peers = ReadPeers(root, classes);
-        var distillation = ReadDistillation(root.Object("distillation"), peers);
+        var (peers, names) = ReadPeers(root, classes);
+        var distillation = ReadDistillation(root.Object("distillation"), names);
         var evaluation = ReadEvaluation(root.Object("evaluation"));
         var checkpoints = ReadCheckpoints(root.Object("checkpoints"));
         var output = root.String("output");
@@ -114,44 +122,57 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
         return (data, dataset == SpecFields.SyntheticDataset ? data.SyntheticClasses : FashionMnistClasses);
     }
 
-    private List<PeerSpec>? ReadPeers(MappingReader root, int classes)
+    /// <summary>
+    /// The peers (null when any is wrong) and their names (null unless every peer has a valid
+    /// name, so that teachers and weights are checked against the names only when they are all known).
+    /// </summary>
+    private (List<PeerSpec>? Peers, List<string>? Names) ReadPeers(MappingReader root, int classes)
     {
         if (root.List("peers") is not { } list)
         {
-            return null;
+            return (null, null);
         }
 
         var item = root.Field("peers").Items!;
         var peers = new List<PeerSpec>(list.Children.Count);
         var firstIndexByName = new Dictionary<string, int>(StringComparer.Ordinal);
-        var complete = true;
+        var names = new List<string>(list.Children.Count);
+        var (peersComplete, namesComplete) = (true, true);
         for (var i = 0; i < list.Children.Count; i++)
         {
             var path = SpecPath.Index(root.PathOf("peers"), i);
             if (context.ReadObject(list.Children[i], path, item) is not { } r)
             {
-                complete = false;
+                (peersComplete, namesComplete) = (false, false);
                 continue;
             }
 
             var name = r.String("name");
-            if (name is not null && !firstIndexByName.TryAdd(name, i))
+            if (name is null)
+            {
+                namesComplete = false;
+            }
+            else if (firstIndexByName.TryAdd(name, i))
+            {
+                names.Add(name);
+            }
+            else
             {
                 context.Report(r.PathOf("name"), $"duplicate peer name {SpecContext.Quote(name)} (first used by peers[{firstIndexByName[name]}])", r.Node("name")!);
                 name = null;
             }
 
-            var peer = ReadPeer(r, i, name, classes);
-            if (peer is null)
+            if (ReadPeer(r, i, name, classes) is { } peer)
             {
-                complete = false;
-                continue;
+                peers.Add(peer);
             }
-
-            peers.Add(peer);
+            else
+            {
+                peersComplete = false;
+            }
         }
 
-        return complete ? peers : null;
+        return (peersComplete ? peers : null, namesComplete ? names : null);
     }
 
     private PeerSpec? ReadPeer(MappingReader r, int index, string? name, int classes)
@@ -345,10 +366,9 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
         return spec;
     }
 
-    private DistillationSpec ReadDistillation(MappingReader? r, IReadOnlyList<PeerSpec>? peers)
+    private DistillationSpec ReadDistillation(MappingReader? r, IReadOnlyList<string>? names)
     {
         var d = new DistillationSpec();
-        var names = peers?.Select(p => p.Name).ToList();
         if (r is null)
         {
             return d with

@@ -1,0 +1,130 @@
+using System.Text.Json;
+using PeerDistill.Core.Spec;
+using Xunit;
+using YamlDotNet.RepresentationModel;
+
+namespace PeerDistill.Core.Tests.Spec;
+
+/// <summary>The JSON schema parses, is closed everywhere, and has exactly the keys the loader accepts.</summary>
+public class SpecSchemaTests
+{
+    private static readonly JsonElement Schema = JsonDocument.Parse(SpecSchema.ToJsonSchema()).RootElement;
+
+    [Fact]
+    public void Schema_IsDraft202012ObjectWithRequiredTopFields()
+    {
+        Assert.Equal("https://json-schema.org/draft/2020-12/schema", Schema.GetProperty("$schema").GetString());
+        Assert.Equal("object", Schema.GetProperty("type").GetString());
+        Assert.Equal(["cohort", "peers", "data"], Schema.GetProperty("required").EnumerateArray().Select(e => e.GetString()));
+    }
+
+    [Fact]
+    public void EveryObject_IsClosedAndDescribed()
+    {
+        var objects = Walk(Schema).Where(e => e.ValueKind == JsonValueKind.Object && e.TryGetProperty("properties", out _)).ToList();
+
+        Assert.True(objects.Count >= 10, $"only {objects.Count} objects");
+        Assert.All(objects, o => Assert.False(o.GetProperty("additionalProperties").GetBoolean()));
+        Assert.All(objects, o => Assert.All(
+            o.GetProperty("properties").EnumerateObject(),
+            p => Assert.False(string.IsNullOrWhiteSpace(p.Value.GetProperty("description").GetString()), p.Name)));
+    }
+
+    [Fact]
+    public void EveryKeyOfTheFullSpec_IsInTheSchemaAndViceVersa()
+    {
+        Assert.True(SpecText.Parse(SpecText.Full).IsValid);
+        var yaml = new YamlStream();
+        yaml.Load(new StringReader(SpecText.Full));
+        var accepted = new SortedSet<string>(StringComparer.Ordinal);
+        CollectKeys((YamlMappingNode)yaml.Documents[0].RootNode, string.Empty, accepted);
+
+        var described = new SortedSet<string>(StringComparer.Ordinal);
+        CollectProperties(Schema, string.Empty, described);
+
+        Assert.Equal(described, accepted);
+    }
+
+    [Fact]
+    public void Constraints_ComeFromTheSameTablesAsTheLoader()
+    {
+        var distillation = Schema.GetProperty("properties").GetProperty("distillation").GetProperty("properties");
+        Assert.Equal(["dml", "none"], distillation.GetProperty("strategy").GetProperty("enum").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(0, distillation.GetProperty("temperature").GetProperty("exclusiveMinimum").GetDouble());
+        Assert.Equal(1.0, distillation.GetProperty("temperature").GetProperty("default").GetDouble());
+        Assert.Equal(1, distillation.GetProperty("label_smoothing").GetProperty("exclusiveMaximum").GetDouble());
+
+        var peer = Schema.GetProperty("properties").GetProperty("peers").GetProperty("items");
+        Assert.Equal(["name", "model"], peer.GetProperty("required").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal("^[A-Za-z0-9_-]{1,64}$", peer.GetProperty("properties").GetProperty("name").GetProperty("pattern").GetString());
+        var threads = peer.GetProperty("properties").GetProperty("threads");
+        Assert.Equal((1, 256), (threads.GetProperty("minimum").GetInt32(), threads.GetProperty("maximum").GetInt32()));
+        var betas = peer.GetProperty("properties").GetProperty("optimizer").GetProperty("properties").GetProperty("betas");
+        Assert.Equal((2, 2), (betas.GetProperty("minItems").GetInt32(), betas.GetProperty("maxItems").GetInt32()));
+        Assert.Equal([0.9, 0.999], betas.GetProperty("default").EnumerateArray().Select(e => e.GetDouble()));
+
+        var teachers = Schema.GetProperty("properties").GetProperty("distillation").GetProperty("properties").GetProperty("teachers");
+        Assert.Equal("array", teachers.GetProperty("additionalProperties").GetProperty("type").GetString());
+    }
+
+    private static IEnumerable<JsonElement> Walk(JsonElement element)
+    {
+        yield return element;
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            yield break;
+        }
+
+        foreach (var property in element.EnumerateObject())
+        {
+            foreach (var child in property.Value.ValueKind == JsonValueKind.Array ? property.Value.EnumerateArray() : Enumerable.Repeat(property.Value, 1))
+            {
+                foreach (var nested in Walk(child))
+                {
+                    yield return nested;
+                }
+            }
+        }
+    }
+
+    /// <summary>Dotted paths of the fixed keys ("peers.optimizer.lr"); free-key maps (teachers, weights, model_options) stop at the map.</summary>
+    private static void CollectKeys(YamlMappingNode mapping, string prefix, ISet<string> keys)
+    {
+        foreach (var (key, value) in mapping.Children)
+        {
+            var path = prefix + ((YamlScalarNode)key).Value;
+            keys.Add(path);
+            if (path is "peers.model_options" or "distillation.teachers" or "distillation.weights")
+            {
+                continue;
+            }
+
+            var children = value switch
+            {
+                YamlMappingNode m => [m],
+                YamlSequenceNode s => s.Children.OfType<YamlMappingNode>().ToList(),
+                _ => new List<YamlMappingNode>(),
+            };
+            children.ForEach(m => CollectKeys(m, path + ".", keys));
+        }
+    }
+
+    private static void CollectProperties(JsonElement schema, string prefix, ISet<string> keys)
+    {
+        foreach (var property in schema.GetProperty("properties").EnumerateObject())
+        {
+            var path = prefix + property.Name;
+            keys.Add(path);
+            var value = property.Value;
+            if (value.TryGetProperty("items", out var items) && items.ValueKind == JsonValueKind.Object)
+            {
+                value = items;
+            }
+
+            if (value.TryGetProperty("properties", out _))
+            {
+                CollectProperties(value, path + ".", keys);
+            }
+        }
+    }
+}
