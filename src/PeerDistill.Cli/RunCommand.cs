@@ -76,7 +76,7 @@ internal static class RunCommand
         }
     }
 
-    private static long CohortDataSteps(Core.Spec.CohortSpec spec)
+    internal static long CohortDataSteps(Core.Spec.CohortSpec spec)
     {
         // The exact count comes from the data; this only sizes the progress display before loading.
         var images = spec.Data.Dataset == "synthetic" ? spec.Data.SyntheticTrainCount : 60000;

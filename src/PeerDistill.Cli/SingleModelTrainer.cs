@@ -1,92 +1,90 @@
-using System.Diagnostics;
 using System.Globalization;
+using PeerDistill.Core.Runner;
+using PeerDistill.Core.Spec;
 using PeerDistill.Torch;
-using PeerDistill.Torch.Data;
 
 namespace PeerDistill.Cli;
 
-/// <summary>Trains one model with cross-entropy only and reports test accuracy, speed and memory.</summary>
+/// <summary>
+/// `peerdistill train`: one model with cross-entropy only, run as a cohort of one peer with the
+/// strategy <c>none</c>, so it goes through the same step loop as every cohort.
+/// </summary>
 internal static class SingleModelTrainer
 {
     public static int Run(TrainSettings s, TextWriter output, CancellationToken cancellation)
     {
         try
         {
-            TorchRuntime.SetNumThreads(s.Threads);
-            TorchRuntime.CheckDevice(s.Device);
-            var (train, test, normalization) = LoadData(s);
-            using var model = File.Exists(s.Model)
-                ? Model.LoadTorchScript(s.Model, s.Device, s.Seed)
-                : Model.Create(s.Model, train.Shape, train.Classes, s.Seed, s.Device, s.ModelOptions);
-            using var optimizer = Optimizer.Create(model, s.Optimizer);
-            var sampler = new BatchSampler(train.Count, s.BatchSize, s.Seed);
-            var builder = new BatchBuilder(train, normalization, s.Augment ? new Augmentation(2, true) : Augmentation.None, s.Seed);
-            var totalSteps = (long)sampler.BatchesPerEpoch * s.Epochs;
-            var schedule = new LearningRateSchedule
+            var model = File.Exists(s.Model) ? Path.GetFullPath(s.Model) : s.Model;
+            var name = Path.GetFileNameWithoutExtension(model);
+            var spec = new CohortSpec
             {
-                Kind = s.Schedule,
-                BaseLearningRate = s.Optimizer.LearningRate,
-                TotalSteps = totalSteps,
-                WarmupSteps = s.WarmupSteps,
+                Cohort = $"train-{name}",
+                Peers =
+                [
+                    new PeerSpec
+                    {
+                        Name = name,
+                        Model = model,
+                        ModelOptions = s.ModelOptions,
+                        Optimizer = new OptimizerSpec
+                        {
+                            Kind = s.Optimizer.Kind switch { OptimizerKind.Adam => "adam", OptimizerKind.AdamW => "adamw", _ => "sgd" },
+                            LearningRate = s.Optimizer.LearningRate,
+                            Momentum = s.Optimizer.Momentum,
+                            Nesterov = s.Optimizer.Nesterov,
+                            WeightDecay = s.Optimizer.WeightDecay,
+                        },
+                        Schedule = new ScheduleSpec { Kind = s.Schedule == ScheduleKind.Cosine ? "cosine" : "constant", WarmupSteps = s.WarmupSteps },
+                        Device = s.Device,
+                        Seed = s.Seed,
+                        Threads = s.Threads,
+                    },
+                ],
+                Distillation = new DistillationSpec { Strategy = "none" },
+                Data = new DataSpec
+                {
+                    Dataset = s.Dataset,
+                    Path = s.DataDirectory,
+                    BatchSize = s.BatchSize,
+                    Epochs = s.Epochs,
+                    TrainSubset = s.TrainSubset,
+                    Seed = s.Seed,
+                    CropPadding = s.Augment ? 2 : 0,
+                    HorizontalFlip = s.Augment,
+                    SyntheticTrainCount = 10000,
+                    SyntheticTestCount = 2000,
+                },
+                Checkpoints = new CheckpointSpec { KeepLast = 1 },
+                Output = s.OutputDirectory ?? Path.Combine(Path.GetTempPath(), $"peerdistill-train-{Environment.ProcessId}"),
             };
 
+            TorchRuntime.CheckDevice(s.Device);
+            var stop = new StopControl();
+            using var registration = cancellation.Register(stop.RequestStop);
+            var progress = new CohortProgress(output, RunCommand.CohortDataSteps(spec), s.BatchSize, interactive: false);
+            output.WriteLine($"training {model} alone on {s.Dataset}, {s.Epochs} epochs, batch {s.BatchSize}, {s.Threads} thread(s), {s.Device}");
+            var result = CohortExperiment.Run(spec, new ExperimentOptions(), progress, stop, cancellation);
+            var peer = result.Distilled.Peers.Single();
+            if (s.OutputDirectory is null)
+            {
+                Directory.Delete(result.OutputDirectory, recursive: true);
+            }
+            else
+            {
+                output.WriteLine($"output: {result.OutputDirectory} (summary.json, metrics.jsonl, plot.svg, checkpoints/)");
+            }
+
+            if (peer.Status == PeerStatus.Failed)
+            {
+                Console.Error.WriteLine($"error: {peer.Message}");
+                return peer.StepsCompleted == 0 ? ExitCodes.InvalidInput : ExitCodes.Failed;
+            }
+
+            var testCount = s.Dataset == "synthetic" ? 2000 : 10000;
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"training {model.Architecture} ({model.ParameterCount:N0} parameters) on {train.Name}: {train.Count} images, {s.Epochs} epochs of {sampler.BatchesPerEpoch} steps, batch {s.BatchSize}, {s.Threads} thread(s), {s.Device}"));
-            var progress = new ProgressLine(output, totalSteps, s.BatchSize);
-            var clock = Stopwatch.StartNew();
-            long step = 0;
-            double trainTime = 0;
-            EvaluationResult? last = null;
-            for (var epoch = 0; epoch < s.Epochs && !cancellation.IsCancellationRequested; epoch++)
-            {
-                double lossSum = 0;
-                var epochClock = Stopwatch.StartNew();
-                for (var b = 0; b < sampler.BatchesPerEpoch; b++, step++)
-                {
-                    if (cancellation.IsCancellationRequested)
-                    {
-                        break;
-                    }
-
-                    optimizer.LearningRate = schedule.At(step);
-                    var batch = builder.Build(sampler, epoch, b);
-                    using var x = batch.ImagesTensor();
-                    using var y = batch.LabelsTensor();
-                    using var xd = s.Device == "cpu" ? null : x.To(s.Device);
-                    using var yd = s.Device == "cpu" ? null : y.To(s.Device);
-                    optimizer.ZeroGrad();
-                    using var logits = model.Forward(xd ?? x);
-                    using var loss = DistillationLoss.CrossEntropy(logits, yd ?? y, checkFinite: true);
-                    loss.Total.Backward();
-                    optimizer.Step();
-                    var value = loss.Total.Item();
-                    lossSum += value;
-                    progress.Update(step + 1, epoch + 1, value, (step + 1) * (double)s.BatchSize / (trainTime + epochClock.Elapsed.TotalSeconds));
-                }
-
-                trainTime += epochClock.Elapsed.TotalSeconds;
-                last = ModelEvaluation.Evaluate(model, test, normalization);
-                progress.Finish();
-                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"epoch {epoch + 1}/{s.Epochs}  train loss {lossSum / Math.Max(1, sampler.BatchesPerEpoch):F4}  test loss {last.MeanLoss:F4}  test accuracy {last.Accuracy:F4}  {sampler.BatchesPerEpoch * (double)s.BatchSize / epochClock.Elapsed.TotalSeconds:F0} samples/s"));
-            }
-
-            if (s.OutputDirectory is not null)
-            {
-                var path = Path.Combine(s.OutputDirectory, "model.ckpt");
-                Checkpoint.Save(path, model, optimizer, step, $"{{\"model\":\"{model.Architecture}\",\"dataset\":\"{train.Name}\"}}");
-                output.WriteLine($"checkpoint: {Path.GetFullPath(path)} (step {step})");
-            }
-
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"test accuracy {last?.Accuracy ?? 0:F4} on {test.Count} images; wall time {clock.Elapsed.TotalSeconds:F1} s; {step * (double)s.BatchSize / Math.Max(trainTime, 1e-9):F0} training samples/s; peak memory {TorchRuntime.PeakResidentBytes / (1024.0 * 1024.0):F0} MiB"));
-            if (cancellation.IsCancellationRequested)
-            {
-                output.WriteLine("interrupted: stopped early");
-                return ExitCodes.Interrupted;
-            }
-
-            return ExitCodes.Ok;
+                $"test accuracy {peer.TestAccuracy ?? 0:F4} on {testCount} images; wall time {result.WallSeconds:F1} s; {peer.SamplesPerSecond:F0} training samples/s; peak memory {TorchRuntime.PeakResidentBytes / (1024.0 * 1024.0):F0} MiB"));
+            return result.Interrupted ? ExitCodes.Interrupted : ExitCodes.Ok;
         }
         catch (TorchException e)
         {
@@ -98,19 +96,5 @@ internal static class SingleModelTrainer
             Console.Error.WriteLine($"error: {e.Message}");
             return ExitCodes.InvalidInput;
         }
-    }
-
-    private static (IDataset Train, IDataset Test, Normalization Normalization) LoadData(TrainSettings s)
-    {
-        if (s.Dataset == "synthetic")
-        {
-            var all = SyntheticDataset.Create(12000, seed: s.Seed);
-            var (tr, te) = DatasetSplit.Split(all, 1.0 / 6, s.Seed);
-            return (s.TrainSubset > 0 ? DatasetSplit.Take(tr, s.TrainSubset, s.Seed) : tr, te, Normalization.None);
-        }
-
-        var train = FashionMnist.Load(s.DataDirectory, train: true);
-        var test = FashionMnist.Load(s.DataDirectory, train: false);
-        return (s.TrainSubset > 0 ? DatasetSplit.Take(train, s.TrainSubset, s.Seed) : train, test, Normalization.FashionMnist);
     }
 }

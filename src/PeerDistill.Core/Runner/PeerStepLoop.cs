@@ -54,7 +54,7 @@ public sealed class PeerStepLoop
         var publishes = _strategy.Publishes(name);
         var clock = Stopwatch.StartNew();
         long step = _peer.StartStep;
-        long trainedThisRun = 0;
+        long samplesThisRun = 0;
         _observer.OnEvent(new PeerEvent(_options.Run, name, step, step == 0 ? "started" : "resumed",
             step == 0 ? $"{_peer.Spec.Model}, {_peer.Model.ParameterCount} parameters" : $"from the checkpoint at step {step}"));
         try
@@ -66,13 +66,12 @@ public sealed class PeerStepLoop
                     SaveCheckpoint(step);
                     _exchange.Withdraw(name, step, "interrupted");
                     _observer.OnEvent(new PeerEvent(_options.Run, name, step, "interrupted", $"stopped on request after {step} steps; checkpoint saved"));
-                    return Outcome(PeerStatus.Interrupted, step, trainedThisRun, clock, null, null);
+                    return Outcome(PeerStatus.Interrupted, step, samplesThisRun, clock, null, null);
                 }
 
                 var (epoch, batchIndex) = _data.Sampler.Locate(step);
-                TrainStep(builder, step, epoch, batchIndex, publishes, cancellation, clock, trainedThisRun);
+                samplesThisRun += TrainStep(builder, step, epoch, batchIndex, publishes, cancellation, clock, samplesThisRun);
                 step++;
-                trainedThisRun++;
 
                 var epochEnd = step % _data.StepsPerEpoch == 0;
                 // The last step is measured by the final test evaluation below.
@@ -95,7 +94,7 @@ public sealed class PeerStepLoop
             _peer.TestProbabilities = probabilities;
             _observer.OnEvaluation(new EvalRecord(_options.Run, name, step, _data.Spec.Epochs, "test", test.Accuracy, test.MeanLoss, Final: true));
             _observer.OnEvent(new PeerEvent(_options.Run, name, step, "finished", $"test accuracy {test.Accuracy:F4}"));
-            return Outcome(PeerStatus.Completed, step, trainedThisRun, clock, test.Accuracy, test.MeanLoss);
+            return Outcome(PeerStatus.Completed, step, samplesThisRun, clock, test.Accuracy, test.MeanLoss);
         }
         catch (Exception e) when (e is TorchException or IOException or UnauthorizedAccessException)
         {
@@ -104,11 +103,12 @@ public sealed class PeerStepLoop
             _stop.Leave(name);
             var message = $"peer '{name}' stopped at step {step}: {e.Message}";
             _observer.OnEvent(new PeerEvent(_options.Run, name, step, "failed", message));
-            return Outcome(PeerStatus.Failed, step, trainedThisRun, clock, null, null, message);
+            return Outcome(PeerStatus.Failed, step, samplesThisRun, clock, null, null, message);
         }
     }
 
-    private void TrainStep(Torch.Data.BatchBuilder builder, long step, int epoch, int batchIndex, bool publishes, CancellationToken cancellation, Stopwatch clock, long trainedThisRun)
+    /// <summary>Trains one step; returns the number of samples in its batch.</summary>
+    private int TrainStep(Torch.Data.BatchBuilder builder, long step, int epoch, int batchIndex, bool publishes, CancellationToken cancellation, Stopwatch clock, long samplesBefore)
     {
         var name = _peer.Name;
         var lr = _peer.Schedule.At(step);
@@ -146,8 +146,9 @@ public sealed class PeerStepLoop
                 lr,
                 plan.Teachers.Count > 0 ? plan.Alpha : 0,
                 plan.Teachers.Count,
-                (trainedThisRun + 1) * (double)batch.Count / Math.Max(elapsed, 1e-9),
+                (samplesBefore + batch.Count) / Math.Max(elapsed, 1e-9),
                 elapsed));
+            return batch.Count;
         }
         finally
         {
@@ -192,6 +193,6 @@ public sealed class PeerStepLoop
         _observer.OnEvent(new PeerEvent(_options.Run, _peer.Name, stepsCompleted, "checkpoint", path));
     }
 
-    private PeerOutcome Outcome(PeerStatus status, long steps, long trained, Stopwatch clock, double? accuracy, double? loss, string? message = null) =>
-        new(_peer.Name, _peer.Spec.Model, status, steps, accuracy, loss, trained * (double)_data.Spec.BatchSize / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), message);
+    private PeerOutcome Outcome(PeerStatus status, long steps, long samples, Stopwatch clock, double? accuracy, double? loss, string? message = null) =>
+        new(_peer.Name, _peer.Spec.Model, status, steps, accuracy, loss, samples / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), message);
 }
