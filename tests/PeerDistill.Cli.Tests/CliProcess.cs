@@ -43,6 +43,9 @@ internal static class CliProcess
         return Process.Start(info)!;
     }
 
+    /// <summary>How long a command may run before the test gives up on it.</summary>
+    public static TimeSpan Limit { get; } = TimeSpan.FromMinutes(25);
+
     public static (int ExitCode, string Stdout, string Stderr) Run(params string[] args) => RunIn(Directory.GetCurrentDirectory(), args);
 
     public static (int ExitCode, string Stdout, string Stderr) RunIn(string workingDirectory, params string[] args)
@@ -50,10 +53,10 @@ internal static class CliProcess
         using var process = Start(workingDirectory, args);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(5)))
+        if (!process.WaitForExit(Limit))
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"peerdistill {string.Join(' ', args)} did not finish in 5 minutes");
+            throw new TimeoutException($"peerdistill {string.Join(' ', args)} did not finish in {Limit.TotalMinutes} minutes");
         }
 
         return (process.ExitCode, stdout.Result, stderr.Result);

@@ -78,7 +78,7 @@ public static class CohortRunner
         try
         {
             var ensemble = EnsembleAccuracy(sessions.Where((s, i) => s?.TestProbabilities is not null && outcomes[i].Status == PeerStatus.Completed).Select(s => s!.TestProbabilities!).ToList(), data);
-            var trained = outcomes.Sum(o => Math.Max(0, o.StepsCompleted - (resumeStep ?? 0))) * (double)spec.Data.BatchSize;
+            var trained = (double)outcomes.Sum(o => o.SamplesTrained);
             return new RunResult(run, strategy.Key, outcomes, ensemble, clock.Elapsed.TotalSeconds, trained / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), resumeStep ?? 0);
         }
         finally

@@ -9,4 +9,5 @@ public sealed record PeerOutcome(
     double? TestAccuracy,
     double? TestLoss,
     double SamplesPerSecond,
-    string? Message);
+    string? Message,
+    long SamplesTrained = 0);

@@ -194,5 +194,5 @@ public sealed class PeerStepLoop
     }
 
     private PeerOutcome Outcome(PeerStatus status, long steps, long samples, Stopwatch clock, double? accuracy, double? loss, string? message = null) =>
-        new(_peer.Name, _peer.Spec.Model, status, steps, accuracy, loss, samples / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), message);
+        new(_peer.Name, _peer.Spec.Model, status, steps, accuracy, loss, samples / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), message, samples);
 }
