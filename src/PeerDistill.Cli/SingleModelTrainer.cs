@@ -27,15 +27,8 @@ internal static class SingleModelTrainer
                         Name = name,
                         Model = model,
                         ModelOptions = s.ModelOptions,
-                        Optimizer = new OptimizerSpec
-                        {
-                            Kind = s.Optimizer.Kind switch { OptimizerKind.Adam => "adam", OptimizerKind.AdamW => "adamw", _ => "sgd" },
-                            LearningRate = s.Optimizer.LearningRate,
-                            Momentum = s.Optimizer.Momentum,
-                            Nesterov = s.Optimizer.Nesterov,
-                            WeightDecay = s.Optimizer.WeightDecay,
-                        },
-                        Schedule = new ScheduleSpec { Kind = s.Schedule == ScheduleKind.Cosine ? "cosine" : "constant", WarmupSteps = s.WarmupSteps },
+                        Optimizer = s.Optimizer,
+                        Schedule = new ScheduleSpec { Kind = s.Schedule, WarmupSteps = s.WarmupSteps },
                         Device = s.Device,
                         Seed = s.Seed,
                         Threads = s.Threads,

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using System.Globalization;
+using PeerDistill.Core.Spec;
 using PeerDistill.Torch;
 
 namespace PeerDistill.Cli;
@@ -46,15 +46,15 @@ internal static class TrainCommand
                 TrainSubset = Positive(parse.GetValue(subset), "--train-subset", problems, allowZero: true),
                 Epochs = Positive(parse.GetValue(epochs), "--epochs", problems),
                 BatchSize = Positive(parse.GetValue(batch), "--batch-size", problems),
-                Optimizer = new OptimizerOptions
+                Optimizer = new OptimizerSpec
                 {
-                    Kind = ParseOptimizer(parse.GetValue(optimizer)!, problems),
+                    Kind = Known(parse.GetValue(optimizer)!.ToLowerInvariant(), "--optimizer", "optimizer", ["sgd", "adam", "adamw"], problems),
                     LearningRate = parse.GetValue(lr),
                     Momentum = parse.GetValue(momentum),
                     Nesterov = parse.GetValue(nesterov),
                     WeightDecay = parse.GetValue(weightDecay),
                 },
-                Schedule = ParseSchedule(parse.GetValue(schedule)!, problems),
+                Schedule = Known(parse.GetValue(schedule)!.ToLowerInvariant(), "--schedule", "schedule", ["constant", "cosine"], problems),
                 WarmupSteps = Positive(parse.GetValue(warmup), "--warmup-steps", problems, allowZero: true),
                 Augment = parse.GetValue(augment),
                 Seed = parse.GetValue(seed),
@@ -88,29 +88,14 @@ internal static class TrainCommand
         return value;
     }
 
-    private static OptimizerKind ParseOptimizer(string text, List<string> problems)
+    private static string Known(string value, string option, string what, string[] known, List<string> problems)
     {
-        switch (text.ToLowerInvariant())
+        if (!known.Contains(value))
         {
-            case "sgd": return OptimizerKind.Sgd;
-            case "adam": return OptimizerKind.Adam;
-            case "adamw": return OptimizerKind.AdamW;
-            default:
-                problems.Add($"--optimizer: unknown optimizer '{text}' (known: sgd, adam, adamw)");
-                return OptimizerKind.Sgd;
+            problems.Add($"{option}: unknown {what} '{value}' (known: {string.Join(", ", known)})");
         }
-    }
 
-    private static ScheduleKind ParseSchedule(string text, List<string> problems)
-    {
-        switch (text.ToLowerInvariant())
-        {
-            case "constant": return ScheduleKind.Constant;
-            case "cosine": return ScheduleKind.Cosine;
-            default:
-                problems.Add($"--schedule: unknown schedule '{text}' (known: constant, cosine)");
-                return ScheduleKind.Constant;
-        }
+        return value;
     }
 
     private static Dictionary<string, string> ParseModelOptions(string[] items, List<string> problems)
@@ -130,6 +115,4 @@ internal static class TrainCommand
 
         return result;
     }
-
-    internal static string Format(double value, int digits = 4) => value.ToString("F" + digits.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 }

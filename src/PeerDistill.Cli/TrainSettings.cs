@@ -1,4 +1,4 @@
-using PeerDistill.Torch;
+using PeerDistill.Core.Spec;
 
 namespace PeerDistill.Cli;
 
@@ -19,9 +19,10 @@ internal sealed record TrainSettings
 
     public int BatchSize { get; init; } = 128;
 
-    public OptimizerOptions Optimizer { get; init; } = new();
+    public OptimizerSpec Optimizer { get; init; } = new();
 
-    public ScheduleKind Schedule { get; init; } = ScheduleKind.Constant;
+    /// <summary>constant or cosine.</summary>
+    public string Schedule { get; init; } = "constant";
 
     public int WarmupSteps { get; init; }
 

@@ -21,8 +21,6 @@ public sealed class MetricsFile : ICohortObserver, IDisposable
         _writer = Open(append: true);
     }
 
-    public string FilePath => _path;
-
     /// <summary>
     /// Before a resumed run: drops what <paramref name="run"/> recorded after step
     /// <paramref name="resumeStep"/> (it will be recorded again), and everything of it on a fresh start.

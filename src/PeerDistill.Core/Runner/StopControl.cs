@@ -29,17 +29,6 @@ public sealed class StopControl
         }
     }
 
-    public bool IsRequested
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _requested;
-            }
-        }
-    }
-
     /// <summary>Asks every peer to stop at the next common step boundary.</summary>
     public void RequestStop()
     {

@@ -23,8 +23,6 @@ public sealed class DmlStrategy : IDistillationStrategy
 
     public string Key => StrategyKey;
 
-    public DmlOptions Options => _options;
-
     public bool Publishes(string peer) => _publishers.Contains(peer);
 
     public IReadOnlyList<string> Configure(string peer, long step) =>
