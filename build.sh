@@ -3,7 +3,7 @@
 #
 #   ./build.sh run [ARGS...]   install what is missing, build, and run the main job
 #   ./build.sh test            install what is missing, build, and run the whole test suite
-#   ./build.sh bench [NAME]    install what is missing, build, and run a benchmark (engine, cohort, dml-gain)
+#   ./build.sh bench [NAME]    install what is missing, build, and run a benchmark (engine, cohort, dml-gain, rpc)
 #   ./build.sh setup           install what is missing and build, nothing else
 #
 # System packages come from Debian (apt-get, as root or through sudo). The .NET SDK must be on PATH.
@@ -16,7 +16,8 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 
 # What the engine and the data need, and what the tests add (reference values from PyTorch).
 RUN_PACKAGES=(libtorch-dev cmake g++ make dataset-fashion-mnist libopenblas0-openmp)
-TEST_PACKAGES=(python3-torch)
+# python3-torch: golden values; python3-grpcio + python3-grpc-tools: an independent gRPC peer for interop tests and the rpc bench.
+TEST_PACKAGES=(python3-torch python3-grpcio python3-grpc-tools)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

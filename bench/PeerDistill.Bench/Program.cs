@@ -10,7 +10,12 @@ switch (name)
         return CohortBenchmark.Run(rest);
     case "dml-gain":
         return DmlGainBenchmark.Run(rest);
+    case "rpc":
+        return RpcBenchmark.Run(rest);
+    case "rpc-server":
+        // Hidden: the server side of `rpc`, started by it as a child process.
+        return RpcBenchmark.Serve(rest);
     default:
-        Console.Error.WriteLine($"unknown benchmark '{name}' (known: engine, cohort, dml-gain)");
+        Console.Error.WriteLine($"unknown benchmark '{name}' (known: engine, cohort, dml-gain, rpc)");
         return 2;
 }

@@ -1,0 +1,140 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace PeerDistill.Rpc;
+
+/// <summary>
+/// A Kestrel server that serves gRPC services: h2c on the given address, TLS (ALPN h2) when a
+/// certificate is configured. For processes whose only job is serving gRPC (workers, tests);
+/// an ASP.NET Core application can call <c>AddGrpcTransport</c>/<c>MapGrpcService</c> itself.
+/// </summary>
+public sealed class GrpcServerHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private GrpcServerHost(WebApplication app, Uri address)
+    {
+        _app = app;
+        Address = address;
+    }
+
+    /// <summary>The address clients use, e.g. <c>http://127.0.0.1:41234</c>.</summary>
+    public Uri Address { get; }
+
+    /// <summary>The port the server listens on.</summary>
+    public int Port => Address.Port;
+
+    /// <summary>The server's services.</summary>
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>Starts a server with <paramref name="services"/> mapped.</summary>
+    public static Task<GrpcServerHost> StartAsync(GrpcServerHostOptions options, params ServerServiceDefinition[] services) =>
+        StartAsync(options, configureServices: null, endpoints =>
+        {
+            foreach (var service in services)
+            {
+                endpoints.MapGrpcService(service);
+            }
+        });
+
+    /// <summary>Starts a server; <paramref name="map"/> maps the services (and anything else) on it.</summary>
+    public static async Task<GrpcServerHost> StartAsync(
+        GrpcServerHostOptions options,
+        Action<IServiceCollection>? configureServices,
+        Action<IEndpointRouteBuilder> map,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        // No configuration reload: the default watches the working directory tree, and a worker writes
+        // checkpoints and metrics there all the time.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        builder.Logging.SetMinimumLevel(options.MinimumLogLevel);
+        var certificate = LoadCertificate(options);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MinRequestBodyDataRate = null;
+            kestrel.Limits.MinResponseDataRate = null;
+            kestrel.Limits.MaxRequestBodySize = null;
+            kestrel.Limits.KeepAliveTimeout = TimeSpan.FromDays(1);
+            kestrel.Limits.Http2.KeepAlivePingDelay = options.KeepAlivePingDelay;
+            kestrel.Limits.Http2.KeepAlivePingTimeout = options.KeepAlivePingTimeout;
+            kestrel.Limits.Http2.InitialStreamWindowSize = options.StreamWindowSize;
+            kestrel.Limits.Http2.InitialConnectionWindowSize = Math.Max(options.StreamWindowSize * 2, 2 * 1024 * 1024);
+            kestrel.Limits.Http2.MaxStreamsPerConnection = options.MaxStreamsPerConnection;
+            kestrel.Listen(IPAddress.Parse(options.Host), options.Port, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http2;
+                if (certificate is not null)
+                {
+                    listen.UseHttps(certificate);
+                }
+            });
+        });
+        builder.Services.AddGrpcTransport(options.ConfigureGrpc);
+        configureServices?.Invoke(builder.Services);
+        var app = builder.Build();
+        app.UseRouting();
+        map(app);
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var port = new Uri(bound.Replace("[::]", "localhost", StringComparison.Ordinal)).Port;
+        var host = options.Host is "0.0.0.0" or "::" ? "127.0.0.1" : options.Host;
+        var address = new UriBuilder(certificate is null ? "http" : "https", host.Contains(':') ? "[" + host + "]" : host, port).Uri;
+        return new GrpcServerHost(app, address);
+    }
+
+    /// <summary>Stops accepting calls and waits up to <paramref name="timeout"/> for running calls.</summary>
+    public async Task StopAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        await _app.StopAsync(cts.Token).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await StopAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        }
+        finally
+        {
+            await _app.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static X509Certificate2? LoadCertificate(GrpcServerHostOptions options)
+    {
+        if (string.IsNullOrEmpty(options.CertificatePath))
+        {
+            return null;
+        }
+
+        if (!File.Exists(options.CertificatePath))
+        {
+            throw new FileNotFoundException($"TLS certificate '{options.CertificatePath}' does not exist", options.CertificatePath);
+        }
+
+        if (options.CertificateKeyPath is null)
+        {
+            return X509CertificateLoader.LoadPkcs12FromFile(options.CertificatePath, options.CertificatePassword);
+        }
+
+        var pem = options.CertificatePassword is null
+            ? X509Certificate2.CreateFromPemFile(options.CertificatePath, options.CertificateKeyPath)
+            : X509Certificate2.CreateFromEncryptedPemFile(options.CertificatePath, options.CertificatePassword, options.CertificateKeyPath);
+        // Kestrel on Linux needs the key in an exportable, persisted form.
+        return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
+    }
+}
