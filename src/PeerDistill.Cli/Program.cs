@@ -10,6 +10,10 @@ var root = new RootCommand("PeerDistill: peers that teach each other while they 
     ExportCommand.Create(),
     TrainCommand.Create(),
     InfoCommand.Create(),
+    CoordinatorCommand.Create(),
+    WorkerCommand.Create(),
+    SubmitCommand.Create(),
+    StatusCommand.Create(),
 };
 
 // Interrupts are handled by the commands themselves (run saves checkpoints first).

@@ -3,7 +3,7 @@ namespace PeerDistill.Core.Spec;
 /// <summary>
 /// One experiment: a cohort of peers, how they distil into each other, the data, evaluation and
 /// checkpoints. Read from YAML or JSON by <see cref="SpecLoader"/>; field names there are snake_case
-/// (<c>cohort</c>, <c>peers</c>, <c>distillation</c>, <c>data</c>, <c>evaluation</c>, <c>checkpoints</c>, <c>output</c>).
+/// (<c>cohort</c>, <c>peers</c>, <c>distillation</c>, <c>data</c>, <c>evaluation</c>, <c>checkpoints</c>, <c>exchange</c>, <c>output</c>).
 /// </summary>
 public sealed record CohortSpec
 {
@@ -20,6 +20,8 @@ public sealed record CohortSpec
     public EvaluationSpec Evaluation { get; init; } = new();
 
     public CheckpointSpec Checkpoints { get; init; } = new();
+
+    public ExchangeSpec Exchange { get; init; } = new();
 
     /// <summary>Output directory (<c>output</c>); relative paths are resolved against the working directory. Default runs/&lt;cohort&gt;.</summary>
     public string? Output { get; init; }

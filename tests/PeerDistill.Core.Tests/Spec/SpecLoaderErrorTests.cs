@@ -19,7 +19,7 @@ public class SpecLoaderErrorTests
         { Minimal + "---\ncohort: second\n", string.Empty, "expected one document" },
 
         // The top level.
-        { With("extra: 1"), "extra", "unknown field (known: cohort, peers, distillation, data, evaluation, checkpoints, output)" },
+        { With("extra: 1"), "extra", "unknown field (known: cohort, peers, distillation, data, evaluation, checkpoints, exchange, output)" },
         { Minimal.Replace("cohort: demo\n", string.Empty, StringComparison.Ordinal), "cohort", "missing required field" },
         { Minimal.Replace("cohort: demo\n", "cohort:\n", StringComparison.Ordinal), "cohort", "missing required field" },
         { "cohort: demo\ndata: {dataset: synthetic}\n", "peers", "missing required field" },
@@ -141,6 +141,12 @@ public class SpecLoaderErrorTests
         { With("checkpoints: {keep_last: 0}"), "checkpoints.keep_last", "must be >= 1, got 0" },
         { With("checkpoints: {directory: [a]}"), "checkpoints.directory", "expected a string, got a list" },
         { With("checkpoints: {keep: 1}"), "checkpoints.keep", "unknown field (known: directory, every_steps, keep_last)" },
+
+        // Exchange.
+        { With("exchange: {wire_dtype: bf16}"), "exchange.wire_dtype", "unknown wire dtype 'bf16' (known: fp32, fp16)" },
+        { With("exchange: {quorum: -1}"), "exchange.quorum", "must be >= 0, got -1" },
+        { With("exchange: {step_timeout_seconds: 0}"), "exchange.step_timeout_seconds", "must be in (0, 3600], got 0" },
+        { With("exchange: {fp16: true}"), "exchange.fp16", "unknown field (known: wire_dtype, step_timeout_seconds, quorum)" },
     };
 
     [Theory]

@@ -23,6 +23,7 @@ internal static class SpecFields
     private static readonly DataSpec DataDefaults = new();
     private static readonly EvaluationSpec EvaluationDefaults = new();
     private static readonly CheckpointSpec CheckpointDefaults = new();
+    private static readonly ExchangeSpec ExchangeDefaults = new();
 
     public static readonly SpecObject Optimizer = new(
         "The optimizer of this peer.",
@@ -140,6 +141,15 @@ internal static class SpecFields
         new("every_steps", SpecValueKind.Integer, "Checkpoint every N steps (0 = only at the end and on Ctrl-C).") { Minimum = 0, Default = CheckpointDefaults.EverySteps },
         new("keep_last", SpecValueKind.Integer, "Checkpoints kept per peer.") { Minimum = 1, Default = CheckpointDefaults.KeepLast });
 
+    public static readonly SpecObject Exchange = new(
+        "How distributed peers exchange logits over the network: each step, every peer waits for that step's logits of every live teacher.",
+        new("wire_dtype", SpecValueKind.String, "Precision of logits on the wire.") { Allowed = ["fp32", "fp16"], Noun = "wire dtype", Default = ExchangeDefaults.WireDType },
+        new("step_timeout_seconds", SpecValueKind.Number, "Synchronous mode: the longest wait for a live teacher's logits before stepping with the teachers present.")
+        {
+            Minimum = 0, ExclusiveMinimum = true, Maximum = 3600, Default = ExchangeDefaults.StepTimeoutSeconds,
+        },
+        new("quorum", SpecValueKind.Integer, "The fewest teachers that must be present for a peer to step while others are missing.") { Minimum = 0, Default = ExchangeDefaults.Quorum });
+
     public static readonly SpecObject Cohort = new(
         "A PeerDistill cohort: peers that teach each other while they learn.",
         new("cohort", SpecValueKind.String, "Cohort name: 1 to 100 letters, digits, '.', '-' or '_'.")
@@ -154,5 +164,6 @@ internal static class SpecFields
         new("data", SpecValueKind.Object, "The data.") { Required = true, Object = Data },
         new("evaluation", SpecValueKind.Object, "Evaluation.") { Object = Evaluation },
         new("checkpoints", SpecValueKind.Object, "Checkpoints.") { Object = Checkpoints },
+        new("exchange", SpecValueKind.Object, "Logit exchange between distributed peers.") { Object = Exchange },
         new("output", SpecValueKind.String, "Output directory, relative to the working directory (default runs/<cohort>)."));
 }

@@ -59,6 +59,7 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
         var distillation = ReadDistillation(root.Object("distillation"), names);
         var evaluation = ReadEvaluation(root.Object("evaluation"));
         var checkpoints = ReadCheckpoints(root.Object("checkpoints"));
+        var exchange = ReadExchange(root.Object("exchange"));
         var output = root.String("output");
 
         if (cohort is null || peers is null || data is null)
@@ -74,6 +75,7 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
             Data = data,
             Evaluation = evaluation,
             Checkpoints = checkpoints,
+            Exchange = exchange,
             Output = output ?? Path.Combine("runs", cohort),
             SourcePath = sourcePath,
         };
@@ -533,6 +535,19 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
                 Directory = r.String("directory"),
                 EverySteps = r.Integer("every_steps") ?? d.EverySteps,
                 KeepLast = r.Int32("keep_last") ?? d.KeepLast,
+            };
+    }
+
+    private static ExchangeSpec ReadExchange(MappingReader? r)
+    {
+        var d = new ExchangeSpec();
+        return r is null
+            ? d
+            : new ExchangeSpec
+            {
+                WireDType = r.String("wire_dtype") ?? d.WireDType,
+                StepTimeoutSeconds = r.Number("step_timeout_seconds") ?? d.StepTimeoutSeconds,
+                Quorum = r.Int32("quorum") ?? d.Quorum,
             };
     }
 }

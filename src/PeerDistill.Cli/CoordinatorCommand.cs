@@ -1,0 +1,54 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
+using PeerDistill.Coordinator;
+using PeerDistill.Rpc;
+
+namespace PeerDistill.Cli;
+
+/// <summary>`peerdistill coordinator`: places submitted cohorts' peers on workers and keeps them alive, until Ctrl-C.</summary>
+internal static class CoordinatorCommand
+{
+    public static Command Create()
+    {
+        var host = new Option<string>("--host") { Description = "Address to listen on (0.0.0.0 for every interface).", DefaultValueFactory = _ => "127.0.0.1" };
+        var port = new Option<int>("--port") { Description = "Port to listen on (0 picks a free one; the address is printed).", DefaultValueFactory = _ => 7070 };
+        var output = new Option<string>("--output") { Description = "Where cohort runs write their outputs (summary, metrics, checkpoints); shared with the workers.", DefaultValueFactory = _ => "runs" };
+        var lease = new Option<double>("--lease-seconds") { Description = "A worker that misses heartbeats this long is lost; its peers are re-activated elsewhere.", DefaultValueFactory = _ => 5 };
+        var command = new Command("coordinator", "Run the coordinator of distributed cohorts (workers register with it; `submit` sends it cohorts).") { host, port, output, lease };
+        command.SetAction(async (parse, cancellation) =>
+        {
+            var leaseSeconds = parse.GetValue(lease);
+            if (leaseSeconds is <= 0 or > 3600)
+            {
+                Console.Error.WriteLine($"--lease-seconds: must be in (0, 3600], got {leaseSeconds.ToString(CultureInfo.InvariantCulture)}");
+                return ExitCodes.InvalidInput;
+            }
+
+            using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; }).SetMinimumLevel(LogLevel.Information));
+            var stop = new TaskCompletionSource();
+            void OnSignal(PosixSignalContext context)
+            {
+                context.Cancel = true;
+                stop.TrySetResult();
+            }
+
+            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+            var options = new CoordinatorOptions
+            {
+                Lease = TimeSpan.FromSeconds(leaseSeconds),
+                HeartbeatInterval = TimeSpan.FromSeconds(Math.Min(1, leaseSeconds / 4)),
+                OutputRoot = Path.GetFullPath(parse.GetValue(output)!),
+            };
+            await using var coordinator = await CoordinatorHost.StartAsync(options, new GrpcServerHostOptions { Host = parse.GetValue(host)!, Port = parse.GetValue(port) }, loggers, cancellation).ConfigureAwait(false);
+            Console.WriteLine($"coordinator listening at {coordinator.Address}");
+            Console.Out.Flush();
+            await Task.WhenAny(stop.Task, Task.Delay(Timeout.Infinite, cancellation)).ConfigureAwait(false);
+            Console.WriteLine("coordinator stopping");
+            return stop.Task.IsCompleted ? ExitCodes.Interrupted : ExitCodes.Ok;
+        });
+        return command;
+    }
+}

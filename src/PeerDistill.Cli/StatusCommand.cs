@@ -1,0 +1,83 @@
+using System.CommandLine;
+using PeerDistill.Rpc;
+using PeerDistill.Rpc.Services;
+using PeerDistill.Rpc.V1;
+
+namespace PeerDistill.Cli;
+
+/// <summary>`peerdistill status [cohort] --coordinator URL [--watch]`: the cohorts a coordinator runs, or one cohort live.</summary>
+internal static class StatusCommand
+{
+    public static Command Create()
+    {
+        var cohort = new Argument<string?>("cohort") { Description = "A cohort name (omit to list every cohort).", Arity = ArgumentArity.ZeroOrOne };
+        var coordinator = new Option<string>("--coordinator") { Description = "The coordinator's address, e.g. http://127.0.0.1:7070.", Required = true };
+        var run = new Option<string?>("--run") { Description = "A run of the cohort (default: its latest)." };
+        var watch = new Option<bool>("--watch") { Description = "Follow the cohort live until it ends." };
+        var command = new Command("status", "Show the cohorts of a coordinator, or one cohort's peers (live with --watch).") { cohort, coordinator, run, watch };
+        command.SetAction(async (parse, cancellation) =>
+        {
+            using var channel = GrpcChannel.ForAddress(parse.GetValue(coordinator)!);
+            var name = parse.GetValue(cohort);
+            try
+            {
+                if (string.IsNullOrEmpty(name))
+                {
+                    var list = await channel.CallInvoker.AsyncUnaryCall(CohortServiceMethods.ListCohorts, new CallOptions(CancellationToken: cancellation).WithTimeout(TimeSpan.FromSeconds(10)), new ListCohortsRequest()).ResponseAsync.ConfigureAwait(false);
+                    if (list.Cohorts.Count == 0)
+                    {
+                        Console.WriteLine("no cohorts");
+                    }
+
+                    foreach (var c in list.Cohorts)
+                    {
+                        var done = c.Peers.Count(p => p.State == PeerState.Completed);
+                        Console.WriteLine($"{c.Cohort,-24} {c.Run,-36} {CohortStatusView.Name(c.State),-10} {done}/{c.Peers.Count} peers done");
+                    }
+
+                    return ExitCodes.Ok;
+                }
+
+                var request = new GetCohortRequest { Cohort = name, Run = parse.GetValue(run) ?? string.Empty };
+                if (!parse.GetValue(watch))
+                {
+                    var status = await channel.CallInvoker.AsyncUnaryCall(CohortServiceMethods.GetCohort, new CallOptions(CancellationToken: cancellation).WithTimeout(TimeSpan.FromSeconds(10)), request).ResponseAsync.ConfigureAwait(false);
+                    CohortStatusView.Render(status).ForEach(Console.WriteLine);
+                    return ExitCodes.Ok;
+                }
+
+                return await WatchAsync(channel, request, cancellation).ConfigureAwait(false);
+            }
+            catch (RpcException e)
+            {
+                Console.Error.WriteLine($"status: {e.StatusCode}: {e.Status.Detail}");
+                return e.StatusCode is StatusCode.NotFound or StatusCode.InvalidArgument ? ExitCodes.InvalidInput : ExitCodes.Failed;
+            }
+        });
+        return command;
+    }
+
+    /// <summary>Follows a cohort until it ends; exit code 0 when it completed.</summary>
+    public static async Task<int> WatchAsync(GrpcChannel channel, GetCohortRequest request, CancellationToken cancellation)
+    {
+        var view = new CohortStatusView(Console.Out, !Console.IsOutputRedirected);
+        using var call = channel.CallInvoker.AsyncServerStreamingCall(CohortServiceMethods.WatchCohort, new CallOptions(CancellationToken: cancellation), request);
+        CohortStatus? last = null;
+        while (await call.ResponseStream.MoveNext(cancellation).ConfigureAwait(false))
+        {
+            last = call.ResponseStream.Current;
+            view.Draw(last);
+            if (CohortStatusView.IsFinished(last.State))
+            {
+                break;
+            }
+        }
+
+        if (last is null)
+        {
+            return ExitCodes.Failed;
+        }
+
+        return last.State == CohortState.Completed ? ExitCodes.Ok : ExitCodes.Failed;
+    }
+}

@@ -1,0 +1,45 @@
+using System.CommandLine;
+using PeerDistill.Rpc;
+using PeerDistill.Rpc.Services;
+using PeerDistill.Rpc.V1;
+
+namespace PeerDistill.Cli;
+
+/// <summary>`peerdistill submit spec.yaml --coordinator URL [--wait]`: hands a cohort to a coordinator.</summary>
+internal static class SubmitCommand
+{
+    public static Command Create()
+    {
+        var spec = new Argument<string>("spec") { Description = "Cohort spec (YAML or JSON)." };
+        var coordinator = new Option<string>("--coordinator") { Description = "The coordinator's address, e.g. http://127.0.0.1:7070.", Required = true };
+        var wait = new Option<bool>("--wait") { Description = "Follow the cohort live until it ends; exit code 0 only if it completed." };
+        var command = new Command("submit", "Submit a cohort spec to a coordinator, which places its peers on workers.") { spec, coordinator, wait };
+        command.SetAction(async (parse, cancellation) =>
+        {
+            var path = parse.GetValue(spec)!;
+            // Check it here first: the same loader, the same one-line-per-problem report.
+            if (SpecFile.Load(path, Console.Error) is null)
+            {
+                return ExitCodes.InvalidInput;
+            }
+
+            using var channel = GrpcChannel.ForAddress(parse.GetValue(coordinator)!);
+            try
+            {
+                var format = Path.GetExtension(path).Equals(".json", StringComparison.OrdinalIgnoreCase) ? "json" : "yaml";
+                var reply = await channel.CallInvoker.AsyncUnaryCall(CohortServiceMethods.Submit, new CallOptions(CancellationToken: cancellation).WithTimeout(TimeSpan.FromSeconds(30)),
+                    new SubmitCohortRequest { SpecText = await File.ReadAllTextAsync(path, cancellation).ConfigureAwait(false), SpecFormat = format }).ResponseAsync.ConfigureAwait(false);
+                Console.WriteLine($"submitted cohort {reply.Cohort} as run {reply.Run}");
+                return parse.GetValue(wait)
+                    ? await StatusCommand.WatchAsync(channel, new GetCohortRequest { Cohort = reply.Cohort, Run = reply.Run }, cancellation).ConfigureAwait(false)
+                    : ExitCodes.Ok;
+            }
+            catch (RpcException e)
+            {
+                Console.Error.WriteLine($"submit: {e.StatusCode}: {e.Status.Detail}");
+                return e.StatusCode is StatusCode.InvalidArgument or StatusCode.AlreadyExists ? ExitCodes.InvalidInput : ExitCodes.Failed;
+            }
+        });
+        return command;
+    }
+}

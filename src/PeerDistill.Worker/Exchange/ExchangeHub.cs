@@ -1,0 +1,293 @@
+using Microsoft.Extensions.Logging;
+using PeerDistill.Rpc;
+using PeerDistill.Rpc.V1;
+
+namespace PeerDistill.Worker.Exchange;
+
+/// <summary>
+/// The receiving side of a worker's logit exchange: one inbox per peer hosted here. Every frame is
+/// checked (cohort and run, receiver hosted here, sender a teacher of it, generation not
+/// superseded, step inside the window, shape and class count, dtype and length, finite values)
+/// before its logits are kept; a refused frame is logged with its sender and answered with the
+/// status code that names the problem, and the receiving peer trains on.
+/// </summary>
+public sealed class ExchangeHub
+{
+    private readonly object _gate = new();
+    private readonly Dictionary<string, Inbox> _inboxes = new(StringComparer.Ordinal);
+    private readonly ILogger _logger;
+
+    public ExchangeHub(ExchangeSettings settings, CohortDirectory directory, ILogger logger)
+    {
+        Settings = settings;
+        Directory = directory;
+        _logger = logger;
+        directory.Changed += _ => Wake();
+    }
+
+    public ExchangeSettings Settings { get; }
+
+    public CohortDirectory Directory { get; }
+
+    /// <summary>Opens the inbox of a peer hosted here, learning from <paramref name="teachers"/>, from <paramref name="startStep"/>.</summary>
+    public void Host(string peer, ulong generation, IEnumerable<string> teachers, long startStep)
+    {
+        lock (_gate)
+        {
+            _inboxes[peer] = new Inbox(peer, generation, new HashSet<string>(teachers, StringComparer.Ordinal), startStep);
+            Monitor.PulseAll(_gate);
+        }
+    }
+
+    /// <summary>Closes the inbox of a peer that left this worker; later frames for it are refused.</summary>
+    public void Release(string peer)
+    {
+        lock (_gate)
+        {
+            _inboxes.Remove(peer);
+            Monitor.PulseAll(_gate);
+        }
+    }
+
+    /// <summary>The peers hosted here, their generations and the step each is at.</summary>
+    public IReadOnlyList<HostedPeer> Hosted()
+    {
+        lock (_gate)
+        {
+            return _inboxes.Values.Select(i => new HostedPeer { Name = i.Peer, Generation = i.Generation, Step = i.Current }).ToList();
+        }
+    }
+
+    /// <summary>Checks <paramref name="frame"/> and keeps its logits for the receiver, or says why not.</summary>
+    public FrameVerdict Deliver(LogitsFrame frame)
+    {
+        var verdict = Check(frame);
+        if (verdict.Behind || verdict.Code == StatusCode.OutOfRange && frame.Step >= 0 && frame.Step < Settings.TotalSteps)
+        {
+            // Expected while a peer catches up after a re-activation (its teachers are ahead of it, or
+            // it is behind them); the sender hears about it in the acknowledgement.
+            Log.FrameOutsideWindow(_logger, frame.Sender, frame.Receiver, frame.Step, verdict.Reason);
+        }
+        else if (!verdict.Accepted)
+        {
+            Log.FrameRefused(_logger, frame.Sender, frame.Receiver, frame.Step, verdict.Code, verdict.Reason);
+        }
+
+        return verdict;
+    }
+
+    /// <summary>
+    /// The logits of <paramref name="step"/> from each of <paramref name="from"/> that can be had:
+    /// waits for every active teacher whose logits of that step may still come (one that is ahead
+    /// of <paramref name="step"/> or missing is not waited for), at most the step timeout, and
+    /// always until the quorum of teachers is present. In the order of <paramref name="from"/>.
+    /// </summary>
+    public IReadOnlyList<(string Peer, float[] Values)> Gather(string receiver, long step, IReadOnlyList<string> from, CancellationToken cancellation)
+    {
+        var deadline = DateTime.UtcNow + Settings.StepTimeout;
+        using var wake = cancellation.Register(Wake);
+        lock (_gate)
+        {
+            var inbox = _inboxes.GetValueOrDefault(receiver) ?? throw new InvalidOperationException($"peer '{receiver}' is not hosted by this worker");
+            inbox.Advance(step);
+            while (true)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                var present = new List<(string, float[])>(from.Count);
+                var waiting = 0;
+                var possible = 0;
+                foreach (var teacher in from)
+                {
+                    var location = Directory.Find(teacher);
+                    var state = location?.State ?? PeerPresence.Missing;
+                    if (inbox.TryGet(teacher, step, out var values))
+                    {
+                        present.Add((teacher, values));
+                        possible++;
+                        continue;
+                    }
+
+                    // A teacher past this step (it completed more steps than this, or sent a later
+                    // frame) will never send logits of it: this peer is catching up after a re-activation.
+                    var ahead = inbox.NewestSeen(teacher) > step || (location?.Step ?? 0) > step;
+                    if (state == PeerPresence.Done || ahead)
+                    {
+                        continue;
+                    }
+
+                    possible++;
+                    if (state == PeerPresence.Active)
+                    {
+                        waiting++;
+                    }
+                }
+
+                var quorum = Math.Min(Settings.Quorum, possible);
+                var now = DateTime.UtcNow;
+                if (present.Count >= quorum && (waiting == 0 || now >= deadline))
+                {
+                    if (waiting > 0)
+                    {
+                        Log.SteppedWithout(_logger, receiver, step, waiting, Settings.StepTimeout.TotalSeconds);
+                    }
+
+                    inbox.Advance(step + 1);
+                    return present;
+                }
+
+                var remaining = deadline - now;
+                Monitor.Wait(_gate, remaining > TimeSpan.Zero && remaining < TimeSpan.FromMilliseconds(250) ? remaining : TimeSpan.FromMilliseconds(250));
+            }
+        }
+    }
+
+    private FrameVerdict Check(LogitsFrame frame)
+    {
+        var s = Settings;
+        lock (_gate)
+        {
+            if (frame.Cohort != s.Cohort || frame.Run != s.Run)
+            {
+                return Refuse(StatusCode.NotFound, -1, $"frame from '{frame.Sender}' is for cohort '{frame.Cohort}' run '{frame.Run}'; this worker hosts cohort '{s.Cohort}' run '{s.Run}'");
+            }
+
+            if (!_inboxes.TryGetValue(frame.Receiver, out var inbox))
+            {
+                return Refuse(StatusCode.NotFound, -1, $"frame from '{frame.Sender}' is addressed to peer '{frame.Receiver}', which this worker does not host");
+            }
+
+            if (!inbox.Teachers.Contains(frame.Sender))
+            {
+                return Refuse(StatusCode.PermissionDenied, inbox.Highest(frame.Sender), $"'{frame.Sender}' is not a teacher of '{frame.Receiver}' in cohort '{s.Cohort}'");
+            }
+
+            var known = Math.Max(Directory.Find(frame.Sender)?.Generation ?? 0, inbox.GenerationOf(frame.Sender));
+            if (frame.Generation < known)
+            {
+                return Refuse(StatusCode.FailedPrecondition, inbox.Highest(frame.Sender), $"frame from '{frame.Sender}' carries generation {frame.Generation}, superseded by generation {known}");
+            }
+
+            if (frame.Step < 0 || frame.Step >= s.TotalSteps)
+            {
+                return Refuse(StatusCode.OutOfRange, inbox.Highest(frame.Sender), $"frame from '{frame.Sender}' has step {frame.Step}, outside the run's steps [0, {s.TotalSteps})");
+            }
+
+            if (frame.Step < inbox.Current)
+            {
+                return Refuse(StatusCode.OutOfRange, inbox.Highest(frame.Sender), $"frame from '{frame.Sender}' has step {frame.Step}, behind '{frame.Receiver}', which is at step {inbox.Current}") with { Behind = true };
+            }
+
+            if (frame.Step > inbox.Current + s.Window)
+            {
+                return Refuse(StatusCode.OutOfRange, inbox.Highest(frame.Sender), $"frame from '{frame.Sender}' has step {frame.Step}, more than {s.Window} steps ahead of '{frame.Receiver}' (step {inbox.Current})");
+            }
+
+            var batch = s.BatchSizeAt(frame.Step);
+            if (frame.Shape.Count != 2 || frame.Shape[0] != batch || frame.Shape[1] != s.Classes)
+            {
+                return Refuse(StatusCode.InvalidArgument, inbox.Highest(frame.Sender), $"frame from '{frame.Sender}' of step {frame.Step} has shape [{string.Join(", ", frame.Shape)}]; expected [{batch}, {s.Classes}] (batch, classes)");
+            }
+
+            if (frame.Dtype != s.WireDType)
+            {
+                return Refuse(StatusCode.InvalidArgument, inbox.Highest(frame.Sender), $"frame from '{frame.Sender}' of step {frame.Step} is {frame.Dtype}; the cohort's wire dtype is {s.WireDType}");
+            }
+
+            var expected = (long)batch * s.Classes * WireCodec.SizeOf(frame.Dtype);
+            if (frame.Values.Length != expected)
+            {
+                return Refuse(StatusCode.InvalidArgument, inbox.Highest(frame.Sender), $"frame from '{frame.Sender}' of step {frame.Step} has {frame.Values.Length} bytes of values; expected {expected}");
+            }
+
+            var values = WireCodec.Decode(frame.Values.Span, frame.Dtype);
+            var bad = WireCodec.FirstNonFinite(values);
+            if (bad >= 0)
+            {
+                return Refuse(StatusCode.InvalidArgument, inbox.Highest(frame.Sender), $"frame from '{frame.Sender}' of step {frame.Step} has a non-finite value ({values[bad]}) at row {bad / s.Classes}, class {bad % s.Classes}");
+            }
+
+            // Only a frame that passed every check tells the receiver anything (where the sender is,
+            // which generation it runs): a refused one leaves no trace.
+            inbox.Saw(frame.Sender, frame.Step, frame.Generation);
+            inbox.Keep(frame.Sender, frame.Step, values);
+            Monitor.PulseAll(_gate);
+            var credit = (int)Math.Max(0, inbox.Current + s.Window - inbox.Highest(frame.Sender));
+            return new FrameVerdict(true, StatusCode.OK, string.Empty, inbox.Highest(frame.Sender), credit);
+        }
+    }
+
+    private static FrameVerdict Refuse(StatusCode code, long highest, string reason) => new(false, code, reason, highest);
+
+    private void Wake()
+    {
+        lock (_gate)
+        {
+            Monitor.PulseAll(_gate);
+        }
+    }
+
+    /// <summary>The logits waiting for one hosted peer, by teacher and step.</summary>
+    private sealed class Inbox(string peer, ulong generation, HashSet<string> teachers, long current)
+    {
+        private readonly Dictionary<string, SortedDictionary<long, float[]>> _frames = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, long> _newest = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, long> _highest = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, ulong> _generations = new(StringComparer.Ordinal);
+
+        public string Peer { get; } = peer;
+
+        public ulong Generation { get; } = generation;
+
+        public HashSet<string> Teachers { get; } = teachers;
+
+        /// <summary>The step this peer gathers next; older frames are of no use to it.</summary>
+        public long Current { get; private set; } = current;
+
+        public long NewestSeen(string teacher) => _newest.GetValueOrDefault(teacher, -1);
+
+        public long Highest(string teacher) => _highest.GetValueOrDefault(teacher, -1);
+
+        public ulong GenerationOf(string teacher) => _generations.GetValueOrDefault(teacher);
+
+        public void Saw(string teacher, long step, ulong generation)
+        {
+            _newest[teacher] = Math.Max(NewestSeen(teacher), step);
+            _generations[teacher] = Math.Max(GenerationOf(teacher), generation);
+        }
+
+        public void Keep(string teacher, long step, float[] values)
+        {
+            if (!_frames.TryGetValue(teacher, out var byStep))
+            {
+                _frames[teacher] = byStep = [];
+            }
+
+            byStep[step] = values;
+            _highest[teacher] = Math.Max(Highest(teacher), step);
+        }
+
+        public bool TryGet(string teacher, long step, out float[] values)
+        {
+            values = [];
+            if (_frames.TryGetValue(teacher, out var byStep) && byStep.TryGetValue(step, out var found))
+            {
+                values = found;
+                return true;
+            }
+
+            return false;
+        }
+
+        public void Advance(long step)
+        {
+            Current = Math.Max(Current, step);
+            foreach (var byStep in _frames.Values)
+            {
+                while (byStep.Count > 0 && byStep.Keys.First() < Current)
+                {
+                    byStep.Remove(byStep.Keys.First());
+                }
+            }
+        }
+    }
+}

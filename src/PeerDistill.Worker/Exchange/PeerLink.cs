@@ -1,0 +1,261 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using PeerDistill.Rpc;
+using PeerDistill.Rpc.Services;
+using PeerDistill.Rpc.V1;
+
+namespace PeerDistill.Worker.Exchange;
+
+/// <summary>
+/// Carries one local peer's frames to one receiving peer: a long-lived Exchange stream to the
+/// receiver's worker (or a direct hand-over when the receiver is hosted here). Frames queue in a
+/// bounded buffer that drops the oldest (a receiver that is gone needs none of them). When the
+/// receiver moves (re-activated elsewhere, new generation) or the stream fails, the link
+/// reconnects and sends the latest frame again, so the receiver learns where its teacher is.
+/// </summary>
+internal sealed class PeerLink : IAsyncDisposable
+{
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(2);
+    private readonly string _sender;
+    private readonly string _receiver;
+    private readonly string _localAddress;
+    private readonly ExchangeHub _localHub;
+    private readonly CohortDirectory _directory;
+    private readonly Func<string, GrpcChannel> _channelFor;
+    private readonly ILogger _logger;
+    private readonly Channel<(LogitsFrame Frame, long Enqueued)> _queue;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _loop;
+    private readonly ExchangeStatistics _statistics;
+    private LogitsFrame? _last;
+
+    // The step of the latest frame when the receiver refused it for being too far ahead (it is
+    // catching up after a re-activation): the frame is sent again until it fits the receiver's window.
+    private long _refusedAhead = -1;
+
+    public PeerLink(string sender, string receiver, string localAddress, ExchangeHub localHub, CohortDirectory directory, Func<string, GrpcChannel> channelFor, ExchangeStatistics statistics, ILogger logger)
+    {
+        _sender = sender;
+        _receiver = receiver;
+        _localAddress = localAddress;
+        _localHub = localHub;
+        _directory = directory;
+        _channelFor = channelFor;
+        _statistics = statistics;
+        _logger = logger;
+        _queue = Channel.CreateBounded<(LogitsFrame, long)>(new BoundedChannelOptions(Math.Max(8, localHub.Settings.Window)) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
+        _loop = Task.Run(RunAsync);
+    }
+
+    public void Enqueue(LogitsFrame frame) => _queue.Writer.TryWrite((frame, Stopwatch.GetTimestamp()));
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        // Let the queued frames go out (bounded by the stream's own failure handling), then stop.
+        if (await Task.WhenAny(_loop, Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false) != _loop)
+        {
+            await _stop.CancelAsync().ConfigureAwait(false);
+        }
+
+        try
+        {
+            await _loop.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        _stop.Dispose();
+    }
+
+    private async Task RunAsync()
+    {
+        var backoff = TimeSpan.FromMilliseconds(100);
+        while (!_stop.IsCancellationRequested)
+        {
+            var location = _directory.Find(_receiver);
+            if (location is null || location.State != PeerPresence.Active)
+            {
+                if (location?.State == PeerPresence.Done || _queue.Reader.Completion.IsCompleted)
+                {
+                    return;
+                }
+
+                await _directory.WaitForChangeAsync(TimeSpan.FromMilliseconds(250), _stop.Token).ConfigureAwait(false);
+                continue;
+            }
+
+            try
+            {
+                var finished = location.Address == _localAddress
+                    ? await DeliverLocallyAsync(location).ConfigureAwait(false)
+                    : await StreamAsync(location).ConfigureAwait(false);
+                if (finished)
+                {
+                    return;
+                }
+
+                backoff = TimeSpan.FromMilliseconds(100);
+            }
+            catch (Exception e) when (e is RpcException or IOException or InvalidOperationException or HttpRequestException)
+            {
+                if (_stop.IsCancellationRequested)
+                {
+                    return;
+                }
+
+                Log.LinkFailed(_logger, _sender, _receiver, location.Address, e.Message);
+                await Task.Delay(backoff).ConfigureAwait(false);
+                backoff = TimeSpan.FromTicks(Math.Min(MaxBackoff.Ticks, backoff.Ticks * 2));
+            }
+        }
+    }
+
+    /// <summary>Hands frames to the hub of this worker while the receiver stays at <paramref name="location"/>; true when the queue is done.</summary>
+    private async Task<bool> DeliverLocallyAsync(PeerLocation location)
+    {
+        if (_last is not null)
+        {
+            Deliver(_last, Stopwatch.GetTimestamp());
+        }
+
+        while (await WaitForFrameAsync(location).ConfigureAwait(false))
+        {
+            if (_queue.Reader.TryRead(out var item))
+            {
+                Deliver(item.Frame, item.Enqueued);
+                _last = item.Frame;
+            }
+            else if (_last is not null && Interlocked.Exchange(ref _refusedAhead, -1) == _last.Step)
+            {
+                Deliver(_last, Stopwatch.GetTimestamp());
+            }
+        }
+
+        return _queue.Reader.Completion.IsCompleted;
+    }
+
+    private void Deliver(LogitsFrame frame, long enqueued)
+    {
+        var verdict = _localHub.Deliver(frame);
+        _statistics.Record(frame.CalculateSize(), Stopwatch.GetElapsedTime(enqueued), verdict.Accepted);
+        NoteRefusal(frame.Step, verdict.Accepted, verdict.Code, verdict.HighestStep, verdict.Behind);
+    }
+
+    private void NoteRefusal(long step, bool accepted, StatusCode code, long highest, bool behind)
+    {
+        if (!accepted && code == StatusCode.OutOfRange && !behind && step > highest)
+        {
+            Interlocked.Exchange(ref _refusedAhead, step);
+        }
+    }
+
+    /// <summary>Streams frames to the receiver's worker while it stays at <paramref name="location"/>; true when the queue is done.</summary>
+    private async Task<bool> StreamAsync(PeerLocation location)
+    {
+        var channel = _channelFor(location.Address);
+        using var call = channel.CallInvoker.AsyncDuplexStreamingCall(PeerExchangeMethods.Exchange, new CallOptions(CancellationToken: _stop.Token));
+        var sent = new System.Collections.Concurrent.ConcurrentQueue<(long Step, long Timestamp, int Bytes)>();
+        var resend = false;
+        var acks = Task.Run(async () =>
+        {
+            while (await call.ResponseStream.MoveNext(_stop.Token).ConfigureAwait(false))
+            {
+                var ack = call.ResponseStream.Current;
+                if (sent.TryDequeue(out var s))
+                {
+                    _statistics.Record(s.Bytes, Stopwatch.GetElapsedTime(s.Timestamp), ack.Accepted);
+                }
+
+                if (!ack.Accepted)
+                {
+                    var code = (StatusCode)ack.RefusedCode;
+                    NoteRefusal(s.Step, ack.Accepted, code, ack.Step, ack.Stale);
+                    if (code == StatusCode.NotFound)
+                    {
+                        // The receiver is not hosted there (yet): come back with the latest frame shortly.
+                        resend = true;
+                    }
+
+                    if (code != StatusCode.OutOfRange)
+                    {
+                        Log.RemoteRefused(_logger, _sender, _receiver, s.Step, code, ack.Reason);
+                    }
+                }
+            }
+        });
+
+        try
+        {
+            if (_last is not null)
+            {
+                sent.Enqueue((_last.Step, Stopwatch.GetTimestamp(), _last.CalculateSize()));
+                await call.RequestStream.WriteAsync(_last, _stop.Token).ConfigureAwait(false);
+            }
+
+            while (!resend && await WaitForFrameAsync(location).ConfigureAwait(false))
+            {
+                if (_queue.Reader.TryRead(out var item))
+                {
+                    sent.Enqueue((item.Frame.Step, item.Enqueued, item.Frame.CalculateSize()));
+                    await call.RequestStream.WriteAsync(item.Frame, _stop.Token).ConfigureAwait(false);
+                    _last = item.Frame;
+                }
+                else if (_last is not null && Interlocked.Exchange(ref _refusedAhead, -1) == _last.Step)
+                {
+                    sent.Enqueue((_last.Step, Stopwatch.GetTimestamp(), _last.CalculateSize()));
+                    await call.RequestStream.WriteAsync(_last, _stop.Token).ConfigureAwait(false);
+                }
+            }
+
+            await call.RequestStream.CompleteAsync().ConfigureAwait(false);
+            await acks.ConfigureAwait(false);
+        }
+        finally
+        {
+            if (!acks.IsCompleted)
+            {
+                call.Dispose();
+                await acks.ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
+            }
+        }
+
+        if (resend)
+        {
+            await Task.Delay(200, _stop.Token).ConfigureAwait(false);
+            return false;
+        }
+
+        return _queue.Reader.Completion.IsCompleted;
+    }
+
+    /// <summary>Waits for a frame; false when the queue is done or the receiver moved (new address or generation).</summary>
+    private async Task<bool> WaitForFrameAsync(PeerLocation location)
+    {
+        while (true)
+        {
+            var now = _directory.Find(_receiver);
+            if (now is null || now.Address != location.Address || now.Generation != location.Generation || now.State != PeerPresence.Active)
+            {
+                return false;
+            }
+
+            using var tick = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+            tick.CancelAfter(TimeSpan.FromMilliseconds(250));
+            try
+            {
+                return await _queue.Reader.WaitToReadAsync(tick.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!_stop.IsCancellationRequested)
+            {
+                // Look at the directory again; send the latest frame again if it did not fit.
+                if (Volatile.Read(ref _refusedAhead) >= 0)
+                {
+                    return true;
+                }
+            }
+        }
+    }
+}

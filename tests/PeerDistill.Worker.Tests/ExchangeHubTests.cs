@@ -1,0 +1,233 @@
+using Google.Protobuf;
+using Microsoft.Extensions.Logging.Abstractions;
+using PeerDistill.Rpc;
+using PeerDistill.Rpc.V1;
+using PeerDistill.Worker.Exchange;
+using Xunit;
+
+namespace PeerDistill.Worker.Tests;
+
+/// <summary>The receiving side's checks and waiting rules, without the network.</summary>
+public sealed class ExchangeHubTests
+{
+    private const int Batch = 4;
+    private const int Classes = 3;
+
+    internal static ExchangeHub NewHub(out CohortDirectory directory, TimeSpan? timeout = null, int quorum = 1)
+    {
+        directory = new CohortDirectory();
+        directory.Update([
+            new PeerLocation("a", "http://w1", 1, PeerPresence.Active),
+            new PeerLocation("b", "http://w2", 1, PeerPresence.Active),
+            new PeerLocation("c", "http://w3", 1, PeerPresence.Active),
+        ]);
+        var settings = new ExchangeSettings("co", "run1", Classes, _ => Batch, 100, WireDType.Fp32, timeout ?? TimeSpan.FromSeconds(10), quorum, Window: 8);
+        var hub = new ExchangeHub(settings, directory, NullLogger.Instance);
+        hub.Host("a", 1, ["b", "c"], startStep: 0);
+        return hub;
+    }
+
+    internal static LogitsFrame Frame(string sender, long step, float fill = 0.5f, ulong generation = 1, string receiver = "a")
+    {
+        var frame = new LogitsFrame
+        {
+            Cohort = "co",
+            Run = "run1",
+            Sender = sender,
+            Receiver = receiver,
+            Generation = generation,
+            Step = step,
+            Dtype = WireDType.Fp32,
+            Values = WireCodec.Encode(Enumerable.Repeat(fill, Batch * Classes).ToArray(), WireDType.Fp32),
+        };
+        frame.Shape.Add(Batch);
+        frame.Shape.Add(Classes);
+        return frame;
+    }
+
+    public static TheoryData<string, StatusCode> BadFrames => new()
+    {
+        { "wrong cohort", StatusCode.NotFound },
+        { "wrong run", StatusCode.NotFound },
+        { "unknown receiver", StatusCode.NotFound },
+        { "unknown sender", StatusCode.PermissionDenied },
+        { "stale generation", StatusCode.FailedPrecondition },
+        { "step past the run", StatusCode.OutOfRange },
+        { "negative step", StatusCode.OutOfRange },
+        { "too far ahead", StatusCode.OutOfRange },
+        { "wrong class count", StatusCode.InvalidArgument },
+        { "wrong batch", StatusCode.InvalidArgument },
+        { "three dimensions", StatusCode.InvalidArgument },
+        { "wrong dtype", StatusCode.InvalidArgument },
+        { "short values", StatusCode.InvalidArgument },
+        { "nan", StatusCode.InvalidArgument },
+        { "infinity", StatusCode.InvalidArgument },
+    };
+
+    internal static LogitsFrame Corrupt(string kind, CohortDirectory directory)
+    {
+        var f = Frame("b", 1);
+        switch (kind)
+        {
+            case "wrong cohort": f.Cohort = "other"; break;
+            case "wrong run": f.Run = "run0"; break;
+            case "unknown receiver": f.Receiver = "zed"; break;
+            case "unknown sender": f.Sender = "mallory"; break;
+            case "stale generation":
+                directory.Update([new PeerLocation("b", "http://w4", 2, PeerPresence.Active)]);
+                break;
+            case "step past the run": f.Step = 100; break;
+            case "negative step": f.Step = -1; break;
+            case "too far ahead": f.Step = 9; break;
+            case "wrong class count": f.Shape[1] = 4; f.Values = WireCodec.Encode(new float[Batch * 4], WireDType.Fp32); break;
+            case "wrong batch": f.Shape[0] = 5; f.Values = WireCodec.Encode(new float[5 * Classes], WireDType.Fp32); break;
+            case "three dimensions": f.Shape.Add(1); break;
+            case "wrong dtype": f.Dtype = WireDType.Fp16; f.Values = WireCodec.Encode(new float[Batch * Classes], WireDType.Fp16); break;
+            case "short values": f.Values = ByteString.CopyFrom(new byte[(Batch * Classes * 4) - 4]); break;
+            case "nan": f.Values = WireCodec.Encode(Enumerable.Repeat(float.NaN, Batch * Classes).ToArray(), WireDType.Fp32); break;
+            case "infinity": f.Values = WireCodec.Encode([.. new float[(Batch * Classes) - 1], float.PositiveInfinity], WireDType.Fp32); break;
+            default: throw new ArgumentException(kind);
+        }
+
+        return f;
+    }
+
+    [Theory]
+    [MemberData(nameof(BadFrames))]
+    public void BadFrame_IsRefusedWithItsCode_AndTrainingGoesOn(string kind, StatusCode expected)
+    {
+        var hub = NewHub(out var directory);
+        var verdict = hub.Deliver(Corrupt(kind, directory));
+        Assert.False(verdict.Accepted);
+        Assert.Equal(expected, verdict.Code);
+        Assert.False(string.IsNullOrWhiteSpace(verdict.Reason));
+
+        // The receiving peer still gets good logits from its teachers.
+        var good = kind == "stale generation" ? Frame("b", 1, 0.25f, generation: 2) : Frame("b", 1, 0.25f);
+        Assert.True(hub.Deliver(good).Accepted);
+        Assert.True(hub.Deliver(Frame("c", 1, 0.75f)).Accepted);
+        hub.Gather("a", 0, [], CancellationToken.None);
+        var got = hub.Gather("a", 1, ["b", "c"], CancellationToken.None);
+        Assert.Equal(["b", "c"], got.Select(g => g.Peer));
+        Assert.All(got[0].Values, v => Assert.Equal(0.25f, v));
+    }
+
+    [Fact]
+    public void Refusal_NamesTheSender()
+    {
+        var hub = NewHub(out var directory);
+        var verdict = hub.Deliver(Corrupt("nan", directory));
+        Assert.Contains("'b'", verdict.Reason);
+        Assert.Contains("row 0", verdict.Reason);
+    }
+
+    [Fact]
+    public async Task Gather_WaitsForAnActiveTeacher()
+    {
+        var hub = NewHub(out _);
+        hub.Deliver(Frame("b", 0));
+        var gather = Task.Run(() => hub.Gather("a", 0, ["b", "c"], CancellationToken.None));
+        await Task.Delay(300);
+        Assert.False(gather.IsCompleted);
+        hub.Deliver(Frame("c", 0));
+        var result = await gather.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(2, result.Count);
+    }
+
+    [Fact]
+    public async Task Gather_GoesOnWithoutAMissingTeacher_WhenTheDirectorySaysItIsLost()
+    {
+        var hub = NewHub(out var directory);
+        hub.Deliver(Frame("b", 0));
+        var gather = Task.Run(() => hub.Gather("a", 0, ["b", "c"], CancellationToken.None));
+        await Task.Delay(300);
+        Assert.False(gather.IsCompleted);
+        directory.Update([new PeerLocation("c", "http://w3", 1, PeerPresence.Missing)]);
+        var result = await gather.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(["b"], result.Select(g => g.Peer));
+    }
+
+    [Fact]
+    public void Gather_DoesNotWaitForATeacherThatIsAhead()
+    {
+        var hub = NewHub(out _);
+        hub.Deliver(Frame("b", 0));
+        hub.Deliver(Frame("c", 3));
+        var got = hub.Gather("a", 0, ["b", "c"], CancellationToken.None);
+        Assert.Equal(["b"], got.Select(g => g.Peer));
+    }
+
+    [Fact]
+    public async Task Gather_BelowQuorum_WaitsForATeacherToComeBack()
+    {
+        var hub = NewHub(out var directory, quorum: 1);
+        directory.Update([new PeerLocation("b", "http://w2", 1, PeerPresence.Missing), new PeerLocation("c", "http://w3", 1, PeerPresence.Missing)]);
+        var gather = Task.Run(() => hub.Gather("a", 0, ["b", "c"], CancellationToken.None));
+        await Task.Delay(400);
+        Assert.False(gather.IsCompleted);
+        directory.Update([new PeerLocation("b", "http://w5", 2, PeerPresence.Active)]);
+        hub.Deliver(Frame("b", 0, generation: 2));
+        var result = await gather.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(["b"], result.Select(g => g.Peer));
+    }
+
+    [Fact]
+    public void Gather_FinishedTeachers_DoNotCountAgainstTheQuorum()
+    {
+        var hub = NewHub(out var directory, quorum: 2);
+        directory.Update([new PeerLocation("b", "http://w2", 1, PeerPresence.Done), new PeerLocation("c", "http://w3", 1, PeerPresence.Done)]);
+        var got = hub.Gather("a", 0, ["b", "c"], CancellationToken.None);
+        Assert.Empty(got);
+    }
+
+    [Fact]
+    public void Gather_AfterTheStepTimeout_StepsWithTheTeachersPresent()
+    {
+        var hub = NewHub(out _, timeout: TimeSpan.FromMilliseconds(400));
+        hub.Deliver(Frame("b", 0));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var got = hub.Gather("a", 0, ["b", "c"], CancellationToken.None);
+        Assert.Equal(["b"], got.Select(g => g.Peer));
+        Assert.InRange(clock.ElapsedMilliseconds, 350, 5000);
+    }
+
+    [Fact]
+    public void FramesBehindTheReceiver_AreRefusedAsOutOfRange()
+    {
+        var hub = NewHub(out _);
+        hub.Deliver(Frame("b", 0));
+        hub.Deliver(Frame("c", 0));
+        hub.Gather("a", 0, ["b", "c"], CancellationToken.None);
+        var late = hub.Deliver(Frame("b", 0));
+        Assert.Equal(StatusCode.OutOfRange, late.Code);
+    }
+
+    [Fact]
+    public void Gather_IsCancellable()
+    {
+        var hub = NewHub(out _);
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+        Assert.ThrowsAny<OperationCanceledException>(() => hub.Gather("a", 0, ["b", "c"], cts.Token));
+    }
+
+    [Fact]
+    public async Task CatchingUp_DoesNotWaitForTeachersThatCompletedMoreSteps_EvenBelowQuorum()
+    {
+        var hub = NewHub(out var directory, quorum: 2);
+        // The re-activated receiver is at step 5; its teachers report 10 completed steps.
+        directory.Update([new PeerLocation("b", "http://w2", 1, PeerPresence.Active, Step: 10), new PeerLocation("c", "http://w3", 1, PeerPresence.Active, Step: 10)]);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var got = hub.Gather("a", 5, ["b", "c"], CancellationToken.None);
+        Assert.Empty(got);
+        Assert.True(clock.ElapsedMilliseconds < 2000, $"waited {clock.ElapsedMilliseconds} ms");
+
+        // At the teachers' step it waits for them again.
+        var gather = Task.Run(() => hub.Gather("a", 10, ["b", "c"], CancellationToken.None));
+        await Task.Delay(300);
+        Assert.False(gather.IsCompleted);
+        Assert.True(hub.Deliver(Frame("b", 10)).Accepted);
+        Assert.True(hub.Deliver(Frame("c", 10)).Accepted);
+        var result = await gather.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(2, result.Count);
+    }
+}

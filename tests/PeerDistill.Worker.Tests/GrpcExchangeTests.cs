@@ -1,0 +1,164 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging.Abstractions;
+using PeerDistill.Core.Data;
+using PeerDistill.Core.Runner;
+using PeerDistill.Core.Spec;
+using PeerDistill.Core.Strategies;
+using PeerDistill.Rpc;
+using PeerDistill.Rpc.Services;
+using PeerDistill.Rpc.V1;
+using PeerDistill.Torch;
+using PeerDistill.Worker.Exchange;
+using Xunit;
+
+namespace PeerDistill.Worker.Tests;
+
+/// <summary>
+/// Peers on two "workers" (each a real Kestrel server with its own hub) exchanging logits over
+/// gRPC on loopback, stepped by the same loop as the embedded runner.
+/// </summary>
+public sealed class GrpcExchangeTests
+{
+    private static string Examples()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "PeerDistill.sln")))
+            {
+                return Path.Combine(dir.FullName, "examples");
+            }
+        }
+
+        throw new DirectoryNotFoundException("repository root not found");
+    }
+
+    internal static CohortSpec SmokeSpec(int epochs = 1)
+    {
+        var result = SpecLoader.Load(Path.Combine(Examples(), "smoke.yaml"));
+        Assert.True(result.Spec is not null, string.Join("; ", result.Errors));
+        return result.Spec! with { Data = result.Spec!.Data with { Epochs = epochs }, Checkpoints = result.Spec.Checkpoints with { EverySteps = 0 } };
+    }
+
+    internal sealed class Recorder : ICohortObserver
+    {
+        public ConcurrentQueue<StepRecord> Steps { get; } = new();
+
+        public void OnStep(StepRecord record) => Steps.Enqueue(record);
+
+        public void OnEvaluation(EvalRecord record)
+        {
+        }
+
+        public void OnEvent(PeerEvent record)
+        {
+        }
+    }
+
+    private static Dictionary<(string, long), double> Losses(IEnumerable<StepRecord> steps) =>
+        steps.ToDictionary(s => (s.Peer, s.Step), s => s.Loss);
+
+    [Fact]
+    public async Task TwoWorkers_OverLoopback_GiveTheEmbeddedRunnersLosses()
+    {
+        var spec = SmokeSpec();
+        var data = CohortData.Load(spec.Data);
+        var strategy = StrategyRegistry.Create(spec);
+        var checkpoints = Directory.CreateTempSubdirectory("peerdistill-grpc-exchange-");
+        try
+        {
+            var embedded = new Recorder();
+            CohortRunner.Run(spec, data, strategy, "embedded", Path.Combine(checkpoints.FullName, "embedded"), resume: false, embedded, new StopControl());
+
+            var distributed = new Recorder();
+            var stats = await RunOnTwoWorkersAsync(spec, data, strategy, distributed, Path.Combine(checkpoints.FullName, "grpc"));
+
+            var expected = Losses(embedded.Steps);
+            var actual = Losses(distributed.Steps);
+            Assert.Equal(data.TotalSteps * 2, expected.Count);
+            Assert.Equal(expected.Count, actual.Count);
+            foreach (var (key, loss) in expected)
+            {
+                Assert.True(actual[key] == loss, $"{key}: embedded loss {loss:R}, over gRPC {actual[key]:R}");
+            }
+
+            // Every step of both peers crossed the wire, and every frame was accepted.
+            Assert.Equal(data.TotalSteps * 2, stats.Frames);
+            Assert.Equal(0, stats.Refused);
+        }
+        finally
+        {
+            checkpoints.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>Runs each peer of <paramref name="spec"/> on its own worker (server + hub) in this process.</summary>
+    internal static async Task<(long Frames, long Refused)> RunOnTwoWorkersAsync(CohortSpec spec, CohortData data, IDistillationStrategy strategy, ICohortObserver observer, string checkpointDirectory, Action<IReadOnlyList<GrpcServerHost>>? whileRunning = null)
+    {
+        const string run = "grpc";
+        var names = spec.Peers.Select(p => p.Name).ToList();
+        var settings = ExchangeSettingsFactory.From(spec, data, run);
+        var directory = new CohortDirectory();
+        var hubs = names.Select(_ => new ExchangeHub(settings, directory, NullLogger.Instance)).ToList();
+        var registries = hubs.Select(h =>
+        {
+            var r = new ExchangeRegistry();
+            r.Add(h);
+            return r;
+        }).ToList();
+        var servers = new List<GrpcServerHost>();
+        foreach (var registry in registries)
+        {
+            servers.Add(await GrpcServerHost.StartAsync(new GrpcServerHostOptions(), PeerExchangeService.Create(registry, NullLogger.Instance)));
+        }
+
+        var channels = new ConcurrentDictionary<string, GrpcChannel>();
+        GrpcChannel ChannelFor(string address) => channels.GetOrAdd(address, a => GrpcChannel.ForAddress(a));
+        directory.Update(names.Select((n, i) => new PeerLocation(n, servers[i].Address.ToString(), 1, PeerPresence.Active)));
+        var learnersOf = names.ToDictionary(n => n, n => (IReadOnlyList<string>)names.Where(m => strategy.Configure(m, 0).Contains(n)).ToList());
+        var exchanges = names.Select((n, i) => new GrpcLogitExchange(hubs[i], servers[i].Address.ToString(), learnersOf, _ => 1, ChannelFor, NullLogger.Instance)).ToList();
+        try
+        {
+            var store = new CheckpointStore(checkpointDirectory, run, spec.Checkpoints.KeepLast);
+            var options = new PeerLoopOptions(spec.Cohort, run, spec.Evaluation.EverySteps, spec.Evaluation.AtEpochEnd, spec.Evaluation.BatchSize, spec.Checkpoints.EverySteps);
+            var outcomes = new PeerOutcome?[names.Count];
+            var errors = new ConcurrentQueue<Exception>();
+            var threads = spec.Peers.Select((peer, i) => new Thread(() =>
+            {
+                try
+                {
+                    hubs[i].Host(peer.Name, 1, strategy.Configure(peer.Name, 0), 0);
+                    using var session = PeerSession.Create(peer, data.Shape, data.Classes, data.TotalSteps);
+                    outcomes[i] = new PeerStepLoop(session, data, strategy, exchanges[i], observer, new StopControl(coupled: false), store, options).Run(CancellationToken.None);
+                    directory.Update([new PeerLocation(peer.Name, servers[i].Address.ToString(), 1, PeerPresence.Done)]);
+                }
+                catch (Exception e)
+                {
+                    errors.Enqueue(e);
+                }
+            })).ToList();
+            threads.ForEach(t => t.Start());
+            whileRunning?.Invoke(servers);
+            threads.ForEach(t => t.Join());
+            Assert.Empty(errors);
+            Assert.All(outcomes, o => Assert.Equal(PeerDistill.Core.Runner.PeerStatus.Completed, o!.Status));
+            foreach (var e in exchanges)
+            {
+                await e.DisposeAsync();
+            }
+
+            return (exchanges.Sum(e => e.Statistics.Frames), exchanges.Sum(e => e.Statistics.Refused));
+        }
+        finally
+        {
+            foreach (var c in channels.Values)
+            {
+                c.Dispose();
+            }
+
+            foreach (var s in servers)
+            {
+                await s.DisposeAsync();
+            }
+        }
+    }
+}
