@@ -1,7 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Runtime.InteropServices;
-using Microsoft.Extensions.Logging;
 using PeerDistill.Coordinator;
 using PeerDistill.Rpc;
 
@@ -26,28 +24,21 @@ internal static class CoordinatorCommand
                 return ExitCodes.InvalidInput;
             }
 
-            using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; }).SetMinimumLevel(LogLevel.Information));
-            var stop = new TaskCompletionSource();
-            void OnSignal(PosixSignalContext context)
-            {
-                context.Cancel = true;
-                stop.TrySetResult();
-            }
-
-            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+            using var process = new ServiceProcess();
             var options = new CoordinatorOptions
             {
                 Lease = TimeSpan.FromSeconds(leaseSeconds),
                 HeartbeatInterval = TimeSpan.FromSeconds(Math.Min(1, leaseSeconds / 4)),
+                // Lease expiry is checked this often: a lost worker is noticed within the lease plus this.
+                TickInterval = TimeSpan.FromMilliseconds(100),
                 OutputRoot = Path.GetFullPath(parse.GetValue(output)!),
             };
-            await using var coordinator = await CoordinatorHost.StartAsync(options, new GrpcServerHostOptions { Host = parse.GetValue(host)!, Port = parse.GetValue(port) }, loggers, cancellation).ConfigureAwait(false);
+            await using var coordinator = await CoordinatorHost.StartAsync(options, new GrpcServerHostOptions { Host = parse.GetValue(host)!, Port = parse.GetValue(port) }, process.Loggers, cancellation).ConfigureAwait(false);
             Console.WriteLine($"coordinator listening at {coordinator.Address}");
             Console.Out.Flush();
-            await Task.WhenAny(stop.Task, Task.Delay(Timeout.Infinite, cancellation)).ConfigureAwait(false);
+            await Task.WhenAny(process.StopRequested, Task.Delay(Timeout.Infinite, cancellation)).ConfigureAwait(false);
             Console.WriteLine("coordinator stopping");
-            return stop.Task.IsCompleted ? ExitCodes.Interrupted : ExitCodes.Ok;
+            return process.StopRequested.IsCompleted ? ExitCodes.Interrupted : ExitCodes.Ok;
         });
         return command;
     }

@@ -1,6 +1,4 @@
 using System.CommandLine;
-using System.Runtime.InteropServices;
-using Microsoft.Extensions.Logging;
 using PeerDistill.Worker.Hosting;
 
 namespace PeerDistill.Cli;
@@ -37,21 +35,12 @@ internal static class WorkerCommand
                 return ExitCodes.InvalidInput;
             }
 
-            using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; }).SetMinimumLevel(LogLevel.Information));
-            var stop = new TaskCompletionSource();
-            void OnSignal(PosixSignalContext context)
-            {
-                context.Cancel = true;
-                stop.TrySetResult();
-            }
-
-            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
-            await using var worker = await WorkerHost.StartAsync(options, loggers).ConfigureAwait(false);
+            using var process = new ServiceProcess();
+            await using var worker = await WorkerHost.StartAsync(options, process.Loggers).ConfigureAwait(false);
             Console.WriteLine($"worker serving at {worker.Address} with {worker.Slots} slot(s); coordinator {options.Coordinator}");
-            await Task.WhenAny(stop.Task, worker.Completion, Task.Delay(Timeout.Infinite, cancellation)).ConfigureAwait(false);
+            await Task.WhenAny(process.StopRequested, worker.Completion, Task.Delay(Timeout.Infinite, cancellation)).ConfigureAwait(false);
             Console.WriteLine("worker stopping: peers checkpoint at their next step boundary");
-            return stop.Task.IsCompleted ? ExitCodes.Interrupted : ExitCodes.Ok;
+            return process.StopRequested.IsCompleted ? ExitCodes.Interrupted : ExitCodes.Ok;
         });
         return command;
     }

@@ -13,7 +13,7 @@ public sealed class ExchangeHubTests
     private const int Batch = 4;
     private const int Classes = 3;
 
-    internal static ExchangeHub NewHub(out CohortDirectory directory, TimeSpan? timeout = null, int quorum = 1)
+    internal static ExchangeHub NewHub(out CohortDirectory directory, TimeSpan? timeout = null, int quorum = 1, int staleness = 0)
     {
         directory = new CohortDirectory();
         directory.Update([
@@ -21,7 +21,7 @@ public sealed class ExchangeHubTests
             new PeerLocation("b", "http://w2", 1, PeerPresence.Active),
             new PeerLocation("c", "http://w3", 1, PeerPresence.Active),
         ]);
-        var settings = new ExchangeSettings("co", "run1", Classes, _ => Batch, 100, WireDType.Fp32, timeout ?? TimeSpan.FromSeconds(10), quorum, Window: 8);
+        var settings = new ExchangeSettings("co", "run1", Classes, _ => Batch, 100, WireDType.Fp32, timeout ?? TimeSpan.FromSeconds(10), quorum, Window: 8, MaxStaleness: staleness);
         var hub = new ExchangeHub(settings, directory, NullLogger.Instance);
         hub.Host("a", 1, ["b", "c"], startStep: 0);
         return hub;
@@ -229,5 +229,29 @@ public sealed class ExchangeHubTests
         Assert.True(hub.Deliver(Frame("c", 10)).Accepted);
         var result = await gather.WaitAsync(TimeSpan.FromSeconds(5));
         Assert.Equal(2, result.Count);
+    }
+
+    [Fact]
+    public void BoundedStaleness_NeverWaits_AndTakesEachTeachersFreshestLogitsWithinK()
+    {
+        var hub = NewHub(out _, staleness: 2);
+        hub.Deliver(Frame("b", 3, 0.3f));
+        hub.Deliver(Frame("b", 4, 0.4f));
+        hub.Deliver(Frame("c", 1, 0.1f));
+        hub.Gather("a", 0, [], CancellationToken.None);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        // At step 5: b's freshest is step 4 (1 old); c's step 1 is 4 old, beyond k = 2: not used.
+        var got = hub.Gather("a", 5, ["b", "c"], CancellationToken.None);
+        Assert.True(clock.ElapsedMilliseconds < 1000, $"waited {clock.ElapsedMilliseconds} ms");
+        Assert.Equal([("b", 4L)], got.Select(g => (g.Peer, g.Step)));
+        Assert.All(got[0].Values, v => Assert.Equal(0.4f, v));
+
+        // Frames within k behind the receiver are still accepted; older ones are refused.
+        Assert.True(hub.Deliver(Frame("c", 4, 0.2f)).Accepted);
+        var late = hub.Deliver(Frame("c", 3));
+        Assert.Equal(StatusCode.OutOfRange, late.Code);
+        Assert.True(late.Behind);
+        got = hub.Gather("a", 6, ["b", "c"], CancellationToken.None);
+        Assert.Equal([("b", 4L), ("c", 4L)], got.Select(g => (g.Peer, g.Step)));
     }
 }

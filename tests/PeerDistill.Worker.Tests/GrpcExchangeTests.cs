@@ -127,6 +127,7 @@ public sealed class GrpcExchangeTests
                 try
                 {
                     hubs[i].Host(peer.Name, 1, strategy.Configure(peer.Name, 0), 0);
+                    exchanges[i].Prepare(peer.Name);
                     using var session = PeerSession.Create(peer, data.Shape, data.Classes, data.TotalSteps);
                     outcomes[i] = new PeerStepLoop(session, data, strategy, exchanges[i], observer, new StopControl(coupled: false), store, options).Run(CancellationToken.None);
                     directory.Update([new PeerLocation(peer.Name, servers[i].Address.ToString(), 1, PeerPresence.Done)]);

@@ -130,9 +130,19 @@ public sealed class PeerStepLoop
         try
         {
             var plan = _strategy.Aggregate(name, step, arrived);
-            using var loss = DistillationLoss.Compute(
-                logits, y, plan.Teachers, plan.Weights, plan.Temperature, plan.Alpha, plan.Form, plan.Combination, plan.LabelSmoothing, checkFinite: true);
-            loss.Total.Backward();
+            double total, crossEntropy, distillation;
+            if (arrived.Any(t => t.Step != step))
+            {
+                (total, crossEntropy, distillation) = StepOnStaleTeachers(builder, step, logits, y, arrived, plan);
+            }
+            else
+            {
+                using var loss = DistillationLoss.Compute(
+                    logits, y, plan.Teachers, plan.Weights, plan.Temperature, plan.Alpha, plan.Form, plan.Combination, plan.LabelSmoothing, checkFinite: true);
+                loss.Total.Backward();
+                (total, crossEntropy, distillation) = (loss.Total.Item(), loss.CrossEntropy.Item(), loss.Distillation.Item());
+            }
+
             _peer.Optimizer.Step();
             var elapsed = clock.Elapsed.TotalSeconds;
             _observer.OnStep(new StepRecord(
@@ -140,9 +150,9 @@ public sealed class PeerStepLoop
                 name,
                 step,
                 epoch,
-                loss.Total.Item(),
-                loss.CrossEntropy.Item(),
-                loss.Distillation.Item(),
+                total,
+                crossEntropy,
+                distillation,
                 lr,
                 plan.Teachers.Count > 0 ? plan.Alpha : 0,
                 plan.Teachers.Count,
@@ -156,6 +166,64 @@ public sealed class PeerStepLoop
             {
                 t.Dispose();
             }
+        }
+    }
+
+    /// <summary>
+    /// Back-propagates a loss whose teachers' logits are partly from earlier steps (bounded-staleness
+    /// exchange): logits of step s' are distilled on batch s', through a forward pass of this peer on
+    /// that batch, each step's group of teachers weighted by its share of the teacher weights:
+    /// loss = w_CE * CE(step) + alpha * sum over groups of share * KD(group). Returns the loss terms.
+    /// </summary>
+    private (double Total, double CrossEntropy, double Distillation) StepOnStaleTeachers(
+        Torch.Data.BatchBuilder builder, long step, Tensor logits, Tensor y, IReadOnlyList<TeacherLogits> arrived, TeacherPlan plan)
+    {
+        var weightSum = plan.Weights.Sum();
+        var ceWeight = plan.Combination == LossCombination.Convex ? 1 - plan.Alpha : 1;
+        using var ce = DistillationLoss.Compute(logits, y, Array.Empty<Tensor>(), ReadOnlySpan<double>.Empty, 1, 0, TeacherForm.Pairwise, LossCombination.Convex, plan.LabelSmoothing, checkFinite: true);
+        var crossEntropy = ce.CrossEntropy.Item();
+        var total = ce.Total.Mul(ceWeight);
+        var distillation = 0.0;
+        try
+        {
+            foreach (var group in arrived.Select((t, i) => (Teacher: t, Index: i)).GroupBy(t => t.Teacher.Step))
+            {
+                var teachers = group.Select(g => plan.Teachers[g.Index]).ToList();
+                var weights = group.Select(g => plan.Weights[g.Index]).ToArray();
+                var share = weights.Sum() / weightSum;
+                Tensor? staleX = null, staleY = null, staleLogits = null;
+                try
+                {
+                    if (group.Key != step)
+                    {
+                        var (epoch, batchIndex) = _data.Sampler.Locate(group.Key);
+                        var batch = builder.Build(_data.Sampler, epoch, batchIndex);
+                        staleX = OnDevice(batch.ImagesTensor());
+                        staleY = OnDevice(batch.LabelsTensor());
+                        staleLogits = _peer.Model.Forward(staleX);
+                    }
+
+                    using var kd = DistillationLoss.Compute(staleLogits ?? logits, staleY ?? y, teachers, weights, plan.Temperature, 1, plan.Form, LossCombination.Convex, plan.LabelSmoothing, checkFinite: true);
+                    distillation += share * kd.Distillation.Item();
+                    using var part = kd.Total.Mul(plan.Alpha * share);
+                    var sum = total.Add(part);
+                    total.Dispose();
+                    total = sum;
+                }
+                finally
+                {
+                    staleLogits?.Dispose();
+                    staleY?.Dispose();
+                    staleX?.Dispose();
+                }
+            }
+
+            total.Backward();
+            return (total.Item(), crossEntropy, distillation);
+        }
+        finally
+        {
+            total.Dispose();
         }
     }
 

@@ -1,12 +1,27 @@
 namespace PeerDistill.Core.Spec;
 
 /// <summary>
-/// <c>exchange</c>: how distributed peers exchange logits over the network. Exchange is synchronous:
-/// at every step each peer waits for that step's logits of every live teacher. The embedded runner
-/// hands logits over in memory; it checks these fields but does not use them.
+/// <c>exchange</c>: how distributed peers exchange logits over the network. The embedded runner
+/// hands logits over in memory and is always synchronous; it checks these fields but does not use them.
 /// </summary>
 public sealed record ExchangeSpec
 {
+    /// <summary>Every peer waits, each step, for that step's logits of every live teacher.</summary>
+    public const string Synchronous = "synchronous";
+
+    /// <summary>
+    /// Codistillation-style (Anil et al. 2018): a peer never waits; for each teacher it uses the
+    /// freshest logits that teacher has sent, at most <see cref="MaxStaleness"/> steps old, and distils
+    /// on the batch those logits were computed on (one extra forward pass per stale step).
+    /// </summary>
+    public const string BoundedStaleness = "bounded-staleness";
+
+    /// <summary><c>mode</c>: <see cref="Synchronous"/> or <see cref="BoundedStaleness"/>.</summary>
+    public string Mode { get; init; } = Synchronous;
+
+    /// <summary><c>max_staleness</c>: bounded-staleness mode uses teacher logits at most this many steps old.</summary>
+    public int MaxStaleness { get; init; } = 2;
+
     /// <summary><c>wire_dtype</c>: <c>fp32</c> (exact) or <c>fp16</c> (half the bytes).</summary>
     public string WireDType { get; init; } = "fp32";
 

@@ -82,18 +82,23 @@ public sealed class ExchangeHub
     /// of <paramref name="step"/> or missing is not waited for), at most the step timeout, and
     /// always until the quorum of teachers is present. In the order of <paramref name="from"/>.
     /// </summary>
-    public IReadOnlyList<(string Peer, float[] Values)> Gather(string receiver, long step, IReadOnlyList<string> from, CancellationToken cancellation)
+    public IReadOnlyList<(string Peer, long Step, float[] Values)> Gather(string receiver, long step, IReadOnlyList<string> from, CancellationToken cancellation)
     {
+        if (Settings.MaxStaleness > 0)
+        {
+            return GatherFreshest(receiver, step, from);
+        }
+
         var deadline = DateTime.UtcNow + Settings.StepTimeout;
         using var wake = cancellation.Register(Wake);
         lock (_gate)
         {
             var inbox = _inboxes.GetValueOrDefault(receiver) ?? throw new InvalidOperationException($"peer '{receiver}' is not hosted by this worker");
-            inbox.Advance(step);
+            inbox.Advance(step, 0);
             while (true)
             {
                 cancellation.ThrowIfCancellationRequested();
-                var present = new List<(string, float[])>(from.Count);
+                var present = new List<(string, long, float[])>(from.Count);
                 var waiting = 0;
                 var possible = 0;
                 foreach (var teacher in from)
@@ -102,7 +107,7 @@ public sealed class ExchangeHub
                     var state = location?.State ?? PeerPresence.Missing;
                     if (inbox.TryGet(teacher, step, out var values))
                     {
-                        present.Add((teacher, values));
+                        present.Add((teacher, step, values));
                         possible++;
                         continue;
                     }
@@ -131,13 +136,42 @@ public sealed class ExchangeHub
                         Log.SteppedWithout(_logger, receiver, step, waiting, Settings.StepTimeout.TotalSeconds);
                     }
 
-                    inbox.Advance(step + 1);
+                    inbox.Advance(step + 1, 0);
                     return present;
                 }
 
                 var remaining = deadline - now;
                 Monitor.Wait(_gate, remaining > TimeSpan.Zero && remaining < TimeSpan.FromMilliseconds(250) ? remaining : TimeSpan.FromMilliseconds(250));
             }
+        }
+    }
+
+    /// <summary>
+    /// Bounded staleness: never waits; for each teacher, its logits of the latest step in
+    /// [<paramref name="step"/> - k, <paramref name="step"/>] that has arrived, if any.
+    /// </summary>
+    private List<(string Peer, long Step, float[] Values)> GatherFreshest(string receiver, long step, IReadOnlyList<string> from)
+    {
+        var k = Settings.MaxStaleness;
+        lock (_gate)
+        {
+            var inbox = _inboxes.GetValueOrDefault(receiver) ?? throw new InvalidOperationException($"peer '{receiver}' is not hosted by this worker");
+            inbox.Advance(step, k);
+            var result = new List<(string, long, float[])>(from.Count);
+            foreach (var teacher in from)
+            {
+                for (var s = step; s >= Math.Max(0, step - k); s--)
+                {
+                    if (inbox.TryGet(teacher, s, out var values))
+                    {
+                        result.Add((teacher, s, values));
+                        break;
+                    }
+                }
+            }
+
+            inbox.Advance(step + 1, k);
+            return result;
         }
     }
 
@@ -172,7 +206,7 @@ public sealed class ExchangeHub
                 return Refuse(StatusCode.OutOfRange, inbox.Highest(frame.Sender), $"frame from '{frame.Sender}' has step {frame.Step}, outside the run's steps [0, {s.TotalSteps})");
             }
 
-            if (frame.Step < inbox.Current)
+            if (frame.Step < inbox.Current - s.MaxStaleness)
             {
                 return Refuse(StatusCode.OutOfRange, inbox.Highest(frame.Sender), $"frame from '{frame.Sender}' has step {frame.Step}, behind '{frame.Receiver}', which is at step {inbox.Current}") with { Behind = true };
             }
@@ -278,12 +312,13 @@ public sealed class ExchangeHub
             return false;
         }
 
-        public void Advance(long step)
+        /// <summary>Moves to <paramref name="step"/>, keeping frames at most <paramref name="keep"/> steps older.</summary>
+        public void Advance(long step, int keep)
         {
             Current = Math.Max(Current, step);
             foreach (var byStep in _frames.Values)
             {
-                while (byStep.Count > 0 && byStep.Keys.First() < Current)
+                while (byStep.Count > 0 && byStep.Keys.First() < Current - keep)
                 {
                     byStep.Remove(byStep.Keys.First());
                 }

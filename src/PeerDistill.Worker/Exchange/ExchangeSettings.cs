@@ -12,6 +12,7 @@ namespace PeerDistill.Worker.Exchange;
 /// <param name="StepTimeout">How long a peer waits for a live teacher's logits of a step before going on with the teachers present.</param>
 /// <param name="Quorum">The fewest teachers that must be present for a peer to step.</param>
 /// <param name="Window">How many steps ahead of the receiver a frame may be (the credit granted to senders).</param>
+/// <param name="MaxStaleness">0: synchronous (wait for each step's logits); k &gt; 0: bounded staleness (never wait; use each teacher's freshest logits at most k steps old).</param>
 public sealed record ExchangeSettings(
     string Cohort,
     string Run,
@@ -21,4 +22,5 @@ public sealed record ExchangeSettings(
     WireDType WireDType,
     TimeSpan StepTimeout,
     int Quorum,
-    int Window = 64);
+    int Window = 64,
+    int MaxStaleness = 0);

@@ -24,6 +24,7 @@ public static class ExchangeSettingsFactory
             WireCodec.Parse(spec.Exchange.WireDType),
             TimeSpan.FromSeconds(spec.Exchange.StepTimeoutSeconds),
             spec.Exchange.Quorum,
-            window);
+            window,
+            spec.Exchange.Mode == Core.Spec.ExchangeSpec.BoundedStaleness ? Math.Max(1, spec.Exchange.MaxStaleness) : 0);
     }
 }

@@ -42,6 +42,15 @@ public sealed class GrpcLogitExchange : ILogitExchange, IAsyncDisposable
     /// <summary>What this worker's links sent.</summary>
     public ExchangeStatistics Statistics { get; } = new();
 
+    /// <summary>Opens <paramref name="peer"/>'s links to its learners now, so that the first step's logits do not pay for connecting.</summary>
+    public void Prepare(string peer)
+    {
+        foreach (var receiver in _learnersOf.GetValueOrDefault(peer) ?? [])
+        {
+            LinkOf(peer, receiver);
+        }
+    }
+
     public void Publish(string peer, long step, Tensor logits)
     {
         ArgumentNullException.ThrowIfNull(logits);
@@ -102,9 +111,9 @@ public sealed class GrpcLogitExchange : ILogitExchange, IAsyncDisposable
         var arrived = _hub.Gather(peer, step, from, cancellation);
         var classes = _hub.Settings.Classes;
         var result = new List<TeacherLogits>(arrived.Count);
-        foreach (var (teacher, values) in arrived)
+        foreach (var (teacher, at, values) in arrived)
         {
-            result.Add(new TeacherLogits(teacher, step, Tensor.FromSpan(values, [values.Length / classes, classes])));
+            result.Add(new TeacherLogits(teacher, at, Tensor.FromSpan(values, [values.Length / classes, classes])));
         }
 
         return result;

@@ -65,6 +65,7 @@ internal sealed class HostedPeer
             metrics.Rewind(_assignment.Run, session.StartStep);
             var teachers = _run.Strategy.Configure(Name, session.StartStep);
             _run.Hub.Host(Name, Generation, teachers, session.StartStep);
+            _run.Exchange.Prepare(Name);
             Progress.StartAt(session.StartStep);
             Progress.Set(PeerState.Active, session.StartStep > 0 ? $"resumed from the checkpoint at step {session.StartStep}" : "started");
             if (session.StartStep == 0)

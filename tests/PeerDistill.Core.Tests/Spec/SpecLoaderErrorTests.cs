@@ -143,10 +143,12 @@ public class SpecLoaderErrorTests
         { With("checkpoints: {keep: 1}"), "checkpoints.keep", "unknown field (known: directory, every_steps, keep_last)" },
 
         // Exchange.
+        { With("exchange: {mode: gossip}"), "exchange.mode", "unknown exchange mode 'gossip' (known: synchronous, bounded-staleness)" },
+        { With("exchange: {max_staleness: -2}"), "exchange.max_staleness", "must be in [0, 1000], got -2" },
         { With("exchange: {wire_dtype: bf16}"), "exchange.wire_dtype", "unknown wire dtype 'bf16' (known: fp32, fp16)" },
         { With("exchange: {quorum: -1}"), "exchange.quorum", "must be >= 0, got -1" },
         { With("exchange: {step_timeout_seconds: 0}"), "exchange.step_timeout_seconds", "must be in (0, 3600], got 0" },
-        { With("exchange: {fp16: true}"), "exchange.fp16", "unknown field (known: wire_dtype, step_timeout_seconds, quorum)" },
+        { With("exchange: {fp16: true}"), "exchange.fp16", "unknown field (known: mode, max_staleness, wire_dtype, step_timeout_seconds, quorum)" },
     };
 
     [Theory]

@@ -142,7 +142,12 @@ internal static class SpecFields
         new("keep_last", SpecValueKind.Integer, "Checkpoints kept per peer.") { Minimum = 1, Default = CheckpointDefaults.KeepLast });
 
     public static readonly SpecObject Exchange = new(
-        "How distributed peers exchange logits over the network: each step, every peer waits for that step's logits of every live teacher.",
+        "How distributed peers exchange logits over the network (the embedded runner is always synchronous, in memory).",
+        new("mode", SpecValueKind.String, "synchronous: each step, wait for every live teacher's logits of that step; bounded-staleness: never wait, use each teacher's freshest logits at most max_staleness steps old, on the batch they were computed on.")
+        {
+            Allowed = [ExchangeSpec.Synchronous, ExchangeSpec.BoundedStaleness], Noun = "exchange mode", Default = ExchangeDefaults.Mode,
+        },
+        new("max_staleness", SpecValueKind.Integer, "Bounded-staleness mode: the oldest teacher logits used, in steps behind the learner.") { Minimum = 0, Maximum = 1000, Default = ExchangeDefaults.MaxStaleness },
         new("wire_dtype", SpecValueKind.String, "Precision of logits on the wire.") { Allowed = ["fp32", "fp16"], Noun = "wire dtype", Default = ExchangeDefaults.WireDType },
         new("step_timeout_seconds", SpecValueKind.Number, "Synchronous mode: the longest wait for a live teacher's logits before stepping with the teachers present.")
         {

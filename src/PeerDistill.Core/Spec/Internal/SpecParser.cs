@@ -545,6 +545,8 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
             ? d
             : new ExchangeSpec
             {
+                Mode = r.String("mode") ?? d.Mode,
+                MaxStaleness = r.Int32("max_staleness") ?? d.MaxStaleness,
                 WireDType = r.String("wire_dtype") ?? d.WireDType,
                 StepTimeoutSeconds = r.Number("step_timeout_seconds") ?? d.StepTimeoutSeconds,
                 Quorum = r.Int32("quorum") ?? d.Quorum,

@@ -1,0 +1,74 @@
+using System.Collections.Concurrent;
+using PeerDistill.Core.Data;
+using PeerDistill.Core.Runner;
+using PeerDistill.Core.Spec;
+using PeerDistill.Core.Strategies;
+using Xunit;
+
+namespace PeerDistill.Worker.Tests;
+
+/// <summary>Bounded-staleness exchange over two workers on loopback: nobody waits for a slow teacher.</summary>
+public sealed class StalenessTests
+{
+    /// <summary>
+    /// Paces the peers by sleeping in their step callbacks (each on its own thread): both slowly for
+    /// the first steps (so that the links are up and each peer's logits can reach the other within
+    /// the staleness bound), then the slow one six times as long as the other.
+    /// </summary>
+    private sealed class SlowPeer(string peer, int millis) : ICohortObserver
+    {
+        public ConcurrentQueue<StepRecord> Steps { get; } = new();
+
+        public void OnStep(StepRecord record)
+        {
+            Steps.Enqueue(record);
+            Thread.Sleep(record.Step < 10 ? 150 : record.Peer == peer ? millis : millis / 6);
+        }
+
+        public void OnEvaluation(EvalRecord record)
+        {
+        }
+
+        public void OnEvent(PeerEvent record)
+        {
+        }
+    }
+
+    [Fact]
+    public async Task BoundedStaleness_AFastPeerDoesNotWaitForASlowTeacher_AndDistilsFromItWhileWithinK()
+    {
+        var smoke = GrpcExchangeTests.SmokeSpec(epochs: 1);
+        var spec = smoke with { Exchange = new ExchangeSpec { Mode = ExchangeSpec.BoundedStaleness, MaxStaleness = 4 } };
+        var data = CohortData.Load(spec.Data);
+        var strategy = StrategyRegistry.Create(spec);
+        var (fast, slow) = (spec.Peers[0].Name, spec.Peers[1].Name);
+        var dir = Directory.CreateTempSubdirectory("peerdistill-staleness-");
+        try
+        {
+            var observer = new SlowPeer(slow, millis: 60);
+            await GrpcExchangeTests.RunOnTwoWorkersAsync(spec, data, strategy, observer, dir.FullName);
+            var steps = observer.Steps.ToList();
+            Assert.Equal(data.TotalSteps * 2, steps.Count);
+            Assert.All(steps, s => Assert.True(double.IsFinite(s.Loss), $"{s.Peer} step {s.Step}: loss {s.Loss}"));
+
+            var fastEnd = steps.Where(s => s.Peer == fast).Max(s => s.ElapsedSeconds);
+            var slowEnd = steps.Where(s => s.Peer == slow).Max(s => s.ElapsedSeconds);
+            Assert.True(fastEnd < 0.7 * slowEnd, $"the fast peer took {fastEnd:F2} s, the slow one {slowEnd:F2} s: the fast one waited");
+
+            // The slow peer always has a teacher that is ahead (the fast one's logits of its step
+            // arrived long before): it distils on every step after the first few.
+            var slowWithTeacher = steps.Count(s => s.Peer == slow && s.Teachers == 1);
+            Assert.True(slowWithTeacher > data.TotalSteps / 2, $"slow peer had a teacher on {slowWithTeacher} of {data.TotalSteps} steps");
+
+            // The fast peer uses the slow one's logits only while they are at most 4 steps old:
+            // on some early steps (through a forward pass on the older batch), not once it is far ahead.
+            var fastWithTeacher = steps.Where(s => s.Peer == fast && s.Teachers == 1).Select(s => s.Step).ToList();
+            Assert.True(fastWithTeacher.Count > 0, string.Join(" ", steps.Where(s => s.Step < 8).OrderBy(s => s.ElapsedSeconds).Select(s => $"{s.Peer}:{s.Step}@{s.ElapsedSeconds:F3}/{s.Teachers}")));
+            Assert.True(fastWithTeacher.Count < data.TotalSteps / 2, $"fast peer had a teacher on {fastWithTeacher.Count} of {data.TotalSteps} steps");
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+}
