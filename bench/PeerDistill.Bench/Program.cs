@@ -12,10 +12,12 @@ switch (name)
         return DmlGainBenchmark.Run(rest);
     case "rpc":
         return RpcBenchmark.Run(rest);
+    case "distributed":
+        return DistributedBenchmark.Run(rest);
     case "rpc-server":
         // Hidden: the server side of `rpc`, started by it as a child process.
         return RpcBenchmark.Serve(rest);
     default:
-        Console.Error.WriteLine($"unknown benchmark '{name}' (known: engine, cohort, dml-gain, rpc)");
+        Console.Error.WriteLine($"unknown benchmark '{name}' (known: engine, cohort, dml-gain, rpc, distributed)");
         return 2;
 }

@@ -1,0 +1,933 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using PeerDistill.Coordinator;
+using PeerDistill.Core.Data;
+using PeerDistill.Core.Exchange;
+using PeerDistill.Core.Runner;
+using PeerDistill.Core.Spec;
+using PeerDistill.Core.Strategies;
+using PeerDistill.Rpc;
+using PeerDistill.Rpc.Services;
+using PeerDistill.Rpc.V1;
+using PeerDistill.Torch;
+using PeerDistill.Torch.Data;
+using PeerDistill.Worker.Exchange;
+using PeerDistill.Worker.Hosting;
+
+namespace PeerDistill.Bench;
+
+/// <summary>
+/// What going distributed costs: one 2-peer cnn DML cohort (one spec, given as YAML text), in
+/// alternating rounds of one run:
+/// - embedded: <see cref="CohortRunner"/> in this process, peers on their own threads, logits in memory;
+/// - distributed: a <see cref="CoordinatorHost"/> and two <see cref="WorkerHost"/>s (one slot each) in
+///   this process, real Kestrel servers and gRPC streams on 127.0.0.1, the spec submitted through
+///   CohortService/Submit and followed through GetCohort until COMPLETED; peers on their own threads;
+/// - two step-loop modes that show where the time goes: the same peers stepped by
+///   <see cref="PeerStepLoop"/> through a timed exchange, in memory and over gRPC (one
+///   <see cref="GrpcLogitExchange"/> and hub per peer on its own Kestrel server, as in two workers,
+///   without WorkerHost and coordinator). WorkerHost keeps its runs in a private field, so the
+///   exchange statistics (publish-to-ack latency, serialized frame bytes) come from the gRPC loops.
+/// The per-step time of a mode is the cohort's pace from the peers' step records: (elapsed at the
+/// last step - elapsed at step W) / (last step - W) of the slower peer. Over the same steps, the CPU
+/// time of every thread of this process is taken from /proc/self/task/*/schedstat.
+/// </summary>
+internal static class DistributedBenchmark
+{
+    /// <summary>gRPC length prefix (1 byte compressed flag + 4 bytes length) per message.</summary>
+    private const int GrpcPrefixBytes = 5;
+
+    /// <summary>HTTP/2 frame header per DATA frame (one DATA frame per message assumed).</summary>
+    private const int Http2FrameHeaderBytes = 9;
+
+    private const string WorkerHostGap =
+        "WorkerHost keeps its HostedRuns in the private field _runs (and its ExchangeRegistry in the private field _registry) and has no internal member " +
+        "that exposes either, so HostedRun.Exchange.Statistics of a WorkerHost cannot be reached without reflection";
+
+    private static readonly string[] Modes = ["embedded", "distributed", "loops in memory", "loops over gRPC"];
+
+    public static int Run(string[] args) => RunAsync(args).GetAwaiter().GetResult();
+
+    private static async Task<int> RunAsync(string[] args)
+    {
+        var a = new BenchArgs(args);
+        var steps = a.Int("steps", 150);
+        var warmup = a.Int("warmup", 20);
+        var rounds = a.Int("rounds", 3);
+        var warmupRounds = a.Int("warmup-rounds", 1);
+        var warmupRoundSteps = a.Int("warmup-round-steps", 40);
+        var logLevel = Enum.Parse<LogLevel>(a.String("log-level", "Warning"), ignoreCase: true);
+        var report = a.String("report", Path.Combine(EngineBenchmark.FindRepoRoot(), "bench", "reports", "distributed.json"));
+        if (warmup < 1 || steps <= warmup + 1 || rounds < 1)
+        {
+            Console.Error.WriteLine($"need rounds >= 1 and 1 <= warmup < steps - 1, got rounds {rounds}, warmup {warmup}, steps {steps}");
+            return 2;
+        }
+
+        var fashion = FashionMnist.IsAvailable();
+        var specText = SpecText(steps, fashion);
+        var loaded = SpecLoader.Parse(specText, "bench-distributed.yaml");
+        if (loaded.Spec is not { } spec)
+        {
+            Console.Error.WriteLine($"the bench spec is invalid: {string.Join("; ", loaded.Errors)}");
+            return 1;
+        }
+
+        var data = CohortData.Load(spec.Data);
+        if (data.TotalSteps != steps)
+        {
+            Console.Error.WriteLine($"the spec gives {data.TotalSteps} steps, expected {steps}");
+            return 1;
+        }
+
+        var peers = spec.Peers.Count;
+        var names = spec.Peers.Select(p => p.Name).ToList();
+        var batch = spec.Data.BatchSize;
+        var classes = data.Classes;
+        long parameters;
+        using (var model = Model.Create(spec.Peers[0].Model, data.Shape, classes, spec.Peers[0].Seed, "cpu", spec.Peers[0].ModelOptions))
+        {
+            parameters = model.ParameterCount;
+        }
+
+        var loadBefore = LoadAverage();
+        Console.WriteLine(Invariant($"distributed benchmark: {peers} x {spec.Peers[0].Model} ({parameters} parameters each), DML T={spec.Distillation.Temperature} alpha={spec.Distillation.Alpha}, ") + Invariant(
+            $"{(fashion ? "Fashion-MNIST" : "synthetic data")} ({data.Train.Count} training images), batch {batch}, {steps} steps, pace over steps {warmup}..{steps - 1}, ") + Invariant(
+            $"{rounds} alternating rounds (best and median) after {warmupRounds} untimed warm-up round(s), {Environment.ProcessorCount} cores, load average {loadBefore}"));
+        Console.WriteLine(Invariant($"  sgd lr {spec.Peers[0].Optimizer.LearningRate} momentum {spec.Peers[0].Optimizer.Momentum} wd {spec.Peers[0].Optimizer.WeightDecay}; 1 intra-op thread per peer; ") +
+            $"no evaluation during training; checkpoints only at the end; wire dtype {spec.Exchange.WireDType}");
+        Console.WriteLine("  embedded:    CohortRunner in this process, each peer on its own thread, logits handed over in memory");
+        Console.WriteLine("  distributed: CoordinatorHost (port 0) + 2 WorkerHosts (1 slot each), all in this one process: real Kestrel servers and gRPC streams");
+        Console.WriteLine("               on 127.0.0.1, spec submitted via CohortService/Submit, followed via GetCohort until COMPLETED; each peer on its own thread");
+        Console.WriteLine("  loops:       the same peers in PeerStepLoops with a timed exchange, in memory and over gRPC (a GrpcLogitExchange + hub per peer, each");
+        Console.WriteLine("               on its own Kestrel server on 127.0.0.1, no WorkerHost/coordinator): where the time goes, and the exchange statistics");
+        Console.WriteLine();
+
+        var log = new CapturingLog(logLevel);
+        using var loggers = LoggerFactory.Create(b => b.SetMinimumLevel(logLevel).AddProvider(log));
+        if (warmupRounds > 0 && warmupRoundSteps > warmup + 1)
+        {
+            // Untimed: the first run of each mode JIT-compiles (and tier-1 recompiles) its code paths
+            // while its peers step; a long-running worker pays that once, not per cohort.
+            var warmText = SpecText(warmupRoundSteps, fashion);
+            var warmSpec = SpecLoader.Parse(warmText, "bench-distributed-warmup.yaml").Spec!;
+            var warmData = CohortData.Load(warmSpec.Data);
+            var clock = Stopwatch.StartNew();
+            for (var r = 0; r < warmupRounds; r++)
+            {
+                TimeEmbedded(warmSpec, warmData, warmup);
+                var run = (await TimeDistributedAsync(warmText, warmSpec, warmupRoundSteps, warmup, loggers)).Run;
+                await TimeLoopsAsync(warmSpec, warmData, run, warmup, grpc: false, loggers);
+                await TimeLoopsAsync(warmSpec, warmData, run, warmup, grpc: true, loggers);
+            }
+
+            Console.WriteLine(Invariant($"warm-up: {warmupRounds} untimed round(s) of all four modes, {warmupRoundSteps} steps each (JIT), {clock.Elapsed.TotalSeconds:F0} s"));
+        }
+
+        var embedded = new List<ModeResult>();
+        var distributed = new List<ModeResult>();
+        var memoryLoops = new List<LoopResult>();
+        var grpcLoops = new List<LoopResult>();
+        for (var r = 0; r < rounds; r++)
+        {
+            embedded.Add(TimeEmbedded(spec, data, warmup));
+            distributed.Add(await TimeDistributedAsync(specText, spec, steps, warmup, loggers));
+            memoryLoops.Add(await TimeLoopsAsync(spec, data, distributed[^1].Run, warmup, grpc: false, loggers));
+            grpcLoops.Add(await TimeLoopsAsync(spec, data, distributed[^1].Run, warmup, grpc: true, loggers));
+            Console.WriteLine(Invariant($"round {r + 1}: embedded {embedded[^1].MsPerStep:F2} ms/step, distributed {distributed[^1].MsPerStep:F2} ms/step ({distributed[^1].MsPerStep / embedded[^1].MsPerStep:F3}x); ") + Invariant(
+                $"loops: in memory {memoryLoops[^1].Pace.MsPerStep:F2}, over gRPC {grpcLoops[^1].Pace.MsPerStep:F2} ms/step ({grpcLoops[^1].Pace.MsPerStep / memoryLoops[^1].Pace.MsPerStep:F3}x); ") + Invariant(
+                $"peer steps without a teacher {embedded[^1].StepsWithoutTeacher}/{distributed[^1].StepsWithoutTeacher}/{memoryLoops[^1].Pace.StepsWithoutTeacher}/{grpcLoops[^1].Pace.StepsWithoutTeacher}; load {LoadAverage()}"));
+        }
+
+        var all = new Dictionary<string, IReadOnlyList<ModeResult>>(StringComparer.Ordinal)
+        {
+            [Modes[0]] = embedded,
+            [Modes[1]] = distributed,
+            [Modes[2]] = memoryLoops.Select(l => l.Pace).ToList(),
+            [Modes[3]] = grpcLoops.Select(l => l.Pace).ToList(),
+        };
+
+        // 1. Per-step time.
+        Console.WriteLine();
+        var e = Summary(embedded);
+        var d = Summary(distributed);
+        var m = Summary(all[Modes[2]]);
+        var g = Summary(all[Modes[3]]);
+        var roundRatios = distributed.Zip(embedded, (q, k) => q.MsPerStep / k.MsPerStep).ToList();
+        var loopRatios = grpcLoops.Zip(memoryLoops, (q, k) => q.Pace.MsPerStep / k.Pace.MsPerStep).ToList();
+        var bestRatio = d.Best / e.Best;
+        var medianRatio = Median(roundRatios);
+        var verdict = bestRatio <= 1.10 && medianRatio <= 1.10 ? "met" : bestRatio <= 1.10 || medianRatio <= 1.10 ? "met by one measure only" : "NOT met";
+        Console.WriteLine("1. per-step time (cohort pace: the slower peer)   best     median");
+        Console.WriteLine(Invariant($"   embedded (CohortRunner)                    {e.Best,7:F2} ms {e.Median,7:F2} ms"));
+        Console.WriteLine(Invariant($"   distributed (coordinator + 2 WorkerHosts)  {d.Best,7:F2} ms {d.Median,7:F2} ms"));
+        Console.WriteLine(Invariant($"   distributed / embedded: {bestRatio:F3}x best of each; per round {string.Join(", ", roundRatios.Select(v => v.ToString("F3", CultureInfo.InvariantCulture)))}, median {medianRatio:F3}x ") +
+            $"-> milestone (<= 1.10x): {verdict}");
+        Console.WriteLine(Invariant($"   median single-step interval of the slower peer (median of rounds): embedded {Median(embedded.Select(x => x.MedianStepMs).ToList()):F2} ms, distributed {Median(distributed.Select(x => x.MedianStepMs).ToList()):F2} ms"));
+        Console.WriteLine(Invariant($"   wall from start (embedded) / from Submit (distributed) to the end, median: {Median(embedded.Select(x => x.WallSeconds).ToList()):F1} s / {Median(distributed.Select(x => x.WallSeconds).ToList()):F1} s"));
+
+        // 2. Exchange latency.
+        Console.WriteLine();
+        var latencies = grpcLoops.SelectMany(l => l.Statistics.SelectMany(s => s.LatenciesMs().Skip(warmup))).Order().ToList();
+        var latenciesAll = grpcLoops.SelectMany(l => l.Statistics.SelectMany(s => s.LatenciesMs())).Order().ToList();
+        var frames = grpcLoops.Sum(l => l.Statistics.Sum(s => s.Frames));
+        var bytes = grpcLoops.Sum(l => l.Statistics.Sum(s => s.Bytes));
+        var refused = grpcLoops.Sum(l => l.Statistics.Sum(s => s.Refused));
+        var p50 = Percentile(latencies, 0.50);
+        var p99 = Percentile(latencies, 0.99);
+        var mean = latencies.Count > 0 ? latencies.Average() : double.NaN;
+        var max = latencies.Count > 0 ? latencies[^1] : double.NaN;
+        Console.WriteLine("2. exchange latency per step, publish to ack (GrpcLogitExchange.Statistics):");
+        Console.WriteLine($"   of the distributed (WorkerHost) runs: not available: {WorkerHostGap}.");
+        Console.WriteLine(Invariant($"   of the gRPC loops (the same GrpcLogitExchange, PeerLink, hub and PeerExchange service), frames after step {warmup} of each link, {latencies.Count} frames over {rounds} rounds:"));
+        Console.WriteLine(Invariant($"   p50 {p50:F3} ms, p99 {p99:F3} ms, mean {mean:F3} ms, max {max:F3} ms (all {latenciesAll.Count} frames: p50 {Percentile(latenciesAll, 0.50):F3} ms, p99 {Percentile(latenciesAll, 0.99):F3} ms); refused {refused}"));
+
+        // 3. Bytes on the wire.
+        Console.WriteLine();
+        var stepsTotal = (double)steps * peers * rounds;
+        var framePerPeerStep = bytes / stepsTotal;
+        var wirePerPeerStep = (bytes + ((double)frames * (GrpcPrefixBytes + Http2FrameHeaderBytes))) / stepsTotal;
+        var payload = (double)batch * classes * 4 * (peers - 1);
+        var overhead = wirePerPeerStep / payload - 1;
+        var allReduce = 2.0 * (peers - 1) / peers * parameters * 4;
+        Console.WriteLine(Invariant($"3. bytes on the wire per peer per step (gRPC loops: {frames} frames, {bytes} serialized LogitsFrame bytes, {rounds} x {steps} steps x {peers} peers):"));
+        Console.WriteLine(Invariant($"   serialized frames {framePerPeerStep:F1} B + gRPC prefix {GrpcPrefixBytes} B + HTTP/2 DATA frame header {Http2FrameHeaderBytes} B per frame = {wirePerPeerStep:F1} B"));
+        Console.WriteLine(Invariant($"   logits payload B x C x 4 x (N-1) = {batch} x {classes} x 4 x {peers - 1} = {payload:F0} B -> framing overhead {overhead * 100:F2}% -> milestone (< 10%): {(overhead < 0.10 ? "met" : "NOT met")}"));
+        Console.WriteLine(Invariant($"   ring all-reduce of the gradients: 2 x (N-1)/N x {parameters} parameters x 4 B = {allReduce:F0} B per peer per step = {allReduce / wirePerPeerStep:F1}x the logits exchange"));
+
+        // 4. Where a step's time goes in the loops.
+        Console.WriteLine();
+        Console.WriteLine(Invariant($"4. a step of each peer in the loops, ms, means over steps {warmup + 1}..{steps - 1}, median of {rounds} rounds"));
+        Console.WriteLine("   (wait: in Gather; publish: in Publish; rest: step - wait - publish; cpu: the peer thread on a CPU; runq: runnable, waiting for a CPU)");
+        Console.WriteLine("                        pace | " + string.Join(" | ", names.Select(n => $"{n}: step   wait publish   rest    cpu   runq")));
+        foreach (var (label, loops) in new[] { ("in memory", memoryLoops), ("over gRPC", grpcLoops) })
+        {
+            var cells = names.Select(n => Invariant(
+                $"{MedianOf(loops, n, b => b.StepMs),7:F2} {MedianOf(loops, n, b => b.WaitMs),6:F2} {MedianOf(loops, n, b => b.PublishMs),6:F3} {MedianOf(loops, n, b => b.RestMs),6:F2} {MedianCpu(loops, "peer-" + n, c => c.CpuMs),6:F2} {MedianCpu(loops, "peer-" + n, c => c.RunQueueMs),6:F2}"));
+            Console.WriteLine(Invariant($"   {label,-17} {Median(loops.Select(l => l.Pace.MsPerStep).ToList()),7:F2} | ") + string.Join(" | ", cells));
+        }
+
+        Console.WriteLine(Invariant($"   over gRPC - in memory: pace {g.Median - m.Median:+0.00;-0.00} ms (median of round ratios {Median(loopRatios):F3}x); ") + string.Join("; ", names.Select(n => Invariant(
+            $"{n}: wait {MedianOf(grpcLoops, n, b => b.WaitMs) - MedianOf(memoryLoops, n, b => b.WaitMs):+0.00;-0.00}, publish {MedianOf(grpcLoops, n, b => b.PublishMs) - MedianOf(memoryLoops, n, b => b.PublishMs):+0.000;-0.000}, rest {MedianOf(grpcLoops, n, b => b.RestMs) - MedianOf(memoryLoops, n, b => b.RestMs):+0.00;-0.00}"))));
+
+        // 5. CPU by thread over the timed steps.
+        Console.WriteLine();
+        Console.WriteLine("5. CPU of this process's threads over the timed steps, ms per step (kernel schedstat), median of rounds; 2 cores = 2 x pace available");
+        var cpuSummary = new Dictionary<string, object>(StringComparer.Ordinal);
+        foreach (var mode in Modes)
+        {
+            var windows = all[mode].Select(x => x.Cpu).ToList();
+            var groups = windows.SelectMany(w => w.Keys).Distinct(StringComparer.Ordinal).ToList();
+            var medians = groups.ToDictionary(k => k, k => Median(windows.Select(w => w.GetValueOrDefault(k)?.CpuMs ?? 0).ToList()), StringComparer.Ordinal);
+            var peerCpu = Median(windows.Select(w => w.Where(kv => IsPeerThread(kv.Key)).Sum(kv => kv.Value.CpuMs)).ToList());
+            var peerRunQueue = Median(windows.Select(w => w.Where(kv => IsPeerThread(kv.Key)).Sum(kv => kv.Value.RunQueueMs)).ToList());
+            var others = Median(windows.Select(w => w.Where(kv => !IsPeerThread(kv.Key)).Sum(kv => kv.Value.CpuMs)).ToList());
+            var pace = Median(all[mode].Select(x => x.MsPerStep).ToList());
+            var top = medians.Where(kv => !IsPeerThread(kv.Key) && kv.Value >= 0.05).OrderByDescending(kv => kv.Value).Select(kv => Invariant($"{kv.Key} {kv.Value:F2}")).ToList();
+            Console.WriteLine(Invariant($"   {mode,-16} pace {pace,6:F2}: peer threads {peerCpu,6:F2} (+ runq {peerRunQueue,5:F2}), other threads {others,5:F2}{(top.Any() ? ": " + string.Join(", ", top) : string.Empty)}"));
+            cpuSummary[mode] = new { peer_threads_cpu_ms = peerCpu, peer_threads_runq_ms = peerRunQueue, other_threads_cpu_ms = others, by_thread_cpu_ms = medians, rounds = windows };
+        }
+
+        var messages = log.Messages.ToList();
+        var loadAfter = LoadAverage();
+        Console.WriteLine();
+        Console.WriteLine($"log messages at {logLevel} or above from coordinator/workers/exchange: {messages.Count}; load average after: {loadAfter}");
+        foreach (var group in messages.GroupBy(w => w.Split(':')[0], StringComparer.Ordinal).OrderByDescending(x => x.Count()).Take(8))
+        {
+            Console.WriteLine($"  {group.Count(),5} x {group.First()}");
+        }
+
+        // 6. Report.
+        Directory.CreateDirectory(Path.GetDirectoryName(report)!);
+        File.WriteAllText(report, JsonSerializer.Serialize(new
+        {
+            benchmark = "distributed",
+            setup = new
+            {
+                peers,
+                model = spec.Peers[0].Model,
+                parameters_per_peer = parameters,
+                dataset = fashion ? "fashion-mnist" : "synthetic",
+                training_images = data.Train.Count,
+                batch,
+                classes,
+                steps,
+                warmup,
+                rounds,
+                warmup_rounds = warmupRounds,
+                warmup_round_steps = warmupRoundSteps,
+                cores = Environment.ProcessorCount,
+                threads_per_peer = spec.Peers[0].Threads,
+                optimizer = "sgd lr 0.05 momentum 0.9 weight_decay 5e-4",
+                distillation = "dml T=1 alpha=1 pairwise additive",
+                wire_dtype = spec.Exchange.WireDType.ToString(),
+                pace = "(elapsed_s at the last step - elapsed_s at step warmup) / (last - warmup), slower peer; elapsed_s rounded to ms as in metrics.jsonl",
+                embedded = "CohortRunner in this process",
+                distributed = "in-process CoordinatorHost (port 0, OutputRoot a temp dir) + 2 WorkerHosts (1 slot each): real Kestrel servers and gRPC streams on 127.0.0.1; CohortService Submit + GetCohort polling until COMPLETED",
+                loops = "PeerStepLoop per peer thread with a timed ILogitExchange: InMemoryLogitExchange, or a GrpcLogitExchange + ExchangeHub per peer on its own GrpcServerHost (PeerExchangeService), no WorkerHost/coordinator",
+                cpu = "per-thread /proc/self/task/*/schedstat between the first peer finishing step warmup and the first peer finishing the last step (distributed: metrics.jsonl polled every 100 ms)",
+                load_average_before = loadBefore,
+                load_average_after = loadAfter,
+                spec = specText,
+            },
+            ms_per_step = Modes.ToDictionary(k => k, k => all[k].Select(x => x.MsPerStep)),
+            median_step_interval_ms = Modes.ToDictionary(k => k, k => all[k].Select(x => x.MedianStepMs)),
+            wall_s = Modes.ToDictionary(k => k, k => all[k].Select(x => x.WallSeconds)),
+            steps_without_teacher = Modes.ToDictionary(k => k, k => all[k].Select(x => x.StepsWithoutTeacher)),
+            embedded_best = e.Best,
+            embedded_median = e.Median,
+            distributed_best = d.Best,
+            distributed_median = d.Median,
+            ratio_distributed_embedded_best = bestRatio,
+            ratio_distributed_embedded_per_round = roundRatios,
+            ratio_distributed_embedded_median_round = medianRatio,
+            ratio_loops_grpc_memory_per_round = loopRatios,
+            milestone_ratio_max = 1.10,
+            milestone_ratio = verdict,
+            exchange_latency = new
+            {
+                source = "GrpcLogitExchange.Statistics (publish to ack) of the gRPC loops",
+                workerhost_statistics = "not reachable: " + WorkerHostGap,
+                frames_after_warmup = latencies.Count,
+                p50_ms = p50,
+                p99_ms = p99,
+                mean_ms = mean,
+                max_ms = max,
+                all_frames = latenciesAll.Count,
+                all_p50_ms = Percentile(latenciesAll, 0.50),
+                all_p99_ms = Percentile(latenciesAll, 0.99),
+                refused,
+            },
+            wire = new
+            {
+                frames,
+                serialized_frame_bytes = bytes,
+                grpc_prefix_bytes_per_frame = GrpcPrefixBytes,
+                http2_frame_header_bytes_per_frame = Http2FrameHeaderBytes,
+                frame_bytes_per_peer_per_step = framePerPeerStep,
+                wire_bytes_per_peer_per_step = wirePerPeerStep,
+                logits_payload_bytes_per_peer_per_step = payload,
+                framing_overhead = overhead,
+                milestone_overhead_max = 0.10,
+                ring_allreduce_bytes_per_peer_per_step = allReduce,
+                ratio_allreduce_logits = allReduce / wirePerPeerStep,
+            },
+            step_breakdown_ms = new
+            {
+                what = "per peer, ms per step over the steps after the warm-up: step interval, time in Gather (wait), time in Publish, rest = step - wait - publish",
+                loops_in_memory = memoryLoops.Select(l => l.Peers),
+                loops_over_grpc = grpcLoops.Select(l => l.Peers),
+            },
+            cpu_ms_per_step = cpuSummary,
+            log_messages = messages.Count,
+        }, new JsonSerializerOptions { WriteIndented = true }));
+        Console.WriteLine($"report: {report}");
+        return 0;
+    }
+
+    /// <summary>The cohort spec as a user would write it.</summary>
+    private static string SpecText(int steps, bool fashion)
+    {
+        var images = steps * 128;
+        var text = new StringBuilder();
+        text.AppendLine("cohort: bench-distributed");
+        text.AppendLine("peers:");
+        foreach (var (name, seed) in new[] { ("a", 1), ("b", 2) })
+        {
+            text.AppendLine(Invariant($"  - name: {name}"));
+            text.AppendLine("    model: cnn");
+            text.AppendLine("    optimizer: {kind: sgd, lr: 0.05, momentum: 0.9, weight_decay: 0.0005}");
+            text.AppendLine(Invariant($"    seed: {seed}"));
+            text.AppendLine("    threads: 1");
+        }
+
+        text.AppendLine("distillation: {strategy: dml, temperature: 1, alpha: 1, teacher: pairwise, combine: additive}");
+        text.AppendLine("data:");
+        text.AppendLine(fashion ? "  dataset: fashion-mnist" : "  dataset: synthetic");
+        text.AppendLine("  batch_size: 128");
+        text.AppendLine("  epochs: 1");
+        text.AppendLine(fashion ? Invariant($"  train_subset: {images}") : Invariant($"  synthetic: {{train_count: {images}, test_count: 500}}"));
+        text.AppendLine("evaluation: {at_epoch_end: false}");
+        text.AppendLine("checkpoints: {every_steps: 0, keep_last: 1}");
+        return text.ToString();
+    }
+
+    private static ModeResult TimeEmbedded(CohortSpec spec, CohortData data, int warmup)
+    {
+        var checkpoints = Directory.CreateTempSubdirectory("peerdistill-bench-embedded-");
+        try
+        {
+            var cpu = new CpuWindow();
+            var recorder = new StepRecorder(cpu, warmup, data.TotalSteps - 1);
+            var result = CohortRunner.Run(spec, data, StrategyRegistry.Create(spec), "embedded", checkpoints.FullName, resume: false, recorder, new StopControl());
+            var failed = result.Peers.Where(p => p.Status != Core.Runner.PeerStatus.Completed).ToList();
+            if (failed.Count > 0)
+            {
+                throw new InvalidOperationException($"embedded run: {string.Join("; ", failed.Select(p => $"{p.Peer} {p.Status}: {p.Message}"))}");
+            }
+
+            return Pace(recorder.Steps.ToList(), warmup, "embedded", result.WallSeconds, cpu.PerStep());
+        }
+        finally
+        {
+            checkpoints.Delete(recursive: true);
+        }
+    }
+
+    private static async Task<ModeResult> TimeDistributedAsync(string specText, CohortSpec spec, int steps, int warmup, ILoggerFactory loggers)
+    {
+        var root = Directory.CreateTempSubdirectory("peerdistill-bench-distributed-");
+        try
+        {
+            string run;
+            double wall;
+            var cpu = new CpuWindow();
+            var coordinator = await CoordinatorHost.StartAsync(new CoordinatorOptions { OutputRoot = root.FullName }, new GrpcServerHostOptions { Port = 0 }, loggers);
+            try
+            {
+                var workers = new List<WorkerHost>();
+                try
+                {
+                    for (var i = 0; i < spec.Peers.Count; i++)
+                    {
+                        workers.Add(await WorkerHost.StartAsync(new WorkerOptions { Coordinator = coordinator.Address.ToString(), Slots = 1, Id = $"bench-worker-{i + 1}" }, loggers));
+                    }
+
+                    using var channel = GrpcChannel.ForAddress(coordinator.Address);
+                    var clock = Stopwatch.StartNew();
+                    var reply = await channel.CallInvoker.AsyncUnaryCall(CohortServiceMethods.Submit, new CallOptions().WithTimeout(TimeSpan.FromSeconds(30)),
+                        new SubmitCohortRequest { SpecText = specText, SpecFormat = "yaml" }).ResponseAsync;
+                    run = reply.Run;
+                    var metrics = spec.Peers.Select(p => Path.Combine(root.FullName, reply.Cohort, reply.Run, $"metrics.{p.Name}.jsonl")).ToList();
+                    var status = await WaitForEndAsync(channel, reply.Cohort, reply.Run, metrics, cpu, warmup, steps - 1, TimeSpan.FromMinutes(10));
+                    wall = clock.Elapsed.TotalSeconds;
+                    if (status.State != CohortState.Completed)
+                    {
+                        throw new InvalidOperationException($"distributed run {reply.Run} ended {status.State}: {string.Join("; ", status.Peers.Select(p => $"{p.Peer} {p.State}: {p.Message}"))}");
+                    }
+                }
+                finally
+                {
+                    foreach (var w in workers)
+                    {
+                        await w.DisposeAsync();
+                    }
+                }
+            }
+            finally
+            {
+                await coordinator.DisposeAsync();
+            }
+
+            var output = Path.Combine(root.FullName, spec.Cohort, run);
+            var records = spec.Peers.SelectMany(p => ReadSteps(Path.Combine(output, $"metrics.{p.Name}.jsonl"))).ToList();
+            return Pace(records, warmup, "distributed", wall, cpu.PerStep()) with { Run = run };
+        }
+        finally
+        {
+            root.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// Polls GetCohort (every 200 ms) until the run ends; meanwhile follows the peers' metrics files
+    /// (every 100 ms) to open the CPU window when a peer has finished step <paramref name="warmup"/>
+    /// and close it when one has finished the last step.
+    /// </summary>
+    private static async Task<CohortStatus> WaitForEndAsync(GrpcChannel channel, string cohort, string run, IReadOnlyList<string> metrics, CpuWindow cpu, int warmup, long last, TimeSpan limit)
+    {
+        var clock = Stopwatch.StartNew();
+        var nextPoll = TimeSpan.Zero;
+        while (true)
+        {
+            if (clock.Elapsed >= nextPoll)
+            {
+                nextPoll = clock.Elapsed + TimeSpan.FromMilliseconds(200);
+                var status = await channel.CallInvoker.AsyncUnaryCall(CohortServiceMethods.GetCohort, new CallOptions().WithTimeout(TimeSpan.FromSeconds(10)),
+                    new GetCohortRequest { Cohort = cohort, Run = run }).ResponseAsync;
+                if (status.State is CohortState.Completed or CohortState.Failed or CohortState.Cancelled)
+                {
+                    return status;
+                }
+
+                if (clock.Elapsed > limit)
+                {
+                    throw new TimeoutException($"cohort run {run} still {status.State} after {limit}");
+                }
+            }
+
+            if (!cpu.Ended)
+            {
+                var newest = metrics.Max(LatestStep);
+                if (newest >= warmup)
+                {
+                    cpu.Start(newest);
+                }
+
+                if (newest >= last)
+                {
+                    cpu.End(newest);
+                }
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>The newest step in a metrics file being written (-1 if none yet).</summary>
+    private static long LatestStep(string path)
+    {
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var reader = new StreamReader(stream);
+            var lines = reader.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            for (var i = lines.Length - 1; i >= 0; i--)
+            {
+                try
+                {
+                    if (JsonNode.Parse(lines[i]) is JsonObject node && node["type"]?.GetValue<string>() == "step")
+                    {
+                        return node["step"]!.GetValue<long>();
+                    }
+                }
+                catch (JsonException)
+                {
+                    // A line being written.
+                }
+            }
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or IOException)
+        {
+        }
+
+        return -1;
+    }
+
+    /// <summary>
+    /// The spec's peers stepped by <see cref="PeerStepLoop"/> on their own threads (as the embedded
+    /// runner and the workers do) through a timed exchange: in memory (<see cref="InMemoryLogitExchange"/>,
+    /// the embedded runner's), or over gRPC (one <see cref="GrpcLogitExchange"/> and hub per peer, each
+    /// hub served by its own Kestrel server on 127.0.0.1, as in two workers; no WorkerHost, no
+    /// coordinator). <paramref name="run"/> is the distributed round's run id, so that the frames carry
+    /// names of the same length as the workers' frames.
+    /// </summary>
+    private static async Task<LoopResult> TimeLoopsAsync(CohortSpec spec, CohortData data, string run, int warmup, bool grpc, ILoggerFactory loggers)
+    {
+        var root = Directory.CreateTempSubdirectory("peerdistill-bench-loops-");
+        var strategy = StrategyRegistry.Create(spec);
+        var names = spec.Peers.Select(p => p.Name).ToList();
+        var times = new StepTimes(names, data.TotalSteps);
+        var cpu = new CpuWindow();
+        var recorder = new StepRecorder(cpu, warmup, data.TotalSteps - 1);
+        var logger = loggers.CreateLogger("PeerDistill.Worker");
+        var servers = new List<GrpcServerHost>();
+        var channels = new ConcurrentDictionary<string, GrpcChannel>(StringComparer.Ordinal);
+        GrpcChannel ChannelFor(string address) => channels.GetOrAdd(address, a => GrpcChannel.ForAddress(a));
+        var remote = new List<GrpcLogitExchange>();
+        InMemoryLogitExchange? memory = null;
+        try
+        {
+            var exchanges = new List<ILogitExchange>();
+            CohortDirectory? directory = null;
+            var addresses = new List<string>();
+            if (grpc)
+            {
+                var settings = ExchangeSettingsFactory.From(spec, data, run);
+                directory = new CohortDirectory();
+                var hubs = names.Select(_ => new ExchangeHub(settings, directory, logger)).ToList();
+                foreach (var hub in hubs)
+                {
+                    var registry = new ExchangeRegistry();
+                    registry.Add(hub);
+                    servers.Add(await GrpcServerHost.StartAsync(new GrpcServerHostOptions { Port = 0 }, PeerExchangeService.Create(registry, logger)));
+                }
+
+                addresses = servers.Select(s => s.Address.ToString()).ToList();
+                directory.Update(names.Select((n, i) => new PeerLocation(n, addresses[i], 1, PeerPresence.Active)));
+                var learnersOf = names.ToDictionary(n => n, n => (IReadOnlyList<string>)names.Where(t => t != n && strategy.Configure(t, 0).Contains(n)).ToList());
+                for (var i = 0; i < names.Count; i++)
+                {
+                    hubs[i].Host(names[i], 1, strategy.Configure(names[i], 0), 0);
+                    remote.Add(new GrpcLogitExchange(hubs[i], addresses[i], learnersOf, _ => 1, ChannelFor, logger));
+                    exchanges.Add(new TimedExchange(remote[i], times));
+                }
+            }
+            else
+            {
+                memory = new InMemoryLogitExchange(names.Where(n => strategy.Configure(n, 0).Count > 0));
+                exchanges.AddRange(names.Select(_ => new TimedExchange(memory, times)));
+            }
+
+            var store = new CheckpointStore(root.FullName, run, spec.Checkpoints.KeepLast);
+            var options = new PeerLoopOptions(spec.Cohort, run, spec.Evaluation.EverySteps, spec.Evaluation.AtEpochEnd, spec.Evaluation.BatchSize, spec.Checkpoints.EverySteps);
+            var outcomes = new PeerOutcome?[names.Count];
+            var errors = new ConcurrentQueue<Exception>();
+            var clock = Stopwatch.StartNew();
+            var threads = spec.Peers.Select((peer, i) => new Thread(() =>
+            {
+                try
+                {
+                    using var session = PeerSession.Create(peer, data.Shape, data.Classes, data.TotalSteps);
+                    outcomes[i] = new PeerStepLoop(session, data, strategy, exchanges[i], recorder, new StopControl(coupled: false), store, options).Run(CancellationToken.None);
+                    directory?.Update([new PeerLocation(peer.Name, addresses[i], 1, PeerPresence.Done)]);
+                }
+                catch (Exception e)
+                {
+                    errors.Enqueue(e);
+                }
+            })
+            {
+                Name = $"peer-{peer.Name}",
+                IsBackground = true,
+            }).ToList();
+            threads.ForEach(t => t.Start());
+            threads.ForEach(t => t.Join());
+            var wall = clock.Elapsed.TotalSeconds;
+            var mode = grpc ? "loops over gRPC" : "loops in memory";
+            if (!errors.IsEmpty || outcomes.Any(o => o?.Status != Core.Runner.PeerStatus.Completed))
+            {
+                throw new InvalidOperationException($"{mode}: {string.Join("; ", errors.Select(x => x.Message).Concat(outcomes.Where(o => o is not null).Select(o => $"{o!.Peer} {o.Status}: {o.Message}")))}");
+            }
+
+            // A finished peer's links send their last frames in the background: wait for the last acks.
+            var expected = data.TotalSteps * names.Count * (names.Count - 1);
+            var settle = Stopwatch.StartNew();
+            while (grpc && remote.Sum(r => r.Statistics.Frames) < expected && settle.Elapsed < TimeSpan.FromSeconds(5))
+            {
+                await Task.Delay(20);
+            }
+
+            var points = recorder.Steps.ToList();
+            var breakdown = names.ToDictionary(n => n, n => times.Breakdown(n, points.Where(p => p.Peer == n), warmup), StringComparer.Ordinal);
+            return new LoopResult(Pace(points, warmup, mode, wall, cpu.PerStep()), breakdown, remote.Select(r => r.Statistics).ToList());
+        }
+        finally
+        {
+            foreach (var r in remote)
+            {
+                await r.DisposeAsync();
+            }
+
+            memory?.Dispose();
+            foreach (var c in channels.Values)
+            {
+                c.Dispose();
+            }
+
+            foreach (var s in servers)
+            {
+                await s.DisposeAsync();
+            }
+
+            root.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>The step records of a metrics.&lt;peer&gt;.jsonl file.</summary>
+    private static IEnumerable<StepPoint> ReadSteps(string path)
+    {
+        foreach (var line in File.ReadLines(path))
+        {
+            if (string.IsNullOrWhiteSpace(line) || JsonNode.Parse(line) is not JsonObject node || node["type"]?.GetValue<string>() != "step")
+            {
+                continue;
+            }
+
+            yield return new StepPoint(node["peer"]!.GetValue<string>(), node["step"]!.GetValue<long>(), node["elapsed_s"]!.GetValue<double>(), node["teachers"]!.GetValue<int>());
+        }
+    }
+
+    /// <summary>The cohort's pace: per peer (elapsed at the last step - elapsed at step W) / (last - W); the slower peer.</summary>
+    private static ModeResult Pace(IReadOnlyCollection<StepPoint> records, int warmup, string mode, double wall, IReadOnlyDictionary<string, ThreadCpuTime> cpu)
+    {
+        double pace = 0;
+        var medianStep = 0.0;
+        foreach (var peer in records.GroupBy(r => r.Peer, StringComparer.Ordinal))
+        {
+            var byStep = new SortedDictionary<long, double>();
+            foreach (var r in peer)
+            {
+                byStep[r.Step] = r.ElapsedSeconds;
+            }
+
+            var last = byStep.Keys.Max();
+            if (last <= warmup || !byStep.TryGetValue(warmup, out var start))
+            {
+                throw new InvalidOperationException($"{mode}: peer '{peer.Key}' recorded steps up to {last}, none after the warm-up step {warmup}");
+            }
+
+            var ms = (byStep[last] - start) / (last - warmup) * 1000;
+            if (ms > pace)
+            {
+                pace = ms;
+                medianStep = Median(byStep.Where(kv => kv.Key > warmup).Select(kv => (kv.Value - byStep.GetValueOrDefault(kv.Key - 1, kv.Value)) * 1000).ToList());
+            }
+        }
+
+        return new ModeResult(pace, medianStep, wall, string.Empty, records.Count(r => r.Teachers == 0), cpu);
+    }
+
+    private static bool IsPeerThread(string name) => name.StartsWith("peer-", StringComparison.Ordinal);
+
+    private static (double Best, double Median) Summary(IReadOnlyList<ModeResult> results) =>
+        (results.Min(r => r.MsPerStep), Median(results.Select(r => r.MsPerStep).ToList()));
+
+    private static double MedianOf(IReadOnlyList<LoopResult> loops, string peer, Func<PeerBreakdown, double> field) =>
+        Median(loops.Select(l => field(l.Peers[peer])).ToList());
+
+    private static double MedianCpu(IReadOnlyList<LoopResult> loops, string thread, Func<ThreadCpuTime, double> field) =>
+        Median(loops.Select(l => l.Pace.Cpu.TryGetValue(thread, out var t) ? field(t) : double.NaN).ToList());
+
+    private static double Median(IReadOnlyList<double> values)
+    {
+        if (values.Count == 0)
+        {
+            return double.NaN;
+        }
+
+        var s = values.Order().ToList();
+        return s.Count % 2 == 1 ? s[s.Count / 2] : (s[(s.Count / 2) - 1] + s[s.Count / 2]) / 2;
+    }
+
+    /// <summary>Nearest-rank percentile of sorted values.</summary>
+    private static double Percentile(IReadOnlyList<double> sorted, double p) =>
+        sorted.Count == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Count) - 1, 0, sorted.Count - 1)];
+
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+    private readonly record struct StepPoint(string Peer, long Step, double ElapsedSeconds, int Teachers);
+
+    /// <summary>A mode's pace (ms per step), the slower peer's median step interval, wall time, run id, steps without teacher, CPU per step by thread.</summary>
+    private sealed record ModeResult(double MsPerStep, double MedianStepMs, double WallSeconds, string Run, int StepsWithoutTeacher, IReadOnlyDictionary<string, ThreadCpuTime> Cpu);
+
+    /// <summary>One peer's means per step over the steps after the warm-up: step interval, time in Gather, time in Publish.</summary>
+    private sealed record PeerBreakdown(double StepMs, double WaitMs, double PublishMs)
+    {
+        /// <summary>Everything else of a step: batch, forward, loss, backward, optimizer, records.</summary>
+        public double RestMs => StepMs - WaitMs - PublishMs;
+    }
+
+    private sealed record LoopResult(ModeResult Pace, IReadOnlyDictionary<string, PeerBreakdown> Peers, IReadOnlyList<ExchangeStatistics> Statistics);
+
+    /// <summary>A thread group's time on a CPU and runnable but waiting for one, ms per step.</summary>
+    private sealed record ThreadCpuTime(double CpuMs, double RunQueueMs);
+
+    /// <summary>Time spent in Publish and Gather per peer and step (each peer writes only its own arrays).</summary>
+    private sealed class StepTimes(IReadOnlyCollection<string> peers, long steps)
+    {
+        private readonly Dictionary<string, double[]> _publish = peers.ToDictionary(p => p, _ => new double[steps], StringComparer.Ordinal);
+        private readonly Dictionary<string, double[]> _gather = peers.ToDictionary(p => p, _ => new double[steps], StringComparer.Ordinal);
+
+        public void Publish(string peer, long step, TimeSpan time) => _publish[peer][step] = time.TotalMilliseconds;
+
+        public void Gather(string peer, long step, TimeSpan time) => _gather[peer][step] = time.TotalMilliseconds;
+
+        public PeerBreakdown Breakdown(string peer, IEnumerable<StepPoint> points, int warmup)
+        {
+            var byStep = points.ToDictionary(p => p.Step, p => p.ElapsedSeconds);
+            var last = byStep.Keys.Max();
+            var range = Enumerable.Range(warmup + 1, (int)(last - warmup)).ToList();
+            return new PeerBreakdown(
+                (byStep[last] - byStep[warmup]) / (last - warmup) * 1000,
+                range.Average(s => _gather[peer][s]),
+                range.Average(s => _publish[peer][s]));
+        }
+    }
+
+    /// <summary>An exchange that times what the step loop spends in Publish and Gather.</summary>
+    private sealed class TimedExchange(ILogitExchange inner, StepTimes times) : ILogitExchange
+    {
+        public void Publish(string peer, long step, Tensor logits)
+        {
+            var start = Stopwatch.GetTimestamp();
+            inner.Publish(peer, step, logits);
+            times.Publish(peer, step, Stopwatch.GetElapsedTime(start));
+        }
+
+        public void Withdraw(string peer, long step, string reason) => inner.Withdraw(peer, step, reason);
+
+        public IReadOnlyList<TeacherLogits> Gather(string peer, long step, IReadOnlyList<string> from, CancellationToken cancellation)
+        {
+            var start = Stopwatch.GetTimestamp();
+            var result = inner.Gather(peer, step, from, cancellation);
+            times.Gather(peer, step, Stopwatch.GetElapsedTime(start));
+            return result;
+        }
+    }
+
+    /// <summary>
+    /// The CPU time of every thread of this process between two steps, from
+    /// /proc/self/task/*/schedstat (time on a CPU, time runnable on a run queue), by thread name with
+    /// digits folded ("peer-a-g1" is "peer-a-g#"). <see cref="Start"/> and <see cref="End"/> take the
+    /// first call each; empty where /proc is not there.
+    /// </summary>
+    private sealed class CpuWindow
+    {
+        private readonly object _gate = new();
+        private Dictionary<int, (string Name, long Cpu, long RunQueue)>? _start;
+        private Dictionary<int, (string Name, long Cpu, long RunQueue)>? _end;
+        private long _startStep;
+        private long _endStep;
+
+        public bool Ended
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return _end is not null;
+                }
+            }
+        }
+
+        public void Start(long step)
+        {
+            lock (_gate)
+            {
+                if (_start is null)
+                {
+                    _start = Snapshot();
+                    _startStep = step;
+                }
+            }
+        }
+
+        public void End(long step)
+        {
+            lock (_gate)
+            {
+                if (_start is not null && _end is null)
+                {
+                    _end = Snapshot();
+                    _endStep = step;
+                }
+            }
+        }
+
+        /// <summary>ms per step by thread name over the window (threads that started inside it count from zero).</summary>
+        public IReadOnlyDictionary<string, ThreadCpuTime> PerStep()
+        {
+            lock (_gate)
+            {
+                if (_start is null || _end is null || _endStep <= _startStep)
+                {
+                    return new Dictionary<string, ThreadCpuTime>(StringComparer.Ordinal);
+                }
+
+                double n = _endStep - _startStep;
+                var start = _start;
+                return _end
+                    .Select(kv => (kv.Value.Name, Cpu: kv.Value.Cpu - (start.TryGetValue(kv.Key, out var s) ? s.Cpu : 0), RunQueue: kv.Value.RunQueue - (start.TryGetValue(kv.Key, out var q) ? q.RunQueue : 0)))
+                    .GroupBy(t => t.Name, StringComparer.Ordinal)
+                    .ToDictionary(grp => grp.Key, grp => new ThreadCpuTime(grp.Sum(t => t.Cpu) / 1e6 / n, grp.Sum(t => t.RunQueue) / 1e6 / n), StringComparer.Ordinal);
+            }
+        }
+
+        private static Dictionary<int, (string Name, long Cpu, long RunQueue)> Snapshot()
+        {
+            var result = new Dictionary<int, (string, long, long)>();
+            if (!Directory.Exists("/proc/self/task"))
+            {
+                return result;
+            }
+
+            foreach (var dir in Directory.EnumerateDirectories("/proc/self/task"))
+            {
+                try
+                {
+                    var tid = int.Parse(Path.GetFileName(dir), CultureInfo.InvariantCulture);
+                    var fields = File.ReadAllText(Path.Combine(dir, "schedstat")).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                    var name = File.ReadAllText(Path.Combine(dir, "comm")).Trim();
+                    result[tid] = (Fold(name), long.Parse(fields[0], CultureInfo.InvariantCulture), long.Parse(fields[1], CultureInfo.InvariantCulture));
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+                {
+                    // The thread ended meanwhile.
+                }
+            }
+
+            return result;
+        }
+
+        private static string Fold(string name)
+        {
+            var text = new StringBuilder(name.Length);
+            foreach (var c in name)
+            {
+                if (!char.IsAsciiDigit(c))
+                {
+                    text.Append(c);
+                }
+                else if (text.Length == 0 || text[^1] != '#')
+                {
+                    text.Append('#');
+                }
+            }
+
+            return text.ToString();
+        }
+    }
+
+    /// <summary>The step records (elapsed rounded to the ms as metrics.jsonl has it); opens and closes a CPU window.</summary>
+    private sealed class StepRecorder(CpuWindow cpu, int warmup, long last) : ICohortObserver
+    {
+        private readonly ConcurrentQueue<StepPoint> _steps = new();
+
+        public IEnumerable<StepPoint> Steps => _steps;
+
+        public void OnStep(StepRecord record)
+        {
+            _steps.Enqueue(new StepPoint(record.Peer, record.Step, Math.Round(record.ElapsedSeconds, 3), record.Teachers));
+            if (record.Step == warmup)
+            {
+                cpu.Start(record.Step);
+            }
+            else if (record.Step == last)
+            {
+                cpu.End(record.Step);
+            }
+        }
+
+        public void OnEvaluation(EvalRecord record)
+        {
+        }
+
+        public void OnEvent(PeerEvent record)
+        {
+        }
+    }
+
+    /// <summary>Collects what the coordinator, workers and exchange log at the chosen level and above.</summary>
+    private sealed class CapturingLog(LogLevel minimum) : ILoggerProvider, ILogger
+    {
+        public ConcurrentQueue<string> Messages { get; } = new();
+
+        public ILogger CreateLogger(string categoryName) => this;
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= minimum && logLevel != LogLevel.None;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel))
+            {
+                Messages.Enqueue($"{logLevel} {eventId.Id}: {formatter(state, exception)}");
+            }
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+}
