@@ -122,12 +122,18 @@ public sealed class GrpcExchangeTests
             var options = new PeerLoopOptions(spec.Cohort, run, spec.Evaluation.EverySteps, spec.Evaluation.AtEpochEnd, spec.Evaluation.BatchSize, spec.Checkpoints.EverySteps);
             var outcomes = new PeerOutcome?[names.Count];
             var errors = new ConcurrentQueue<Exception>();
+            // Every inbox is open before anyone sends (a worker reports a peer active only once its
+            // inbox is open, and peers send only to active peers).
+            for (var i = 0; i < names.Count; i++)
+            {
+                hubs[i].Host(names[i], 1, strategy.Configure(names[i], 0), 0);
+                exchanges[i].Prepare(names[i]);
+            }
+
             var threads = spec.Peers.Select((peer, i) => new Thread(() =>
             {
                 try
                 {
-                    hubs[i].Host(peer.Name, 1, strategy.Configure(peer.Name, 0), 0);
-                    exchanges[i].Prepare(peer.Name);
                     using var session = PeerSession.Create(peer, data.Shape, data.Classes, data.TotalSteps);
                     outcomes[i] = new PeerStepLoop(session, data, strategy, exchanges[i], observer, new StopControl(coupled: false), store, options).Run(CancellationToken.None);
                     directory.Update([new PeerLocation(peer.Name, servers[i].Address.ToString(), 1, PeerPresence.Done)]);
