@@ -550,7 +550,7 @@ internal static class DistributedBenchmark
 
                 addresses = servers.Select(s => s.Address.ToString()).ToList();
                 directory.Update(names.Select((n, i) => new PeerLocation(n, addresses[i], 1, PeerPresence.Active)));
-                var learnersOf = names.ToDictionary(n => n, n => (IReadOnlyList<string>)names.Where(t => t != n && strategy.Configure(t, 0).Contains(n)).ToList());
+                var learnersOf = GrpcLogitExchange.LearnersOf(strategy, names);
                 for (var i = 0; i < names.Count; i++)
                 {
                     hubs[i].Host(names[i], 1, strategy.Configure(names[i], 0), 0);

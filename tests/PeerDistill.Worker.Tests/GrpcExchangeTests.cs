@@ -114,7 +114,7 @@ public sealed class GrpcExchangeTests
         var channels = new ConcurrentDictionary<string, GrpcChannel>();
         GrpcChannel ChannelFor(string address) => channels.GetOrAdd(address, a => GrpcChannel.ForAddress(a));
         directory.Update(names.Select((n, i) => new PeerLocation(n, servers[i].Address.ToString(), 1, PeerPresence.Active)));
-        var learnersOf = names.ToDictionary(n => n, n => (IReadOnlyList<string>)names.Where(m => strategy.Configure(m, 0).Contains(n)).ToList());
+        var learnersOf = GrpcLogitExchange.LearnersOf(strategy, names);
         var exchanges = names.Select((n, i) => new GrpcLogitExchange(hubs[i], servers[i].Address.ToString(), learnersOf, _ => 1, ChannelFor, NullLogger.Instance)).ToList();
         try
         {

@@ -233,7 +233,7 @@ internal sealed class ClientCall<TRequest, TResponse> : ICallState, IAsyncStream
                     throw new ArgumentException($"'{entry.Key}' is a reserved header and cannot be sent as metadata", nameof(_options));
                 }
 
-                headers.TryAddWithoutValidation(entry.Key, entry.IsBinary ? GrpcProtocol.EncodeBinary(entry.ValueBytes) : entry.Value);
+                headers.TryAddWithoutValidation(entry.Key, GrpcProtocol.WireValue(entry));
             }
         }
 
@@ -463,38 +463,13 @@ internal sealed class ClientCall<TRequest, TResponse> : ICallState, IAsyncStream
         return MessageFraming.Frame(payload, _requestCompression);
     }
 
-    private string AcceptEncoding() =>
-        string.Join(",", new[] { GrpcProtocol.IdentityEncoding }.Concat(_channel.Options.CompressionProviders.Select(p => p.EncodingName)));
+    private string AcceptEncoding() => GrpcProtocol.AcceptEncoding(_channel.Options.CompressionProviders);
 
     private static string? FirstHeader(HttpHeaders headers, string name) =>
         headers.TryGetValues(name, out var values) ? values.FirstOrDefault() : null;
 
-    private static Metadata ReadMetadata(HttpHeaders headers)
-    {
-        var metadata = new Metadata();
-        foreach (var (key, values) in headers.NonValidated)
-        {
-            var lower = key.ToLowerInvariant();
-            if (GrpcProtocol.IsReservedHeader(lower))
-            {
-                continue;
-            }
-
-            foreach (var value in values)
-            {
-                try
-                {
-                    metadata.Add(Metadata.Entry.IsBinaryKey(lower) ? new Metadata.Entry(lower, GrpcProtocol.DecodeBinary(value)) : new Metadata.Entry(lower, value));
-                }
-                catch (Exception e) when (e is FormatException or ArgumentException)
-                {
-                    // A malformed entry is left out rather than failing the call.
-                }
-            }
-        }
-
-        return metadata;
-    }
+    private static Metadata ReadMetadata(HttpHeaders headers) =>
+        GrpcProtocol.ReadMetadata(headers.NonValidated.Select(h => (h.Key, (IEnumerable<string?>)h.Value)));
 
     /// <summary>Writes the request stream of a streaming call.</summary>
     private sealed class ClientStreamWriter(ClientCall<TRequest, TResponse> call) : IClientStreamWriter<TRequest>

@@ -200,4 +200,47 @@ internal static class GrpcProtocol
     };
 
     private static bool IsHex(char c) => c is >= '0' and <= '9' or >= 'a' and <= 'f' or >= 'A' and <= 'F';
+
+    /// <summary>The <c>grpc-accept-encoding</c> value: identity and every provider's encoding.</summary>
+    public static string AcceptEncoding(IEnumerable<ICompressionProvider> providers) =>
+        string.Join(",", new[] { IdentityEncoding }.Concat(providers.Select(p => p.EncodingName)));
+
+    /// <summary>A metadata entry's value as sent in a header (base64 for binary keys).</summary>
+    public static string WireValue(Metadata.Entry entry) => entry.IsBinary ? EncodeBinary(entry.ValueBytes) : entry.Value;
+
+    /// <summary>
+    /// The call metadata in received headers or trailers: reserved and HTTP/2 headers left out,
+    /// <c>-bin</c> values decoded; a malformed entry is left out and named to <paramref name="malformed"/>.
+    /// </summary>
+    public static Metadata ReadMetadata(IEnumerable<(string Key, IEnumerable<string?> Values)> headers, Action<string>? malformed = null)
+    {
+        var metadata = new Metadata();
+        foreach (var (key, values) in headers)
+        {
+            var lower = key.ToLowerInvariant();
+            if (IsReservedHeader(lower))
+            {
+                continue;
+            }
+
+            foreach (var value in values)
+            {
+                if (value is null)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    metadata.Add(Metadata.Entry.IsBinaryKey(lower) ? new Metadata.Entry(lower, DecodeBinary(value)) : new Metadata.Entry(lower, value));
+                }
+                catch (Exception e) when (e is FormatException or ArgumentException)
+                {
+                    malformed?.Invoke(lower);
+                }
+            }
+        }
+
+        return metadata;
+    }
 }

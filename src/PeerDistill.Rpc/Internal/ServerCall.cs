@@ -328,7 +328,7 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IAsyn
                     throw new InvalidOperationException($"'{entry.Key}' is a reserved header and cannot be sent as metadata");
                 }
 
-                _http.Response.Headers.Append(entry.Key, entry.IsBinary ? GrpcProtocol.EncodeBinary(entry.ValueBytes) : entry.Value);
+                _http.Response.Headers.Append(entry.Key, GrpcProtocol.WireValue(entry));
             }
 
             EnsureResponseHeaders();
@@ -411,7 +411,7 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IAsyn
                 {
                     if (!GrpcProtocol.IsReservedHeader(entry.Key))
                     {
-                        response.AppendTrailer(entry.Key, entry.IsBinary ? GrpcProtocol.EncodeBinary(entry.ValueBytes) : entry.Value);
+                        response.AppendTrailer(entry.Key, GrpcProtocol.WireValue(entry));
                     }
                 }
             }
@@ -455,46 +455,16 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IAsyn
         Volatile.Write(ref _deadlineCompletion, CompleteAsync(new Status(StatusCode.DeadlineExceeded, "Deadline Exceeded")));
     }
 
-    private Metadata ReadRequestHeaders()
-    {
-        var metadata = new Metadata();
-        foreach (var (key, values) in _http.Request.Headers)
-        {
-            var lower = key.ToLowerInvariant();
-            if (GrpcProtocol.IsReservedHeader(lower))
-            {
-                continue;
-            }
-
-            foreach (var value in values)
-            {
-                if (value is null)
-                {
-                    continue;
-                }
-
-                try
-                {
-                    metadata.Add(Metadata.Entry.IsBinaryKey(lower) ? new Metadata.Entry(lower, GrpcProtocol.DecodeBinary(value)) : new Metadata.Entry(lower, value));
-                }
-                catch (Exception e) when (e is FormatException or ArgumentException)
-                {
-                    Log.BadMetadata(_logger, lower, _method.FullName);
-                }
-            }
-        }
-
-        return metadata;
-    }
+    private Metadata ReadRequestHeaders() =>
+        GrpcProtocol.ReadMetadata(_http.Request.Headers.Select(h => (h.Key, (IEnumerable<string?>)h.Value)), key => Log.BadMetadata(_logger, key, _method.FullName));
 
     private static void AppendMetadata(IHeaderDictionary headers, Metadata.Entry entry)
     {
         if (!GrpcProtocol.IsReservedHeader(entry.Key))
         {
-            headers.Append(entry.Key, entry.IsBinary ? GrpcProtocol.EncodeBinary(entry.ValueBytes) : entry.Value);
+            headers.Append(entry.Key, GrpcProtocol.WireValue(entry));
         }
     }
 
-    private string AcceptEncoding() =>
-        string.Join(",", new[] { GrpcProtocol.IdentityEncoding }.Concat(_options.CompressionProviders.Select(p => p.EncodingName)));
+    private string AcceptEncoding() => GrpcProtocol.AcceptEncoding(_options.CompressionProviders);
 }

@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using Microsoft.Extensions.Logging;
 using PeerDistill.Core.Exchange;
+using PeerDistill.Core.Strategies;
 using PeerDistill.Rpc;
 using PeerDistill.Rpc.V1;
 using PeerDistill.Torch;
@@ -38,6 +39,10 @@ public sealed class GrpcLogitExchange : ILogitExchange, IAsyncDisposable
         _channelFor = channelFor;
         _logger = logger;
     }
+
+    /// <summary>For each peer of <paramref name="peers"/>, the peers that learn from it (whose teachers include it).</summary>
+    public static IReadOnlyDictionary<string, IReadOnlyList<string>> LearnersOf(IDistillationStrategy strategy, IReadOnlyList<string> peers) =>
+        peers.ToDictionary(n => n, n => (IReadOnlyList<string>)peers.Where(m => m != n && strategy.Configure(m, 0).Contains(n)).ToList());
 
     /// <summary>What this worker's links sent.</summary>
     public ExchangeStatistics Statistics { get; } = new();
@@ -85,25 +90,10 @@ public sealed class GrpcLogitExchange : ILogitExchange, IAsyncDisposable
 
     public void Withdraw(string peer, long step, string reason)
     {
-        List<PeerLink> links;
-        lock (_gate)
-        {
-            links = _links.Where(l => l.Key.Sender == peer).Select(l => l.Value).ToList();
-            foreach (var key in _links.Keys.Where(k => k.Sender == peer).ToList())
-            {
-                _links.Remove(key);
-            }
-        }
-
+        var links = TakeLinks(sender => sender == peer);
         _hub.Release(peer);
         // Let the last frames go out in the background: the peer's thread must not wait on the network.
-        _ = Task.Run(async () =>
-        {
-            foreach (var link in links)
-            {
-                await link.DisposeAsync().ConfigureAwait(false);
-            }
-        });
+        _ = Task.Run(() => CloseAsync(links));
     }
 
     public IReadOnlyList<TeacherLogits> Gather(string peer, long step, IReadOnlyList<string> from, CancellationToken cancellation)
@@ -119,18 +109,28 @@ public sealed class GrpcLogitExchange : ILogitExchange, IAsyncDisposable
         return result;
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        List<PeerLink> links;
-        lock (_gate)
-        {
-            links = _links.Values.ToList();
-            _links.Clear();
-        }
+    public async ValueTask DisposeAsync() => await CloseAsync(TakeLinks(_ => true)).ConfigureAwait(false);
 
+    private static async Task CloseAsync(List<PeerLink> links)
+    {
         foreach (var link in links)
         {
             await link.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Removes and returns the links of the senders <paramref name="of"/> selects.</summary>
+    private List<PeerLink> TakeLinks(Func<string, bool> of)
+    {
+        lock (_gate)
+        {
+            var taken = _links.Where(l => of(l.Key.Sender)).ToList();
+            foreach (var (key, _) in taken)
+            {
+                _links.Remove(key);
+            }
+
+            return taken.Select(l => l.Value).ToList();
         }
     }
 

@@ -63,7 +63,7 @@ internal sealed class HostedRun : IAsyncDisposable
         var settings = ExchangeSettingsFactory.From(spec, data, assignment.Run);
         var directory = new CohortDirectory();
         var hub = new ExchangeHub(settings, directory, logger);
-        var learnersOf = names.ToDictionary(n => n, n => (IReadOnlyList<string>)names.Where(m => m != n && strategy.Configure(m, 0).Contains(n)).ToList());
+        var learnersOf = GrpcLogitExchange.LearnersOf(strategy, names);
         HostedRun? self = null;
         var exchange = new GrpcLogitExchange(hub, localAddress, learnersOf, peer => self!._peers.TryGetValue(peer, out var p) ? p.Generation : 0, channelFor, logger);
         self = new HostedRun(assignment.Run, spec, data, strategy, hub, exchange, logger);
