@@ -16,8 +16,9 @@ namespace PeerDistill.Bench;
 /// - cohort: the embedded runner, each peer on its own thread with one intra-op thread;
 /// - sequential: both peers stepped one after the other on one thread (what single-process DML
 ///   implementations do), one intra-op thread;
-/// - bare: the same two models stepped by a plain engine loop on two threads with a precomputed
-///   teacher, no exchange: the floor the orchestration is measured against.
+/// - bare: the same two models stepped by a plain engine loop on two threads, each distilling from
+///   the other model's logits precomputed on the same batches, no exchange: the floor the
+///   orchestration is measured against.
 /// </summary>
 internal static class CohortBenchmark
 {
@@ -35,13 +36,27 @@ internal static class CohortBenchmark
         var cohort = new List<double>();
         var sequential = new List<double>();
         var bare = new List<double>();
+        var cohortBusy = new List<double>();
         for (var r = 0; r < rounds; r++)
         {
-            cohort.Add(TimeCohort(spec, data, warmup, steps));
-            sequential.Add(TimeSequential(spec, data, warmup, steps));
-            bare.Add(TimeBare(spec, data, warmup, steps));
+            // The modes take turns going first, so no mode always follows the same one.
+            double c1 = 0, s1 = 0, b1 = 0;
+            Action[] modes =
+            [
+                () => c1 = TimeCohort(spec, data, warmup, steps, cohortBusy),
+                () => s1 = TimeSequential(spec, data, warmup, steps),
+                () => b1 = TimeBare(spec, data, warmup, steps),
+            ];
+            for (var m = 0; m < modes.Length; m++)
+            {
+                modes[(m + r) % modes.Length]();
+            }
+
+            cohort.Add(c1);
+            sequential.Add(s1);
+            bare.Add(b1);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"round {r + 1}: cohort {cohort[^1]:F1} ms/step, sequential {sequential[^1]:F1} ms/step, bare {bare[^1]:F1} ms/step"));
+                $"round {r + 1}: cohort {cohort[^1]:F1} ms/step ({cohortBusy[^1]:F2} cores busy), sequential {sequential[^1]:F1} ms/step, bare {bare[^1]:F1} ms/step"));
         }
 
         var batch = spec.Data.BatchSize;
@@ -63,7 +78,7 @@ internal static class CohortBenchmark
         File.WriteAllText(report, JsonSerializer.Serialize(new
         {
             benchmark = "cohort", steps, warmup, rounds, batch,
-            cohort_ms_per_step = cohort, sequential_ms_per_step = sequential, bare_ms_per_step = bare,
+            cohort_ms_per_step = cohort, cohort_cores_busy = cohortBusy, sequential_ms_per_step = sequential, bare_ms_per_step = bare,
             concurrency_ratio = s / c, concurrency_ratio_median_round = medianRatio, overhead_ratio = c / b,
         }, new JsonSerializerOptions { WriteIndented = true }));
         Console.WriteLine($"report: {report}");
@@ -99,7 +114,7 @@ internal static class CohortBenchmark
     }
 
     /// <summary>ms per cohort step of the embedded runner, from the peers' own step timestamps.</summary>
-    private static double TimeCohort(CohortSpec spec, CohortData data, int warmup, int steps)
+    private static double TimeCohort(CohortSpec spec, CohortData data, int warmup, int steps, List<double> busy)
     {
         var checkpoints = Directory.CreateTempSubdirectory("peerdistill-bench-");
         try
@@ -108,6 +123,7 @@ internal static class CohortBenchmark
             var stop = new StopControl();
             stop.StopAt(warmup + steps);
             CohortRunner.Run(spec, data, StrategyRegistry.Create(spec), "bench", checkpoints.FullName, resume: false, timing, stop);
+            busy.Add(timing.CoresBusy);
             return timing.MillisecondsPerStep(steps);
         }
         finally
@@ -157,15 +173,21 @@ internal static class CohortBenchmark
         return result;
     }
 
-    /// <summary>ms per step of two plain engine loops on two threads, each with a fixed teacher.</summary>
+    /// <summary>
+    /// ms per step of two plain engine loops on two threads, each distilling from teacher logits
+    /// precomputed (before the clock starts) by the other peer's model on the same batches.
+    /// </summary>
     private static double TimeBare(CohortSpec spec, CohortData data, int warmup, int steps)
     {
         var elapsed = new double[2];
+        var teachers = new Tensor[2][];
+        var precompute = spec.Peers.Select((peer, i) => new Thread(() => teachers[1 - i] = Precompute(peer, data, warmup + steps))).ToList();
+        precompute.ForEach(t => t.Start());
+        precompute.ForEach(t => t.Join());
         var threads = spec.Peers.Select((peer, i) => new Thread(() =>
         {
             using var session = PeerSession.Create(peer, data.Shape, data.Classes, data.TotalSteps);
             var builder = data.NewBuilder();
-            using var teacher = Tensor.Randn(7, spec.Data.BatchSize, data.Classes);
             var clock = new Stopwatch();
             for (var step = 0; step < warmup + steps; step++)
             {
@@ -180,7 +202,7 @@ internal static class CohortBenchmark
                 using var y = batch.LabelsTensor();
                 session.Optimizer.ZeroGrad();
                 using var logits = session.Model.Forward(x);
-                using var loss = DistillationLoss.Compute(logits, y, [teacher], ReadOnlySpan<double>.Empty, 1, 1, TeacherForm.Pairwise, LossCombination.Additive, checkFinite: true);
+                using var loss = DistillationLoss.Compute(logits, y, [teachers[i][step]], ReadOnlySpan<double>.Empty, 1, 1, TeacherForm.Pairwise, LossCombination.Additive, checkFinite: true);
                 loss.Total.Backward();
                 session.Optimizer.Step();
                 _ = loss.Total.Item() + loss.CrossEntropy.Item() + loss.Distillation.Item();
@@ -190,7 +212,29 @@ internal static class CohortBenchmark
         })).ToList();
         threads.ForEach(t => t.Start());
         threads.ForEach(t => t.Join());
+        foreach (var t in teachers.SelectMany(x => x))
+        {
+            t.Dispose();
+        }
+
         return elapsed.Max() / steps;
+    }
+
+    /// <summary>The logits a fresh copy of <paramref name="peer"/> computes on each step's batch, detached.</summary>
+    private static Tensor[] Precompute(PeerSpec peer, CohortData data, int count)
+    {
+        using var session = PeerSession.Create(peer, data.Shape, data.Classes, data.TotalSteps);
+        var builder = data.NewBuilder();
+        var result = new Tensor[count];
+        for (var step = 0; step < count; step++)
+        {
+            var batch = builder.Build(data.Sampler, 0, step);
+            using var x = batch.ImagesTensor();
+            using var logits = session.Model.Forward(x);
+            result[step] = logits.Detach();
+        }
+
+        return result;
     }
 
     /// <summary>Wall time between the end of the warm-up step and the end of the last step, over all peers.</summary>
@@ -199,8 +243,13 @@ internal static class CohortBenchmark
         private readonly Stopwatch _clock = Stopwatch.StartNew();
         private double _start = double.NaN;
         private double _end;
+        private TimeSpan _cpuStart;
+        private TimeSpan _cpuEnd;
 
         public double MillisecondsPerStep(int steps) => (_end - _start) / steps;
+
+        /// <summary>Process CPU time over wall time across the timed steps: 2.0 = both cores busy throughout.</summary>
+        public double CoresBusy => (_cpuEnd - _cpuStart).TotalMilliseconds / (_end - _start);
 
         public void OnStep(StepRecord record)
         {
@@ -210,11 +259,13 @@ internal static class CohortBenchmark
                 if (record.Step == first - 1 && double.IsNaN(_start))
                 {
                     _start = now;
+                    _cpuStart = Process.GetCurrentProcess().TotalProcessorTime;
                 }
 
-                if (record.Step == last - 1)
+                if (record.Step == last - 1 && now > _end)
                 {
-                    _end = Math.Max(_end, now);
+                    _end = now;
+                    _cpuEnd = Process.GetCurrentProcess().TotalProcessorTime;
                 }
             }
         }
