@@ -37,14 +37,16 @@ internal static class CohortBenchmark
         var sequential = new List<double>();
         var bare = new List<double>();
         var cohortBusy = new List<double>();
+        var cohortCpu = new List<double>();
+        var sequentialCpu = new List<double>();
         for (var r = 0; r < rounds; r++)
         {
             // The modes take turns going first, so no mode always follows the same one.
             double c1 = 0, s1 = 0, b1 = 0;
             Action[] modes =
             [
-                () => c1 = TimeCohort(spec, data, warmup, steps, cohortBusy),
-                () => s1 = TimeSequential(spec, data, warmup, steps),
+                () => c1 = TimeCohort(spec, data, warmup, steps, cohortBusy, cohortCpu),
+                () => s1 = TimeSequential(spec, data, warmup, steps, sequentialCpu),
                 () => b1 = TimeBare(spec, data, warmup, steps),
             ];
             for (var m = 0; m < modes.Length; m++)
@@ -56,7 +58,7 @@ internal static class CohortBenchmark
             sequential.Add(s1);
             bare.Add(b1);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"round {r + 1}: cohort {cohort[^1]:F1} ms/step ({cohortBusy[^1]:F2} cores busy), sequential {sequential[^1]:F1} ms/step, bare {bare[^1]:F1} ms/step"));
+                $"round {r + 1}: cohort {cohort[^1]:F1} ms/step ({cohortBusy[^1]:F2} cores busy, {cohortCpu[^1]:F1} ms CPU per peer-step), sequential {sequential[^1]:F1} ms/step ({sequentialCpu[^1]:F1} ms CPU per peer-step), bare {bare[^1]:F1} ms/step"));
         }
 
         var batch = spec.Data.BatchSize;
@@ -73,12 +75,16 @@ internal static class CohortBenchmark
         var roundRatios = sequential.Zip(cohort, (q, k) => q / k).Order().ToList();
         var medianRatio = roundRatios.Count % 2 == 1 ? roundRatios[roundRatios.Count / 2] : (roundRatios[roundRatios.Count / 2 - 1] + roundRatios[roundRatios.Count / 2]) / 2;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"concurrency: cohort / sequential samples/s = {s / c:F3}x (best of each mode); per round {string.Join(", ", sequential.Zip(cohort, (q, k) => (q / k).ToString("F2", CultureInfo.InvariantCulture)))}, median {medianRatio:F3}x"));
+        // Where the cohort's time goes: a peer thread's own CPU time per step next to the other peer
+        // (cohort) against alone (sequential); more CPU for the same work is contention for caches
+        // and memory, not waiting, which leaves the thread off the CPU.
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"CPU per peer-step: cohort {cohortCpu.Min():F1} ms, sequential {sequentialCpu.Min():F1} ms (best rounds): {cohortCpu.Min() / sequentialCpu.Min():F3}x"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"overhead: cohort / bare time per step = {c / b:F3} ({(c / b - 1) * 100:+0.0;-0.0}%)"));
         Directory.CreateDirectory(Path.GetDirectoryName(report)!);
         File.WriteAllText(report, JsonSerializer.Serialize(new
         {
             benchmark = "cohort", steps, warmup, rounds, batch,
-            cohort_ms_per_step = cohort, cohort_cores_busy = cohortBusy, sequential_ms_per_step = sequential, bare_ms_per_step = bare,
+            cohort_ms_per_step = cohort, cohort_cores_busy = cohortBusy, cohort_cpu_ms_per_peer_step = cohortCpu, sequential_cpu_ms_per_peer_step = sequentialCpu, sequential_ms_per_step = sequential, bare_ms_per_step = bare,
             concurrency_ratio = s / c, concurrency_ratio_median_round = medianRatio, overhead_ratio = c / b,
         }, new JsonSerializerOptions { WriteIndented = true }));
         Console.WriteLine($"report: {report}");
@@ -114,7 +120,7 @@ internal static class CohortBenchmark
     }
 
     /// <summary>ms per cohort step of the embedded runner, from the peers' own step timestamps.</summary>
-    private static double TimeCohort(CohortSpec spec, CohortData data, int warmup, int steps, List<double> busy)
+    private static double TimeCohort(CohortSpec spec, CohortData data, int warmup, int steps, List<double> busy, List<double> cpu)
     {
         var checkpoints = Directory.CreateTempSubdirectory("peerdistill-bench-");
         try
@@ -124,6 +130,7 @@ internal static class CohortBenchmark
             stop.StopAt(warmup + steps);
             CohortRunner.Run(spec, data, StrategyRegistry.Create(spec), "bench", checkpoints.FullName, resume: false, timing, stop);
             busy.Add(timing.CoresBusy);
+            cpu.Add(timing.PeerCpuMilliseconds / spec.Peers.Count / steps);
             return timing.MillisecondsPerStep(steps);
         }
         finally
@@ -133,9 +140,10 @@ internal static class CohortBenchmark
     }
 
     /// <summary>ms per step of both peers stepped one after the other on one thread.</summary>
-    private static double TimeSequential(CohortSpec spec, CohortData data, int warmup, int steps)
+    private static double TimeSequential(CohortSpec spec, CohortData data, int warmup, int steps, List<double> cpu)
     {
         double result = 0;
+        double cpuStart = 0;
         var thread = new Thread(() =>
         {
             TorchRuntime.SetNumThreads(1);
@@ -148,6 +156,7 @@ internal static class CohortBenchmark
                 if (step == warmup)
                 {
                     clock.Start();
+                    cpuStart = ThreadCpuMilliseconds();
                 }
 
                 var batch = builder.Build(data.Sampler, 0, step);
@@ -167,6 +176,7 @@ internal static class CohortBenchmark
             }
 
             result = clock.Elapsed.TotalMilliseconds / steps;
+            cpu.Add((ThreadCpuMilliseconds() - cpuStart) / 2 / steps);
         });
         thread.Start();
         thread.Join();
@@ -237,6 +247,20 @@ internal static class CohortBenchmark
         return result;
     }
 
+    /// <summary>CPU time the calling thread has run, from Linux's per-thread scheduler statistics (NaN elsewhere).</summary>
+    private static double ThreadCpuMilliseconds()
+    {
+        try
+        {
+            var text = File.ReadAllText("/proc/thread-self/schedstat");
+            return long.Parse(text.AsSpan(0, text.IndexOf(' ')), CultureInfo.InvariantCulture) / 1e6;
+        }
+        catch (IOException)
+        {
+            return double.NaN;
+        }
+    }
+
     /// <summary>Wall time between the end of the warm-up step and the end of the last step, over all peers.</summary>
     private sealed class StepTiming(int first, int last) : ICohortObserver
     {
@@ -245,17 +269,34 @@ internal static class CohortBenchmark
         private double _end;
         private TimeSpan _cpuStart;
         private TimeSpan _cpuEnd;
+        private readonly Dictionary<string, double> _peerCpuStart = [];
+        private double _peerCpu;
+
+        /// <summary>Sum over the peers of their threads' CPU time across the timed steps.</summary>
+        public double PeerCpuMilliseconds => _peerCpu;
 
         public double MillisecondsPerStep(int steps) => (_end - _start) / steps;
 
         /// <summary>Process CPU time over wall time across the timed steps: 2.0 = both cores busy throughout.</summary>
         public double CoresBusy => (_cpuEnd - _cpuStart).TotalMilliseconds / (_end - _start);
 
+        // Called on the peer's own thread, so the thread's CPU time is that peer's.
         public void OnStep(StepRecord record)
         {
             var now = _clock.Elapsed.TotalMilliseconds;
+            var threadCpu = record.Step == first - 1 || record.Step == last - 1 ? ThreadCpuMilliseconds() : 0;
             lock (this)
             {
+                if (record.Step == first - 1)
+                {
+                    _peerCpuStart[record.Peer] = threadCpu;
+                }
+
+                if (record.Step == last - 1)
+                {
+                    _peerCpu += threadCpu - _peerCpuStart[record.Peer];
+                }
+
                 if (record.Step == first - 1 && double.IsNaN(_start))
                 {
                     _start = now;
