@@ -11,21 +11,36 @@ namespace PeerDistill.Worker.Tests;
 public sealed class StalenessTests
 {
     /// <summary>
-    /// Paces the peers by sleeping in their step callbacks (each on its own thread): both slowly for
-    /// the first <see cref="PacedSteps"/> steps (so that the links are up and each peer's logits
-    /// reach the other within the staleness bound even in a cold process), then the slow one six
-    /// times as long as the other.
+    /// Paces the peers by sleeping in their step callbacks (each on its own thread): for the first
+    /// <see cref="PacedSteps"/> steps both keep one clock's beat, step k ending no earlier than
+    /// (k + 1) x <see cref="Beat"/> after the start, so that they stay within a step of each other
+    /// however their compute times differ on a loaded machine, while the links come up and each
+    /// peer's logits reach the other within the staleness bound even in a cold process; after that
+    /// the slow one sleeps six times as long as the other per step.
     /// </summary>
     private sealed class SlowPeer(string peer, int millis) : ICohortObserver
     {
         public const int PacedSteps = 30;
+        private static readonly TimeSpan Beat = TimeSpan.FromMilliseconds(200);
+        private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
 
         public ConcurrentQueue<StepRecord> Steps { get; } = new();
 
         public void OnStep(StepRecord record)
         {
             Steps.Enqueue(record);
-            Thread.Sleep(record.Step < PacedSteps ? 150 : record.Peer == peer ? millis : millis / 6);
+            if (record.Step < PacedSteps)
+            {
+                var wait = Beat * (record.Step + 1) - _clock.Elapsed;
+                if (wait > TimeSpan.Zero)
+                {
+                    Thread.Sleep(wait);
+                }
+            }
+            else
+            {
+                Thread.Sleep(record.Peer == peer ? millis : millis / 6);
+            }
         }
 
         public void OnEvaluation(EvalRecord record)
