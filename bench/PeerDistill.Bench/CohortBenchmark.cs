@@ -129,8 +129,10 @@ internal static class CohortBenchmark
             var stop = new StopControl();
             stop.StopAt(warmup + steps);
             CohortRunner.Run(spec, data, StrategyRegistry.Create(spec), "bench", checkpoints.FullName, resume: false, timing, stop);
-            busy.Add(timing.CoresBusy);
-            cpu.Add(timing.PeerCpuMilliseconds / spec.Peers.Count / steps);
+            // Per step over the window: every thread of the process, and the peers' own threads.
+            var perStep = timing.Cpu.PerStep();
+            busy.Add(perStep.Values.Sum(t => t.CpuMs) / timing.MillisecondsPerStep(steps));
+            cpu.Add(spec.Peers.Average(p => perStep.TryGetValue($"peer-{p.Name}", out var t) ? t.CpuMs : double.NaN));
             return timing.MillisecondsPerStep(steps);
         }
         finally
@@ -143,7 +145,7 @@ internal static class CohortBenchmark
     private static double TimeSequential(CohortSpec spec, CohortData data, int warmup, int steps, List<double> cpu)
     {
         double result = 0;
-        double cpuStart = 0;
+        var window = new CpuWindow();
         var thread = new Thread(() =>
         {
             TorchRuntime.SetNumThreads(1);
@@ -156,7 +158,7 @@ internal static class CohortBenchmark
                 if (step == warmup)
                 {
                     clock.Start();
-                    cpuStart = ThreadCpuMilliseconds();
+                    window.Start(step);
                 }
 
                 var batch = builder.Build(data.Sampler, 0, step);
@@ -176,10 +178,14 @@ internal static class CohortBenchmark
             }
 
             result = clock.Elapsed.TotalMilliseconds / steps;
-            cpu.Add((ThreadCpuMilliseconds() - cpuStart) / 2 / steps);
-        });
+            window.End(warmup + steps);
+        })
+        {
+            Name = "sequential",
+        };
         thread.Start();
         thread.Join();
+        cpu.Add(window.PerStep().TryGetValue("sequential", out var t) ? t.CpuMs / 2 : double.NaN);
         return result;
     }
 
@@ -247,66 +253,33 @@ internal static class CohortBenchmark
         return result;
     }
 
-    /// <summary>CPU time the calling thread has run, from Linux's per-thread scheduler statistics (NaN elsewhere).</summary>
-    private static double ThreadCpuMilliseconds()
-    {
-        try
-        {
-            var text = File.ReadAllText("/proc/thread-self/schedstat");
-            return long.Parse(text.AsSpan(0, text.IndexOf(' ')), CultureInfo.InvariantCulture) / 1e6;
-        }
-        catch (IOException)
-        {
-            return double.NaN;
-        }
-    }
-
     /// <summary>Wall time between the end of the warm-up step and the end of the last step, over all peers.</summary>
     private sealed class StepTiming(int first, int last) : ICohortObserver
     {
         private readonly Stopwatch _clock = Stopwatch.StartNew();
         private double _start = double.NaN;
         private double _end;
-        private TimeSpan _cpuStart;
-        private TimeSpan _cpuEnd;
-        private readonly Dictionary<string, double> _peerCpuStart = [];
-        private double _peerCpu;
 
-        /// <summary>Sum over the peers of their threads' CPU time across the timed steps.</summary>
-        public double PeerCpuMilliseconds => _peerCpu;
+        /// <summary>Every thread's CPU time from the end of the warm-up to the end of the last step.</summary>
+        public CpuWindow Cpu { get; } = new();
 
         public double MillisecondsPerStep(int steps) => (_end - _start) / steps;
 
-        /// <summary>Process CPU time over wall time across the timed steps: 2.0 = both cores busy throughout.</summary>
-        public double CoresBusy => (_cpuEnd - _cpuStart).TotalMilliseconds / (_end - _start);
-
-        // Called on the peer's own thread, so the thread's CPU time is that peer's.
         public void OnStep(StepRecord record)
         {
             var now = _clock.Elapsed.TotalMilliseconds;
-            var threadCpu = record.Step == first - 1 || record.Step == last - 1 ? ThreadCpuMilliseconds() : 0;
             lock (this)
             {
-                if (record.Step == first - 1)
+                if (record.Step == first - 1 && double.IsNaN(_start))
                 {
-                    _peerCpuStart[record.Peer] = threadCpu;
+                    _start = now;
+                    Cpu.Start(record.Step);
                 }
 
                 if (record.Step == last - 1)
                 {
-                    _peerCpu += threadCpu - _peerCpuStart[record.Peer];
-                }
-
-                if (record.Step == first - 1 && double.IsNaN(_start))
-                {
-                    _start = now;
-                    _cpuStart = Process.GetCurrentProcess().TotalProcessorTime;
-                }
-
-                if (record.Step == last - 1 && now > _end)
-                {
-                    _end = now;
-                    _cpuEnd = Process.GetCurrentProcess().TotalProcessorTime;
+                    _end = Math.Max(_end, now);
+                    Cpu.End(record.Step);
                 }
             }
         }
