@@ -54,7 +54,7 @@ internal static class SingleModelTrainer
 
             TorchRuntime.CheckDevice(s.Device);
             var stop = new StopControl();
-            using var registration = cancellation.Register(stop.RequestStop);
+            using var registration = cancellation.Register(() => stop.RequestStop());
             var progress = new CohortProgress(output, RunCommand.CohortDataSteps(spec), s.BatchSize, interactive: false);
             output.WriteLine($"training {model} alone on {s.Dataset}, {s.Epochs} epochs, batch {s.BatchSize}, {s.Threads} thread(s), {s.Device}");
             var result = CohortExperiment.Run(spec, new ExperimentOptions(), progress, stop, cancellation);

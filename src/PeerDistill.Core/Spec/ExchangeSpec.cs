@@ -30,4 +30,11 @@ public sealed record ExchangeSpec
 
     /// <summary><c>quorum</c>: the fewest teachers that must be present (live) for a peer to step while others are missing; below it the peer waits for them to come back.</summary>
     public int Quorum { get; init; } = 1;
+
+    /// <summary>
+    /// <c>max_abs_logit</c>: the largest logit magnitude a peer may produce. A peer whose logits
+    /// exceed it has diverged and leaves the cohort, as it does with NaN logits; a frame carrying
+    /// one is refused. Default 1e6 (trained classifiers stay within a few hundred).
+    /// </summary>
+    public double MaxAbsLogit { get; init; } = 1e6;
 }

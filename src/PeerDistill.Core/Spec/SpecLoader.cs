@@ -22,6 +22,12 @@ public static class SpecLoader
         string text;
         try
         {
+            // A file larger than any spec is refused before it is read.
+            if (new FileInfo(path).Length is var length && length > SpecLimits.MaxBytes)
+            {
+                return new SpecLoadResult(null, [new SpecError(string.Empty, $"the spec is {length} bytes; a spec may have at most {SpecLimits.MaxBytes} bytes", 0, 0) { Source = path }]);
+            }
+
             text = File.ReadAllText(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or System.Security.SecurityException)

@@ -144,6 +144,11 @@ public static class SpecSchema
             json.WriteString("pattern", pattern);
         }
 
+        if (field.Kind == SpecValueKind.String)
+        {
+            json.WriteNumber("maxLength", field.MaxLength);
+        }
+
         if (field.Minimum is { } min)
         {
             json.WriteNumber(field.ExclusiveMinimum ? "exclusiveMinimum" : "minimum", min);

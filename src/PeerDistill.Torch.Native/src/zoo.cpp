@@ -14,6 +14,14 @@ using torch::jit::Module;
 
 const char* const kKnownModels = "mlp, cnn, resnet8, resnet20, resnet32, mobilenetv2";
 
+// The most parameters a zoo model may have (200 MB of fp32): options that ask for more are refused
+// before anything is allocated, so a spec cannot make a process build a model it has no memory for.
+constexpr int64_t kMaxParameters = 50'000'000;
+
+// The most hidden layers of an mlp, and the widest layer of any zoo model.
+constexpr size_t kMaxLayers = 16;
+constexpr int64_t kMaxWidth = 65536;
+
 // "key=value;key=value" options with typed access; unknown keys are errors.
 class Options {
  public:
@@ -48,7 +56,7 @@ class Options {
     return v;
   }
 
-  std::vector<int64_t> int_list(const std::string& key, std::vector<int64_t> fallback) {
+  std::vector<int64_t> int_list(const std::string& key, std::vector<int64_t> fallback, size_t max_count, int64_t max_value) {
     known_.insert(key);
     auto it = values_.find(key);
     if (it == values_.end()) return fallback;
@@ -64,8 +72,14 @@ class Options {
       } catch (const std::exception&) {
         fail("option '" + key + "' must be a comma-separated list of positive integers, got '" + it->second + "'");
       }
+      if (out.back() > max_value) {
+        fail("option '" + key + "' must list integers in [1, " + std::to_string(max_value) + "], got " + std::to_string(out.back()));
+      }
     }
     if (out.empty()) fail("option '" + key + "' must not be empty");
+    if (out.size() > max_count) {
+      fail("option '" + key + "' must list at most " + std::to_string(max_count) + " integers, got " + std::to_string(out.size()));
+    }
     return out;
   }
 
@@ -102,6 +116,8 @@ enum class Init { Default, KaimingFanOut, SmallNormal };
 // Modules share one compilation unit per model; class names are mangled to stay unique.
 class Builder {
  public:
+  explicit Builder(std::string model) : model_(std::move(model)) {}
+
   Module make(const std::string& type) {
     Module m(c10::QualifiedName("__torch__.peerdistill." + type), cu_, /*shouldMangle=*/true);
     // What nn.Module.__init__ gives every module in Python: the mode flag read by forward().
@@ -112,6 +128,7 @@ class Builder {
   Module conv2d(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t pad, int64_t groups, bool bias,
                 Init init) {
     auto m = make("Conv2d");
+    reserve(out * (in / groups) * k * k + (bias ? out : 0));
     auto w = torch::empty({out, in / groups, k, k});
     const double fan_in = static_cast<double>(in / groups * k * k);
     {
@@ -144,6 +161,7 @@ class Builder {
 
   Module linear(int64_t in, int64_t out, Init init) {
     auto m = make("Linear");
+    reserve(out * in + out);
     auto w = torch::empty({out, in});
     auto b = torch::empty({out});
     {
@@ -165,6 +183,7 @@ class Builder {
 
   Module batch_norm(int64_t channels) {
     auto m = make("BatchNorm2d");
+    reserve(4 * channels);
     add_param(m, "weight", torch::ones({channels}));
     add_param(m, "bias", torch::zeros({channels}));
     m.register_buffer("running_mean", torch::zeros({channels}));
@@ -177,11 +196,22 @@ class Builder {
   }
 
  private:
+  // Counts `count` more values against kMaxParameters before they are allocated.
+  void reserve(int64_t count) {
+    total_ += count;
+    if (count < 0 || total_ > kMaxParameters) {
+      pd::fail(PD_ERR_ARGUMENT, "model '" + model_ + "': its options ask for more than " + std::to_string(kMaxParameters) +
+                                    " parameters, the limit of a zoo model");
+    }
+  }
+
   static void add_param(Module& m, const std::string& name, torch::Tensor t) {
     t.set_requires_grad(true);
     m.register_parameter(name, t, /*is_buffer=*/false);
   }
 
+  std::string model_;
+  int64_t total_ = 0;
   std::shared_ptr<torch::jit::CompilationUnit> cu_ = std::make_shared<torch::jit::CompilationUnit>();
 };
 
@@ -202,7 +232,7 @@ std::string dropout_line(const std::string& var, double p) {
 const char* const kMaxPool = ", [2, 2], [2, 2], [0, 0], [1, 1], False)";
 
 Module build_mlp(Builder& b, Options& o, int64_t c, int64_t h, int64_t w, int64_t classes) {
-  const auto widths = o.int_list("widths", {512, 256});
+  const auto widths = o.int_list("widths", {512, 256}, kMaxLayers, kMaxWidth);
   const double dropout = o.number("dropout", 0.0, 0.0, 0.95);
   o.finish();
   auto m = b.make("Mlp");
@@ -223,7 +253,7 @@ Module build_mlp(Builder& b, Options& o, int64_t c, int64_t h, int64_t w, int64_
 
 Module build_cnn(Builder& b, Options& o, int64_t c, int64_t h, int64_t w, int64_t classes) {
   const double dropout = o.number("dropout", 0.0, 0.0, 0.95);
-  const auto hidden = static_cast<int64_t>(o.number("hidden", 128, 1, 65536));
+  const auto hidden = static_cast<int64_t>(o.number("hidden", 128, 1, kMaxWidth));
   o.finish();
   if (h < 4 || w < 4) o.fail("input must be at least 4x4, got " + std::to_string(h) + "x" + std::to_string(w));
   auto m = b.make("Cnn");
@@ -374,7 +404,7 @@ torch::jit::Module build_zoo_model(const std::string& name, const std::string& o
           "model '" + name + "': input shape must be positive, got [" + std::to_string(channels) + ", " +
               std::to_string(height) + ", " + std::to_string(width) + "]");
   require(classes >= 2, "model '" + name + "': needs at least 2 classes, got " + std::to_string(classes));
-  Builder b;
+  Builder b(name);
   Options o(name, options);
   if (name == "mlp") return build_mlp(b, o, channels, height, width, classes);
   if (name == "cnn") return build_cnn(b, o, channels, height, width, classes);

@@ -50,7 +50,8 @@ public class SpecSchemaTests
     {
         var distillation = Schema.GetProperty("properties").GetProperty("distillation").GetProperty("properties");
         Assert.Equal(["dml", "none"], distillation.GetProperty("strategy").GetProperty("enum").EnumerateArray().Select(e => e.GetString()));
-        Assert.Equal(0, distillation.GetProperty("temperature").GetProperty("exclusiveMinimum").GetDouble());
+        Assert.Equal(0.01, distillation.GetProperty("temperature").GetProperty("minimum").GetDouble());
+        Assert.Equal(100, distillation.GetProperty("temperature").GetProperty("maximum").GetDouble());
         Assert.Equal(1.0, distillation.GetProperty("temperature").GetProperty("default").GetDouble());
         Assert.Equal(1, distillation.GetProperty("label_smoothing").GetProperty("exclusiveMaximum").GetDouble());
 
@@ -65,6 +66,23 @@ public class SpecSchemaTests
 
         var teachers = Schema.GetProperty("properties").GetProperty("distillation").GetProperty("properties").GetProperty("teachers");
         Assert.Equal("array", teachers.GetProperty("additionalProperties").GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public void EveryNumber_HasARange_AndEveryString_ALength()
+    {
+        static bool Typed(JsonElement e, string type) =>
+            e.ValueKind == JsonValueKind.Object && e.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String && t.GetString() == type;
+
+        var numbers = Walk(Schema).Where(e => Typed(e, "number") || Typed(e, "integer")).ToList();
+        var strings = Walk(Schema).Where(e => Typed(e, "string")).ToList();
+
+        Assert.True(numbers.Count >= 34, $"only {numbers.Count} numeric fields");
+        Assert.All(numbers, n => Assert.True(
+            (n.TryGetProperty("minimum", out _) || n.TryGetProperty("exclusiveMinimum", out _)) &&
+            (n.TryGetProperty("maximum", out _) || n.TryGetProperty("exclusiveMaximum", out _)),
+            n.GetProperty("description").GetString()));
+        Assert.All(strings, e => Assert.True(e.TryGetProperty("maxLength", out _), e.GetProperty("description").GetString()));
     }
 
     private static IEnumerable<JsonElement> Walk(JsonElement element)

@@ -56,6 +56,20 @@ public class ModelZooTests
         Assert.InRange(wide.ParameterCount, 3.8 * r20.ParameterCount, 4.1 * r20.ParameterCount);
     }
 
+    [Theory]
+    [InlineData("mlp", "widths", "65536,65536", "more than 50000000 parameters")]
+    [InlineData("mlp", "widths", "70000", "must list integers in [1, 65536], got 70000")]
+    [InlineData("mlp", "widths", "8,8,8,8,8,8,8,8,8,8,8,8,8,8,8,8,8", "at most 16 integers, got 17")]
+    [InlineData("cnn", "hidden", "65536", "more than 50000000 parameters")]
+    [InlineData("resnet32", "width", "16", "more than 50000000 parameters")]
+    public void OptionsAskingForAHugeModel_RefusedBeforeAllocating(string name, string option, string value, string expected)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var e = Assert.Throws<TorchException>(() => Model.Create(name, new InputShape(1, 28, 28), 10, seed: 0, options: new Dictionary<string, string> { [option] = value }));
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"took {clock.Elapsed}");
+    }
+
     [Fact]
     public void SameSeed_GivesIdenticalWeights_OtherSeedDifferent()
     {

@@ -15,14 +15,38 @@ internal sealed class SpecContext(string source)
     private const int MaxEcho = 60;
 
     private readonly List<SpecError> errors = [];
+    private int unreported;
 
     public bool HasErrors => errors.Count > 0;
 
-    /// <summary>The problems in document order (line, then column, then the order found).</summary>
-    public IReadOnlyList<SpecError> Errors => [.. errors.OrderBy(e => e.Line).ThenBy(e => e.Column)];
+    /// <summary>
+    /// The problems in document order (line, then column, then the order found): the first
+    /// <see cref="SpecLimits.MaxErrors"/> found, then one line that counts the rest.
+    /// </summary>
+    public IReadOnlyList<SpecError> Errors
+    {
+        get
+        {
+            var ordered = errors.OrderBy(e => e.Line).ThenBy(e => e.Column).ToList();
+            if (unreported > 0)
+            {
+                ordered.Add(new SpecError(string.Empty, $"{unreported} more problem(s) not listed (at most {SpecLimits.MaxErrors} are)", 0, 0) { Source = source });
+            }
 
-    public void Report(string path, string message, Mark at) =>
-        errors.Add(new SpecError(path, message, checked((int)at.Line), checked((int)at.Column)) { Source = source });
+            return ordered;
+        }
+    }
+
+    public void Report(string path, string message, Mark at)
+    {
+        if (errors.Count >= SpecLimits.MaxErrors)
+        {
+            unreported++;
+            return;
+        }
+
+        errors.Add(new SpecError(path, message, (int)Math.Min(at.Line, int.MaxValue), (int)Math.Min(at.Column, int.MaxValue)) { Source = source });
+    }
 
     public void Report(string path, string message, YamlNode at) => Report(path, message, at.Start);
 
@@ -106,6 +130,12 @@ internal sealed class SpecContext(string source)
         if (node is not YamlScalarNode { Value: { } value } || IsNull(node))
         {
             Report(path, $"expected a string, got {Describe(node)}", node);
+            return null;
+        }
+
+        if (value.Length > field.MaxLength)
+        {
+            Report(path, $"must be at most {field.MaxLength} characters, got {value.Length}", node);
             return null;
         }
 

@@ -10,6 +10,9 @@ namespace PeerDistill.Core.Spec.Internal;
 /// </summary>
 internal sealed record SpecField(string Key, SpecValueKind Kind, string Description)
 {
+    /// <summary>The longest string a field takes unless it says otherwise (paths included).</summary>
+    public const int DefaultMaxLength = 4096;
+
     public bool Required { get; init; }
 
     /// <summary>The value used when the field is absent (string, bool, int, long, double or double[]); null for none.</summary>
@@ -31,6 +34,9 @@ internal sealed record SpecField(string Key, SpecValueKind Kind, string Descript
 
     /// <summary>Regular expression (ECMAScript-compatible) a string value must match as a whole.</summary>
     public string? Pattern { get; init; }
+
+    /// <summary>The longest string value, in characters (every string field has one).</summary>
+    public int MaxLength { get; init; } = DefaultMaxLength;
 
     /// <summary>What the pattern allows, for messages ("use 1 to 64 letters, digits, '-' or '_'").</summary>
     public string? PatternHint { get; init; }

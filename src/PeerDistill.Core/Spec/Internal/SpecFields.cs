@@ -8,9 +8,25 @@ namespace PeerDistill.Core.Spec.Internal;
 internal static class SpecFields
 {
     public const string PeerNamePattern = "^[A-Za-z0-9_-]{1,64}$";
-    public const string CohortNamePattern = "^[A-Za-z0-9_.-]{1,100}$";
+    /// <summary>A cohort name names directories: it starts with a letter or digit, so it is never '.', '..' or hidden.</summary>
+    public const string CohortNamePattern = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$";
     public const string DevicePattern = "^(cpu|cuda(:[0-9]{1,3})?)$";
     public const string OptionKeyPattern = "^[A-Za-z0-9_]{1,64}$";
+
+    /// <summary>The most peers in one cohort.</summary>
+    public const int MaxPeers = 256;
+
+    /// <summary>The longest value of a model option ("512,256").</summary>
+    public const int MaxOptionLength = 256;
+
+    /// <summary>The bound of every step count (warm-ups, intervals): a billion steps.</summary>
+    public const double MaxSteps = 1e9;
+
+    /// <summary>Seeds are 32-bit integers, exact in every JSON reader.</summary>
+    public const double MinSeed = int.MinValue;
+
+    /// <inheritdoc cref="MinSeed"/>
+    public const double MaxSeed = int.MaxValue;
 
     public const string Convex = "convex";
     public const string StepSchedule = "step";
@@ -28,10 +44,10 @@ internal static class SpecFields
     public static readonly SpecObject Optimizer = new(
         "The optimizer of this peer.",
         new("kind", SpecValueKind.String, "Optimizer.") { Allowed = ["sgd", "adam", "adamw"], Noun = "optimizer", Default = OptimizerDefaults.Kind },
-        new("lr", SpecValueKind.Number, "Base learning rate.") { Minimum = 0, Default = OptimizerDefaults.LearningRate },
+        new("lr", SpecValueKind.Number, "Base learning rate.") { Minimum = 0, Maximum = 10, Default = OptimizerDefaults.LearningRate },
         new("momentum", SpecValueKind.Number, "Momentum (sgd).") { Minimum = 0, Maximum = 1, ExclusiveMaximum = true, Default = OptimizerDefaults.Momentum },
         new("nesterov", SpecValueKind.Boolean, "Nesterov momentum (sgd); needs momentum > 0.") { Default = OptimizerDefaults.Nesterov },
-        new("weight_decay", SpecValueKind.Number, "L2 weight decay (decoupled for adamw).") { Minimum = 0, Default = OptimizerDefaults.WeightDecay },
+        new("weight_decay", SpecValueKind.Number, "L2 weight decay (decoupled for adamw).") { Minimum = 0, Maximum = 1, Default = OptimizerDefaults.WeightDecay },
         new("betas", SpecValueKind.List, "Adam's two moment coefficients (adam, adamw).")
         {
             Items = new("beta", SpecValueKind.Number, "A moment coefficient.") { Minimum = 0, Maximum = 1, ExclusiveMaximum = true },
@@ -39,15 +55,15 @@ internal static class SpecFields
             MaxItems = 2,
             Default = new[] { OptimizerDefaults.Beta1, OptimizerDefaults.Beta2 },
         },
-        new("eps", SpecValueKind.Number, "Adam's epsilon (adam, adamw).") { Minimum = 0, ExclusiveMinimum = true, Default = OptimizerDefaults.Epsilon });
+        new("eps", SpecValueKind.Number, "Adam's epsilon (adam, adamw).") { Minimum = 1e-12, Maximum = 1, Default = OptimizerDefaults.Epsilon });
 
     public static readonly SpecObject Schedule = new(
         "The learning rate per step.",
         new("kind", SpecValueKind.String, "Schedule.") { Allowed = ["constant", "step", "cosine"], Noun = "schedule", Default = ScheduleDefaults.Kind },
-        new("warmup_steps", SpecValueKind.Integer, "Linear warm-up length in steps.") { Minimum = 0, Default = ScheduleDefaults.WarmupSteps },
-        new("step_size", SpecValueKind.Integer, "Steps between decays (step); must be > 0 when kind is step.") { Minimum = 0, Default = ScheduleDefaults.StepSize },
-        new("gamma", SpecValueKind.Number, "Decay factor (step).") { Minimum = 0, ExclusiveMinimum = true, Default = ScheduleDefaults.Gamma },
-        new("min_lr", SpecValueKind.Number, "Learning rate at the last step (cosine).") { Minimum = 0, Default = ScheduleDefaults.MinLearningRate });
+        new("warmup_steps", SpecValueKind.Integer, "Linear warm-up length in steps.") { Minimum = 0, Maximum = MaxSteps, Default = ScheduleDefaults.WarmupSteps },
+        new("step_size", SpecValueKind.Integer, "Steps between decays (step); must be > 0 when kind is step.") { Minimum = 0, Maximum = MaxSteps, Default = ScheduleDefaults.StepSize },
+        new("gamma", SpecValueKind.Number, "Decay factor (step).") { Minimum = 0, ExclusiveMinimum = true, Maximum = 1, Default = ScheduleDefaults.Gamma },
+        new("min_lr", SpecValueKind.Number, "Learning rate at the last step (cosine).") { Minimum = 0, Maximum = 10, Default = ScheduleDefaults.MinLearningRate });
 
     public static readonly SpecObject Peer = new(
         "One peer of the cohort.",
@@ -62,12 +78,13 @@ internal static class SpecFields
         new("model_options", SpecValueKind.Map, "Options of a zoo model: mlp (widths, dropout), cnn (hidden, dropout), resnet8/20/32 (width), mobilenetv2 (width, head, dropout). A list becomes a comma-separated value.")
         {
             KeyPattern = OptionKeyPattern,
-            Items = new("option", SpecValueKind.ScalarOrList, "An option's value: a scalar or a list of scalars."),
+            MaxItems = 32,
+            Items = new("option", SpecValueKind.ScalarOrList, $"An option's value: a scalar or a list of scalars, at most {MaxOptionLength} characters written out.") { MaxLength = MaxOptionLength },
         },
         new("optimizer", SpecValueKind.Object, "The optimizer.") { Object = Optimizer },
         new("schedule", SpecValueKind.Object, "The learning-rate schedule.") { Object = Schedule },
         new("device", SpecValueKind.String, "cpu, cuda or cuda:N.") { Pattern = DevicePattern, Noun = "device", PatternHint = "use cpu, cuda or cuda:N", Default = PeerDefaults.Device },
-        new("seed", SpecValueKind.Integer, "Weight initialisation and dropout stream; default the peer's index."),
+        new("seed", SpecValueKind.Integer, "Weight initialisation and dropout stream; default the peer's index.") { Minimum = MinSeed, Maximum = MaxSeed },
         new("threads", SpecValueKind.Integer, "Intra-op threads of this peer.") { Minimum = 1, Maximum = 256, Default = PeerDefaults.Threads });
 
     public static readonly SpecObject Distillation = new(
@@ -76,9 +93,9 @@ internal static class SpecFields
         {
             Allowed = SpecLoader.KnownStrategies, Noun = "strategy", Default = DistillationDefaults.Strategy,
         },
-        new("temperature", SpecValueKind.Number, "Softmax temperature T of the distillation term.") { Minimum = 0, ExclusiveMinimum = true, Default = DistillationDefaults.Temperature },
-        new("alpha", SpecValueKind.Number, "Weight of the distillation term; at most 1 when combine is convex.") { Minimum = 0, Default = DistillationDefaults.Alpha },
-        new("alpha_warmup_steps", SpecValueKind.Integer, "Alpha ramps linearly from 0 over these first steps.") { Minimum = 0, Default = DistillationDefaults.AlphaWarmupSteps },
+        new("temperature", SpecValueKind.Number, "Softmax temperature T of the distillation term.") { Minimum = 0.01, Maximum = 100, Default = DistillationDefaults.Temperature },
+        new("alpha", SpecValueKind.Number, "Weight of the distillation term; at most 1 when combine is convex.") { Minimum = 0, Maximum = 100, Default = DistillationDefaults.Alpha },
+        new("alpha_warmup_steps", SpecValueKind.Integer, "Alpha ramps linearly from 0 over these first steps.") { Minimum = 0, Maximum = MaxSteps, Default = DistillationDefaults.AlphaWarmupSteps },
         new("teacher", SpecValueKind.String, "pairwise: mean of the KLs to each teacher (DML); ensemble: KL to the teachers' mean.")
         {
             Allowed = ["pairwise", "ensemble"], Noun = "teacher form", Default = DistillationDefaults.Teacher,
@@ -93,13 +110,14 @@ internal static class SpecFields
             KeyPattern = PeerNamePattern,
             Items = new("teachers", SpecValueKind.List, "The teachers' peer names.")
             {
-                Items = new("teacher", SpecValueKind.String, "A peer name."),
+                MaxItems = MaxPeers - 1,
+                Items = new("teacher", SpecValueKind.String, "A peer name.") { MaxLength = 64 },
             },
         },
         new("weights", SpecValueKind.Map, "Teacher weights by teacher peer name (default 1 each).")
         {
             KeyPattern = PeerNamePattern,
-            Items = new("weight", SpecValueKind.Number, "A teacher's weight.") { Minimum = 0 },
+            Items = new("weight", SpecValueKind.Number, "A teacher's weight.") { Minimum = 0, Maximum = 1000 },
         });
 
     public static readonly SpecObject Augmentation = new(
@@ -109,37 +127,37 @@ internal static class SpecFields
 
     public static readonly SpecObject Synthetic = new(
         "The synthetic data set; only for dataset synthetic.",
-        new("train_count", SpecValueKind.Integer, "Training images.") { Minimum = 1, Default = DataDefaults.SyntheticTrainCount },
-        new("test_count", SpecValueKind.Integer, "Test images.") { Minimum = 1, Default = DataDefaults.SyntheticTestCount },
-        new("noise", SpecValueKind.Number, "Standard deviation of the pixel noise.") { Minimum = 0, Default = DataDefaults.SyntheticNoise },
+        new("train_count", SpecValueKind.Integer, "Training images.") { Minimum = 1, Maximum = 200_000, Default = DataDefaults.SyntheticTrainCount },
+        new("test_count", SpecValueKind.Integer, "Test images.") { Minimum = 1, Maximum = 100_000, Default = DataDefaults.SyntheticTestCount },
+        new("noise", SpecValueKind.Number, "Standard deviation of the pixel noise.") { Minimum = 0, Maximum = 100, Default = DataDefaults.SyntheticNoise },
         new("classes", SpecValueKind.Integer, "Number of classes.") { Minimum = 2, Maximum = 1000, Default = DataDefaults.SyntheticClasses });
 
     public static readonly SpecObject Data = new(
         "What every peer trains on, batch by batch in the same order.",
         new("dataset", SpecValueKind.String, "Data set; inputs are 1x28x28.") { Allowed = ["fashion-mnist", SyntheticDataset], Noun = "dataset", Default = DataDefaults.Dataset },
         new("path", SpecValueKind.String, "Directory of the data set's files (fashion-mnist default /usr/share/datasets/fashion-mnist)."),
-        new("batch_size", SpecValueKind.Integer, "Training batch size.") { Minimum = 1, Default = DataDefaults.BatchSize },
-        new("epochs", SpecValueKind.Integer, "Passes over the training set.") { Minimum = 1, Default = DataDefaults.Epochs },
-        new("train_subset", SpecValueKind.Integer, "Train on this many images drawn at random (0 = all).") { Minimum = 0, Default = DataDefaults.TrainSubset },
+        new("batch_size", SpecValueKind.Integer, "Training batch size.") { Minimum = 1, Maximum = 8192, Default = DataDefaults.BatchSize },
+        new("epochs", SpecValueKind.Integer, "Passes over the training set.") { Minimum = 1, Maximum = 10_000, Default = DataDefaults.Epochs },
+        new("train_subset", SpecValueKind.Integer, "Train on this many images drawn at random (0 = all).") { Minimum = 0, Maximum = 10_000_000, Default = DataDefaults.TrainSubset },
         new("validation_split", SpecValueKind.Number, "Fraction of the training images held out for validation (0 = none; evaluation then uses the test set).")
         {
             Minimum = 0, Maximum = 0.9, Default = DataDefaults.ValidationSplit,
         },
-        new("seed", SpecValueKind.Integer, "Seed of the batch order, subset and augmentation.") { Default = DataDefaults.Seed },
+        new("seed", SpecValueKind.Integer, "Seed of the batch order, subset and augmentation.") { Minimum = MinSeed, Maximum = MaxSeed, Default = DataDefaults.Seed },
         new("augmentation", SpecValueKind.Object, "Training-time augmentation.") { Object = Augmentation },
         new("synthetic", SpecValueKind.Object, "Synthetic data set options; only for dataset synthetic.") { Object = Synthetic });
 
     public static readonly SpecObject Evaluation = new(
         "When each peer is measured on held-out data.",
-        new("every_steps", SpecValueKind.Integer, "Also evaluate every N steps (0 = only at epoch ends).") { Minimum = 0, Default = EvaluationDefaults.EverySteps },
+        new("every_steps", SpecValueKind.Integer, "Also evaluate every N steps (0 = only at epoch ends).") { Minimum = 0, Maximum = MaxSteps, Default = EvaluationDefaults.EverySteps },
         new("at_epoch_end", SpecValueKind.Boolean, "Evaluate at the end of every epoch.") { Default = EvaluationDefaults.AtEpochEnd },
-        new("batch_size", SpecValueKind.Integer, "Evaluation batch size.") { Minimum = 1, Default = EvaluationDefaults.BatchSize });
+        new("batch_size", SpecValueKind.Integer, "Evaluation batch size.") { Minimum = 1, Maximum = 8192, Default = EvaluationDefaults.BatchSize });
 
     public static readonly SpecObject Checkpoints = new(
         "When and where the peers are checkpointed.",
         new("directory", SpecValueKind.String, "Checkpoint directory (default <output>/checkpoints)."),
-        new("every_steps", SpecValueKind.Integer, "Checkpoint every N steps (0 = only at the end and on Ctrl-C).") { Minimum = 0, Default = CheckpointDefaults.EverySteps },
-        new("keep_last", SpecValueKind.Integer, "Checkpoints kept per peer.") { Minimum = 1, Default = CheckpointDefaults.KeepLast });
+        new("every_steps", SpecValueKind.Integer, "Checkpoint every N steps (and at the end, and whenever a peer is stopped).") { Minimum = 1, Maximum = MaxSteps, Default = CheckpointDefaults.EverySteps },
+        new("keep_last", SpecValueKind.Integer, "Checkpoints kept per peer.") { Minimum = 1, Maximum = 1000, Default = CheckpointDefaults.KeepLast });
 
     public static readonly SpecObject Exchange = new(
         "How distributed peers exchange logits over the network (the embedded runner is always synchronous, in memory).",
@@ -151,24 +169,28 @@ internal static class SpecFields
         new("wire_dtype", SpecValueKind.String, "Precision of logits on the wire.") { Allowed = ["fp32", "fp16"], Noun = "wire dtype", Default = ExchangeDefaults.WireDType },
         new("step_timeout_seconds", SpecValueKind.Number, "Synchronous mode: the longest wait for a live teacher's logits before stepping with the teachers present.")
         {
-            Minimum = 0, ExclusiveMinimum = true, Maximum = 3600, Default = ExchangeDefaults.StepTimeoutSeconds,
+            Minimum = 0.01, Maximum = 3600, Default = ExchangeDefaults.StepTimeoutSeconds,
         },
-        new("quorum", SpecValueKind.Integer, "The fewest teachers that must be present for a peer to step while others are missing.") { Minimum = 0, Default = ExchangeDefaults.Quorum });
+        new("quorum", SpecValueKind.Integer, "The fewest teachers that must be present for a peer to step while others are missing.") { Minimum = 0, Maximum = MaxPeers - 1, Default = ExchangeDefaults.Quorum },
+        new("max_abs_logit", SpecValueKind.Number, "The largest logit magnitude a peer may produce: a peer whose logits exceed it has diverged and leaves the cohort (as with NaN), and a frame that carries one is refused.")
+        {
+            Minimum = 1, Maximum = 1e30, Default = ExchangeDefaults.MaxAbsLogit,
+        });
 
     public static readonly SpecObject Cohort = new(
         "A PeerDistill cohort: peers that teach each other while they learn.",
-        new("cohort", SpecValueKind.String, "Cohort name: 1 to 100 letters, digits, '.', '-' or '_'.")
+        new("cohort", SpecValueKind.String, "Cohort name: 1 to 100 letters, digits, '.', '-' or '_', starting with a letter or digit.")
         {
-            Required = true, Pattern = CohortNamePattern, Noun = "cohort name", PatternHint = "use 1 to 100 letters, digits, '.', '-' or '_'",
+            Required = true, Pattern = CohortNamePattern, Noun = "cohort name", PatternHint = "use 1 to 100 letters, digits, '.', '-' or '_', starting with a letter or digit",
         },
-        new("peers", SpecValueKind.List, "The peers, at least one; names unique.")
+        new("peers", SpecValueKind.List, $"The peers, 1 to {MaxPeers}; names unique.")
         {
-            Required = true, MinItems = 1, Items = new("peer", SpecValueKind.Object, "A peer.") { Object = Peer },
+            Required = true, MinItems = 1, MaxItems = MaxPeers, Items = new("peer", SpecValueKind.Object, "A peer.") { Object = Peer },
         },
         new("distillation", SpecValueKind.Object, "How the peers teach each other.") { Object = Distillation },
         new("data", SpecValueKind.Object, "The data.") { Required = true, Object = Data },
         new("evaluation", SpecValueKind.Object, "Evaluation.") { Object = Evaluation },
         new("checkpoints", SpecValueKind.Object, "Checkpoints.") { Object = Checkpoints },
         new("exchange", SpecValueKind.Object, "Logit exchange between distributed peers.") { Object = Exchange },
-        new("output", SpecValueKind.String, "Output directory, relative to the working directory (default runs/<cohort>)."));
+        new("output", SpecValueKind.String, "Output directory of `peerdistill run`, relative to the working directory (default runs/<cohort>). A coordinator writes a submitted cohort under its own runs root instead, and refuses an output outside it."));
 }

@@ -15,21 +15,33 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
 
     public CohortSpec? Parse(string text)
     {
+        if (System.Text.Encoding.UTF8.GetByteCount(text) is var bytes && bytes > SpecLimits.MaxBytes)
+        {
+            context.Report(string.Empty, $"the spec is {bytes} bytes; a spec may have at most {SpecLimits.MaxBytes} bytes", Origin);
+            return null;
+        }
+
         var stream = new YamlStream();
         var parser = new Parser(new StringReader(text));
         try
         {
-            stream.Load(parser);
+            stream.Load(new BoundedParser(parser));
+        }
+        catch (SpecLimitException e)
+        {
+            context.Report(string.Empty, e.Message, e.At);
+            return null;
         }
         catch (YamlException e)
         {
             context.Report(string.Empty, e.Message, e.Start);
             return null;
         }
-        catch (InvalidOperationException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // YamlDotNet's scanner throws this (without a position) on some malformed flow
-            // collections; the end of the last event read is where it broke.
+            // The YAML library throws other exceptions (InvalidOperationException without a
+            // position, ArgumentException, ...) on some malformed input: whatever it throws, the
+            // text is not a readable spec, and the caller hears where reading stopped.
             context.Report(string.Empty, "invalid YAML after this point", parser.Current?.End ?? Origin);
             return null;
         }
@@ -261,6 +273,13 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
         }
 
         var field = r.Field("model_options");
+        if (map.Children.Count > field.MaxItems)
+        {
+            context.Report(r.PathOf("model_options"), $"expected at most {field.MaxItems} options, got {map.Children.Count}", map);
+            valid = false;
+            return options;
+        }
+
         var keyField = new SpecField("option", SpecValueKind.String, "option name") { Noun = "option name", Pattern = field.KeyPattern, PatternHint = "use letters, digits and '_'" };
         foreach (var (keyNode, valueNode) in map.Children)
         {
@@ -283,6 +302,11 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
             if (value is null)
             {
                 context.Report(path, $"expected a value or a list of values, got {SpecContext.Describe(valueNode)}", valueNode);
+                valid = false;
+            }
+            else if (value.Length > SpecFields.MaxOptionLength)
+            {
+                context.Report(path, $"must be at most {SpecFields.MaxOptionLength} characters written out, got {value.Length}", valueNode);
                 valid = false;
             }
             else if (value.Contains(';', StringComparison.Ordinal))
@@ -550,6 +574,7 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
                 WireDType = r.String("wire_dtype") ?? d.WireDType,
                 StepTimeoutSeconds = r.Number("step_timeout_seconds") ?? d.StepTimeoutSeconds,
                 Quorum = r.Int32("quorum") ?? d.Quorum,
+                MaxAbsLogit = r.Number("max_abs_logit") ?? d.MaxAbsLogit,
             };
     }
 }

@@ -5,12 +5,15 @@ namespace PeerDistill.Core.Spec.Internal;
 
 /// <summary>
 /// Validates a zoo model and its options the only way that cannot drift from the engine: by
-/// building it once on the CPU with the native zoo. Outcomes are cached per (model, classes, options).
+/// building it once on the CPU with the native zoo. Outcomes are cached per (model, classes, options),
+/// at most <see cref="MaxCached"/> of them (a process that checks many distinct options starts over).
 /// </summary>
 internal static class ZooModelCheck
 {
     /// <summary>Spec inputs are 1x28x28 for every data set.</summary>
     public static readonly InputShape Input = new(1, 28, 28);
+
+    private const int MaxCached = 1024;
 
     private static readonly ConcurrentDictionary<string, string> Outcomes = new(StringComparer.Ordinal);
 
@@ -20,6 +23,11 @@ internal static class ZooModelCheck
     public static string? Check(string model, IReadOnlyDictionary<string, string> options, int classes)
     {
         var key = string.Join('\u001f', [model, classes.ToString(System.Globalization.CultureInfo.InvariantCulture), .. options.OrderBy(o => o.Key, StringComparer.Ordinal).Select(o => $"{o.Key}={o.Value}")]);
+        if (Outcomes.Count >= MaxCached && !Outcomes.ContainsKey(key))
+        {
+            Outcomes.Clear();
+        }
+
         var outcome = Outcomes.GetOrAdd(key, _ => Build(model, options, classes));
         return outcome.Length == 0 ? null : outcome;
     }
