@@ -277,8 +277,11 @@ public sealed unsafe class Tensor : IDisposable
     /// <summary>Runs autograd from this (scalar) tensor.</summary>
     public void Backward() => NativeStatus.Check(NativeMethods.TensorBackward(Handle));
 
-    /// <summary>Throws a <see cref="TorchException"/> of kind NonFinite when any element is NaN or infinite.</summary>
-    public void EnsureFinite(string what) => NativeStatus.Check(NativeMethods.TensorCheckFinite(Handle, what));
+    /// <summary>
+    /// Throws a <see cref="TorchException"/> of kind NonFinite, naming <paramref name="what"/>, when
+    /// any element is NaN or infinite, or has a magnitude above <paramref name="maxAbs"/> (when given).
+    /// </summary>
+    public void EnsureFinite(string what, double? maxAbs = null) => NativeStatus.Check(NativeMethods.TensorCheckFinite(Handle, maxAbs ?? 0, what));
 
     public void Dispose() => Handle.Dispose();
 

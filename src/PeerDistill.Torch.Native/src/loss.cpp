@@ -17,6 +17,23 @@ std::string sizes(const torch::Tensor& t) {
   return s.str();
 }
 
+// How far below its row's maximum a softened logit may lie: further down, its probability is 0 in
+// float anyway (exp(-104) underflows), and a floor keeps every log-probability finite.
+constexpr double kSoftenedFloor = 1e4;
+
+// z / T, row by row, finite for every finite z. A row whose scaled values overflow float, or whose
+// spread does (logits near the float limit, T < 1), is shifted by its maximum first, in double, and
+// floored at -kSoftenedFloor; softmax and log_softmax do not see a shift of a row, so only the
+// overflow goes away. Every other row is z / T exactly, with its gradient.
+torch::Tensor soften(const torch::Tensor& z, double temperature) {
+  auto scaled = z / temperature;
+  auto spread = std::get<0>(scaled.max(1, /*keepdim=*/true)) - std::get<0>(scaled.min(1, /*keepdim=*/true));
+  auto safe = torch::isfinite(spread);
+  auto wide = z.to(torch::kDouble);
+  auto shifted = ((wide - std::get<0>(wide.max(1, /*keepdim=*/true))) / temperature).clamp_min(-kSoftenedFloor).to(z.scalar_type());
+  return torch::where(safe, scaled, shifted);
+}
+
 // KL(target || softmax(student)) averaged over the batch; student given as log-probabilities.
 torch::Tensor kl_batchmean(const torch::Tensor& log_student, const torch::Tensor& target_probs) {
   return torch::kl_div(log_student, target_probs, at::Reduction::Sum) / log_student.size(0);
@@ -28,7 +45,7 @@ torch::Tensor kl_batchmean(const torch::Tensor& log_student, const torch::Tensor
 //       = CE + alpha * KD                 (combine = additive, the DML form; alpha = 1 gives CE + KD)
 // with KD = T^2 * sum_i w_i KL(p_i || p_s) / sum_i w_i   (form = pairwise)
 //      KD = T^2 * KL(sum_i w_i p_i / sum_i w_i || p_s)   (form = ensemble)
-// where p = softmax(z / T). Teachers are detached. With no teachers the total is CE.
+// where p = softmax(z / T), computed so that KD is finite for any finite logits (see soften). Teachers are detached. With no teachers the total is CE.
 // out_ce / out_kd (optional) receive detached scalars; check_finite != 0 turns a NaN or infinite
 // total into PD_ERR_NON_FINITE.
 PD_API int32_t pd_loss_distill(PdTensor* logits_h, PdTensor* targets_h, PdTensor** teachers, const double* weights,
@@ -67,11 +84,11 @@ PD_API int32_t pd_loss_distill(PdTensor* logits_h, PdTensor* targets_h, PdTensor
                     "teacher " + std::to_string(i) + " logits " + sizes(t) + " do not match student logits " + sizes(logits));
       }
       pd::require(weight_sum > 0, "teacher weights sum to zero");
-      auto log_student = torch::log_softmax(logits / temperature, 1);
+      auto log_student = torch::log_softmax(soften(logits, temperature), 1);
       if (form == PD_TEACHER_PAIRWISE) {
         for (int32_t i = 0; i < n_teachers; ++i) {
           const double w = (weights == nullptr ? 1.0 : weights[i]) / weight_sum;
-          auto p = torch::softmax(unwrap(teachers[i]).detach().to(logits.scalar_type()) / temperature, 1);
+          auto p = torch::softmax(soften(unwrap(teachers[i]).detach().to(logits.scalar_type()), temperature), 1);
           auto term = kl_batchmean(log_student, p) * w;
           kd = i == 0 ? term : kd + term;
         }
@@ -79,7 +96,7 @@ PD_API int32_t pd_loss_distill(PdTensor* logits_h, PdTensor* targets_h, PdTensor
         torch::Tensor mix;
         for (int32_t i = 0; i < n_teachers; ++i) {
           const double w = (weights == nullptr ? 1.0 : weights[i]) / weight_sum;
-          auto p = torch::softmax(unwrap(teachers[i]).detach().to(logits.scalar_type()) / temperature, 1) * w;
+          auto p = torch::softmax(soften(unwrap(teachers[i]).detach().to(logits.scalar_type()), temperature), 1) * w;
           mix = i == 0 ? p : mix + p;
         }
         kd = kl_batchmean(log_student, mix);

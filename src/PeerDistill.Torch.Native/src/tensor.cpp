@@ -2,7 +2,9 @@
 // side needs outside models and losses.
 #include "common.h"
 
+#include <cmath>
 #include <cstring>
+#include <sstream>
 
 namespace {
 
@@ -229,14 +231,21 @@ PD_API int32_t pd_tensor_weighted_mean(PdTensor** items, const double* weights, 
   PD_CATCH
 }
 
-// Fails with PD_ERR_NON_FINITE when the tensor holds a NaN or an infinity.
-PD_API int32_t pd_tensor_check_finite(PdTensor* t, const char* what) {
+// Fails with PD_ERR_NON_FINITE when the tensor holds a NaN or an infinity, or (max_abs > 0) a value
+// whose magnitude exceeds max_abs.
+PD_API int32_t pd_tensor_check_finite(PdTensor* t, double max_abs, const char* what) {
   PD_TRY {
     auto& x = unwrap(t);
-    if (x.is_floating_point() && !torch::isfinite(x.detach()).all().item<bool>()) {
-      const bool has_nan = torch::isnan(x.detach()).any().item<bool>();
-      pd::fail(PD_ERR_NON_FINITE, std::string(what == nullptr ? "tensor" : what) + " contains " +
-                                       (has_nan ? "NaN" : "infinity"));
+    if (x.is_floating_point() && x.numel() > 0) {
+      const double largest = x.detach().abs().max().item<double>();
+      const std::string name = what == nullptr ? "tensor" : what;
+      if (std::isnan(largest)) pd::fail(PD_ERR_NON_FINITE, name + " contains NaN");
+      if (std::isinf(largest)) pd::fail(PD_ERR_NON_FINITE, name + " contains infinity");
+      if (max_abs > 0 && largest > max_abs) {
+        std::ostringstream m;
+        m << name << " holds a value of magnitude " << largest << ", beyond the bound " << max_abs;
+        pd::fail(PD_ERR_NON_FINITE, m.str());
+      }
     }
   }
   PD_CATCH

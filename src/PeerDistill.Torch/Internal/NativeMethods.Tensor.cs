@@ -66,7 +66,7 @@ internal static unsafe partial class NativeMethods
     internal static partial int TensorWeightedMean(IntPtr* items, double* weights, int count, out TensorHandle result);
 
     [LibraryImport(Library, EntryPoint = "pd_tensor_check_finite", StringMarshalling = StringMarshalling.Utf8)]
-    internal static partial int TensorCheckFinite(TensorHandle tensor, string what);
+    internal static partial int TensorCheckFinite(TensorHandle tensor, double maxAbs, string what);
 
     [LibraryImport(Library, EntryPoint = "pd_tensor_randn")]
     internal static partial int TensorRandn(long* shape, int ndim, long seed, out TensorHandle result);

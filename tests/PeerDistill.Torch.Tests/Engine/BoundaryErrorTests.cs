@@ -73,6 +73,16 @@ public class BoundaryErrorTests
     }
 
     [Fact]
+    public void HugeTensor_EnsureFiniteWithABound_ThrowsNamingWhatAndTheBound()
+    {
+        using var t = Tensor.FromArray(new[] { 1f, -3e38f }, 2);
+        t.EnsureFinite("peer 'a' logits");
+        var e = Assert.Throws<TorchException>(() => t.EnsureFinite("peer 'a' logits", maxAbs: 1e6));
+        Assert.Equal(TorchErrorKind.NonFinite, e.Kind);
+        Assert.Contains("peer 'a' logits holds a value of magnitude 3e+38, beyond the bound 1e+06", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void MissingTorchScriptFile_ThrowsIoNamingPath()
     {
         var e = Assert.Throws<TorchException>(() => Model.LoadTorchScript("/nonexistent/model.pt"));
