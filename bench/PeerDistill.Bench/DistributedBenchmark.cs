@@ -565,7 +565,7 @@ internal static class DistributedBenchmark
             }
 
             var store = new CheckpointStore(root.FullName, run, spec.Checkpoints.KeepLast);
-            var options = new PeerLoopOptions(spec.Cohort, run, spec.Evaluation.EverySteps, spec.Evaluation.AtEpochEnd, spec.Evaluation.BatchSize, spec.Checkpoints.EverySteps);
+            var options = PeerLoopOptions.For(spec, run);
             var outcomes = new PeerOutcome?[names.Count];
             var errors = new ConcurrentQueue<Exception>();
             var clock = Stopwatch.StartNew();

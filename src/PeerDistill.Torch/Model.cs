@@ -133,6 +133,20 @@ public sealed class Model : IDisposable
         return result;
     }
 
+    /// <summary>The buffers and random stream as they are now, for <see cref="RestoreStepState"/>.</summary>
+    public ModelStepState CaptureStepState()
+    {
+        NativeStatus.Check(NativeMethods.ModelCaptureStepState(Handle, out var state));
+        return new ModelStepState(state);
+    }
+
+    /// <summary>Puts the buffers and random stream back as <paramref name="state"/> captured them (parameters are not touched).</summary>
+    public void RestoreStepState(ModelStepState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        NativeStatus.Check(NativeMethods.ModelRestoreStepState(Handle, state.Handle));
+    }
+
     /// <summary>Writes the model as a TorchScript file that torch.jit.load in PyTorch reads.</summary>
     public void ExportTorchScript(string path)
     {

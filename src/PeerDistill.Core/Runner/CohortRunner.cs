@@ -41,7 +41,7 @@ public static class CohortRunner
         var consumers = names.Where(n => strategy.Configure(n, 0).Count > 0).ToList();
         stop.BeginRun(coupled: consumers.Count > 0);
         using var exchange = new InMemoryLogitExchange(consumers);
-        var options = new PeerLoopOptions(spec.Cohort, run, spec.Evaluation.EverySteps, spec.Evaluation.AtEpochEnd, spec.Evaluation.BatchSize, spec.Checkpoints.EverySteps);
+        var options = PeerLoopOptions.For(spec, run);
         var outcomes = new PeerOutcome[spec.Peers.Count];
         var sessions = new PeerSession?[spec.Peers.Count];
         var clock = Stopwatch.StartNew();

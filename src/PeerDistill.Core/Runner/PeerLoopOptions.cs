@@ -7,4 +7,13 @@ public sealed record PeerLoopOptions(
     long EvaluateEverySteps,
     bool EvaluateAtEpochEnd,
     int EvaluationBatchSize,
-    long CheckpointEverySteps);
+    long CheckpointEverySteps,
+    double MaxAbsLogit)
+{
+    /// <summary>The options of one run of <paramref name="spec"/>.</summary>
+    public static PeerLoopOptions For(Spec.CohortSpec spec, string run)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        return new PeerLoopOptions(spec.Cohort, run, spec.Evaluation.EverySteps, spec.Evaluation.AtEpochEnd, spec.Evaluation.BatchSize, spec.Checkpoints.EverySteps, spec.Exchange.MaxAbsLogit);
+    }
+}

@@ -1,6 +1,6 @@
 namespace PeerDistill.Core.Runner;
 
-/// <summary>The end of one peer's run.</summary>
+/// <summary>The end of one peer's run; <see cref="CheckpointStep"/> is the step of the checkpoint written on the way out of an interrupted run (null if none).</summary>
 public sealed record PeerOutcome(
     string Peer,
     string Model,
@@ -10,4 +10,7 @@ public sealed record PeerOutcome(
     double? TestLoss,
     double SamplesPerSecond,
     string? Message,
-    long SamplesTrained = 0);
+    long SamplesTrained = 0)
+{
+    public long? CheckpointStep { get; init; }
+}

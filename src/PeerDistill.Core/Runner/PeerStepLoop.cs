@@ -12,7 +12,8 @@ namespace PeerDistill.Core.Runner;
 /// every peer), computes its logits, publishes them if anyone learns from it, gathers its teachers'
 /// logits of step s, and steps on the strategy's loss. A failure of this peer (NaN or infinite
 /// logits or loss, an I/O error) ends this peer only: it withdraws from the exchange, and the other
-/// peers go on without it.
+/// peers go on without it. A stop ends the peer at a step boundary, or (cancellation) while it waits
+/// for its teachers, with that step undone; either way it checkpoints the steps it completed.
 /// </summary>
 public sealed class PeerStepLoop
 {
@@ -63,14 +64,21 @@ public sealed class PeerStepLoop
             {
                 if (!_stop.TryBeginStep(name, step))
                 {
-                    SaveCheckpoint(step);
-                    _exchange.Withdraw(name, step, "interrupted");
-                    _observer.OnEvent(new PeerEvent(_options.Run, name, step, "interrupted", $"stopped on request after {step} steps; checkpoint saved"));
-                    return Outcome(PeerStatus.Interrupted, step, samplesThisRun, clock, null, null);
+                    return Interrupted(step, samplesThisRun, clock, $"stopped on request after {step} steps");
                 }
 
                 var (epoch, batchIndex) = _data.Sampler.Locate(step);
-                samplesThisRun += TrainStep(builder, step, epoch, batchIndex, publishes, cancellation, clock, samplesThisRun);
+                try
+                {
+                    samplesThisRun += TrainStep(builder, step, epoch, batchIndex, publishes, cancellation, clock, samplesThisRun);
+                }
+                catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+                {
+                    // Stopped while waiting for teachers: the step was undone, the completed ones are kept.
+                    _stop.Leave(name);
+                    return Interrupted(step, samplesThisRun, clock, $"stopped while waiting for its teachers' logits of step {step}, after {step} steps");
+                }
+
                 step++;
 
                 var epochEnd = step % _data.StepsPerEpoch == 0;
@@ -107,7 +115,28 @@ public sealed class PeerStepLoop
         }
     }
 
-    /// <summary>Trains one step; returns the number of samples in its batch.</summary>
+    /// <summary>Ends the run at <paramref name="step"/> completed steps: a checkpoint of them (unless the stop said not to), then the exchange is left.</summary>
+    private PeerOutcome Interrupted(long step, long samples, Stopwatch clock, string reason)
+    {
+        var name = _peer.Name;
+        long? checkpoint = null;
+        if (_stop.CheckpointOnStop)
+        {
+            SaveCheckpoint(step);
+            checkpoint = step;
+        }
+
+        _exchange.Withdraw(name, step, "interrupted");
+        _observer.OnEvent(new PeerEvent(_options.Run, name, step, "interrupted", reason + (checkpoint is null ? "; no checkpoint written (as asked)" : "; checkpoint saved")));
+        return Outcome(PeerStatus.Interrupted, step, samples, clock, null, null) with { CheckpointStep = checkpoint };
+    }
+
+    /// <summary>
+    /// Trains one step; returns the number of samples in its batch. Cancelled while it waits for
+    /// teachers, it undoes what the forward pass changed (batch-norm statistics, the random stream)
+    /// and throws <see cref="OperationCanceledException"/>: the model is then exactly as after the
+    /// previous step, the optimizer untouched.
+    /// </summary>
     private int TrainStep(Torch.Data.BatchBuilder builder, long step, int epoch, int batchIndex, bool publishes, CancellationToken cancellation, Stopwatch clock, long samplesBefore)
     {
         var name = _peer.Name;
@@ -116,17 +145,28 @@ public sealed class PeerStepLoop
         var batch = builder.Build(_data.Sampler, epoch, batchIndex);
         using var x = OnDevice(batch.ImagesTensor());
         using var y = OnDevice(batch.LabelsTensor());
+        var wanted = _strategy.Configure(name, step);
+        using var before = wanted.Count == 0 ? null : _peer.Model.CaptureStepState();
         _peer.Optimizer.ZeroGrad();
         using var logits = _peer.Model.Forward(x);
         if (publishes)
         {
-            // Never hand a peer non-finite logits: a diverged peer leaves before anyone learns from it.
-            logits.EnsureFinite($"logits at step {step}");
+            // Never hand a peer non-finite or absurd logits: a diverged peer leaves before anyone learns from it.
+            logits.EnsureFinite($"logits at step {step}", _options.MaxAbsLogit);
             _exchange.Publish(name, step, logits.Detach());
         }
 
-        var wanted = _strategy.Configure(name, step);
-        var arrived = wanted.Count == 0 ? Array.Empty<TeacherLogits>() : _exchange.Gather(name, step, wanted, cancellation);
+        IReadOnlyList<TeacherLogits> arrived;
+        try
+        {
+            arrived = wanted.Count == 0 ? Array.Empty<TeacherLogits>() : _exchange.Gather(name, step, wanted, cancellation);
+        }
+        catch (OperationCanceledException)
+        {
+            _peer.Model.RestoreStepState(before!);
+            throw;
+        }
+
         try
         {
             var plan = _strategy.Aggregate(name, step, arrived);

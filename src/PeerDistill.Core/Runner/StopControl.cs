@@ -29,8 +29,14 @@ public sealed class StopControl
         }
     }
 
-    /// <summary>Asks every peer to stop at the next common step boundary.</summary>
-    public void RequestStop()
+    /// <summary>Whether a peer that stops on request writes a checkpoint of its completed steps (default true).</summary>
+    public bool CheckpointOnStop { get; private set; } = true;
+
+    /// <summary>
+    /// Asks every peer to stop at the next common step boundary; with <paramref name="checkpoint"/>
+    /// false they stop without writing one.
+    /// </summary>
+    public void RequestStop(bool checkpoint = true)
     {
         lock (_gate)
         {
@@ -40,6 +46,7 @@ public sealed class StopControl
             }
 
             _requested = true;
+            CheckpointOnStop = checkpoint;
             _stopAt = _coupled && _started.Count > 0 ? _started.Values.Max() + 1 : null;
         }
     }

@@ -278,3 +278,42 @@ PD_API int32_t pd_model_save_script(PdModel* m, const char* path) {
   }
   PD_CATCH
 }
+
+// What a training-mode forward pass changes in a model besides the autograd graph: its buffers
+// (batch-norm running statistics) and its random stream (dropout). Captured before a step, it lets
+// a step that is abandoned half way (its peer stopped while waiting for teachers) be undone, so the
+// checkpoint written then is exactly the state after the last completed step.
+struct PdStepState {
+  std::vector<torch::Tensor> buffers;
+  torch::Tensor generator;  // undefined when the model draws no random numbers
+};
+
+PD_API int32_t pd_model_capture_step_state(PdModel* handle, PdStepState** out) {
+  PD_TRY {
+    auto* m = pd::model_handle(handle);
+    auto state = std::make_unique<PdStepState>();
+    torch::NoGradGuard no_grad;
+    for (const auto& b : m->module.named_buffers()) state->buffers.push_back(b.value.detach().clone());
+    if (m->stochastic) state->generator = m->generator.get_state();
+    *out = state.release();
+  }
+  PD_CATCH
+}
+
+PD_API int32_t pd_model_restore_step_state(PdModel* handle, PdStepState* state) {
+  PD_TRY {
+    auto* m = pd::model_handle(handle);
+    pd::require(state != nullptr, "null step state");
+    torch::NoGradGuard no_grad;
+    size_t i = 0;
+    for (const auto& b : m->module.named_buffers()) {
+      pd::require(i < state->buffers.size(), "the step state was captured from another model");
+      b.value.copy_(state->buffers[i++]);
+    }
+    pd::require(i == state->buffers.size(), "the step state was captured from another model");
+    if (state->generator.defined()) m->generator.set_state(state->generator);
+  }
+  PD_CATCH
+}
+
+PD_API void pd_model_step_state_free(PdStepState* state) { delete state; }

@@ -44,6 +44,15 @@ internal static partial class NativeMethods
     [LibraryImport(Library, EntryPoint = "pd_model_save_script", StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int ModelSaveScript(ModelHandle model, string path);
 
+    [LibraryImport(Library, EntryPoint = "pd_model_capture_step_state")]
+    internal static partial int ModelCaptureStepState(ModelHandle model, out StepStateHandle state);
+
+    [LibraryImport(Library, EntryPoint = "pd_model_restore_step_state")]
+    internal static partial int ModelRestoreStepState(ModelHandle model, StepStateHandle state);
+
+    [LibraryImport(Library, EntryPoint = "pd_model_step_state_free")]
+    internal static partial void ModelStepStateFree(IntPtr state);
+
     [LibraryImport(Library, EntryPoint = "pd_zoo_models")]
     internal static partial IntPtr ZooModels();
 }
