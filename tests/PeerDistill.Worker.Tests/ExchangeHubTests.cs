@@ -27,6 +27,14 @@ public sealed class ExchangeHubTests
         return hub;
     }
 
+    private static readonly Dictionary<string, object> Streams = new(StringComparer.Ordinal) { ["a"] = new(), ["b"] = new(), ["c"] = new() };
+
+    /// <summary>Delivers a frame as its sender's own network stream would.</summary>
+    internal static FrameVerdict Deliver(ExchangeHub hub, LogitsFrame frame) => hub.Deliver(frame, Streams.GetValueOrDefault(frame.Sender) ?? new object());
+
+    /// <summary>Delivers a frame on a stream of its own, as an outsider's script would.</summary>
+    internal static FrameVerdict Forge(ExchangeHub hub, LogitsFrame frame) => hub.Deliver(frame, new object());
+
     internal static LogitsFrame Frame(string sender, long step, float fill = 0.5f, ulong generation = 1, string receiver = "a")
     {
         var frame = new LogitsFrame
@@ -52,6 +60,9 @@ public sealed class ExchangeHubTests
         { "unknown receiver", StatusCode.NotFound },
         { "unknown sender", StatusCode.PermissionDenied },
         { "stale generation", StatusCode.FailedPrecondition },
+        { "forged generation", StatusCode.Unavailable },
+        { "generation zero", StatusCode.FailedPrecondition },
+        { "ahead of the sender's progress", StatusCode.OutOfRange },
         { "step past the run", StatusCode.OutOfRange },
         { "negative step", StatusCode.OutOfRange },
         { "too far ahead", StatusCode.OutOfRange },
@@ -62,11 +73,13 @@ public sealed class ExchangeHubTests
         { "short values", StatusCode.InvalidArgument },
         { "nan", StatusCode.InvalidArgument },
         { "infinity", StatusCode.InvalidArgument },
+        { "huge", StatusCode.InvalidArgument },
     };
 
+    /// <summary>A bad version of b's frame of step 0 (the good one is b's frame of step 0).</summary>
     internal static LogitsFrame Corrupt(string kind, CohortDirectory directory)
     {
-        var f = Frame("b", 1);
+        var f = Frame("b", 0);
         switch (kind)
         {
             case "wrong cohort": f.Cohort = "other"; break;
@@ -76,6 +89,9 @@ public sealed class ExchangeHubTests
             case "stale generation":
                 directory.Update([new PeerLocation("b", "http://w4", 2, PeerPresence.Active)]);
                 break;
+            case "forged generation": f.Generation = 1000; break;
+            case "generation zero": f.Generation = 0; break;
+            case "ahead of the sender's progress": f.Step = 3; break;
             case "step past the run": f.Step = 100; break;
             case "negative step": f.Step = -1; break;
             case "too far ahead": f.Step = 9; break;
@@ -86,6 +102,7 @@ public sealed class ExchangeHubTests
             case "short values": f.Values = ByteString.CopyFrom(new byte[(Batch * Classes * 4) - 4]); break;
             case "nan": f.Values = WireCodec.Encode(Enumerable.Repeat(float.NaN, Batch * Classes).ToArray(), WireDType.Fp32); break;
             case "infinity": f.Values = WireCodec.Encode([.. new float[(Batch * Classes) - 1], float.PositiveInfinity], WireDType.Fp32); break;
+            case "huge": f.Values = WireCodec.Encode([.. new float[(Batch * Classes) - 1], -3e38f], WireDType.Fp32); break;
             default: throw new ArgumentException(kind);
         }
 
@@ -97,17 +114,16 @@ public sealed class ExchangeHubTests
     public void BadFrame_IsRefusedWithItsCode_AndTrainingGoesOn(string kind, StatusCode expected)
     {
         var hub = NewHub(out var directory);
-        var verdict = hub.Deliver(Corrupt(kind, directory));
+        var verdict = Forge(hub, Corrupt(kind, directory));
         Assert.False(verdict.Accepted);
         Assert.Equal(expected, verdict.Code);
         Assert.False(string.IsNullOrWhiteSpace(verdict.Reason));
 
-        // The receiving peer still gets good logits from its teachers.
-        var good = kind == "stale generation" ? Frame("b", 1, 0.25f, generation: 2) : Frame("b", 1, 0.25f);
-        Assert.True(hub.Deliver(good).Accepted);
-        Assert.True(hub.Deliver(Frame("c", 1, 0.75f)).Accepted);
-        hub.Gather("a", 0, [], CancellationToken.None);
-        var got = hub.Gather("a", 1, ["b", "c"], CancellationToken.None);
+        // The refused frame changed nothing: the receiving peer still gets good logits from its teachers.
+        var good = kind == "stale generation" ? Frame("b", 0, 0.25f, generation: 2) : Frame("b", 0, 0.25f);
+        Assert.True(Deliver(hub, good).Accepted);
+        Assert.True(Deliver(hub, Frame("c", 0, 0.75f)).Accepted);
+        var got = hub.Gather("a", 0, ["b", "c"], CancellationToken.None);
         Assert.Equal(["b", "c"], got.Select(g => g.Peer));
         Assert.All(got[0].Values, v => Assert.Equal(0.25f, v));
     }
@@ -116,7 +132,7 @@ public sealed class ExchangeHubTests
     public void Refusal_NamesTheSender()
     {
         var hub = NewHub(out var directory);
-        var verdict = hub.Deliver(Corrupt("nan", directory));
+        var verdict = Deliver(hub, Corrupt("nan", directory));
         Assert.Contains("'b'", verdict.Reason);
         Assert.Contains("row 0", verdict.Reason);
     }
@@ -125,11 +141,11 @@ public sealed class ExchangeHubTests
     public async Task Gather_WaitsForAnActiveTeacher()
     {
         var hub = NewHub(out _);
-        hub.Deliver(Frame("b", 0));
+        Deliver(hub, Frame("b", 0));
         var gather = Task.Run(() => hub.Gather("a", 0, ["b", "c"], CancellationToken.None));
         await Task.Delay(300);
         Assert.False(gather.IsCompleted);
-        hub.Deliver(Frame("c", 0));
+        Deliver(hub, Frame("c", 0));
         var result = await gather.WaitAsync(TimeSpan.FromSeconds(5));
         Assert.Equal(2, result.Count);
     }
@@ -138,7 +154,7 @@ public sealed class ExchangeHubTests
     public async Task Gather_GoesOnWithoutAMissingTeacher_WhenTheDirectorySaysItIsLost()
     {
         var hub = NewHub(out var directory);
-        hub.Deliver(Frame("b", 0));
+        Deliver(hub, Frame("b", 0));
         var gather = Task.Run(() => hub.Gather("a", 0, ["b", "c"], CancellationToken.None));
         await Task.Delay(300);
         Assert.False(gather.IsCompleted);
@@ -148,13 +164,82 @@ public sealed class ExchangeHubTests
     }
 
     [Fact]
-    public void Gather_DoesNotWaitForATeacherThatIsAhead()
+    public async Task FramesClaimingAFutureStep_AreRefused_AndTheReceiverStillWaitsForTheTeacher()
     {
         var hub = NewHub(out _);
-        hub.Deliver(Frame("b", 0));
-        hub.Deliver(Frame("c", 3));
+        Deliver(hub, Frame("b", 0));
+        foreach (var step in new long[] { 1, 3, 8 })
+        {
+            var forged = Forge(hub, Frame("c", step, 9f));
+            Assert.Equal(StatusCode.OutOfRange, forged.Code);
+            Assert.Contains("ahead of its progress", forged.Reason, StringComparison.Ordinal);
+        }
+
+        var gather = Task.Run(() => hub.Gather("a", 0, ["b", "c"], CancellationToken.None));
+        await Task.Delay(300);
+        Assert.False(gather.IsCompleted, "a forged future frame made the receiver stop waiting for its teacher");
+        Assert.True(Deliver(hub, Frame("c", 0, 0.75f)).Accepted);
+        var result = await gather.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(["b", "c"], result.Select(g => g.Peer));
+
+        // The real teacher's frames go on being taken, one step after the other.
+        Assert.True(Deliver(hub, Frame("c", 1, 0.5f)).Accepted);
+        Assert.True(Deliver(hub, Frame("b", 1, 0.5f)).Accepted);
+        Assert.Equal(2, hub.Gather("a", 1, ["b", "c"], CancellationToken.None).Count);
+    }
+
+    [Fact]
+    public void ASendersOwnStream_MaySkipDroppedSteps_AnotherStreamMustContinueTheSequence()
+    {
+        var hub = NewHub(out _, staleness: 3);
+        Assert.True(Deliver(hub, Frame("b", 0)).Accepted);
+        Assert.True(Deliver(hub, Frame("b", 3)).Accepted);
+
+        // A reconnected sender (a new stream) is believed for its next step, not beyond.
+        var reconnected = new object();
+        Assert.Equal(StatusCode.OutOfRange, hub.Deliver(Frame("b", 5), reconnected).Code);
+        Assert.True(hub.Deliver(Frame("b", 4), reconnected).Accepted);
+        Assert.True(hub.Deliver(Frame("b", 6), reconnected).Accepted);
+        Assert.Equal(StatusCode.OutOfRange, Forge(hub, Frame("b", 8)).Code);
+    }
+
+    [Fact]
+    public void AFrameClaimingAHigherGeneration_DoesNotDecoupleTheRealTeacher()
+    {
+        var hub = NewHub(out _);
+        var forged = Forge(hub, Frame("c", 0, 9f, generation: 1_000_000));
+        Assert.Equal(StatusCode.Unavailable, forged.Code);
+        Assert.Contains("the coordinator's current generation of 'c' is 1", forged.Reason, StringComparison.Ordinal);
+
+        Assert.True(Deliver(hub, Frame("b", 0)).Accepted);
+        Assert.True(Deliver(hub, Frame("c", 0, 0.75f)).Accepted);
         var got = hub.Gather("a", 0, ["b", "c"], CancellationToken.None);
-        Assert.Equal(["b"], got.Select(g => g.Peer));
+        Assert.All(got[1].Values, v => Assert.Equal(0.75f, v));
+        Assert.True(Deliver(hub, Frame("c", 1)).Accepted);
+    }
+
+    [Fact]
+    public void ASecondFrameForAStep_IsRefused_TheFirstIsKept()
+    {
+        var hub = NewHub(out _);
+        Assert.True(Deliver(hub, Frame("b", 0, 0.25f)).Accepted);
+        var again = Forge(hub, Frame("b", 0, 9f));
+        Assert.Equal(StatusCode.AlreadyExists, again.Code);
+        Assert.True(again.Behind);
+        Assert.True(Deliver(hub, Frame("c", 0)).Accepted);
+        Assert.All(hub.Gather("a", 0, ["b", "c"], CancellationToken.None)[0].Values, v => Assert.Equal(0.25f, v));
+    }
+
+    [Fact]
+    public void ANewGenerationsFrames_ReplaceTheOldOnes_OnceTheCoordinatorAnnouncedIt()
+    {
+        var hub = NewHub(out var directory);
+        Assert.True(Deliver(hub, Frame("b", 0, 0.25f)).Accepted);
+        Assert.Equal(StatusCode.Unavailable, Deliver(hub, Frame("b", 0, 0.5f, generation: 2)).Code);
+        directory.Update([new PeerLocation("b", "http://w4", 2, PeerPresence.Active)]);
+        Assert.True(Deliver(hub, Frame("b", 0, 0.5f, generation: 2)).Accepted);
+        Assert.True(Deliver(hub, Frame("c", 0)).Accepted);
+        Assert.All(hub.Gather("a", 0, ["b", "c"], CancellationToken.None)[0].Values, v => Assert.Equal(0.5f, v));
     }
 
     [Fact]
@@ -166,7 +251,7 @@ public sealed class ExchangeHubTests
         await Task.Delay(400);
         Assert.False(gather.IsCompleted);
         directory.Update([new PeerLocation("b", "http://w5", 2, PeerPresence.Active)]);
-        hub.Deliver(Frame("b", 0, generation: 2));
+        Deliver(hub, Frame("b", 0, generation: 2));
         var result = await gather.WaitAsync(TimeSpan.FromSeconds(5));
         Assert.Equal(["b"], result.Select(g => g.Peer));
     }
@@ -184,7 +269,7 @@ public sealed class ExchangeHubTests
     public void Gather_AfterTheStepTimeout_StepsWithTheTeachersPresent()
     {
         var hub = NewHub(out _, timeout: TimeSpan.FromMilliseconds(400));
-        hub.Deliver(Frame("b", 0));
+        Deliver(hub, Frame("b", 0));
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var got = hub.Gather("a", 0, ["b", "c"], CancellationToken.None);
         Assert.Equal(["b"], got.Select(g => g.Peer));
@@ -195,10 +280,10 @@ public sealed class ExchangeHubTests
     public void FramesBehindTheReceiver_AreRefusedAsOutOfRange()
     {
         var hub = NewHub(out _);
-        hub.Deliver(Frame("b", 0));
-        hub.Deliver(Frame("c", 0));
+        Deliver(hub, Frame("b", 0));
+        Deliver(hub, Frame("c", 0));
         hub.Gather("a", 0, ["b", "c"], CancellationToken.None);
-        var late = hub.Deliver(Frame("b", 0));
+        var late = Deliver(hub, Frame("b", 0));
         Assert.Equal(StatusCode.OutOfRange, late.Code);
     }
 
@@ -208,6 +293,36 @@ public sealed class ExchangeHubTests
         var hub = NewHub(out _);
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
         Assert.ThrowsAny<OperationCanceledException>(() => hub.Gather("a", 0, ["b", "c"], cts.Token));
+    }
+
+    [Fact]
+    public async Task ATeacherOneStepAhead_IsStillWaitedFor_ItsLogitsAreOnTheirWay()
+    {
+        // A teacher that learns from this peer completes step 0 as soon as it has this peer's
+        // logits of step 0; its own may still be on the wire when the coordinator reports it.
+        var hub = NewHub(out var directory);
+        directory.Update([new PeerLocation("c", "http://w3", 1, PeerPresence.Active, Step: 1)]);
+        Assert.True(Deliver(hub, Frame("b", 0)).Accepted);
+        var gather = Task.Run(() => hub.Gather("a", 0, ["b", "c"], CancellationToken.None));
+        await Task.Delay(300);
+        Assert.False(gather.IsCompleted);
+        Assert.True(Deliver(hub, Frame("c", 0)).Accepted);
+        Assert.Equal(2, (await gather.WaitAsync(TimeSpan.FromSeconds(5))).Count);
+    }
+
+    [Fact]
+    public void ATeacherWhoseLaterFrameArrived_IsNotWaitedForAStepItDropped()
+    {
+        var hub = NewHub(out _, timeout: TimeSpan.FromSeconds(30));
+        Assert.True(Deliver(hub, Frame("b", 0)).Accepted);
+        Assert.True(Deliver(hub, Frame("c", 0)).Accepted);
+        hub.Gather("a", 0, ["b", "c"], CancellationToken.None);
+        Assert.True(Deliver(hub, Frame("b", 1)).Accepted);
+        Assert.True(Deliver(hub, Frame("c", 2)).Accepted);   // c's frame of step 1 was dropped on its way
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Assert.Equal(["b"], hub.Gather("a", 1, ["b", "c"], CancellationToken.None).Select(g => g.Peer));
+        Assert.True(clock.ElapsedMilliseconds < 2000, $"waited {clock.ElapsedMilliseconds} ms");
     }
 
     [Fact]
@@ -225,8 +340,8 @@ public sealed class ExchangeHubTests
         var gather = Task.Run(() => hub.Gather("a", 10, ["b", "c"], CancellationToken.None));
         await Task.Delay(300);
         Assert.False(gather.IsCompleted);
-        Assert.True(hub.Deliver(Frame("b", 10)).Accepted);
-        Assert.True(hub.Deliver(Frame("c", 10)).Accepted);
+        Assert.True(Deliver(hub, Frame("b", 10)).Accepted);
+        Assert.True(Deliver(hub, Frame("c", 10)).Accepted);
         var result = await gather.WaitAsync(TimeSpan.FromSeconds(5));
         Assert.Equal(2, result.Count);
     }
@@ -234,10 +349,12 @@ public sealed class ExchangeHubTests
     [Fact]
     public void BoundedStaleness_NeverWaits_AndTakesEachTeachersFreshestLogitsWithinK()
     {
-        var hub = NewHub(out _, staleness: 2);
-        hub.Deliver(Frame("b", 3, 0.3f));
-        hub.Deliver(Frame("b", 4, 0.4f));
-        hub.Deliver(Frame("c", 1, 0.1f));
+        var hub = NewHub(out var directory, staleness: 2);
+        // The coordinator saw b complete 3 steps and c 1 step.
+        directory.Update([new PeerLocation("b", "http://w2", 1, PeerPresence.Active, Step: 3), new PeerLocation("c", "http://w3", 1, PeerPresence.Active, Step: 1)]);
+        Assert.True(Deliver(hub, Frame("b", 3, 0.3f)).Accepted);
+        Assert.True(Deliver(hub, Frame("b", 4, 0.4f)).Accepted);
+        Assert.True(Deliver(hub, Frame("c", 1, 0.1f)).Accepted);
         hub.Gather("a", 0, [], CancellationToken.None);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         // At step 5: b's freshest is step 4 (1 old); c's step 1 is 4 old, beyond k = 2: not used.
@@ -247,8 +364,9 @@ public sealed class ExchangeHubTests
         Assert.All(got[0].Values, v => Assert.Equal(0.4f, v));
 
         // Frames within k behind the receiver are still accepted; older ones are refused.
-        Assert.True(hub.Deliver(Frame("c", 4, 0.2f)).Accepted);
-        var late = hub.Deliver(Frame("c", 3));
+        directory.Update([new PeerLocation("c", "http://w3", 1, PeerPresence.Active, Step: 4)]);
+        Assert.True(Deliver(hub, Frame("c", 4, 0.2f)).Accepted);
+        var late = Deliver(hub, Frame("c", 3));
         Assert.Equal(StatusCode.OutOfRange, late.Code);
         Assert.True(late.Behind);
         got = hub.Gather("a", 6, ["b", "c"], CancellationToken.None);

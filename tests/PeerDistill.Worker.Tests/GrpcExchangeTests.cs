@@ -39,6 +39,24 @@ public sealed class GrpcExchangeTests
         return result.Spec! with { Data = result.Spec!.Data with { Epochs = epochs }, Checkpoints = result.Spec.Checkpoints with { EverySteps = 0 } };
     }
 
+    /// <summary>Passes records on and keeps each peer's completed steps, as a worker's heartbeats tell the coordinator.</summary>
+    private sealed class ProgressReports(ICohortObserver inner) : ICohortObserver
+    {
+        private readonly ConcurrentDictionary<string, long> _completed = new(StringComparer.Ordinal);
+
+        public long Completed(string peer) => _completed.GetValueOrDefault(peer);
+
+        public void OnStep(StepRecord record)
+        {
+            _completed[record.Peer] = record.Step + 1;
+            inner.OnStep(record);
+        }
+
+        public void OnEvaluation(EvalRecord record) => inner.OnEvaluation(record);
+
+        public void OnEvent(PeerEvent record) => inner.OnEvent(record);
+    }
+
     internal sealed class Recorder : ICohortObserver
     {
         public ConcurrentQueue<StepRecord> Steps { get; } = new();
@@ -91,7 +109,10 @@ public sealed class GrpcExchangeTests
         }
     }
 
-    /// <summary>Runs each peer of <paramref name="spec"/> on its own worker (server + hub) in this process.</summary>
+    /// <summary>
+    /// Runs each peer of <paramref name="spec"/> on its own worker (server + hub) in this process;
+    /// what a coordinator would report of the peers' progress reaches the directory every 200 ms.
+    /// </summary>
     internal static async Task<(long Frames, long Refused)> RunOnTwoWorkersAsync(CohortSpec spec, CohortData data, IDistillationStrategy strategy, ICohortObserver observer, string checkpointDirectory, Action<IReadOnlyList<GrpcServerHost>>? whileRunning = null)
     {
         const string run = "grpc";
@@ -119,7 +140,7 @@ public sealed class GrpcExchangeTests
         try
         {
             var store = new CheckpointStore(checkpointDirectory, run, spec.Checkpoints.KeepLast);
-            var options = new PeerLoopOptions(spec.Cohort, run, spec.Evaluation.EverySteps, spec.Evaluation.AtEpochEnd, spec.Evaluation.BatchSize, spec.Checkpoints.EverySteps);
+            var options = PeerLoopOptions.For(spec, run);
             var outcomes = new PeerOutcome?[names.Count];
             var errors = new ConcurrentQueue<Exception>();
             // Every inbox is open before anyone sends (a worker reports a peer active only once its
@@ -130,13 +151,37 @@ public sealed class GrpcExchangeTests
                 exchanges[i].Prepare(names[i]);
             }
 
+            var progress = new ProgressReports(observer);
+            var done = new HashSet<string>(StringComparer.Ordinal);
+            void Report()
+            {
+                lock (done)
+                {
+                    directory.Update(names.Select((n, i) => new PeerLocation(n, servers[i].Address.ToString(), 1, done.Contains(n) ? PeerPresence.Done : PeerPresence.Active, progress.Completed(n))));
+                }
+            }
+
+            using var reporting = new CancellationTokenSource();
+            var reporter = Task.Run(async () =>
+            {
+                while (!reporting.IsCancellationRequested)
+                {
+                    Report();
+                    await Task.Delay(200).ContinueWith(_ => { }, TaskScheduler.Default);
+                }
+            });
             var threads = spec.Peers.Select((peer, i) => new Thread(() =>
             {
                 try
                 {
                     using var session = PeerSession.Create(peer, data.Shape, data.Classes, data.TotalSteps);
-                    outcomes[i] = new PeerStepLoop(session, data, strategy, exchanges[i], observer, new StopControl(coupled: false), store, options).Run(CancellationToken.None);
-                    directory.Update([new PeerLocation(peer.Name, servers[i].Address.ToString(), 1, PeerPresence.Done)]);
+                    outcomes[i] = new PeerStepLoop(session, data, strategy, exchanges[i], progress, new StopControl(coupled: false), store, options).Run(CancellationToken.None);
+                    lock (done)
+                    {
+                        done.Add(peer.Name);
+                    }
+
+                    Report();
                 }
                 catch (Exception e)
                 {
@@ -146,6 +191,8 @@ public sealed class GrpcExchangeTests
             threads.ForEach(t => t.Start());
             whileRunning?.Invoke(servers);
             threads.ForEach(t => t.Join());
+            await reporting.CancelAsync();
+            await reporter;
             Assert.Empty(errors);
             Assert.All(outcomes, o => Assert.Equal(PeerDistill.Core.Runner.PeerStatus.Completed, o!.Status));
             foreach (var e in exchanges)

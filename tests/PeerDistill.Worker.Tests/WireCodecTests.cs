@@ -29,11 +29,12 @@ public sealed class WireCodecTests
     }
 
     [Fact]
-    public void FirstNonFinite_FindsNaNAndInfinity()
+    public void FirstOutside_FindsNaNInfinityAndValuesBeyondTheBound()
     {
-        Assert.Equal(-1, WireCodec.FirstNonFinite([1f, 2f]));
-        Assert.Equal(1, WireCodec.FirstNonFinite([1f, float.NaN, float.PositiveInfinity]));
-        Assert.Equal(0, WireCodec.FirstNonFinite([float.NegativeInfinity]));
+        Assert.Equal(-1, WireCodec.FirstOutside([1f, -2f], 2));
+        Assert.Equal(1, WireCodec.FirstOutside([1f, float.NaN, float.PositiveInfinity], 10));
+        Assert.Equal(0, WireCodec.FirstOutside([float.NegativeInfinity], double.MaxValue));
+        Assert.Equal(1, WireCodec.FirstOutside([1f, -3e38f], 1e6));
     }
 
     [Fact]

@@ -6,11 +6,23 @@ namespace PeerDistill.Worker.Exchange;
 
 /// <summary>
 /// The receiving side of a worker's logit exchange: one inbox per peer hosted here. Every frame is
-/// checked (cohort and run, receiver hosted here, sender a teacher of it, generation not
-/// superseded, step inside the window, shape and class count, dtype and length, finite values)
+/// checked (cohort and run, receiver hosted here, sender a teacher of it, generation the one the
+/// coordinator gave the sender, step inside the window and within the sender's progress, one frame
+/// per step, shape and class count, dtype and length, finite values within the cohort's bound)
 /// before its logits are kept; a refused frame is logged with its sender and answered with the
-/// status code that names the problem, and the receiving peer trains on.
+/// status code that names the problem, changes nothing, and the receiving peer trains on.
 /// </summary>
+/// <remarks>
+/// What a frame claims is never believed beyond what the coordinator says of its sender (the
+/// <see cref="CohortDirectory"/>): a frame must carry the sender's current generation, and no frame
+/// can make the receiver stop waiting for a teacher (only the coordinator's report of the teacher's
+/// progress can). A stream that has carried a sender's frames goes on being believed for later
+/// steps (a genuine sender sends its steps in order and skips only frames dropped on the way); on
+/// any other stream a frame's step may be at most one past the sender's last accepted frame, or the
+/// step the coordinator last saw the sender reach, whichever is later. A frame that claims more is
+/// refused and changes nothing; the genuine sender sends a refused frame again until it is taken.
+/// Frames handed over by peers of this worker (no stream) are this process's own.
+/// </remarks>
 public sealed class ExchangeHub
 {
     private readonly object _gate = new();
@@ -58,14 +70,19 @@ public sealed class ExchangeHub
         }
     }
 
-    /// <summary>Checks <paramref name="frame"/> and keeps its logits for the receiver, or says why not.</summary>
-    public FrameVerdict Deliver(LogitsFrame frame)
+    /// <summary>
+    /// Checks <paramref name="frame"/> and keeps its logits for the receiver, or says why not.
+    /// <paramref name="stream"/> identifies the network stream it came on (one object per call);
+    /// null for a frame handed over by a peer of this worker.
+    /// </summary>
+    public FrameVerdict Deliver(LogitsFrame frame, object? stream = null)
     {
-        var verdict = Check(frame);
-        if (verdict.Behind || verdict.Code == StatusCode.OutOfRange && frame.Step >= 0 && frame.Step < Settings.TotalSteps)
+        var verdict = Check(frame, stream);
+        if (verdict.Behind || verdict.Code == StatusCode.Unavailable || verdict.Code == StatusCode.OutOfRange && frame.Step >= 0 && frame.Step < Settings.TotalSteps)
         {
             // Expected while a peer catches up after a re-activation (its teachers are ahead of it, or
-            // it is behind them); the sender hears about it in the acknowledgement.
+            // it is behind them, or the coordinator's news of it is on its way); the sender hears
+            // about it in the acknowledgement.
             Log.FrameOutsideWindow(_logger, frame.Sender, frame.Receiver, frame.Step, verdict.Reason);
         }
         else if (!verdict.Accepted)
@@ -112,9 +129,13 @@ public sealed class ExchangeHub
                         continue;
                     }
 
-                    // A teacher past this step (it completed more steps than this, or sent a later
-                    // frame) will never send logits of it: this peer is catching up after a re-activation.
-                    var ahead = inbox.NewestSeen(teacher) > step || (location?.Step ?? 0) > step;
+                    // A teacher past this step will never send logits of it: this peer is catching up
+                    // after a re-activation. Past it means: a later frame of it was taken (frames come
+                    // in order, and only believable ones are taken), or the coordinator saw it complete
+                    // more than one step beyond this one (one beyond is normal: a teacher that learns
+                    // from this peer completes the step as soon as it has this peer's logits, while its
+                    // own may still be on their way).
+                    var ahead = inbox.Highest(teacher) > step || (location?.Step ?? 0) > step + 1;
                     if (state == PeerPresence.Done || ahead)
                     {
                         continue;
@@ -175,7 +196,7 @@ public sealed class ExchangeHub
         }
     }
 
-    private FrameVerdict Check(LogitsFrame frame)
+    private FrameVerdict Check(LogitsFrame frame, object? stream)
     {
         var s = Settings;
         lock (_gate)
@@ -195,58 +216,86 @@ public sealed class ExchangeHub
                 return Refuse(StatusCode.PermissionDenied, inbox.Highest(frame.Sender), $"'{frame.Sender}' is not a teacher of '{frame.Receiver}' in cohort '{s.Cohort}'");
             }
 
-            var known = Math.Max(Directory.Find(frame.Sender)?.Generation ?? 0, inbox.GenerationOf(frame.Sender));
-            if (frame.Generation < known)
-            {
-                return Refuse(StatusCode.FailedPrecondition, inbox.Highest(frame.Sender), $"frame from '{frame.Sender}' carries generation {frame.Generation}, superseded by generation {known}");
-            }
-
+            var known = inbox.Highest(frame.Sender);
             if (frame.Step < 0 || frame.Step >= s.TotalSteps)
             {
-                return Refuse(StatusCode.OutOfRange, inbox.Highest(frame.Sender), $"frame from '{frame.Sender}' has step {frame.Step}, outside the run's steps [0, {s.TotalSteps})");
-            }
-
-            if (frame.Step < inbox.Current - s.MaxStaleness)
-            {
-                return Refuse(StatusCode.OutOfRange, inbox.Highest(frame.Sender), $"frame from '{frame.Sender}' has step {frame.Step}, behind '{frame.Receiver}', which is at step {inbox.Current}") with { Behind = true };
-            }
-
-            if (frame.Step > inbox.Current + s.Window)
-            {
-                return Refuse(StatusCode.OutOfRange, inbox.Highest(frame.Sender), $"frame from '{frame.Sender}' has step {frame.Step}, more than {s.Window} steps ahead of '{frame.Receiver}' (step {inbox.Current})");
+                return Refuse(StatusCode.OutOfRange, known, $"frame from '{frame.Sender}' has step {frame.Step}, outside the run's steps [0, {s.TotalSteps})");
             }
 
             var batch = s.BatchSizeAt(frame.Step);
             if (frame.Shape.Count != 2 || frame.Shape[0] != batch || frame.Shape[1] != s.Classes)
             {
-                return Refuse(StatusCode.InvalidArgument, inbox.Highest(frame.Sender), $"frame from '{frame.Sender}' of step {frame.Step} has shape [{string.Join(", ", frame.Shape)}]; expected [{batch}, {s.Classes}] (batch, classes)");
+                return Refuse(StatusCode.InvalidArgument, known, $"frame from '{frame.Sender}' of step {frame.Step} has shape [{string.Join(", ", frame.Shape)}]; expected [{batch}, {s.Classes}] (batch, classes)");
             }
 
             if (frame.Dtype != s.WireDType)
             {
-                return Refuse(StatusCode.InvalidArgument, inbox.Highest(frame.Sender), $"frame from '{frame.Sender}' of step {frame.Step} is {frame.Dtype}; the cohort's wire dtype is {s.WireDType}");
+                return Refuse(StatusCode.InvalidArgument, known, $"frame from '{frame.Sender}' of step {frame.Step} is {frame.Dtype}; the cohort's wire dtype is {s.WireDType}");
             }
 
             var expected = (long)batch * s.Classes * WireCodec.SizeOf(frame.Dtype);
             if (frame.Values.Length != expected)
             {
-                return Refuse(StatusCode.InvalidArgument, inbox.Highest(frame.Sender), $"frame from '{frame.Sender}' of step {frame.Step} has {frame.Values.Length} bytes of values; expected {expected}");
+                return Refuse(StatusCode.InvalidArgument, known, $"frame from '{frame.Sender}' of step {frame.Step} has {frame.Values.Length} bytes of values; expected {expected}");
             }
 
             var values = WireCodec.Decode(frame.Values.Span, frame.Dtype);
-            var bad = WireCodec.FirstNonFinite(values);
+            var bad = WireCodec.FirstOutside(values, s.MaxAbsLogit);
             if (bad >= 0)
             {
-                return Refuse(StatusCode.InvalidArgument, inbox.Highest(frame.Sender), $"frame from '{frame.Sender}' of step {frame.Step} has a non-finite value ({values[bad]}) at row {bad / s.Classes}, class {bad % s.Classes}");
+                var what = float.IsFinite(values[bad]) ? $"a value beyond the cohort's bound of {s.MaxAbsLogit:G3} (exchange.max_abs_logit)" : "a non-finite value";
+                return Refuse(StatusCode.InvalidArgument, known, $"frame from '{frame.Sender}' of step {frame.Step} has {what} ({values[bad]}) at row {bad / s.Classes}, class {bad % s.Classes}");
             }
 
-            // Only a frame that passed every check tells the receiver anything (where the sender is,
-            // which generation it runs): a refused one leaves no trace.
-            inbox.Saw(frame.Sender, frame.Step, frame.Generation);
-            inbox.Keep(frame.Sender, frame.Step, values);
+            // The generation and progress of the sender are what the coordinator says, never what a frame claims.
+            if (Directory.Find(frame.Sender) is not { Generation: > 0 } sender)
+            {
+                return Refuse(StatusCode.Unavailable, known, $"frame from '{frame.Sender}' carries generation {frame.Generation}; the coordinator has not placed '{frame.Sender}' yet, as far as this worker knows");
+            }
+
+            if (frame.Generation < sender.Generation)
+            {
+                return Refuse(StatusCode.FailedPrecondition, known, $"frame from '{frame.Sender}' carries generation {frame.Generation}, superseded by generation {sender.Generation}");
+            }
+
+            if (frame.Generation > sender.Generation)
+            {
+                // Either the coordinator's news of a re-activation has not reached this worker yet
+                // (the sender comes back with the frame shortly), or the frame lies.
+                return Refuse(StatusCode.Unavailable, known, $"frame from '{frame.Sender}' carries generation {frame.Generation}; the coordinator's current generation of '{frame.Sender}' is {sender.Generation}");
+            }
+
+            if (frame.Step < inbox.Current - s.MaxStaleness)
+            {
+                return Refuse(StatusCode.OutOfRange, known, $"frame from '{frame.Sender}' has step {frame.Step}, behind '{frame.Receiver}', which is at step {inbox.Current}") with { Behind = true };
+            }
+
+            if (frame.Step > inbox.Current + s.Window)
+            {
+                return Refuse(StatusCode.OutOfRange, known, $"frame from '{frame.Sender}' has step {frame.Step}, more than {s.Window} steps ahead of '{frame.Receiver}' (step {inbox.Current})");
+            }
+
+            var highest = inbox.Highest(frame.Sender, frame.Generation);
+            if (frame.Step <= highest)
+            {
+                return Refuse(StatusCode.AlreadyExists, highest, $"frame from '{frame.Sender}' has step {frame.Step}; its logits of that step (generation {frame.Generation}) were taken already") with { Behind = true };
+            }
+
+            // A stream that carried this sender's frames in sequence goes on being believed (a genuine
+            // sender skips steps only when frames were dropped on its way here); any other stream must
+            // continue the sequence, or stay within the progress the coordinator last saw.
+            var trusted = stream is null || inbox.IsTrusted(frame.Sender, frame.Generation, stream);
+            var reached = Math.Max(highest + 1, sender.Step);
+            if (!trusted && frame.Step > reached)
+            {
+                return Refuse(StatusCode.OutOfRange, highest, $"frame from '{frame.Sender}' has step {frame.Step}, ahead of its progress: its next step is {highest + 1} and the coordinator last saw it complete {sender.Step} steps");
+            }
+
+            // Only a frame that passed every check is kept: a refused one leaves no trace.
+            inbox.Keep(frame.Sender, frame.Generation, frame.Step, values, stream);
             Monitor.PulseAll(_gate);
-            var credit = (int)Math.Max(0, inbox.Current + s.Window - inbox.Highest(frame.Sender));
-            return new FrameVerdict(true, StatusCode.OK, string.Empty, inbox.Highest(frame.Sender), credit);
+            var credit = (int)Math.Max(0, inbox.Current + s.Window - frame.Step);
+            return new FrameVerdict(true, StatusCode.OK, string.Empty, frame.Step, credit);
         }
     }
 
@@ -260,13 +309,15 @@ public sealed class ExchangeHub
         }
     }
 
-    /// <summary>The logits waiting for one hosted peer, by teacher and step.</summary>
+    /// <summary>
+    /// The logits waiting for one hosted peer, by teacher and step, and for each teacher the
+    /// generation they came from and the highest step accepted of it.
+    /// </summary>
     private sealed class Inbox(string peer, ulong generation, HashSet<string> teachers, long current)
     {
         private readonly Dictionary<string, SortedDictionary<long, float[]>> _frames = new(StringComparer.Ordinal);
-        private readonly Dictionary<string, long> _newest = new(StringComparer.Ordinal);
-        private readonly Dictionary<string, long> _highest = new(StringComparer.Ordinal);
-        private readonly Dictionary<string, ulong> _generations = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, (ulong Generation, long Step)> _highest = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, (ulong Generation, object Stream)> _trusted = new(StringComparer.Ordinal);
 
         public string Peer { get; } = peer;
 
@@ -277,27 +328,31 @@ public sealed class ExchangeHub
         /// <summary>The step this peer gathers next; older frames are of no use to it.</summary>
         public long Current { get; private set; } = current;
 
-        public long NewestSeen(string teacher) => _newest.GetValueOrDefault(teacher, -1);
+        /// <summary>The highest step accepted from <paramref name="teacher"/> (-1: none).</summary>
+        public long Highest(string teacher) => _highest.TryGetValue(teacher, out var h) ? h.Step : -1;
 
-        public long Highest(string teacher) => _highest.GetValueOrDefault(teacher, -1);
+        /// <summary>The highest step accepted from <paramref name="teacher"/> in <paramref name="generation"/> (-1: none).</summary>
+        public long Highest(string teacher, ulong generation) => _highest.TryGetValue(teacher, out var h) && h.Generation == generation ? h.Step : -1;
 
-        public ulong GenerationOf(string teacher) => _generations.GetValueOrDefault(teacher);
+        /// <summary>Whether <paramref name="stream"/> is the one that last carried <paramref name="teacher"/>'s frames of <paramref name="generation"/>.</summary>
+        public bool IsTrusted(string teacher, ulong generation, object stream) =>
+            _trusted.TryGetValue(teacher, out var t) && t.Generation == generation && ReferenceEquals(t.Stream, stream);
 
-        public void Saw(string teacher, long step, ulong generation)
+        /// <summary>Keeps a checked frame (the stream it came on is believed from now on); a newer generation's frames replace an older one's.</summary>
+        public void Keep(string teacher, ulong generation, long step, float[] values, object? stream)
         {
-            _newest[teacher] = Math.Max(NewestSeen(teacher), step);
-            _generations[teacher] = Math.Max(GenerationOf(teacher), generation);
-        }
+            if (stream is not null)
+            {
+                _trusted[teacher] = (generation, stream);
+            }
 
-        public void Keep(string teacher, long step, float[] values)
-        {
             if (!_frames.TryGetValue(teacher, out var byStep))
             {
                 _frames[teacher] = byStep = [];
             }
 
             byStep[step] = values;
-            _highest[teacher] = Math.Max(Highest(teacher), step);
+            _highest[teacher] = (generation, step);
         }
 
         public bool TryGet(string teacher, long step, out float[] values)

@@ -13,6 +13,7 @@ namespace PeerDistill.Worker.Exchange;
 /// <param name="Quorum">The fewest teachers that must be present for a peer to step.</param>
 /// <param name="Window">How many steps ahead of the receiver a frame may be (the credit granted to senders).</param>
 /// <param name="MaxStaleness">0: synchronous (wait for each step's logits); k &gt; 0: bounded staleness (never wait; use each teacher's freshest logits at most k steps old).</param>
+/// <param name="MaxAbsLogit">The largest logit magnitude a frame may carry (exchange.max_abs_logit).</param>
 public sealed record ExchangeSettings(
     string Cohort,
     string Run,
@@ -23,4 +24,5 @@ public sealed record ExchangeSettings(
     TimeSpan StepTimeout,
     int Quorum,
     int Window = 64,
-    int MaxStaleness = 0);
+    int MaxStaleness = 0,
+    double MaxAbsLogit = 1e6);

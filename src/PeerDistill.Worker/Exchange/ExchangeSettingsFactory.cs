@@ -25,6 +25,7 @@ public static class ExchangeSettingsFactory
             TimeSpan.FromSeconds(spec.Exchange.StepTimeoutSeconds),
             spec.Exchange.Quorum,
             window,
-            spec.Exchange.Mode == Core.Spec.ExchangeSpec.BoundedStaleness ? Math.Max(1, spec.Exchange.MaxStaleness) : 0);
+            spec.Exchange.Mode == Core.Spec.ExchangeSpec.BoundedStaleness ? Math.Max(1, spec.Exchange.MaxStaleness) : 0,
+            spec.Exchange.MaxAbsLogit);
     }
 }

@@ -20,6 +20,8 @@ public static class PeerExchangeService
 
     private static async Task ExchangeAsync(ExchangeRegistry registry, ILogger logger, IAsyncStreamReader<LogitsFrame> frames, IServerStreamWriter<ExchangeAck> acks, ServerCallContext context)
     {
+        // The hub believes a stream that has carried a sender's frames in sequence: this call is one stream.
+        var stream = new object();
         while (await frames.MoveNext(context.CancellationToken).ConfigureAwait(false))
         {
             var frame = frames.Current;
@@ -32,7 +34,7 @@ public static class PeerExchangeService
             }
             else
             {
-                verdict = hub.Deliver(frame);
+                verdict = hub.Deliver(frame, stream);
             }
 
             if (verdict.Code == StatusCode.FailedPrecondition)

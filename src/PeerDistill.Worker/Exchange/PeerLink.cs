@@ -30,9 +30,11 @@ internal sealed class PeerLink : IAsyncDisposable
     private readonly ExchangeStatistics _statistics;
     private LogitsFrame? _last;
 
-    // The step of the latest frame when the receiver refused it for being too far ahead (it is
-    // catching up after a re-activation): the frame is sent again until it fits the receiver's window.
-    private long _refusedAhead = -1;
+    // The earliest frame the receiver refused for now: too far ahead of it (it is catching up after a
+    // re-activation), ahead of what the coordinator has told it of this sender's progress (a new
+    // stream), or of a generation the coordinator's news has not brought it yet. It is sent again
+    // until it is taken or has become useless (the receiver moved past it).
+    private LogitsFrame? _retry;
 
     public PeerLink(string sender, string receiver, string localAddress, ExchangeHub localHub, CohortDirectory directory, Func<string, GrpcChannel> channelFor, ExchangeStatistics statistics, ILogger logger)
     {
@@ -128,9 +130,9 @@ internal sealed class PeerLink : IAsyncDisposable
                 Deliver(item.Frame, item.Enqueued);
                 _last = item.Frame;
             }
-            else if (_last is not null && Interlocked.Exchange(ref _refusedAhead, -1) == _last.Step)
+            else if (Volatile.Read(ref _retry) is { } retry)
             {
-                Deliver(_last, Stopwatch.GetTimestamp());
+                Deliver(retry, Stopwatch.GetTimestamp());
             }
         }
 
@@ -141,14 +143,31 @@ internal sealed class PeerLink : IAsyncDisposable
     {
         var verdict = _localHub.Deliver(frame);
         _statistics.Record(frame.CalculateSize(), Stopwatch.GetElapsedTime(enqueued), verdict.Accepted);
-        NoteRefusal(frame.Step, verdict.Accepted, verdict.Code, verdict.HighestStep, verdict.Behind);
+        NoteVerdict(frame, verdict.Accepted, verdict.Code, verdict.HighestStep, verdict.Behind);
     }
 
-    private void NoteRefusal(long step, bool accepted, StatusCode code, long highest, bool behind)
+    /// <summary>Keeps the earliest frame refused for now as the one to send again; forgets it once it was taken or is of no use.</summary>
+    private void NoteVerdict(LogitsFrame frame, bool accepted, StatusCode code, long highest, bool behind)
     {
-        if (!accepted && code == StatusCode.OutOfRange && !behind && step > highest)
+        var retry = Volatile.Read(ref _retry);
+        if (accepted || behind)
         {
-            Interlocked.Exchange(ref _refusedAhead, step);
+            // Taken, or the receiver is past it: an earlier frame is of no use any more.
+            if (retry is not null && retry.Step <= frame.Step)
+            {
+                Interlocked.CompareExchange(ref _retry, null, retry);
+            }
+        }
+        else if ((code == StatusCode.OutOfRange && frame.Step > highest) || code == StatusCode.Unavailable)
+        {
+            if (retry is null || frame.Step < retry.Step)
+            {
+                Interlocked.CompareExchange(ref _retry, frame, retry);
+            }
+        }
+        else if (ReferenceEquals(retry, frame))
+        {
+            Interlocked.CompareExchange(ref _retry, null, retry);
         }
     }
 
@@ -157,31 +176,32 @@ internal sealed class PeerLink : IAsyncDisposable
     {
         var channel = _channelFor(location.Address);
         using var call = channel.CallInvoker.AsyncDuplexStreamingCall(PeerExchangeMethods.Exchange, new CallOptions(CancellationToken: _stop.Token));
-        var sent = new System.Collections.Concurrent.ConcurrentQueue<(long Step, long Timestamp, int Bytes)>();
+        var sent = new System.Collections.Concurrent.ConcurrentQueue<(LogitsFrame Frame, long Timestamp, int Bytes)>();
         var resend = false;
         var acks = Task.Run(async () =>
         {
             while (await call.ResponseStream.MoveNext(_stop.Token).ConfigureAwait(false))
             {
                 var ack = call.ResponseStream.Current;
-                if (sent.TryDequeue(out var s))
+                if (!sent.TryDequeue(out var s))
                 {
-                    _statistics.Record(s.Bytes, Stopwatch.GetElapsedTime(s.Timestamp), ack.Accepted);
+                    continue;
                 }
 
+                _statistics.Record(s.Bytes, Stopwatch.GetElapsedTime(s.Timestamp), ack.Accepted);
+                NoteVerdict(s.Frame, ack.Accepted, (StatusCode)ack.RefusedCode, ack.Step, ack.Stale);
                 if (!ack.Accepted)
                 {
                     var code = (StatusCode)ack.RefusedCode;
-                    NoteRefusal(s.Step, ack.Accepted, code, ack.Step, ack.Stale);
                     if (code == StatusCode.NotFound)
                     {
                         // The receiver is not hosted there (yet): come back with the latest frame shortly.
                         resend = true;
                     }
 
-                    if (code != StatusCode.OutOfRange)
+                    if (code is not (StatusCode.OutOfRange or StatusCode.Unavailable or StatusCode.AlreadyExists))
                     {
-                        Log.RemoteRefused(_logger, _sender, _receiver, s.Step, code, ack.Reason);
+                        Log.RemoteRefused(_logger, _sender, _receiver, s.Frame.Step, code, ack.Reason);
                     }
                 }
             }
@@ -189,24 +209,26 @@ internal sealed class PeerLink : IAsyncDisposable
 
         try
         {
-            if (_last is not null)
+            // A new stream starts with the frame the receiver still needs, else the latest one, so
+            // that it learns where this sender is.
+            if ((Volatile.Read(ref _retry) ?? _last) is { } first)
             {
-                sent.Enqueue((_last.Step, Stopwatch.GetTimestamp(), _last.CalculateSize()));
-                await call.RequestStream.WriteAsync(_last, _stop.Token).ConfigureAwait(false);
+                sent.Enqueue((first, Stopwatch.GetTimestamp(), first.CalculateSize()));
+                await call.RequestStream.WriteAsync(first, _stop.Token).ConfigureAwait(false);
             }
 
             while (!resend && await WaitForFrameAsync(location).ConfigureAwait(false))
             {
                 if (_queue.Reader.TryRead(out var item))
                 {
-                    sent.Enqueue((item.Frame.Step, item.Enqueued, item.Frame.CalculateSize()));
+                    sent.Enqueue((item.Frame, item.Enqueued, item.Frame.CalculateSize()));
                     await call.RequestStream.WriteAsync(item.Frame, _stop.Token).ConfigureAwait(false);
                     _last = item.Frame;
                 }
-                else if (_last is not null && Interlocked.Exchange(ref _refusedAhead, -1) == _last.Step)
+                else if (Volatile.Read(ref _retry) is { } retry)
                 {
-                    sent.Enqueue((_last.Step, Stopwatch.GetTimestamp(), _last.CalculateSize()));
-                    await call.RequestStream.WriteAsync(_last, _stop.Token).ConfigureAwait(false);
+                    sent.Enqueue((retry, Stopwatch.GetTimestamp(), retry.CalculateSize()));
+                    await call.RequestStream.WriteAsync(retry, _stop.Token).ConfigureAwait(false);
                 }
             }
 
@@ -250,8 +272,8 @@ internal sealed class PeerLink : IAsyncDisposable
             }
             catch (OperationCanceledException) when (!_stop.IsCancellationRequested)
             {
-                // Look at the directory again; send the latest frame again if it did not fit.
-                if (Volatile.Read(ref _refusedAhead) >= 0)
+                // Look at the directory again; send a refused frame again.
+                if (Volatile.Read(ref _retry) is not null)
                 {
                     return true;
                 }

@@ -69,12 +69,12 @@ public static class WireCodec
         }
     }
 
-    /// <summary>The index of the first NaN or infinite value, or -1.</summary>
-    public static int FirstNonFinite(ReadOnlySpan<float> values)
+    /// <summary>The index of the first NaN or infinite value, or of magnitude above <paramref name="maxAbs"/>, or -1.</summary>
+    public static int FirstOutside(ReadOnlySpan<float> values, double maxAbs)
     {
         for (var i = 0; i < values.Length; i++)
         {
-            if (!float.IsFinite(values[i]))
+            if (!(Math.Abs(values[i]) <= maxAbs))
             {
                 return i;
             }
