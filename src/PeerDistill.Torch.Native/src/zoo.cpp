@@ -113,10 +113,17 @@ class Options {
 
 enum class Init { Default, KaimingFanOut, SmallNormal };
 
-// Modules share one compilation unit per model; class names are mangled to stay unique.
+// Modules share one compilation unit per model; class names are mangled to stay unique. A dry
+// builder only counts the parameters the model would have (no tensors, no compiled methods), so
+// that a model over kMaxParameters is refused before anything is allocated.
 class Builder {
  public:
-  explicit Builder(std::string model) : model_(std::move(model)) {}
+  Builder(std::string model, bool dry) : model_(std::move(model)), dry_(dry) {}
+
+  // Compiles `source` as methods of `m` (not when dry).
+  void define(Module& m, const std::string& source) {
+    if (!dry_) m.define(source);
+  }
 
   Module make(const std::string& type) {
     Module m(c10::QualifiedName("__torch__.peerdistill." + type), cu_, /*shouldMangle=*/true);
@@ -129,6 +136,7 @@ class Builder {
                 Init init) {
     auto m = make("Conv2d");
     reserve(out * (in / groups) * k * k + (bias ? out : 0));
+    if (dry_) return m;
     auto w = torch::empty({out, in / groups, k, k});
     const double fan_in = static_cast<double>(in / groups * k * k);
     {
@@ -155,13 +163,14 @@ class Builder {
     src << "def forward(self, x):\n"
         << "    return torch.conv2d(x, self.weight, " << bias_arg << ", [" << stride << ", " << stride << "], ["
         << pad << ", " << pad << "], [1, 1], " << groups << ")\n";
-    m.define(src.str());
+    define(m, src.str());
     return m;
   }
 
   Module linear(int64_t in, int64_t out, Init init) {
     auto m = make("Linear");
     reserve(out * in + out);
+    if (dry_) return m;
     auto w = torch::empty({out, in});
     auto b = torch::empty({out});
     {
@@ -177,18 +186,19 @@ class Builder {
     }
     add_param(m, "weight", w);
     add_param(m, "bias", b);
-    m.define("def forward(self, x):\n    return torch.linear(x, self.weight, self.bias)\n");
+    define(m, "def forward(self, x):\n    return torch.linear(x, self.weight, self.bias)\n");
     return m;
   }
 
   Module batch_norm(int64_t channels) {
     auto m = make("BatchNorm2d");
     reserve(4 * channels);
+    if (dry_) return m;
     add_param(m, "weight", torch::ones({channels}));
     add_param(m, "bias", torch::zeros({channels}));
     m.register_buffer("running_mean", torch::zeros({channels}));
     m.register_buffer("running_var", torch::ones({channels}));
-    m.define(
+    define(m,
         "def forward(self, x):\n"
         "    return torch.batch_norm(x, self.weight, self.bias, self.running_mean, self.running_var, "
         "self.training, 0.1, 1e-05, True)\n");
@@ -211,6 +221,7 @@ class Builder {
   }
 
   std::string model_;
+  bool dry_;
   int64_t total_ = 0;
   std::shared_ptr<torch::jit::CompilationUnit> cu_ = std::make_shared<torch::jit::CompilationUnit>();
 };
@@ -247,7 +258,7 @@ Module build_mlp(Builder& b, Options& o, int64_t c, int64_t h, int64_t w, int64_
   }
   m.register_module("out", b.linear(in, classes, Init::Default));
   src << "    return self.out.forward(x)\n";
-  m.define(src.str());
+  b.define(m, src.str());
   return m;
 }
 
@@ -267,7 +278,7 @@ Module build_cnn(Builder& b, Options& o, int64_t c, int64_t h, int64_t w, int64_
       << "    x = torch.max_pool2d(torch.relu(self.conv2.forward(x))" << kMaxPool << "\n"
       << "    x = torch.relu(self.fc1.forward(torch.flatten(x, 1)))\n"
       << dropout_line("x", dropout) << "    return self.fc2.forward(x)\n";
-  m.define(src.str());
+  b.define(m, src.str());
   return m;
 }
 
@@ -301,7 +312,7 @@ Module build_resnet(Builder& b, Options& o, int depth, int64_t c, int64_t classe
         block.register_module("shortcut_bn", b.batch_norm(out));
         shortcut = "self.shortcut_bn.forward(self.shortcut_conv.forward(x))";
       }
-      block.define(
+      b.define(block,
           "def forward(self, x):\n"
           "    out = torch.relu(self.bn1.forward(self.conv1.forward(x)))\n"
           "    out = self.bn2.forward(self.conv2.forward(out))\n"
@@ -312,11 +323,11 @@ Module build_resnet(Builder& b, Options& o, int depth, int64_t c, int64_t classe
       in = out;
     }
     stage_src << "    return x\n";
-    stage.define(stage_src.str());
+    b.define(stage, stage_src.str());
     m.register_module("layer" + std::to_string(s + 1), stage);
   }
   m.register_module("fc", b.linear(in, classes, Init::Default));
-  m.define(
+  b.define(m,
       "def forward(self, x):\n"
       "    x = torch.relu(self.bn1.forward(self.conv1.forward(x)))\n"
       "    x = self.layer3.forward(self.layer2.forward(self.layer1.forward(x)))\n"
@@ -370,7 +381,7 @@ Module build_mobilenetv2(Builder& b, Options& o, int64_t c, int64_t classes) {
       src << "    h = torch.hardtanh(self.dw_bn.forward(self.dw_conv.forward(" << h << ")), 0.0, 6.0)\n"
           << "    h = self.project_bn.forward(self.project_conv.forward(h))\n"
           << (stride == 1 && in == out ? "    return x + h\n" : "    return h\n");
-      block.define(src.str());
+      b.define(block, src.str());
       const auto name = "block" + std::to_string(index++);
       features.register_module(name, block);
       features_src << "    x = self." << name << ".forward(x)\n";
@@ -378,13 +389,13 @@ Module build_mobilenetv2(Builder& b, Options& o, int64_t c, int64_t classes) {
     }
   }
   features_src << "    return x\n";
-  features.define(features_src.str());
+  b.define(features, features_src.str());
   m.register_module("features", features);
   const int64_t last = make_divisible(head * std::max(1.0, width));
   m.register_module("head_conv", b.conv2d(in, last, 1, 1, 0, 1, false, Init::KaimingFanOut));
   m.register_module("head_bn", b.batch_norm(last));
   m.register_module("classifier", b.linear(last, classes, Init::SmallNormal));
-  m.define(
+  b.define(m,
       "def forward(self, x):\n"
       "    x = torch.hardtanh(self.stem_bn.forward(self.stem_conv.forward(x)), 0.0, 6.0)\n"
       "    x = self.features.forward(x)\n"
@@ -404,15 +415,19 @@ torch::jit::Module build_zoo_model(const std::string& name, const std::string& o
           "model '" + name + "': input shape must be positive, got [" + std::to_string(channels) + ", " +
               std::to_string(height) + ", " + std::to_string(width) + "]");
   require(classes >= 2, "model '" + name + "': needs at least 2 classes, got " + std::to_string(classes));
-  Builder b(name);
-  Options o(name, options);
-  if (name == "mlp") return build_mlp(b, o, channels, height, width, classes);
-  if (name == "cnn") return build_cnn(b, o, channels, height, width, classes);
-  if (name == "resnet8") return build_resnet(b, o, 8, channels, classes);
-  if (name == "resnet20") return build_resnet(b, o, 20, channels, classes);
-  if (name == "resnet32") return build_resnet(b, o, 32, channels, classes);
-  if (name == "mobilenetv2") return build_mobilenetv2(b, o, channels, classes);
-  fail(PD_ERR_ARGUMENT, "unknown model '" + name + "' (known: " + kKnownModels + ")");
+  auto build = [&](bool dry) {
+    Builder b(name, dry);
+    Options o(name, options);
+    if (name == "mlp") return build_mlp(b, o, channels, height, width, classes);
+    if (name == "cnn") return build_cnn(b, o, channels, height, width, classes);
+    if (name == "resnet8") return build_resnet(b, o, 8, channels, classes);
+    if (name == "resnet20") return build_resnet(b, o, 20, channels, classes);
+    if (name == "resnet32") return build_resnet(b, o, 32, channels, classes);
+    if (name == "mobilenetv2") return build_mobilenetv2(b, o, channels, classes);
+    fail(PD_ERR_ARGUMENT, "unknown model '" + name + "' (known: " + kKnownModels + ")");
+  };
+  build(/*dry=*/true);  // refuses options that ask for too many parameters before allocating any
+  return build(/*dry=*/false);
 }
 
 }  // namespace pd
