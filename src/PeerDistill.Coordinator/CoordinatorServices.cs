@@ -10,24 +10,13 @@ public static class CoordinatorServices
     /// <summary>Both services, ready for <c>GrpcServerHost.StartAsync</c> or <c>MapGrpcService</c>.</summary>
     public static ServerServiceDefinition[] Create(CoordinatorState state) => [WorkerRegistry(state), CohortService(state)];
 
-    /// <summary><c>peerdistill.v1.WorkerRegistry</c>: Register, Heartbeat, ReportProgress.</summary>
+    /// <summary><c>peerdistill.v1.WorkerRegistry</c>: Register, Heartbeat.</summary>
     public static ServerServiceDefinition WorkerRegistry(CoordinatorState state)
     {
         ArgumentNullException.ThrowIfNull(state);
         return ServerServiceDefinition.CreateBuilder()
             .AddMethod(WorkerRegistryMethods.Register, new UnaryServerMethod<RegisterWorkerRequest, RegisterWorkerReply>((request, _) => Task.FromResult(state.Register(request))))
             .AddMethod(WorkerRegistryMethods.Heartbeat, new UnaryServerMethod<HeartbeatRequest, HeartbeatReply>((request, _) => Task.FromResult(state.Heartbeat(request))))
-            .AddMethod(WorkerRegistryMethods.ReportProgress, new ClientStreamingServerMethod<PeerProgress, ProgressAck>(async (requests, context) =>
-            {
-                long received = 0;
-                while (await requests.MoveNext(context.CancellationToken).ConfigureAwait(false))
-                {
-                    received++;
-                    state.ReportProgress(requests.Current);
-                }
-
-                return new ProgressAck { Received = received };
-            }))
             .Build();
     }
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using PeerDistill.Coordinator.Internal;
 using PeerDistill.Core.Spec;
+using PeerDistill.Core.Storage;
 using PeerDistill.Rpc;
 using PeerDistill.Rpc.V1;
 
@@ -41,6 +42,7 @@ public sealed partial class CoordinatorState
         }
 
         var spec = loaded.Spec;
+        var (outputBase, checkpointBase) = ConfinedDirectories(spec);
         lock (_gate)
         {
             var now = Now;
@@ -52,8 +54,9 @@ public sealed partial class CoordinatorState
             }
 
             var runId = NewRunId(spec.Cohort, now);
-            var output = OutputDirectory(spec, runId);
-            var run = new CohortRun(++_sequence, runId, spec, request.SpecText, format, output, CheckpointDirectory(spec, runId, output), now);
+            var output = Path.Combine(outputBase, runId);
+            var checkpoints = checkpointBase ?? (_options.CheckpointRoot is not null ? Path.Combine(_checkpointRoot, spec.Cohort, runId) : Path.Combine(output, "checkpoints"));
+            var run = new CohortRun(++_sequence, runId, spec, request.SpecText, format, output, checkpoints, now);
             _runs.Add(run);
             Log.Submitted(_logger, run.Cohort, run.Run, run.Peers.Count, output);
             AddEvent(run, now, string.Empty, EventKinds.Submitted, $"{run.Peers.Count} peer(s) ({string.Join(", ", run.Peers.Select(p => p.Name))}); output {output}");
@@ -262,21 +265,53 @@ public sealed partial class CoordinatorState
         return id;
     }
 
-    /// <summary>The spec's output when it is an absolute path, otherwise &lt;OutputRoot&gt;/&lt;cohort&gt;/&lt;run&gt; (full path).</summary>
-    private string OutputDirectory(CohortSpec spec, string run) =>
-        Path.GetFullPath(spec.Output is { } output && Path.IsPathRooted(output) ? output : Path.Combine(_options.OutputRoot, spec.Cohort, run));
-
     /// <summary>
-    /// The spec's checkpoints.directory (relative ones under CheckpointRoot, else OutputRoot), else
-    /// &lt;CheckpointRoot&gt;/&lt;cohort&gt;/&lt;run&gt; when a root is set, else &lt;output&gt;/checkpoints (full path).
+    /// Where a submitted cohort writes, always under the coordinator's roots (the client names the
+    /// cohort, not the place): output &lt;output root&gt;/&lt;cohort&gt;/&lt;run&gt;, or
+    /// &lt;output&gt;/&lt;run&gt; for an absolute <c>output</c> under the output root (a relative one
+    /// is <c>peerdistill run</c>'s and is not used here); checkpoints under the checkpoint root
+    /// (<see cref="CoordinatorOptions.CheckpointRoot"/>, else the output root), at the spec's
+    /// <c>checkpoints.directory</c> if it gives one (relative to that root). Returns the output
+    /// directory without the run, and the spec's checkpoint directory (null: the default, which
+    /// depends on the run). InvalidArgument, naming the field, for a place outside the roots.
     /// </summary>
-    private string CheckpointDirectory(CohortSpec spec, string run, string output)
+    private (string Output, string? Checkpoints) ConfinedDirectories(CohortSpec spec)
     {
-        if (spec.Checkpoints.Directory is { Length: > 0 } directory)
+        var output = Path.Combine(_outputRoot, spec.Cohort);
+        if (spec.Output is { } given && Path.IsPathRooted(given))
         {
-            return Path.GetFullPath(Path.IsPathRooted(directory) ? directory : Path.Combine(_options.CheckpointRoot ?? _options.OutputRoot, directory));
+            output = Path.GetFullPath(given);
+            Confine("output", given, output, _outputRoot, "output root");
         }
 
-        return Path.GetFullPath(_options.CheckpointRoot is { } root ? Path.Combine(root, spec.Cohort, run) : Path.Combine(output, "checkpoints"));
+        Confine("cohort", spec.Cohort, output, _outputRoot, "output root");
+        string? checkpoints = null;
+        if (spec.Checkpoints.Directory is { Length: > 0 } directory)
+        {
+            checkpoints = Path.GetFullPath(Path.IsPathRooted(directory) ? directory : Path.Combine(_checkpointRoot, directory));
+            Confine("checkpoints.directory", directory, checkpoints, _checkpointRoot, "checkpoint root");
+        }
+
+        return (output, checkpoints);
+    }
+
+    private static void Confine(string field, string given, string resolved, string root, string rootName)
+    {
+        bool inside;
+        try
+        {
+            inside = ConfinedPath.IsUnder(resolved, root);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new RpcException(StatusCode.InvalidArgument, $"Submit: {field}: cannot resolve '{given}': {e.Message}");
+        }
+
+        if (!inside)
+        {
+            throw new RpcException(
+                StatusCode.InvalidArgument,
+                $"Submit: {field}: '{given}' is outside the coordinator's {rootName} '{root}'; a submitted cohort writes only under it (leave {field} out, or name a place under it)");
+        }
     }
 }

@@ -7,33 +7,38 @@ namespace PeerDistill.Coordinator;
 /// <summary>Placement, recovery and the lifecycle of runs; every method here runs with the lock held.</summary>
 public sealed partial class CoordinatorState
 {
-    /// <summary>Applies one progress report about (cohort, run, peer, generation), from <paramref name="reporter"/> (null: a ReportProgress stream).</summary>
-    private ProgressOutcome Apply(PeerProgress progress, string? reporter, DateTimeOffset now)
+    /// <summary>
+    /// Applies one progress report about (cohort, run, peer, generation) from the worker
+    /// <paramref name="reporter"/>. Only the worker the current generation is placed on is heard;
+    /// any other incarnation (an older generation, a peer of a run or generation this coordinator
+    /// never placed there) is told to stop.
+    /// </summary>
+    private ProgressOutcome Apply(PeerProgress progress, string reporter, DateTimeOffset now)
     {
         var run = FindRun(progress.Cohort, progress.Run);
         var peer = run?.FindPeer(progress.Peer);
         if (run is null || peer is null)
         {
-            Log.ProgressIgnored(_logger, progress.Cohort, progress.Run, progress.Peer, progress.Generation, "no such cohort run or peer");
-            return ProgressOutcome.None;
+            Log.ProgressIgnored(_logger, progress.Cohort, progress.Run, progress.Peer, progress.Generation, $"this coordinator has no such cohort run or peer; worker '{reporter}' is told to stop it");
+            return Training(progress) ? ProgressOutcome.StopIt : ProgressOutcome.None;
         }
 
         if (progress.Generation < peer.Generation)
         {
             Log.StaleProgress(_logger, run.Cohort, run.Run, peer.Name, progress.Generation, peer.Generation);
-            return new ProgressOutcome(Stop: true, SupersededBy: peer.Generation);
+            return ProgressOutcome.StopIt;
         }
 
         if (progress.Generation > peer.Generation || !peer.Placed)
         {
-            Log.ProgressIgnored(_logger, run.Cohort, run.Run, peer.Name, progress.Generation, $"the coordinator has not activated generation {progress.Generation}");
-            return ProgressOutcome.None;
+            Log.ProgressIgnored(_logger, run.Cohort, run.Run, peer.Name, progress.Generation, $"the coordinator has not activated generation {progress.Generation}; worker '{reporter}' is told to stop it");
+            return Training(progress) ? ProgressOutcome.StopIt : ProgressOutcome.None;
         }
 
-        if (reporter is not null && peer.WorkerId != reporter)
+        if (peer.WorkerId != reporter)
         {
-            Log.ProgressIgnored(_logger, run.Cohort, run.Run, peer.Name, progress.Generation, $"that generation is placed on worker '{peer.WorkerId}', not on '{reporter}'");
-            return ProgressOutcome.None;
+            Log.ProgressIgnored(_logger, run.Cohort, run.Run, peer.Name, progress.Generation, $"that generation is placed on worker '{peer.WorkerId}', not on '{reporter}', which is told to stop it");
+            return Training(progress) ? ProgressOutcome.StopIt : ProgressOutcome.None;
         }
 
         peer.Acknowledged = true;
@@ -41,8 +46,7 @@ public sealed partial class CoordinatorState
         {
             // A peer of a cancelled run that still trains is told to stop again; anything else
             // about a finished peer changes nothing.
-            var training = progress.State is PeerState.Active or PeerState.Pending or PeerState.Recovering;
-            return new ProgressOutcome(Stop: training && run.State == CohortState.Cancelled, SupersededBy: null);
+            return Training(progress) && run.State == CohortState.Cancelled ? ProgressOutcome.StopIt : ProgressOutcome.None;
         }
 
         peer.Step = progress.Step;
@@ -93,6 +97,8 @@ public sealed partial class CoordinatorState
         UpdateRunState(run, now);
         return ProgressOutcome.None;
     }
+
+    private static bool Training(PeerProgress progress) => progress.State is PeerState.Active or PeerState.Pending or PeerState.Recovering;
 
     /// <summary>Every unfinished peer <paramref name="worker"/> hosted is lost: an event per affected run, and each peer recovers.</summary>
     private void LosePeersOf(WorkerRecord worker, DateTimeOffset now, string reason)

@@ -27,6 +27,8 @@ public sealed partial class CoordinatorState
 
     private readonly object _gate = new();
     private readonly CoordinatorOptions _options;
+    private readonly string _outputRoot;
+    private readonly string _checkpointRoot;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly Dictionary<string, WorkerRecord> _workers = new(StringComparer.Ordinal);
@@ -52,6 +54,8 @@ public sealed partial class CoordinatorState
         }
 
         ArgumentException.ThrowIfNullOrWhiteSpace(_options.OutputRoot, nameof(options));
+        _outputRoot = Path.GetFullPath(_options.OutputRoot);
+        _checkpointRoot = Path.GetFullPath(_options.CheckpointRoot ?? _options.OutputRoot);
         _time = _options.TimeProvider ?? TimeProvider.System;
         _logger = logger ?? NullLogger.Instance;
     }
@@ -110,6 +114,8 @@ public sealed partial class CoordinatorState
                 WorkerId = id,
                 LeaseMs = (long)_options.Lease.TotalMilliseconds,
                 HeartbeatIntervalMs = (long)_options.HeartbeatInterval.TotalMilliseconds,
+                OutputRoot = _outputRoot,
+                CheckpointRoot = _checkpointRoot,
             };
         }
     }
@@ -117,8 +123,9 @@ public sealed partial class CoordinatorState
     /// <summary>
     /// A worker's heartbeat (WorkerRegistry.Heartbeat): renews its lease, applies the progress it
     /// reports and answers with what it must start (assignments not yet acknowledged), stop (stale
-    /// generations, cancelled runs) and where the peers of its cohorts run. An unknown worker gets
-    /// NotFound and must register again.
+    /// generations, cancelled runs, and any peer this coordinator does not know as placed on that
+    /// worker: after a coordinator restart, its peers are orphans) and where the peers of its
+    /// cohorts run. An unknown worker gets NotFound and must register again.
     /// </summary>
     public HeartbeatReply Heartbeat(HeartbeatRequest request)
     {
@@ -168,26 +175,6 @@ public sealed partial class CoordinatorState
 
             Commit();
             return reply;
-        }
-    }
-
-    /// <summary>
-    /// One message of a ReportProgress stream: applied like a heartbeat's report, except that a
-    /// report about an older generation fails with FailedPrecondition (which ends the stream).
-    /// </summary>
-    public void ReportProgress(PeerProgress progress)
-    {
-        ArgumentNullException.ThrowIfNull(progress);
-        lock (_gate)
-        {
-            var outcome = Apply(progress, reporter: null, Now);
-            Commit();
-            if (outcome.SupersededBy is { } current)
-            {
-                throw new RpcException(
-                    StatusCode.FailedPrecondition,
-                    $"ReportProgress: peer '{progress.Peer}' of cohort '{progress.Cohort}' run '{progress.Run}': generation {progress.Generation} superseded by {current}; stop this incarnation");
-            }
         }
     }
 
@@ -309,9 +296,11 @@ public sealed partial class CoordinatorState
         changed.TrySetResult();
     }
 
-    /// <summary>What applying one progress report asks of the caller.</summary>
-    private readonly record struct ProgressOutcome(bool Stop, ulong? SupersededBy)
+    /// <summary>What applying one progress report asks of the caller: whether the reporting worker must stop that peer.</summary>
+    private readonly record struct ProgressOutcome(bool Stop)
     {
-        public static readonly ProgressOutcome None = new(false, null);
+        public static readonly ProgressOutcome None = new(false);
+
+        public static readonly ProgressOutcome StopIt = new(true);
     }
 }

@@ -51,12 +51,7 @@ public sealed class GrpcCoordinatorTests : IAsyncLifetime
         Assert.Equal(2, beat.Peers.Count);
 
         var mlp = beat.Start[0];
-        using (var stream = Calls.AsyncClientStreamingCall(WorkerRegistryMethods.ReportProgress, options))
-        {
-            await stream.RequestStream.WriteAsync(Harness.Progress(mlp, PeerState.Active, step: 4));
-            await stream.RequestStream.CompleteAsync();
-            Assert.Equal(1, (await stream.ResponseAsync).Received);
-        }
+        await Calls.AsyncUnaryCall(WorkerRegistryMethods.Heartbeat, options, new HeartbeatRequest { WorkerId = "w1", Peers = { Harness.Progress(mlp, PeerState.Active, step: 4) } });
 
         var status = await Calls.AsyncUnaryCall(CohortServiceMethods.GetCohort, options, new GetCohortRequest { Cohort = "smoke" });
         Assert.Equal((submitted.Run, CohortState.Running), (status.Run, status.State));

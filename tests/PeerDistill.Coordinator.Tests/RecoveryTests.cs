@@ -118,28 +118,32 @@ public sealed class RecoveryTests : IDisposable
     }
 
     [Fact]
-    public void StaleGeneration_ReportProgress_FailedPrecondition()
-    {
-        var (_, old) = StartTrioOnThreeWorkers();
-        ExpireW1();
-
-        var e = Assert.Throws<RpcException>(() => _h.State.ReportProgress(Harness.Progress(old, PeerState.Active, step: 7)));
-
-        Assert.Equal(StatusCode.FailedPrecondition, e.StatusCode);
-        Assert.Contains("peer 'mlp'", e.Status.Detail, StringComparison.Ordinal);
-        Assert.Contains("generation 1 superseded by 2", e.Status.Detail, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void ReportProgress_CurrentGeneration_Applied()
+    public void Progress_FromTheHostingWorker_Applied()
     {
         var (_, mlp) = StartTrioOnThreeWorkers();
 
-        _h.State.ReportProgress(Harness.Progress(mlp, PeerState.Active, step: 12, accuracy: 0.5));
+        var reply = _h.Heartbeat("w1", Harness.Progress(mlp, PeerState.Active, step: 12, accuracy: 0.5));
 
+        Assert.Empty(reply.Stop);
         var status = _h.Status("trio").Peers.Single(p => p.Peer == "mlp");
         Assert.Equal((12L, 141L, PeerState.Active, 0.5), (status.Step, status.TotalSteps, status.State, status.Accuracy));
         Assert.Equal(1.0 / 12, status.LastLoss, 9);
+    }
+
+    [Fact]
+    public void Progress_FromAnotherWorker_IgnoredAndThatWorkerToldToStopIt()
+    {
+        var (_, mlp) = StartTrioOnThreeWorkers();
+        _h.Heartbeat("w1", Harness.Progress(mlp, PeerState.Active, step: 12));
+
+        var reply = _h.Heartbeat("w2", Harness.Progress(mlp, PeerState.Active, step: 99));
+        var stop = Assert.Single(reply.Stop, s => s.Peer == "mlp");
+        Assert.Equal(mlp.Generation, stop.Generation);
+        Assert.Empty(_h.Heartbeat("w2", Harness.Progress(mlp, PeerState.Failed, step: 99, message: "forged")).Stop);
+
+        var status = _h.Status("trio").Peers.Single(p => p.Peer == "mlp");
+        Assert.Equal((12L, PeerState.Active, "w1"), (status.Step, status.State, status.WorkerId));
+        Assert.Contains(_h.Log.Lines, l => l.Message.Contains("placed on worker 'w1', not on 'w2'", StringComparison.Ordinal));
     }
 
     [Fact]

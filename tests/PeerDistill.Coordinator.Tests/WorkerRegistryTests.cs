@@ -138,12 +138,17 @@ public sealed class WorkerRegistryTests : IDisposable
     }
 
     [Fact]
-    public void Heartbeat_UnknownPeerProgress_IsIgnored()
+    public void Heartbeat_UnknownPeerProgress_IsIgnored_AndTheTrainingPeerStopped()
     {
+        // What a worker reports after the coordinator restarted: peers nobody watches any more.
         _h.Register("alpha");
         var reply = _h.Heartbeat("alpha", new PeerProgress { Cohort = "nope", Run = "r", Peer = "p", Generation = 1, State = PeerState.Active });
 
-        Assert.Empty(reply.Stop);
+        var stop = Assert.Single(reply.Stop);
+        Assert.Equal(("nope", "r", "p", 1UL), (stop.Cohort, stop.Run, stop.Peer, stop.Generation));
         Assert.Empty(reply.Start);
+
+        // One that ended already needs no stop.
+        Assert.Empty(_h.Heartbeat("alpha", new PeerProgress { Cohort = "nope", Run = "r", Peer = "p", Generation = 1, State = PeerState.Completed }).Stop);
     }
 }

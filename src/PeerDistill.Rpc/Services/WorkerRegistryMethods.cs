@@ -10,6 +10,4 @@ public static class WorkerRegistryMethods
     public static readonly Method<RegisterWorkerRequest, RegisterWorkerReply> Register = ProtobufMethod.Create<RegisterWorkerRequest, RegisterWorkerReply>(MethodType.Unary, ServiceName, "Register");
 
     public static readonly Method<HeartbeatRequest, HeartbeatReply> Heartbeat = ProtobufMethod.Create<HeartbeatRequest, HeartbeatReply>(MethodType.Unary, ServiceName, "Heartbeat");
-
-    public static readonly Method<PeerProgress, ProgressAck> ReportProgress = ProtobufMethod.Create<PeerProgress, ProgressAck>(MethodType.ClientStreaming, ServiceName, "ReportProgress");
 }
