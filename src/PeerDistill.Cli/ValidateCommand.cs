@@ -2,24 +2,29 @@ using System.CommandLine;
 
 namespace PeerDistill.Cli;
 
-/// <summary>`peerdistill validate spec.yaml`: every problem of a spec, one per line, exit code 2 if any.</summary>
+/// <summary>`peerdistill validate spec.yaml [more.yaml ...]`: every problem of each spec, one per line, exit code 2 if any spec has one.</summary>
 internal static class ValidateCommand
 {
     public static Command Create()
     {
-        var spec = new Argument<string>("spec") { Description = "Cohort spec (YAML or JSON)." };
-        var command = new Command("validate", "Check a cohort spec and list every problem with its field path and line.") { spec };
+        var specs = new Argument<string[]>("spec") { Description = "Cohort specs (YAML or JSON), one or more.", Arity = ArgumentArity.OneOrMore };
+        var command = new Command("validate", "Check cohort specs and list every problem with its field path and line.") { specs };
         command.SetAction(parse =>
         {
-            var path = parse.GetValue(spec)!;
-            var loaded = SpecFile.Load(path, Console.Error);
-            if (loaded is null)
+            var invalid = 0;
+            foreach (var path in parse.GetValue(specs)!)
             {
-                return ExitCodes.InvalidInput;
+                var loaded = SpecFile.Load(path, Console.Error);
+                if (loaded is null)
+                {
+                    invalid++;
+                    continue;
+                }
+
+                Console.WriteLine($"{path}: valid cohort '{loaded.Cohort}' of {loaded.Peers.Count} peer(s): {string.Join(", ", loaded.Peers.Select(p => $"{p.Name} ({Path.GetFileName(p.Model)})"))}; strategy {loaded.Distillation.Strategy}");
             }
 
-            Console.WriteLine($"{path}: valid cohort '{loaded.Cohort}' of {loaded.Peers.Count} peer(s): {string.Join(", ", loaded.Peers.Select(p => $"{p.Name} ({Path.GetFileName(p.Model)})"))}; strategy {loaded.Distillation.Strategy}");
-            return ExitCodes.Ok;
+            return invalid == 0 ? ExitCodes.Ok : ExitCodes.InvalidInput;
         });
         return command;
     }

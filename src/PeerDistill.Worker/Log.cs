@@ -35,8 +35,14 @@ internal static partial class Log
     [LoggerMessage(115, LogLevel.Information, "starting peer '{Peer}' of cohort '{Cohort}' run '{Run}', generation {Generation}, slot {Slot}{Resume}")]
     public static partial void Starting(ILogger logger, string peer, string cohort, string run, ulong generation, int slot, string resume);
 
-    [LoggerMessage(116, LogLevel.Error, "cannot start peer '{Peer}' of cohort '{Cohort}'")]
-    public static partial void StartFailed(ILogger logger, string peer, string cohort, Exception exception);
+    [LoggerMessage(116, LogLevel.Warning, "not starting peer '{Peer}' of cohort '{Cohort}': {Reason}")]
+    public static partial void StartRefused(ILogger logger, string peer, string cohort, string reason);
+
+    [LoggerMessage(118, LogLevel.Warning, "the coordinator at {Coordinator} no longer knows this worker: stopping its {Count} peer(s) ({Peers}) with a checkpoint, then registering again")]
+    public static partial void Orphaned(ILogger logger, string coordinator, int count, string peers);
+
+    [LoggerMessage(119, LogLevel.Warning, "some peers did not stop within {Seconds} s; registering again anyway")]
+    public static partial void StopSlow(ILogger logger, double seconds);
 
     [LoggerMessage(104, LogLevel.Debug, "refused a logits frame from '{Sender}' to '{Receiver}' at step {Step}: {Reason}")]
     public static partial void FrameOutsideWindow(ILogger logger, string sender, string receiver, long step, string reason);

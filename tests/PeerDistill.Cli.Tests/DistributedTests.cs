@@ -39,17 +39,16 @@ public sealed partial class DistributedTests(ITestOutputHelper output)
         await using var cluster = await Cluster.StartAsync(dir.Path, ["w1", "w2", "w3"], output);
         var submit = CliProcess.RunIn(dir.Path, "submit", spec, "--coordinator", cluster.Url);
         Assert.True(submit.ExitCode == 0, submit.Stderr + submit.Stdout);
-        using var channel = GrpcChannel.ForAddress(cluster.Url);
         var request = new GetCohortRequest { Cohort = "trio" };
 
         // Kill the worker of one peer once that peer is past a checkpoint.
-        var status = await WaitForAsync(channel, request, s => s.Peers.Count == 3 && s.Peers.All(p => p.State == PeerState.Active) && s.Peers.Min(p => p.Step) >= 150, TimeSpan.FromMinutes(3));
+        var status = await cluster.WaitForAsync(request, s => s.Peers.Count == 3 && s.Peers.All(p => p.State == PeerState.Active) && s.Peers.Min(p => p.Step) >= 150, TimeSpan.FromMinutes(3));
         var victim = status.Peers.Single(p => p.WorkerId == "w2");
         var lostAtStep = victim.Step;
         var killedAt = DateTimeOffset.UtcNow;
         cluster.Kill("w2");
 
-        status = await WaitForAsync(channel, request, s => s.Peers.Single(p => p.Peer == victim.Peer).State == PeerState.Recovering, TimeSpan.FromSeconds(30));
+        status = await cluster.WaitForAsync(request, s => s.Peers.Single(p => p.Peer == victim.Peer).State == PeerState.Recovering, TimeSpan.FromSeconds(30));
         var lost = status.Events.First(e => e.Kind == "worker-lost");
         var detection = DateTimeOffset.FromUnixTimeMilliseconds(lost.UnixMillis) - killedAt;
         output.WriteLine($"worker w2 killed at step {lostAtStep} of '{victim.Peer}'; loss detected after {detection.TotalSeconds:F2} s");
@@ -57,7 +56,7 @@ public sealed partial class DistributedTests(ITestOutputHelper output)
 
         // A restarted worker registers again and receives the lost peer (the only free slot).
         cluster.StartWorker("w2");
-        status = await WaitForAsync(channel, request, s => s.State is CohortState.Completed or CohortState.Failed or CohortState.Cancelled, TimeSpan.FromMinutes(4));
+        status = await cluster.WaitForAsync(request, s => s.State is CohortState.Completed or CohortState.Failed or CohortState.Cancelled, TimeSpan.FromMinutes(4));
         Assert.Equal(CohortState.Completed, status.State);
         var again = status.Peers.Single(p => p.Peer == victim.Peer);
         Assert.Equal(2UL, again.Generation);
@@ -135,151 +134,6 @@ public sealed partial class DistributedTests(ITestOutputHelper output)
         return result;
     }
 
-    private static async Task<CohortStatus> WaitForAsync(GrpcChannel channel, GetCohortRequest request, Func<CohortStatus, bool> done, TimeSpan timeout)
-    {
-        var clock = Stopwatch.StartNew();
-        CohortStatus? last = null;
-        while (clock.Elapsed < timeout)
-        {
-            try
-            {
-                last = await channel.CallInvoker.AsyncUnaryCall(CohortServiceMethods.GetCohort, new CallOptions().WithTimeout(TimeSpan.FromSeconds(5)), request);
-                if (done(last))
-                {
-                    return last;
-                }
-            }
-            catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
-            {
-            }
-
-            await Task.Delay(200);
-        }
-
-        throw new TimeoutException($"cohort did not reach the expected state in {timeout}; last: {last}");
-    }
-
     [GeneratedRegex(@"resuming from step (\d+)")]
     private static partial Regex ResumeStep();
-
-    /// <summary>A coordinator and named workers as real processes; killed (whole trees) on dispose.</summary>
-    private sealed class Cluster : IAsyncDisposable
-    {
-        private readonly string _dir;
-        private readonly ITestOutputHelper _output;
-        private readonly Process _coordinator;
-        private readonly Dictionary<string, Process> _workers = new();
-        private readonly List<Process> _all = new();
-
-        private Cluster(string dir, Process coordinator, string url, ITestOutputHelper output)
-        {
-            _dir = dir;
-            _coordinator = coordinator;
-            Url = url;
-            _output = output;
-            _all.Add(coordinator);
-        }
-
-        public string Url { get; }
-
-        public static async Task<Cluster> StartAsync(string dir, string[] workers, ITestOutputHelper output)
-        {
-            var coordinator = CliProcess.Start(dir, "coordinator", "--port", "0", "--output", Path.Combine(dir, "runs"));
-            var url = await ReadUrlAsync(coordinator);
-            var cluster = new Cluster(dir, coordinator, url, output);
-            foreach (var w in workers)
-            {
-                cluster.StartWorker(w);
-            }
-
-            return cluster;
-        }
-
-        public void StartWorker(string id)
-        {
-            var p = CliProcess.Start(_dir, "worker", "--coordinator", Url, "--slots", "1", "--id", id);
-            p.OutputDataReceived += (_, e) => Log(id, e.Data);
-            p.ErrorDataReceived += (_, e) => Log(id, e.Data);
-            p.BeginOutputReadLine();
-            p.BeginErrorReadLine();
-            _workers[id] = p;
-            _all.Add(p);
-        }
-
-        public void Kill(string id)
-        {
-            _workers[id].Kill(entireProcessTree: true);
-            _workers[id].WaitForExit();
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            foreach (var p in _all)
-            {
-                try
-                {
-                    if (!p.HasExited)
-                    {
-                        p.Kill(entireProcessTree: true);
-                        await p.WaitForExitAsync();
-                    }
-                }
-                catch (InvalidOperationException)
-                {
-                }
-
-                p.Dispose();
-            }
-        }
-
-        private void Log(string who, string? line)
-        {
-            if (line is not null)
-            {
-                try
-                {
-                    _output.WriteLine($"[{who}] {line}");
-                }
-                catch (InvalidOperationException)
-                {
-                    // The test is over.
-                }
-            }
-        }
-
-        private static async Task<string> ReadUrlAsync(Process coordinator)
-        {
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            while (true)
-            {
-                var line = await coordinator.StandardOutput.ReadLineAsync(cts.Token) ?? throw new InvalidOperationException("the coordinator exited: " + await coordinator.StandardError.ReadToEndAsync());
-                var m = Regex.Match(line, @"listening at (http://\S+)");
-                if (m.Success)
-                {
-                    // Keep draining its output so that it never blocks on a full pipe.
-                    _ = coordinator.StandardOutput.ReadToEndAsync();
-                    _ = coordinator.StandardError.ReadToEndAsync();
-                    return m.Groups[1].Value.TrimEnd('/');
-                }
-            }
-        }
-    }
-
-    private sealed class TempDirectory : IDisposable
-    {
-        public TempDirectory() => Path = Directory.CreateTempSubdirectory("peerdistill-distributed-").FullName;
-
-        public string Path { get; }
-
-        public void Dispose()
-        {
-            try
-            {
-                Directory.Delete(Path, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
-        }
-    }
 }

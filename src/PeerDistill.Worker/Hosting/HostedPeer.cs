@@ -5,7 +5,7 @@ using PeerDistill.Worker.Exchange;
 
 namespace PeerDistill.Worker.Hosting;
 
-/// <summary>One peer trained by this worker: its thread, its stop switch and its progress.</summary>
+/// <summary>One peer trained by this worker: its thread, its slot, its stop switch, its progress and how it ended.</summary>
 internal sealed class HostedPeer
 {
     private readonly HostedRun _run;
@@ -13,6 +13,7 @@ internal sealed class HostedPeer
     private readonly ILogger _logger;
     private readonly StopControl _stop = new(coupled: false);
     private readonly CancellationTokenSource _cancel = new();
+    private readonly TaskCompletionSource<PeerEnd> _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Thread? _thread;
 
     public HostedPeer(HostedRun run, Assignment assignment, ILogger logger)
@@ -21,13 +22,22 @@ internal sealed class HostedPeer
         _assignment = assignment;
         _logger = logger;
         Progress = new PeerProgressState(assignment.Cohort, assignment.Run, assignment.Peer, assignment.Generation, run.Data.TotalSteps);
+        Progress.StartAt(assignment.HasResumeFromStep ? assignment.ResumeFromStep : 0);
     }
 
     public string Name => _assignment.Peer;
 
     public ulong Generation => _assignment.Generation;
 
+    /// <summary>The worker slot it trains in (held until it has ended).</summary>
+    public int Slot => _assignment.SlotIndex;
+
     public PeerProgressState Progress { get; }
+
+    /// <summary>Completes when the peer's thread is done (its final state is in <see cref="Progress"/> by then).</summary>
+    public Task<PeerEnd> Ended => _ended.Task;
+
+    public bool HasEnded => _ended.Task.IsCompleted;
 
     public void Start()
     {
@@ -35,11 +45,19 @@ internal sealed class HostedPeer
         _thread.Start();
     }
 
-    /// <summary>Asks the peer to stop at its next step boundary (it checkpoints first).</summary>
-    public void Stop(string reason)
+    /// <summary>
+    /// Asks the peer to stop at its next step boundary, or at once if it waits for its teachers (that
+    /// step is undone); it checkpoints the steps it completed unless <paramref name="checkpoint"/> is false.
+    /// </summary>
+    public void Stop(string reason, bool checkpoint = true)
     {
+        if (HasEnded)
+        {
+            return;
+        }
+
         Log.PeerStopping(_logger, Name, Generation, reason);
-        _stop.RequestStop();
+        _stop.RequestStop(checkpoint);
         _cancel.Cancel();
     }
 
@@ -50,6 +68,7 @@ internal sealed class HostedPeer
         var spec = _run.Spec;
         var peerSpec = spec.Peers.First(p => p.Name == Name);
         var data = _run.Data;
+        var start = _assignment.HasResumeFromStep ? _assignment.ResumeFromStep : 0;
         try
         {
             _stop.BeginRun(coupled: false);
@@ -73,26 +92,34 @@ internal sealed class HostedPeer
                 WaitForCohort(teachers);
             }
 
-            var options = new PeerLoopOptions(spec.Cohort, _assignment.Run, spec.Evaluation.EverySteps, spec.Evaluation.AtEpochEnd, spec.Evaluation.BatchSize, spec.Checkpoints.EverySteps);
+            var options = PeerLoopOptions.For(spec, _assignment.Run);
             var outcome = new PeerStepLoop(session, data, _run.Strategy, _run.Exchange, new CompositeObserver(metrics, Progress), _stop, store, options).Run(_cancel.Token);
-            Progress.Set(outcome.Status switch
+            var state = outcome.Status switch
             {
                 Core.Runner.PeerStatus.Completed => PeerState.Completed,
                 Core.Runner.PeerStatus.Interrupted => PeerState.Interrupted,
                 _ => PeerState.Failed,
-            }, outcome.Message ?? outcome.Status.ToString().ToLowerInvariant(), outcome.TestAccuracy);
+            };
+            var message = outcome.Message ?? (state == PeerState.Interrupted
+                ? $"stopped after {outcome.StepsCompleted} steps" + (outcome.CheckpointStep is { } c ? $"; checkpoint of step {c} written" : "; no checkpoint written (as asked)")
+                : outcome.Status.ToString().ToLowerInvariant());
+            Progress.Set(state, message, outcome.TestAccuracy);
             Log.PeerEnded(_logger, Name, Generation, outcome.Status.ToString(), outcome.StepsCompleted);
+            _ended.TrySetResult(new PeerEnd(state, outcome.StepsCompleted, outcome.CheckpointStep));
         }
         catch (OperationCanceledException)
         {
-            _run.Exchange.Withdraw(Name, 0, "stopped");
-            Progress.Set(PeerState.Interrupted, "stopped before training began");
+            // Stopped before its first step: nothing new to checkpoint (it starts again from its start step).
+            _run.Exchange.Withdraw(Name, start, "stopped");
+            Progress.Set(PeerState.Interrupted, $"stopped before its first step; it goes on from step {start}");
+            _ended.TrySetResult(new PeerEnd(PeerState.Interrupted, start, null));
         }
         catch (Exception e)
         {
-            _run.Exchange.Withdraw(Name, 0, e.Message);
+            _run.Exchange.Withdraw(Name, start, e.Message);
             Progress.Set(PeerState.Failed, $"peer '{Name}' could not run: {e.Message}");
             Log.PeerFailed(_logger, Name, Generation, e);
+            _ended.TrySetResult(new PeerEnd(PeerState.Failed, start, null));
         }
     }
 

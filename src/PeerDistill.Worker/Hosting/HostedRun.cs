@@ -18,10 +18,12 @@ namespace PeerDistill.Worker.Hosting;
 internal sealed class HostedRun : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, HostedPeer> _peers = new(StringComparer.Ordinal);
+    private readonly ExchangeRegistry _registry;
     private readonly ILogger _logger;
 
-    private HostedRun(string run, CohortSpec spec, CohortData data, IDistillationStrategy strategy, ExchangeHub hub, GrpcLogitExchange exchange, ILogger logger)
+    private HostedRun(string run, CohortSpec spec, CohortData data, IDistillationStrategy strategy, ExchangeHub hub, GrpcLogitExchange exchange, ExchangeRegistry registry, ILogger logger)
     {
+        _registry = registry;
         Run = run;
         Spec = spec;
         Data = data;
@@ -32,6 +34,9 @@ internal sealed class HostedRun : IAsyncDisposable
     }
 
     public string Run { get; }
+
+    /// <summary>The spec exactly as the coordinator sent it (every assignment of the run carries the same).</summary>
+    public required string SpecText { get; init; }
 
     public CohortSpec Spec { get; }
 
@@ -47,14 +52,27 @@ internal sealed class HostedRun : IAsyncDisposable
 
     public IEnumerable<HostedPeer> Peers => _peers.Values;
 
+    /// <summary>
+    /// Reads the assignment's spec (within <see cref="SpecLimits"/>) and loads its data. Throws
+    /// <see cref="InvalidOperationException"/> when the spec is invalid or does not name the
+    /// assignment's cohort and peer.
+    /// </summary>
     public static HostedRun Create(Assignment assignment, string localAddress, Func<string, GrpcChannel> channelFor, ExchangeRegistry registry, ILogger logger)
     {
-        var loaded = assignment.SpecFormat == "json"
-            ? SpecLoader.Parse(assignment.SpecText, $"{assignment.Cohort}.json")
-            : SpecLoader.Parse(assignment.SpecText, $"{assignment.Cohort}.yaml");
+        var loaded = SpecLoader.Parse(assignment.SpecText, assignment.SpecFormat == "json" ? "assignment.json" : "assignment.yaml");
         if (loaded.Spec is not { } spec)
         {
-            throw new InvalidOperationException($"the spec of cohort '{assignment.Cohort}' is invalid: {loaded}");
+            throw new InvalidOperationException($"the spec of cohort '{assignment.Cohort}' is invalid: {string.Join("; ", loaded.Errors.Take(5))}");
+        }
+
+        if (spec.Cohort != assignment.Cohort)
+        {
+            throw new InvalidOperationException($"the assignment is for cohort '{assignment.Cohort}' but its spec is of cohort '{spec.Cohort}'");
+        }
+
+        if (!spec.Peers.Any(p => p.Name == assignment.Peer))
+        {
+            throw new InvalidOperationException($"cohort '{spec.Cohort}' has no peer '{assignment.Peer}' (peers: {string.Join(", ", spec.Peers.Select(p => p.Name))})");
         }
 
         var data = CohortData.Load(spec.Data);
@@ -66,7 +84,7 @@ internal sealed class HostedRun : IAsyncDisposable
         var learnersOf = GrpcLogitExchange.LearnersOf(strategy, names);
         HostedRun? self = null;
         var exchange = new GrpcLogitExchange(hub, localAddress, learnersOf, peer => self!._peers.TryGetValue(peer, out var p) ? p.Generation : 0, channelFor, logger);
-        self = new HostedRun(assignment.Run, spec, data, strategy, hub, exchange, logger);
+        self = new HostedRun(assignment.Run, spec, data, strategy, hub, exchange, registry, logger) { SpecText = assignment.SpecText };
         registry.Add(hub);
         return self;
     }
@@ -80,35 +98,30 @@ internal sealed class HostedRun : IAsyncDisposable
             _ => PeerPresence.Missing,
         }, e.Step)));
 
-    /// <summary>Starts (or restarts with a newer generation) the peer of <paramref name="assignment"/>; false if it already runs that generation.</summary>
-    public bool Start(Assignment assignment)
+    /// <summary>Whether the run's spec has a peer named <paramref name="peer"/>.</summary>
+    public bool Has(string peer) => Spec.Peers.Any(p => p.Name == peer);
+
+    /// <summary>The hosted peer of that name (running or ended, until removed), if any.</summary>
+    public HostedPeer? Find(string peer) => _peers.GetValueOrDefault(peer);
+
+    /// <summary>Starts the peer of <paramref name="assignment"/>; the caller made sure no incarnation of it still runs here.</summary>
+    public HostedPeer Start(Assignment assignment)
     {
-        if (_peers.TryGetValue(assignment.Peer, out var existing))
-        {
-            if (existing.Generation >= assignment.Generation)
-            {
-                return false;
-            }
-
-            existing.Stop("superseded by generation " + assignment.Generation);
-        }
-
         var peer = new HostedPeer(this, assignment, _logger);
         _peers[assignment.Peer] = peer;
         peer.Start();
-        return true;
+        return peer;
     }
 
-    /// <summary>Stops the peer if it runs <paramref name="generation"/> (0: any).</summary>
-    public bool Stop(string peer, ulong generation, string reason)
+    /// <summary>Forgets an ended peer (its end was reported); true when no peer is left.</summary>
+    public bool Remove(HostedPeer peer)
     {
-        if (_peers.TryGetValue(peer, out var hosted) && (generation == 0 || hosted.Generation == generation))
+        if (peer.HasEnded)
         {
-            hosted.Stop(reason);
-            return true;
+            ((ICollection<KeyValuePair<string, HostedPeer>>)_peers).Remove(new KeyValuePair<string, HostedPeer>(peer.Name, peer));
         }
 
-        return false;
+        return _peers.IsEmpty;
     }
 
     public async ValueTask DisposeAsync()
@@ -123,6 +136,7 @@ internal sealed class HostedRun : IAsyncDisposable
             p.Join(TimeSpan.FromSeconds(30));
         }
 
+        _registry.Remove(Hub);
         await Exchange.DisposeAsync().ConfigureAwait(false);
     }
 

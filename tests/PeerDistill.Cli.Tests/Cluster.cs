@@ -1,0 +1,209 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using PeerDistill.Rpc;
+using PeerDistill.Rpc.Services;
+using PeerDistill.Rpc.V1;
+using Xunit.Abstractions;
+
+namespace PeerDistill.Cli.Tests;
+
+/// <summary>
+/// A coordinator and named workers as real processes on loopback, writing under one directory;
+/// every line they print goes to the test's output. Killed (whole trees) on dispose.
+/// </summary>
+internal sealed partial class Cluster : IAsyncDisposable
+{
+    private readonly string _dir;
+    private readonly ITestOutputHelper _output;
+    private readonly ConcurrentDictionary<string, Process> _workers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _addresses = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<Process> _all = new();
+    private readonly ConcurrentQueue<(string Who, string Line)> _lines = new();
+    private Process _coordinator = null!;
+
+    private Cluster(string dir, ITestOutputHelper output)
+    {
+        _dir = dir;
+        _output = output;
+    }
+
+    /// <summary>The coordinator's address, e.g. <c>http://127.0.0.1:41234</c>.</summary>
+    public string Url { get; private set; } = string.Empty;
+
+    /// <summary>The runs root the coordinator writes under.</summary>
+    public string Runs => Path.Combine(_dir, "runs");
+
+    public static async Task<Cluster> StartAsync(string dir, string[] workers, ITestOutputHelper output)
+    {
+        var cluster = new Cluster(dir, output);
+        await cluster.StartCoordinatorAsync(port: 0);
+        foreach (var w in workers)
+        {
+            cluster.StartWorker(w);
+        }
+
+        return cluster;
+    }
+
+    /// <summary>A channel to the coordinator (the caller disposes it).</summary>
+    public GrpcChannel Coordinator() => GrpcChannel.ForAddress(Url);
+
+    public void StartWorker(string id, int slots = 1)
+    {
+        var p = CliProcess.Start(_dir, "worker", "--coordinator", Url, "--slots", slots.ToString(System.Globalization.CultureInfo.InvariantCulture), "--id", id);
+        Follow(p, id, line =>
+        {
+            if (WorkerAddress().Match(line) is { Success: true } m)
+            {
+                _addresses[id] = m.Groups[1].Value.TrimEnd('/');
+            }
+        });
+        _workers[id] = p;
+    }
+
+    /// <summary>The address a worker serves at (PeerExchange, WorkerControl), once it printed it.</summary>
+    public async Task<string> WorkerAddressAsync(string id)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!_addresses.ContainsKey(id))
+        {
+            if (clock.Elapsed > TimeSpan.FromSeconds(60))
+            {
+                throw new TimeoutException($"worker {id} printed no address");
+            }
+
+            await Task.Delay(50);
+        }
+
+        return _addresses[id];
+    }
+
+    public Process Worker(string id) => _workers[id];
+
+    public Process CoordinatorProcess => _coordinator;
+
+    /// <summary>Kills a worker's process tree (SIGKILL) and waits for it.</summary>
+    public void Kill(string id)
+    {
+        _workers[id].Kill(entireProcessTree: true);
+        _workers[id].WaitForExit();
+    }
+
+    /// <summary>Sends a signal (STOP, CONT, TERM, ...) to a worker's process.</summary>
+    public void Signal(string id, string signal) => Signal(_workers[id], signal);
+
+    /// <summary>Kills the coordinator (SIGKILL) and starts a new one, with empty state, on the same port.</summary>
+    public async Task RestartCoordinatorAsync()
+    {
+        _coordinator.Kill(entireProcessTree: true);
+        await _coordinator.WaitForExitAsync();
+        await StartCoordinatorAsync(new Uri(Url).Port);
+    }
+
+    /// <summary>Whether some process printed a line containing <paramref name="text"/> (who: the worker id or "coordinator").</summary>
+    public bool Printed(string who, string text) => _lines.Any(l => l.Who == who && l.Line.Contains(text, StringComparison.Ordinal));
+
+    /// <summary>Polls GetCohort until <paramref name="done"/> holds, at most <paramref name="timeout"/>.</summary>
+    public async Task<CohortStatus> WaitForAsync(GetCohortRequest request, Func<CohortStatus, bool> done, TimeSpan timeout)
+    {
+        using var channel = Coordinator();
+        var clock = Stopwatch.StartNew();
+        CohortStatus? last = null;
+        while (clock.Elapsed < timeout)
+        {
+            try
+            {
+                last = await channel.CallInvoker.AsyncUnaryCall(CohortServiceMethods.GetCohort, new CallOptions().WithTimeout(TimeSpan.FromSeconds(5)), request);
+                if (done(last))
+                {
+                    return last;
+                }
+            }
+            catch (RpcException e) when (e.StatusCode is StatusCode.NotFound or StatusCode.Unavailable)
+            {
+            }
+
+            await Task.Delay(200);
+        }
+
+        throw new TimeoutException($"cohort did not reach the expected state in {timeout}; last: {last}");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var p in _all)
+        {
+            try
+            {
+                if (!p.HasExited)
+                {
+                    Signal(p, "CONT");
+                    p.Kill(entireProcessTree: true);
+                    await p.WaitForExitAsync();
+                }
+            }
+            catch (InvalidOperationException)
+            {
+            }
+
+            p.Dispose();
+        }
+    }
+
+    private static void Signal(Process p, string signal)
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill", ["-" + signal, p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false })!;
+        kill.WaitForExit();
+    }
+
+    private async Task StartCoordinatorAsync(int port)
+    {
+        var url = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var p = CliProcess.Start(_dir, "coordinator", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--output", Runs);
+        Follow(p, "coordinator", line =>
+        {
+            if (CoordinatorAddress().Match(line) is { Success: true } m)
+            {
+                url.TrySetResult(m.Groups[1].Value.TrimEnd('/'));
+            }
+        });
+        _ = p.WaitForExitAsync().ContinueWith(_ => url.TrySetException(new InvalidOperationException("the coordinator exited before it listened")), TaskScheduler.Default);
+        _coordinator = p;
+        Url = await url.Task.WaitAsync(TimeSpan.FromSeconds(60));
+    }
+
+    private void Follow(Process p, string who, Action<string> onLine)
+    {
+        void Line(string? line)
+        {
+            if (line is null)
+            {
+                return;
+            }
+
+            _lines.Enqueue((who, line));
+            onLine(line);
+            try
+            {
+                _output.WriteLine($"[{who}] {line}");
+            }
+            catch (InvalidOperationException)
+            {
+                // The test is over.
+            }
+        }
+
+        p.OutputDataReceived += (_, e) => Line(e.Data);
+        p.ErrorDataReceived += (_, e) => Line(e.Data);
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        _all.Enqueue(p);
+    }
+
+    [GeneratedRegex(@"listening at (http://\S+)")]
+    private static partial Regex CoordinatorAddress();
+
+    [GeneratedRegex(@"worker serving at (http://\S+)")]
+    private static partial Regex WorkerAddress();
+}
