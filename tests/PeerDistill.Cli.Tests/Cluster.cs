@@ -101,8 +101,23 @@ internal sealed partial class Cluster : IAsyncDisposable
         await StartCoordinatorAsync(new Uri(Url).Port);
     }
 
-    /// <summary>Whether some process printed a line containing <paramref name="text"/> (who: the worker id or "coordinator").</summary>
-    public bool Printed(string who, string text) => _lines.Any(l => l.Who == who && l.Line.Contains(text, StringComparison.Ordinal));
+    /// <summary>How many lines containing <paramref name="text"/> a process printed (who: the worker id or "coordinator").</summary>
+    public int Printed(string who, string text) => _lines.Count(l => l.Who == who && l.Line.Contains(text, StringComparison.Ordinal));
+
+    /// <summary>Waits until <paramref name="who"/> printed <paramref name="text"/> at least <paramref name="times"/> times.</summary>
+    public async Task WaitForLineAsync(string who, string text, int times, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        while (Printed(who, text) < times)
+        {
+            if (clock.Elapsed > timeout)
+            {
+                throw new TimeoutException($"{who} printed '{text}' {Printed(who, text)} time(s), not {times}, in {timeout}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
 
     /// <summary>Polls GetCohort until <paramref name="done"/> holds, at most <paramref name="timeout"/>.</summary>
     public async Task<CohortStatus> WaitForAsync(GetCohortRequest request, Func<CohortStatus, bool> done, TimeSpan timeout)

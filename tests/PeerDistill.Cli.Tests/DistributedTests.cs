@@ -94,9 +94,8 @@ public sealed partial class DistributedTests(ITestOutputHelper output)
         var embedded = CliProcess.RunIn(dir.Path, "run", spec, "--output", Path.Combine(dir.Path, "embedded"));
         Assert.True(embedded.ExitCode == 0, embedded.Stderr);
 
-        var expected = StepLosses(File.ReadLines(Path.Combine(dir.Path, "embedded", "metrics.jsonl")));
-        var runDir = Directory.GetDirectories(Path.Combine(dir.Path, "runs", "smoke")).Single();
-        var actual = StepLosses(Directory.GetFiles(runDir, "metrics.*.jsonl").SelectMany(File.ReadLines));
+        var expected = MetricsFiles.Embedded(Path.Combine(dir.Path, "embedded"));
+        var actual = MetricsFiles.Distributed(Directory.GetDirectories(Path.Combine(dir.Path, "runs", "smoke")).Single());
         Assert.Equal(282, expected.Count);
         Assert.Equal(expected.Count, actual.Count);
         foreach (var (key, loss) in expected)
@@ -117,21 +116,6 @@ public sealed partial class DistributedTests(ITestOutputHelper output)
         }
 
         throw new KeyNotFoundException($"peer '{peer}' not in the embedded summary");
-    }
-
-    private static Dictionary<(string, long), double> StepLosses(IEnumerable<string> lines)
-    {
-        var result = new Dictionary<(string, long), double>();
-        foreach (var line in lines)
-        {
-            var e = JsonDocument.Parse(line).RootElement;
-            if (e.GetProperty("type").GetString() == "step")
-            {
-                result[(e.GetProperty("peer").GetString()!, e.GetProperty("step").GetInt64())] = e.GetProperty("loss").GetDouble();
-            }
-        }
-
-        return result;
     }
 
     [GeneratedRegex(@"resuming from step (\d+)")]

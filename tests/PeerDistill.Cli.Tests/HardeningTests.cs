@@ -1,0 +1,205 @@
+using System.Diagnostics;
+using System.Globalization;
+using PeerDistill.Rpc;
+using PeerDistill.Rpc.Services;
+using PeerDistill.Rpc.V1;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace PeerDistill.Cli.Tests;
+
+/// <summary>
+/// What an outsider or a crash does to a distributed cohort, with real processes on loopback: a
+/// deeply nested spec on every door, a peer stopped while it waits for a frozen teacher, a
+/// coordinator killed and restarted under its workers.
+/// </summary>
+public sealed class HardeningTests(ITestOutputHelper output)
+{
+    /// <summary>Two small peers, thousands of steps (stopped long before the end), no periodic checkpoints, a long step timeout.</summary>
+    private const string Pair = """
+        cohort: pair
+        peers:
+          - {name: a, model: mlp, model_options: {widths: [64]}, optimizer: {kind: adam, lr: 0.002, weight_decay: 0}, seed: 1}
+          - {name: b, model: mlp, model_options: {widths: [48]}, optimizer: {kind: adam, lr: 0.002, weight_decay: 0}, seed: 2}
+        distillation: {strategy: dml, temperature: 1, alpha: 1}
+        data:
+          dataset: synthetic
+          batch_size: 32
+          epochs: 200
+          synthetic: {train_count: 2000, test_count: 200, noise: 0.5}
+        evaluation: {at_epoch_end: false}
+        checkpoints: {every_steps: 100000, keep_last: 3}
+        exchange: {step_timeout_seconds: 600}
+        """;
+
+    /// <summary>About 100 KB of JSON nested 50,000 levels deep: it overflowed the stack of whichever process parsed it.</summary>
+    private static readonly string Deep = "{\"cohort\": \"deep\", \"peers\": " + new string('[', 50_000) + new string(']', 50_000) + "}";
+
+    [Fact]
+    public async Task DeepSpec_RefusedFastOnValidateRunSubmitAndActivate_AndEveryProcessGoesOnServing()
+    {
+        using var dir = new TempDirectory();
+        var deep = Path.Combine(dir.Path, "deep.json");
+        await File.WriteAllTextAsync(deep, Deep);
+        var smoke = Path.Combine(CliProcess.Examples, "smoke.yaml");
+
+        foreach (var command in new[] { "validate", "run" })
+        {
+            var (code, stdout, stderr) = CliProcess.RunIn(dir.Path, command, deep);
+            Assert.True(code == 2, $"{command}: exit {code}\n{stdout}\n{stderr}");
+            Assert.Contains("nested deeper than 32 levels", stderr, StringComparison.Ordinal);
+        }
+
+        await using var cluster = await Cluster.StartAsync(dir.Path, [], output);
+        cluster.StartWorker("w1", slots: 2);
+        await cluster.WaitForLineAsync("w1", "registered with the coordinator", 1, TimeSpan.FromSeconds(60));
+        using var coordinator = cluster.Coordinator();
+        using var worker = GrpcChannel.ForAddress(await cluster.WorkerAddressAsync("w1"));
+
+        var clock = Stopwatch.StartNew();
+        var submit = await Assert.ThrowsAsync<RpcException>(() => coordinator.CallInvoker.AsyncUnaryCall(
+            CohortServiceMethods.Submit, new CallOptions().WithTimeout(TimeSpan.FromSeconds(30)), new SubmitCohortRequest { SpecText = Deep, SpecFormat = "json" }).ResponseAsync);
+        var submitTime = clock.Elapsed;
+        Assert.Equal(StatusCode.InvalidArgument, submit.StatusCode);
+        Assert.Contains("nested deeper than 32 levels", submit.Status.Detail, StringComparison.Ordinal);
+
+        clock.Restart();
+        var activate = await worker.CallInvoker.AsyncUnaryCall(WorkerControlMethods.Activate, new CallOptions().WithTimeout(TimeSpan.FromSeconds(30)), new ActivatePeerRequest
+        {
+            Assignment = new Assignment
+            {
+                Cohort = "deep", Run = "deep-1", Peer = "a", Generation = 1, SlotIndex = 0, SpecText = Deep, SpecFormat = "json",
+                OutputDir = Path.Combine(cluster.Runs, "deep", "deep-1"), CheckpointDir = Path.Combine(cluster.Runs, "deep", "deep-1", "checkpoints"),
+            },
+        });
+        var activateTime = clock.Elapsed;
+        Assert.False(activate.Accepted);
+        Assert.Contains("nested deeper than 32 levels", activate.Reason, StringComparison.Ordinal);
+        output.WriteLine($"deep spec refused by Submit in {submitTime.TotalMilliseconds:F0} ms, by Activate in {activateTime.TotalMilliseconds:F0} ms");
+        Assert.True(submitTime < TimeSpan.FromSeconds(1) && activateTime < TimeSpan.FromSeconds(1), $"Submit {submitTime}, Activate {activateTime}");
+
+        // Both processes still serve: a real cohort runs to the end.
+        var run = CliProcess.RunIn(dir.Path, "submit", smoke, "--coordinator", cluster.Url, "--wait");
+        Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
+    }
+
+    [Theory]
+    [InlineData("deactivate")]
+    [InlineData("sigterm")]
+    public async Task PeerStoppedWhileWaitingForAFrozenTeacher_CheckpointsItsLastStep_AndResumesFromIt(string how)
+    {
+        using var dir = new TempDirectory();
+        var spec = Path.Combine(dir.Path, "pair.yaml");
+        await File.WriteAllTextAsync(spec, Pair);
+        await using var cluster = await Cluster.StartAsync(dir.Path, ["w1", "w2", "w3"], output);
+        var submit = CliProcess.RunIn(dir.Path, "submit", spec, "--coordinator", cluster.Url);
+        Assert.True(submit.ExitCode == 0, submit.Stderr + submit.Stdout);
+        var request = new GetCohortRequest { Cohort = "pair" };
+        var status = await cluster.WaitForAsync(request, s => s.Peers.All(p => p.State == PeerState.Active) && s.Peers.Min(p => p.Step) >= 30, TimeSpan.FromMinutes(2));
+        var (waiter, teacher) = (status.Peers.Single(p => p.Peer == "a"), status.Peers.Single(p => p.Peer == "b"));
+        var spare = new[] { "w1", "w2", "w3" }.Single(w => w != waiter.WorkerId && w != teacher.WorkerId);
+
+        // Freeze the teacher's worker: the waiter blocks in its exchange, waiting for the teacher's logits.
+        cluster.Signal(teacher.WorkerId, "STOP");
+        var stuck = await StableStepAsync(cluster, request, "a");
+        output.WriteLine($"'a' waits at step {stuck} for 'b' (frozen on {teacher.WorkerId}); stopping it by {how}");
+
+        var checkpoints = Path.Combine(Directory.GetDirectories(Path.Combine(cluster.Runs, "pair")).Single(), "checkpoints", status.Run, "a");
+        if (how == "deactivate")
+        {
+            using var worker = GrpcChannel.ForAddress(await cluster.WorkerAddressAsync(waiter.WorkerId));
+            var reply = await worker.CallInvoker.AsyncUnaryCall(WorkerControlMethods.Deactivate, new CallOptions().WithTimeout(TimeSpan.FromSeconds(30)), new DeactivatePeerRequest
+            {
+                Peer = new PeerRef { Cohort = "pair", Run = status.Run, Peer = "a", Generation = waiter.Generation },
+                Checkpoint = true,
+                Reason = "test",
+            });
+            Assert.True(reply.Stopped);
+            Assert.Equal(stuck - 1, reply.Step);
+            Assert.Equal(stuck, reply.CheckpointStep);
+        }
+        else
+        {
+            cluster.Signal(waiter.WorkerId, "TERM");
+            Assert.True(cluster.Worker(waiter.WorkerId).WaitForExit(TimeSpan.FromSeconds(60)), "the worker did not exit after SIGTERM");
+        }
+
+        Assert.True(File.Exists(Path.Combine(checkpoints, $"step-{stuck.ToString("D8", CultureInfo.InvariantCulture)}.ckpt")), $"no checkpoint of step {stuck} in {checkpoints}: {string.Join(", ", Directory.Exists(checkpoints) ? Directory.GetFiles(checkpoints) : [])}");
+
+        // The coordinator re-activates it on the spare worker, from exactly that step.
+        status = await cluster.WaitForAsync(request, s => s.Events.Any(e => e.Peer == "a" && e.Kind == "reactivated"), TimeSpan.FromSeconds(30));
+        var reactivated = status.Events.Last(e => e.Peer == "a" && e.Kind == "reactivated");
+        Assert.Contains($"on worker '{spare}'", reactivated.Message, StringComparison.Ordinal);
+        Assert.Contains($"resuming from step {stuck}", reactivated.Message, StringComparison.Ordinal);
+
+        cluster.Signal(teacher.WorkerId, "CONT");
+        using var coordinator = cluster.Coordinator();
+        await coordinator.CallInvoker.AsyncUnaryCall(CohortServiceMethods.CancelCohort, new CallOptions().WithTimeout(TimeSpan.FromSeconds(10)), new CancelCohortRequest { Cohort = "pair", Reason = "test over" });
+    }
+
+    [Fact]
+    public async Task CoordinatorKilledAndRestarted_OrphanedPeersStopWithACheckpoint_AndTheirSlotsTakeTheNextCohort()
+    {
+        using var dir = new TempDirectory();
+        var spec = Path.Combine(dir.Path, "pair.yaml");
+        await File.WriteAllTextAsync(spec, Pair);
+        await using var cluster = await Cluster.StartAsync(dir.Path, ["w1", "w2"], output);
+        var submit = CliProcess.RunIn(dir.Path, "submit", spec, "--coordinator", cluster.Url);
+        Assert.True(submit.ExitCode == 0, submit.Stderr + submit.Stdout);
+        var status = await cluster.WaitForAsync(new GetCohortRequest { Cohort = "pair" }, s => s.Peers.All(p => p.State == PeerState.Active) && s.Peers.Min(p => p.Step) >= 30, TimeSpan.FromMinutes(2));
+
+        await cluster.RestartCoordinatorAsync();
+        foreach (var w in new[] { "w1", "w2" })
+        {
+            await cluster.WaitForLineAsync(w, "no longer knows this worker", 1, TimeSpan.FromSeconds(30));
+            await cluster.WaitForLineAsync(w, "registered with the coordinator", 2, TimeSpan.FromSeconds(90));
+        }
+
+        // Each orphan stopped at a step boundary with a checkpoint of it, and trains no more.
+        var runDir = Directory.GetDirectories(Path.Combine(cluster.Runs, "pair")).Single();
+        var lines = new Dictionary<string, int>();
+        foreach (var peer in new[] { "a", "b" })
+        {
+            var checkpoints = Directory.GetFiles(Path.Combine(runDir, "checkpoints", status.Run, peer), "step-*.ckpt").Order(StringComparer.Ordinal).ToList();
+            Assert.NotEmpty(checkpoints);
+            var stoppedAt = long.Parse(Path.GetFileNameWithoutExtension(checkpoints[^1])[5..], CultureInfo.InvariantCulture);
+            var metrics = Path.Combine(runDir, $"metrics.{peer}.jsonl");
+            var lastStep = MetricsFiles.StepLosses(File.ReadLines(metrics)).Keys.Max(k => k.Step);
+            output.WriteLine($"orphan '{peer}' stopped after {stoppedAt} steps (last step recorded: {lastStep})");
+            Assert.True(stoppedAt >= 30, $"'{peer}' checkpoint at {stoppedAt}");
+            Assert.Equal(stoppedAt - 1, lastStep);
+            lines[peer] = File.ReadLines(metrics).Count();
+        }
+
+        await Task.Delay(2000);
+        Assert.All(lines, kv => Assert.Equal(kv.Value, File.ReadLines(Path.Combine(runDir, $"metrics.{kv.Key}.jsonl")).Count()));
+
+        // The freed slots take a new cohort, which runs to the end.
+        var next = CliProcess.RunIn(dir.Path, "submit", Path.Combine(CliProcess.Examples, "smoke.yaml"), "--coordinator", cluster.Url, "--wait");
+        Assert.True(next.ExitCode == 0, next.Stdout + next.Stderr);
+    }
+
+    /// <summary>The step a peer reports once it has not moved for two seconds (two heartbeats).</summary>
+    private static async Task<long> StableStepAsync(Cluster cluster, GetCohortRequest request, string peer)
+    {
+        long? last = null;
+        var since = Stopwatch.StartNew();
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            var step = (await cluster.WaitForAsync(request, _ => true, TimeSpan.FromSeconds(5))).Peers.Single(p => p.Peer == peer).Step;
+            if (step != last)
+            {
+                (last, since) = (step, Stopwatch.StartNew());
+            }
+            else if (since.Elapsed > TimeSpan.FromSeconds(2))
+            {
+                return step;
+            }
+
+            await Task.Delay(200);
+        }
+
+        throw new TimeoutException($"'{peer}' kept moving");
+    }
+}

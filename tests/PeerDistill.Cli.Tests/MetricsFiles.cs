@@ -1,0 +1,30 @@
+using System.Text.Json;
+
+namespace PeerDistill.Cli.Tests;
+
+/// <summary>What the metrics files of a run say.</summary>
+internal static class MetricsFiles
+{
+    /// <summary>(peer, step) -> total loss of every <c>step</c> record in <paramref name="lines"/>.</summary>
+    public static Dictionary<(string Peer, long Step), double> StepLosses(IEnumerable<string> lines)
+    {
+        var result = new Dictionary<(string, long), double>();
+        foreach (var line in lines)
+        {
+            var e = JsonDocument.Parse(line).RootElement;
+            if (e.GetProperty("type").GetString() == "step")
+            {
+                result[(e.GetProperty("peer").GetString()!, e.GetProperty("step").GetInt64())] = e.GetProperty("loss").GetDouble();
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>The per-step losses an embedded run wrote (metrics.jsonl under <paramref name="output"/>).</summary>
+    public static Dictionary<(string Peer, long Step), double> Embedded(string output) => StepLosses(File.ReadLines(Path.Combine(output, "metrics.jsonl")));
+
+    /// <summary>The per-step losses the workers of a distributed run wrote (metrics.&lt;peer&gt;.jsonl in its run directory).</summary>
+    public static Dictionary<(string Peer, long Step), double> Distributed(string runDirectory) =>
+        StepLosses(Directory.GetFiles(runDirectory, "metrics.*.jsonl").SelectMany(File.ReadLines));
+}
