@@ -36,7 +36,7 @@ public sealed class HardeningTests(ITestOutputHelper output)
     private static readonly string Deep = "{\"cohort\": \"deep\", \"peers\": " + new string('[', 50_000) + new string(']', 50_000) + "}";
 
     [Fact]
-    public async Task DeepSpec_RefusedFastOnValidateRunSubmitAndActivate_AndEveryProcessGoesOnServing()
+    public async Task DeepSpecAndBadAssignments_RefusedFastOnValidateRunSubmitAndActivate_AndEveryProcessGoesOnServing()
     {
         using var dir = new TempDirectory();
         var deep = Path.Combine(dir.Path, "deep.json");
@@ -77,6 +77,34 @@ public sealed class HardeningTests(ITestOutputHelper output)
         Assert.Contains("nested deeper than 32 levels", activate.Reason, StringComparison.Ordinal);
         output.WriteLine($"deep spec refused by Submit in {submitTime.TotalMilliseconds:F0} ms, by Activate in {activateTime.TotalMilliseconds:F0} ms");
         Assert.True(submitTime < TimeSpan.FromSeconds(1) && activateTime < TimeSpan.FromSeconds(1), $"Submit {submitTime}, Activate {activateTime}");
+
+        // Assignments that point outside the worker's slots or the coordinator's roots are refused too.
+        var smokeText = await File.ReadAllTextAsync(smoke);
+        Assignment Good() => new()
+        {
+            Cohort = "smoke", Run = "smoke-1", Peer = "mlp", Generation = 1, SlotIndex = 0, SpecText = smokeText, SpecFormat = "yaml",
+            OutputDir = Path.Combine(cluster.Runs, "smoke", "smoke-1"), CheckpointDir = Path.Combine(cluster.Runs, "smoke", "smoke-1", "checkpoints"),
+        };
+        var bad = new (string What, Action<Assignment> Bend, string Reason)[]
+        {
+            ("a slot it does not have", a => a.SlotIndex = 5, "slot 5 does not exist: this worker has slots 0 to 1"),
+            ("output outside the root", a => a.OutputDir = "/etc/peerdistill", "output_dir '/etc/peerdistill' is outside the coordinator's root"),
+            ("checkpoints outside the root", a => a.CheckpointDir = Path.Combine(cluster.Runs, "..", ".."), "checkpoint_dir"),
+            ("a run id that climbs", a => a.Run = "../../x", "is not one"),
+            ("a peer the spec does not have", a => a.Peer = "mallory", "has no peer 'mallory'"),
+            ("another cohort's spec", a => a.Cohort = "other", "its spec is of cohort 'smoke'"),
+            ("generation 0", a => a.Generation = 0, "generation 0 is not a generation"),
+        };
+        foreach (var (what, bend, reason) in bad)
+        {
+            var assignment = Good();
+            bend(assignment);
+            var reply = await worker.CallInvoker.AsyncUnaryCall(WorkerControlMethods.Activate, new CallOptions().WithTimeout(TimeSpan.FromSeconds(30)), new ActivatePeerRequest { Assignment = assignment });
+            Assert.False(reply.Accepted, $"{what} was accepted");
+            Assert.Contains(reason, reply.Reason, StringComparison.Ordinal);
+        }
+
+        Assert.False(Directory.Exists("/etc/peerdistill"));
 
         // Both processes still serve: a real cohort runs to the end.
         var run = CliProcess.RunIn(dir.Path, "submit", smoke, "--coordinator", cluster.Url, "--wait");
