@@ -353,7 +353,7 @@ internal static class DistributedBenchmark
         text.AppendLine("  epochs: 1");
         text.AppendLine(fashion ? Invariant($"  train_subset: {images}") : Invariant($"  synthetic: {{train_count: {images}, test_count: 500}}"));
         text.AppendLine("evaluation: {at_epoch_end: false}");
-        text.AppendLine("checkpoints: {every_steps: 0, keep_last: 1}");
+        text.AppendLine("checkpoints: {every_steps: 1000000, keep_last: 1}");   // beyond the run: only the final checkpoint
         return text.ToString();
     }
 
