@@ -277,14 +277,17 @@ public sealed partial class CoordinatorState
     /// </summary>
     private (string Output, string? Checkpoints) ConfinedDirectories(CohortSpec spec)
     {
-        var output = Path.Combine(_outputRoot, spec.Cohort);
+        string output;
         if (spec.Output is { } given && Path.IsPathRooted(given))
         {
             output = Path.GetFullPath(given);
             Confine("output", given, output, _outputRoot, "output root");
         }
-
-        Confine("cohort", spec.Cohort, output, _outputRoot, "output root");
+        else
+        {
+            output = Path.Combine(_outputRoot, spec.Cohort);
+            Confine("cohort", spec.Cohort, output, _outputRoot, "output root");
+        }
         string? checkpoints = null;
         if (spec.Checkpoints.Directory is { Length: > 0 } directory)
         {

@@ -133,6 +133,31 @@ public sealed class Model : IDisposable
         return result;
     }
 
+    /// <summary>
+    /// Whether a training-mode forward pass changes the model besides its autograd graph: it has
+    /// buffers (batch-norm statistics) or draws random numbers. Only then is there a step state to
+    /// capture.
+    /// </summary>
+    public bool HasStepState
+    {
+        get
+        {
+            if (IsStochastic)
+            {
+                return true;
+            }
+
+            var state = State();
+            var buffers = state.Any(s => !s.IsParameter);
+            foreach (var entry in state)
+            {
+                entry.Dispose();
+            }
+
+            return buffers;
+        }
+    }
+
     /// <summary>The buffers and random stream as they are now, for <see cref="RestoreStepState"/>.</summary>
     public ModelStepState CaptureStepState()
     {

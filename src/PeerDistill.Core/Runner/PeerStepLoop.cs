@@ -26,6 +26,10 @@ public sealed class PeerStepLoop
     private readonly CheckpointStore _checkpoints;
     private readonly PeerLoopOptions _options;
 
+    // Whether a forward pass changes the model besides its parameters (batch norm, dropout): only
+    // then is there anything to undo when a step is abandoned half way.
+    private readonly bool _hasStepState;
+
     public PeerStepLoop(
         PeerSession peer,
         CohortData data,
@@ -44,6 +48,7 @@ public sealed class PeerStepLoop
         _stop = stop;
         _checkpoints = checkpoints;
         _options = options;
+        _hasStepState = peer.Model.HasStepState;
     }
 
     /// <summary>Trains from the session's start step to the end (or a stop request); runs on the calling thread.</summary>
@@ -146,7 +151,7 @@ public sealed class PeerStepLoop
         using var x = OnDevice(batch.ImagesTensor());
         using var y = OnDevice(batch.LabelsTensor());
         var wanted = _strategy.Configure(name, step);
-        using var before = wanted.Count == 0 ? null : _peer.Model.CaptureStepState();
+        using var before = wanted.Count > 0 && _hasStepState ? _peer.Model.CaptureStepState() : null;
         _peer.Optimizer.ZeroGrad();
         using var logits = _peer.Model.Forward(x);
         if (publishes)
@@ -163,7 +168,11 @@ public sealed class PeerStepLoop
         }
         catch (OperationCanceledException)
         {
-            _peer.Model.RestoreStepState(before!);
+            if (before is not null)
+            {
+                _peer.Model.RestoreStepState(before);
+            }
+
             throw;
         }
 

@@ -316,8 +316,8 @@ public sealed class ExchangeHub
     private sealed class Inbox(string peer, ulong generation, HashSet<string> teachers, long current)
     {
         private readonly Dictionary<string, SortedDictionary<long, float[]>> _frames = new(StringComparer.Ordinal);
-        private readonly Dictionary<string, (ulong Generation, long Step)> _highest = new(StringComparer.Ordinal);
-        private readonly Dictionary<string, (ulong Generation, object Stream)> _trusted = new(StringComparer.Ordinal);
+        // Per teacher, its last accepted frame: generation, step, and the stream it came on (null: from this worker).
+        private readonly Dictionary<string, (ulong Generation, long Step, object? Stream)> _last = new(StringComparer.Ordinal);
 
         public string Peer { get; } = peer;
 
@@ -329,30 +329,25 @@ public sealed class ExchangeHub
         public long Current { get; private set; } = current;
 
         /// <summary>The highest step accepted from <paramref name="teacher"/> (-1: none).</summary>
-        public long Highest(string teacher) => _highest.TryGetValue(teacher, out var h) ? h.Step : -1;
+        public long Highest(string teacher) => _last.TryGetValue(teacher, out var last) ? last.Step : -1;
 
         /// <summary>The highest step accepted from <paramref name="teacher"/> in <paramref name="generation"/> (-1: none).</summary>
-        public long Highest(string teacher, ulong generation) => _highest.TryGetValue(teacher, out var h) && h.Generation == generation ? h.Step : -1;
+        public long Highest(string teacher, ulong generation) => _last.TryGetValue(teacher, out var last) && last.Generation == generation ? last.Step : -1;
 
-        /// <summary>Whether <paramref name="stream"/> is the one that last carried <paramref name="teacher"/>'s frames of <paramref name="generation"/>.</summary>
+        /// <summary>Whether <paramref name="stream"/> is the one that carried <paramref name="teacher"/>'s last accepted frame of <paramref name="generation"/>.</summary>
         public bool IsTrusted(string teacher, ulong generation, object stream) =>
-            _trusted.TryGetValue(teacher, out var t) && t.Generation == generation && ReferenceEquals(t.Stream, stream);
+            _last.TryGetValue(teacher, out var last) && last.Generation == generation && ReferenceEquals(last.Stream, stream);
 
         /// <summary>Keeps a checked frame (the stream it came on is believed from now on); a newer generation's frames replace an older one's.</summary>
         public void Keep(string teacher, ulong generation, long step, float[] values, object? stream)
         {
-            if (stream is not null)
-            {
-                _trusted[teacher] = (generation, stream);
-            }
-
             if (!_frames.TryGetValue(teacher, out var byStep))
             {
                 _frames[teacher] = byStep = [];
             }
 
             byStep[step] = values;
-            _highest[teacher] = (generation, step);
+            _last[teacher] = (generation, step, stream);
         }
 
         public bool TryGet(string teacher, long step, out float[] values)

@@ -22,12 +22,15 @@ internal sealed class HostedPeer
         _assignment = assignment;
         _logger = logger;
         Progress = new PeerProgressState(assignment.Cohort, assignment.Run, assignment.Peer, assignment.Generation, run.Data.TotalSteps);
-        Progress.StartAt(assignment.HasResumeFromStep ? assignment.ResumeFromStep : 0);
+        Progress.StartAt(StartStep);
     }
 
     public string Name => _assignment.Peer;
 
     public ulong Generation => _assignment.Generation;
+
+    /// <summary>The step it starts from: the checkpoint it resumes, or 0.</summary>
+    public long StartStep => _assignment.HasResumeFromStep ? _assignment.ResumeFromStep : 0;
 
     /// <summary>The worker slot it trains in (held until it has ended).</summary>
     public int Slot => _assignment.SlotIndex;
@@ -68,7 +71,7 @@ internal sealed class HostedPeer
         var spec = _run.Spec;
         var peerSpec = spec.Peers.First(p => p.Name == Name);
         var data = _run.Data;
-        var start = _assignment.HasResumeFromStep ? _assignment.ResumeFromStep : 0;
+        var start = StartStep;
         try
         {
             _stop.BeginRun(coupled: false);

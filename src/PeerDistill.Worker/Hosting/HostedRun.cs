@@ -70,7 +70,7 @@ internal sealed class HostedRun : IAsyncDisposable
             throw new InvalidOperationException($"the assignment is for cohort '{assignment.Cohort}' but its spec is of cohort '{spec.Cohort}'");
         }
 
-        if (!spec.Peers.Any(p => p.Name == assignment.Peer))
+        if (!HasPeer(spec, assignment.Peer))
         {
             throw new InvalidOperationException($"cohort '{spec.Cohort}' has no peer '{assignment.Peer}' (peers: {string.Join(", ", spec.Peers.Select(p => p.Name))})");
         }
@@ -99,7 +99,9 @@ internal sealed class HostedRun : IAsyncDisposable
         }, e.Step)));
 
     /// <summary>Whether the run's spec has a peer named <paramref name="peer"/>.</summary>
-    public bool Has(string peer) => Spec.Peers.Any(p => p.Name == peer);
+    public bool Has(string peer) => HasPeer(Spec, peer);
+
+    private static bool HasPeer(CohortSpec spec, string peer) => spec.Peers.Any(p => p.Name == peer);
 
     /// <summary>The hosted peer of that name (running or ended, until removed), if any.</summary>
     public HostedPeer? Find(string peer) => _peers.GetValueOrDefault(peer);
