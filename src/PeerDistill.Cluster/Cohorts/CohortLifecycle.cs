@@ -1,0 +1,354 @@
+using System.Globalization;
+
+namespace PeerDistill.Cluster.Cohorts;
+
+/// <summary>
+/// The rules of a cohort run's life, over its <see cref="CohortRecord"/>: which reports are heard,
+/// when a peer's generation is lost and its next one waits for a slot, when the run runs, completes,
+/// fails or is cancelled. Plain code with no Orleans in it (the cohort grain calls it, tests call it
+/// directly). Every change bumps <see cref="CohortRecord.Version"/>; <see cref="Durable"/> says
+/// whether one happened that must be written before the grain answers (placement, generation, state).
+/// </summary>
+public sealed class CohortLifecycle(CohortRecord record, TimeProvider time)
+{
+    public CohortRecord Record { get; } = record;
+
+    /// <summary>Whether a change since <see cref="Saved"/> must reach storage (a generation, a placement, a state).</summary>
+    public bool Durable { get; private set; }
+
+    /// <summary>Whether anything changed since <see cref="Saved"/> (progress included).</summary>
+    public bool Dirty { get; private set; }
+
+    private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    /// <summary>A new run's record, with its submitted event.</summary>
+    public static CohortLifecycle Start(CohortSubmission submission, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(submission);
+        var record = new CohortRecord
+        {
+            Cohort = submission.Cohort,
+            Run = submission.Run,
+            SpecText = submission.SpecText,
+            SpecFormat = submission.SpecFormat,
+            Strategy = submission.Strategy,
+            OutputDirectory = submission.OutputDirectory,
+            CheckpointDirectory = submission.CheckpointDirectory,
+            KeepLast = submission.KeepLast,
+            CreatedUnixMillis = submission.CreatedUnixMillis,
+            MaxEvents = Math.Max(1, submission.MaxEvents),
+            Peers = submission.Peers.Select(p => new PeerRecord { Name = p.Name, Model = p.Model, Device = p.Device }).ToList(),
+        };
+        var lifecycle = new CohortLifecycle(record, time);
+        lifecycle.AddEvent(string.Empty, EventKinds.Submitted, $"{record.Peers.Count} peer(s) ({string.Join(", ", record.Peers.Select(p => p.Name))}); output {record.OutputDirectory}");
+        return lifecycle;
+    }
+
+    /// <summary>Storage has everything up to now.</summary>
+    public void Saved() => (Durable, Dirty) = (false, false);
+
+    /// <summary>
+    /// Applies one report of (peer, generation) from <see cref="PeerReport.Silo"/>. Only the silo
+    /// the current generation is placed on is heard; any other incarnation (older generation, a
+    /// generation never placed, another silo) is told to stop, as is a peer of a cancelled run.
+    /// </summary>
+    public ReportReply Apply(PeerReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var peer = Record.FindPeer(report.Peer);
+        if (peer is null)
+        {
+            return Reply(true, $"cohort '{Record.Cohort}' run '{Record.Run}' has no peer '{report.Peer}'");
+        }
+
+        if (report.Generation < peer.Generation)
+        {
+            return Reply(true, $"generation {report.Generation} of '{peer.Name}' is superseded by generation {peer.Generation}");
+        }
+
+        if (report.Generation > peer.Generation || !peer.Placed)
+        {
+            return Reply(States.IsTraining(report.State), $"generation {report.Generation} of '{peer.Name}' was not activated by its cohort");
+        }
+
+        if (peer.Silo != report.Silo)
+        {
+            return Reply(States.IsTraining(report.State), $"generation {report.Generation} of '{peer.Name}' is placed on '{peer.WorkerId}', not on the silo reporting it");
+        }
+
+        if (report.CheckpointStep is { } checkpoint)
+        {
+            peer.LastCheckpointStep = Math.Max(peer.LastCheckpointStep ?? 0, checkpoint);
+        }
+
+        if (Record.IsFinished || peer.IsFinished)
+        {
+            return Reply(States.IsTraining(report.State) && Record.State == CohortState.Cancelled, "the run was cancelled");
+        }
+
+        peer.Step = report.Step;
+        peer.TotalSteps = report.TotalSteps;
+        if (report.Step > 0 || report.Loss != 0)
+        {
+            peer.LastLoss = report.Loss;
+        }
+
+        if (report.Accuracy is { } accuracy)
+        {
+            peer.Accuracy = accuracy;
+        }
+
+        Changed(durable: false);
+        if (peer.Message != report.Message)
+        {
+            peer.Message = report.Message;
+        }
+
+        switch (report.State)
+        {
+            case PeerState.Active when peer.State != PeerState.Active:
+                peer.State = PeerState.Active;
+                AddEvent(peer.Name, EventKinds.Activated, $"generation {peer.Generation} active on worker '{peer.WorkerId}' slot {peer.SlotIndex} at step {report.Step}");
+                break;
+            case PeerState.Pending or PeerState.Recovering:
+                peer.State = report.State;
+                break;
+            case PeerState.Completed:
+                peer.State = PeerState.Completed;
+                AddEvent(peer.Name, EventKinds.Completed, $"generation {peer.Generation} completed {report.Step} steps on worker '{peer.WorkerId}'" + (peer.Accuracy is { } a ? string.Create(CultureInfo.InvariantCulture, $", accuracy {a:0.0000}") : string.Empty));
+                break;
+            case PeerState.Failed:
+                peer.State = PeerState.Failed;
+                AddEvent(peer.Name, EventKinds.Failed, $"generation {peer.Generation} failed on worker '{peer.WorkerId}' at step {report.Step}: {report.Message}");
+                break;
+            case PeerState.Interrupted:
+                // Interrupted while its run goes on (its silo shut down, a stop from elsewhere): the
+                // peer recovers like one whose silo was lost, on another silo if there is one.
+                var where = peer.WorkerId;
+                AddEvent(peer.Name, EventKinds.Interrupted, $"generation {peer.Generation} interrupted on worker '{where}' at step {report.Step}" + (report.Message.Length > 0 ? ": " + report.Message : string.Empty));
+                Recover(peer, $"interrupted on worker '{where}' at step {report.Step}", avoidWorker: where);
+                break;
+        }
+
+        UpdateRunState();
+        return Reply(false, string.Empty);
+    }
+
+    /// <summary>Every unfinished peer placed on <paramref name="silo"/> is lost: one event, and each recovers. Returns the names of the lost peers.</summary>
+    public IReadOnlyList<string> LoseSilo(string silo, string reason)
+    {
+        if (Record.IsFinished)
+        {
+            return [];
+        }
+
+        var lost = Record.Peers.Where(p => p.HoldsSlot && p.Silo == silo).ToList();
+        if (lost.Count == 0)
+        {
+            return [];
+        }
+
+        AddEvent(string.Empty, EventKinds.WorkerLost, $"{reason}; peers lost: {string.Join(", ", lost.Select(p => p.Name))}");
+        foreach (var peer in lost)
+        {
+            Recover(peer, $"lost with worker '{peer.WorkerId}' at step {peer.Step}", avoidWorker: null);
+        }
+
+        UpdateRunState();
+        return lost.Select(p => p.Name).ToList();
+    }
+
+    /// <summary>The peers that wait for a slot, recovering ones first, in the order of the spec.</summary>
+    public IReadOnlyList<PeerRecord> Waiting() => Record.IsFinished
+        ? []
+        : Record.Peers.Where(p => !p.Placed && p.State == PeerState.Recovering).Concat(Record.Peers.Where(p => !p.Placed && p.State == PeerState.Pending)).ToList();
+
+    /// <summary>What starts the current generation of <paramref name="peer"/>: from scratch for a first activation, else from <paramref name="newestCheckpoint"/>.</summary>
+    public PeerAssignment AssignmentFor(PeerRecord peer, long? newestCheckpoint)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        var reactivation = peer.EverPlaced || peer.Generation > 1;
+        return new PeerAssignment
+        {
+            Cohort = Record.Cohort,
+            Run = Record.Run,
+            Peer = peer.Name,
+            Generation = peer.Generation,
+            SpecText = Record.SpecText,
+            SpecFormat = Record.SpecFormat,
+            OutputDirectory = Record.OutputDirectory,
+            CheckpointDirectory = Record.CheckpointDirectory,
+            ResumeFromStep = reactivation ? newestCheckpoint : null,
+            Peers = Endpoints(),
+        };
+    }
+
+    /// <summary>The current generation of <paramref name="peer"/> was started as <paramref name="started"/> says.</summary>
+    public void Placed(PeerRecord peer, PeerAssignment assignment, PeerStarted started)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        ArgumentNullException.ThrowIfNull(assignment);
+        ArgumentNullException.ThrowIfNull(started);
+        var reactivation = peer.EverPlaced || peer.Generation > 1;
+        peer.Placed = true;
+        peer.EverPlaced = true;
+        peer.Silo = started.Silo;
+        peer.WorkerId = started.WorkerId;
+        peer.Address = started.Address;
+        peer.SlotIndex = started.Slot;
+        peer.ResumeFromStep = assignment.ResumeFromStep;
+        peer.AvoidWorkerId = null;
+        var resume = peer.ResumeFromStep is { } step ? $"resuming from step {step}" : "from scratch";
+        if (reactivation)
+        {
+            peer.Message = $"reactivated on worker '{started.WorkerId}', {resume}";
+            AddEvent(peer.Name, EventKinds.Reactivated, $"generation {peer.Generation} on worker '{started.WorkerId}' slot {started.Slot}, {resume}");
+        }
+        else
+        {
+            AddEvent(peer.Name, EventKinds.Placed, $"generation {peer.Generation} on worker '{started.WorkerId}' slot {started.Slot}");
+        }
+
+        UpdateRunState();
+    }
+
+    /// <summary>A peer that could not start where it was placed: it waits for another slot with the next generation.</summary>
+    public void StartFailed(PeerRecord peer, string reason)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        peer.Message = reason;
+        Changed(durable: false);
+    }
+
+    /// <summary>The peer's spec or data cannot run anywhere (the engine refused its model, its data is missing): the run fails.</summary>
+    public void Unrunnable(PeerRecord peer, string reason)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        peer.State = PeerState.Failed;
+        peer.Message = reason;
+        AddEvent(peer.Name, EventKinds.Failed, reason);
+        UpdateRunState();
+    }
+
+    /// <summary>Cancels the run: its unfinished peers become INTERRUPTED; returns those that run somewhere (to be stopped).</summary>
+    public IReadOnlyList<PeerRecord> Cancel(string reason)
+    {
+        if (Record.IsFinished)
+        {
+            return [];
+        }
+
+        var running = new List<PeerRecord>();
+        foreach (var peer in Record.Peers.Where(p => !p.IsFinished))
+        {
+            if (peer.Placed)
+            {
+                running.Add(peer);
+            }
+
+            peer.State = PeerState.Interrupted;
+            peer.Message = "cancelled: " + reason;
+        }
+
+        Finish(CohortState.Cancelled, reason);
+        return running;
+    }
+
+    /// <summary>Where every peer of the run is, as the cohort sees it; unplaced peers have no worker and address.</summary>
+    public IReadOnlyList<PeerEndpoint> Endpoints() => Record.Peers
+        .Select(p => new PeerEndpoint(
+            p.Name,
+            p.Placed ? p.WorkerId ?? string.Empty : string.Empty,
+            p.Placed ? p.Address ?? string.Empty : string.Empty,
+            p.EverPlaced ? p.Generation : 0,
+            p.State,
+            p.Step))
+        .ToList();
+
+    /// <summary>The run ended: true once, when it reaches a terminal state (its summary is then due).</summary>
+    public bool JustFinished { get; private set; }
+
+    /// <summary>The summary was written (or failed to be); <see cref="JustFinished"/> is cleared.</summary>
+    public void SummaryHandled() => JustFinished = false;
+
+    private void Recover(PeerRecord peer, string reason, string? avoidWorker)
+    {
+        var old = peer.Generation;
+        peer.Placed = false;
+        peer.ResumeFromStep = null;
+        peer.Generation = old + 1;
+        peer.State = PeerState.Recovering;
+        peer.AvoidWorkerId = avoidWorker;
+        peer.Message = reason;
+        AddEvent(peer.Name, EventKinds.Recovering, $"generation {old} {reason}; generation {peer.Generation} waits for a slot");
+    }
+
+    private void UpdateRunState()
+    {
+        if (Record.IsFinished)
+        {
+            return;
+        }
+
+        if (Record.Peers.All(p => p.IsFinished))
+        {
+            if (Record.Peers.All(p => p.State == PeerState.Completed))
+            {
+                Finish(CohortState.Completed, "every peer completed");
+            }
+            else
+            {
+                Finish(CohortState.Failed, $"peer(s) {string.Join(", ", Record.Peers.Where(p => p.State != PeerState.Completed).Select(p => p.Name))} did not complete");
+            }
+
+            return;
+        }
+
+        if (Record.State == CohortState.Pending && Record.Peers.All(p => p.EverPlaced))
+        {
+            Record.State = CohortState.Running;
+            AddEvent(string.Empty, EventKinds.Running, "every peer placed");
+        }
+    }
+
+    private void Finish(CohortState state, string message)
+    {
+        Record.State = state;
+        Record.FinishedUnixMillis = Now;
+        var kind = state switch
+        {
+            CohortState.Completed => EventKinds.Completed,
+            CohortState.Failed => EventKinds.Failed,
+            _ => EventKinds.Cancelled,
+        };
+        AddEvent(string.Empty, kind, message);
+        JustFinished = true;
+    }
+
+    private void AddEvent(string peer, string kind, string message)
+    {
+        var e = new CohortEvent(Now, peer, kind, message);
+        Record.Events.Add(e);
+        var excess = Record.Events.Count - Math.Max(1, Record.MaxEvents);
+        if (excess > 0)
+        {
+            Record.Events.RemoveRange(0, excess);
+        }
+
+        if (EventKinds.IsInterruption(kind))
+        {
+            Record.Interruptions.Add(e);
+        }
+
+        Changed(durable: true);
+    }
+
+    private void Changed(bool durable)
+    {
+        Record.Version++;
+        Dirty = true;
+        Durable |= durable;
+    }
+
+    private ReportReply Reply(bool stop, string reason) => new(stop, reason, Endpoints());
+}

@@ -1,0 +1,20 @@
+namespace PeerDistill.Cluster.Cohorts;
+
+/// <summary>Lifecycle state of one cohort run (the numbers are those of <c>peerdistill.v1.CohortState</c>).</summary>
+public enum CohortState
+{
+    /// <summary>Accepted; waiting for its peers to be placed.</summary>
+    Pending = 1,
+
+    /// <summary>Every peer was placed at least once and the run has not ended.</summary>
+    Running = 2,
+
+    /// <summary>Every peer completed.</summary>
+    Completed = 3,
+
+    /// <summary>A peer failed beyond recovery.</summary>
+    Failed = 4,
+
+    /// <summary>Cancelled on request.</summary>
+    Cancelled = 5,
+}

@@ -1,0 +1,20 @@
+namespace PeerDistill.Cluster.Cohorts;
+
+/// <summary>The <see cref="CohortEvent.Kind"/> words a cohort records.</summary>
+public static class EventKinds
+{
+    public const string Submitted = "submitted";
+    public const string Placed = "placed";
+    public const string Running = "running";
+    public const string Activated = "activated";
+    public const string Recovering = "recovering";
+    public const string Reactivated = "reactivated";
+    public const string Completed = "completed";
+    public const string Failed = "failed";
+    public const string Interrupted = "interrupted";
+    public const string Cancelled = "cancelled";
+    public const string WorkerLost = "worker-lost";
+
+    /// <summary>The kinds summary.json lists as interruptions.</summary>
+    public static bool IsInterruption(string kind) => kind is WorkerLost or Interrupted or Reactivated;
+}

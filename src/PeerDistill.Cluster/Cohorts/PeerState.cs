@@ -1,0 +1,23 @@
+namespace PeerDistill.Cluster.Cohorts;
+
+/// <summary>Lifecycle state of one peer (the numbers are those of <c>peerdistill.v1.PeerState</c>).</summary>
+public enum PeerState
+{
+    /// <summary>Waiting for its first slot.</summary>
+    Pending = 1,
+
+    /// <summary>Training.</summary>
+    Active = 2,
+
+    /// <summary>Its generation was lost (silo dead, interrupted): the next one waits for a slot or is restoring its checkpoint.</summary>
+    Recovering = 3,
+
+    /// <summary>Finished all its steps.</summary>
+    Completed = 4,
+
+    /// <summary>Stopped by an error it could not recover from.</summary>
+    Failed = 5,
+
+    /// <summary>Stopped on request before it finished.</summary>
+    Interrupted = 6,
+}

@@ -1,0 +1,20 @@
+namespace PeerDistill.Cluster.Cohorts;
+
+/// <summary>Helpers over the lifecycle enums.</summary>
+public static class States
+{
+    /// <summary>Completed, failed or interrupted: the peer no longer trains.</summary>
+    public static bool IsFinished(PeerState state) => state is PeerState.Completed or PeerState.Failed or PeerState.Interrupted;
+
+    /// <summary>Completed, failed or cancelled.</summary>
+    public static bool IsFinished(CohortState state) => state is CohortState.Completed or CohortState.Failed or CohortState.Cancelled;
+
+    /// <summary>Pending, active or recovering: the peer holds (or wants) a slot.</summary>
+    public static bool IsTraining(PeerState state) => state is PeerState.Active or PeerState.Pending or PeerState.Recovering;
+
+    /// <summary>"active", "completed", ... (lower case, as in events, summaries and the CLI).</summary>
+    public static string Name(PeerState state) => state.ToString().ToLowerInvariant();
+
+    /// <summary>"running", "completed", ... (lower case).</summary>
+    public static string Name(CohortState state) => state.ToString().ToLowerInvariant();
+}

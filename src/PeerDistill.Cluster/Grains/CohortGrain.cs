@@ -1,0 +1,289 @@
+using Microsoft.Extensions.Logging;
+using PeerDistill.Cluster.Cohorts;
+using PeerDistill.Cluster.Hosting;
+using PeerDistill.Cluster.Placement;
+using PeerDistill.Core.Runner;
+
+namespace PeerDistill.Cluster.Grains;
+
+/// <summary>
+/// A cohort run's grain, on a worker silo. Its state is written to the cluster's grain storage
+/// (off this silo) at every placement, generation or state change and at most every
+/// <see cref="ProgressSaveInterval"/> for progress, so that when this silo dies the grain comes
+/// back on another (at the next report of one of its peers) where it left off. A timer
+/// (<see cref="TickInterval"/>) re-activates the peers of silos that Orleans membership declared
+/// dead and places the peers that wait for a slot.
+/// </summary>
+[WorkerPlacement]
+internal sealed partial class CohortGrain(
+    [PersistentState("cohort", ClusterStorage.Name)] IPersistentState<CohortRecord> state,
+    IClusterMembershipService membership,
+    TimeProvider time,
+    ILogger<CohortGrain> logger) : Grain, ICohortGrain
+{
+    public static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(500);
+    public static readonly TimeSpan ProgressSaveInterval = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long starting a peer on its silo may take (placement, activation, reading its spec and data).</summary>
+    public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(20);
+
+    private CohortLifecycle? _life;
+    private IGrainTimer? _timer;
+    private DateTimeOffset _lastSave;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (state.RecordExists && state.State.IsStarted)
+        {
+            _life = new CohortLifecycle(state.State, time);
+            LogResumed(logger, state.State.Cohort, state.State.Run, States.Name(state.State.State), RuntimeIdentity);
+            if (!state.State.IsFinished)
+            {
+                StartTimer();
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task StartAsync(CohortSubmission submission, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(submission);
+        if (_life is not null)
+        {
+            if (_life.Record.Run == submission.Run && _life.Record.Cohort == submission.Cohort)
+            {
+                return;
+            }
+
+            throw new InvalidOperationException($"cohort grain '{this.GetPrimaryKeyString()}' holds run '{_life.Record.Run}' already");
+        }
+
+        _life = CohortLifecycle.Start(submission, time);
+        state.State = _life.Record;
+        LogSubmitted(logger, submission.Cohort, submission.Run, submission.Peers.Count, submission.OutputDirectory);
+        await SaveAsync(force: true);
+        StartTimer();
+        await PlaceWaitingAsync(cancellationToken);
+        await AfterChangeAsync();
+    }
+
+    public Task<CohortRecord?> GetStatusAsync(CancellationToken cancellationToken) => Task.FromResult(_life?.Record);
+
+    public async Task<CohortState> CancelAsync(string reason, CancellationToken cancellationToken)
+    {
+        if (_life is null)
+        {
+            throw new InvalidOperationException($"cohort grain '{this.GetPrimaryKeyString()}' has no run");
+        }
+
+        var running = _life.Cancel(reason);
+        LogCancelled(logger, _life.Record.Cohort, _life.Record.Run, reason);
+        await AfterChangeAsync();
+        var stops = running.Select(async p =>
+        {
+            try
+            {
+                await Peer(p).StopAsync(p.Generation, checkpoint: true, "cancelled: " + reason, cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogStopFailed(logger, p.Name, e.Message);
+            }
+        });
+        await Task.WhenAll(stops);
+        return _life.Record.State;
+    }
+
+    public async Task<ReportReply> ReportAsync(PeerReport report, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        if (_life is null)
+        {
+            return new ReportReply(true, $"cohort grain '{this.GetPrimaryKeyString()}' has no run", []);
+        }
+
+        var before = _life.Record.FindPeer(report.Peer)?.State;
+        var reply = _life.Apply(report);
+        if (_life.Record.FindPeer(report.Peer) is { } peer && before != peer.State && peer.State == PeerState.Failed)
+        {
+            LogPeerFailed(logger, _life.Record.Cohort, _life.Record.Run, peer.Name, report.Message);
+        }
+
+        await AfterChangeAsync();
+        return reply;
+    }
+
+    private void StartTimer() =>
+        _timer ??= this.RegisterGrainTimer(TickAsync, new GrainTimerCreationOptions(TickInterval, TickInterval) { KeepAlive = true });
+
+    private async Task TickAsync(CancellationToken cancellationToken)
+    {
+        if (_life is null || _life.Record.IsFinished)
+        {
+            return;
+        }
+
+        CheckSilos();
+        await PlaceWaitingAsync(cancellationToken);
+        await AfterChangeAsync();
+    }
+
+    /// <summary>The peers on silos that Orleans declared dead (or that left the cluster) are lost: their next generations wait for slots.</summary>
+    private void CheckSilos()
+    {
+        var snapshot = membership.CurrentSnapshot;
+        foreach (var group in _life!.Record.Peers.Where(p => p.HoldsSlot && p.Silo is not null).GroupBy(p => p.Silo!).ToList())
+        {
+            var status = snapshot.GetSiloStatus(SiloAddress.FromParsableString(group.Key));
+            if (status is SiloStatus.Dead or SiloStatus.None)
+            {
+                var worker = group.First().WorkerId;
+                var lost = _life.LoseSilo(group.Key, $"worker '{worker}' lost: Orleans membership declared its silo {group.Key} dead");
+                LogSiloLost(logger, _life.Record.Cohort, _life.Record.Run, worker ?? group.Key, string.Join(", ", lost));
+            }
+        }
+    }
+
+    /// <summary>Starts each waiting peer's generation on a free slot of its device (from its newest checkpoint if it ran before).</summary>
+    private async Task PlaceWaitingAsync(CancellationToken cancellationToken)
+    {
+        foreach (var peer in _life!.Waiting())
+        {
+            var assignment = _life.AssignmentFor(peer, NewestCheckpoint(peer));
+            RequestContext.Set(PlacementKeys.Device, peer.Device);
+            if (peer.AvoidWorkerId is { } avoid)
+            {
+                RequestContext.Set(PlacementKeys.AvoidWorker, avoid);
+            }
+
+            try
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                timeout.CancelAfter(StartTimeout);
+                var started = await Peer(peer).StartAsync(assignment, timeout.Token);
+                _life.Placed(peer, assignment, started);
+                LogPlaced(logger, _life.Record.Cohort, _life.Record.Run, peer.Name, peer.Generation, started.WorkerId, started.Slot, assignment.ResumeFromStep is { } s ? $"resuming from step {s}" : "from scratch");
+            }
+            catch (SlotUnavailableException e)
+            {
+                if (peer.Message != e.Message)
+                {
+                    _life.StartFailed(peer, e.Message);
+                }
+            }
+            catch (PeerStartException e)
+            {
+                LogPeerFailed(logger, _life.Record.Cohort, _life.Record.Run, peer.Name, e.Message);
+                _life.Unrunnable(peer, $"peer '{peer.Name}' cannot start: {e.Message}");
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                // A silo that died while the peer was being placed, a timeout: it waits and is placed again.
+                var message = $"waiting for a slot: the last start failed ({e.GetType().Name}: {e.Message})";
+                if (peer.Message != message)
+                {
+                    _life.StartFailed(peer, message);
+                }
+            }
+            finally
+            {
+                RequestContext.Remove(PlacementKeys.Device);
+                RequestContext.Remove(PlacementKeys.AvoidWorker);
+            }
+        }
+    }
+
+    /// <summary>The steps of the peer's newest checkpoint on disk (the checkpoint store's layout under the run's checkpoint directory), or null.</summary>
+    private long? NewestCheckpoint(PeerRecord peer)
+    {
+        var run = _life!.Record;
+        try
+        {
+            var checkpoints = new CheckpointStore(run.CheckpointDirectory, run.Run, run.KeepLast).List(peer.Name);
+            return checkpoints.Count > 0 ? checkpoints[^1].Step : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            LogCheckpointListFailed(logger, peer.Name, run.CheckpointDirectory, e.Message);
+            return null;
+        }
+    }
+
+    private async Task AfterChangeAsync()
+    {
+        var life = _life!;
+        var ended = life.JustFinished;
+        if (ended)
+        {
+            life.SummaryHandled();
+            var record = life.Record;
+            LogFinished(logger, record.Cohort, record.Run, States.Name(record.State), ((record.FinishedUnixMillis ?? record.CreatedUnixMillis) - record.CreatedUnixMillis) / 1000.0);
+            try
+            {
+                LogSummaryWritten(logger, SummaryFile.Write(record));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
+            {
+                LogSummaryFailed(logger, record.OutputDirectory, e.Message);
+            }
+
+            _timer?.Dispose();
+            _timer = null;
+        }
+
+        var durable = life.Durable;
+        await SaveAsync(force: false);
+        if (durable || ended)
+        {
+            await GrainFactory.GetGrain<ICohortIndexGrain>(ICohortIndexGrain.Key).UpdateAsync(life.Record.Cohort, life.Record.Run, life.Record.State);
+        }
+    }
+
+    private async Task SaveAsync(bool force)
+    {
+        var life = _life!;
+        var now = time.GetUtcNow();
+        if (force || life.Durable || (life.Dirty && now - _lastSave >= ProgressSaveInterval))
+        {
+            await state.WriteStateAsync();
+            life.Saved();
+            _lastSave = now;
+        }
+    }
+
+    private IPeerGrain Peer(PeerRecord peer) => GrainFactory.GetGrain<IPeerGrain>(GrainKeys.Peer(_life!.Record.Cohort, _life.Record.Run, peer.Name));
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "cohort '{Cohort}' run '{Run}' submitted: {Peers} peer(s), output {Output}")]
+    private static partial void LogSubmitted(ILogger logger, string cohort, string run, int peers, string output);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "cohort '{Cohort}' run '{Run}' ({State}) carries on from its stored state on {Silo}")]
+    private static partial void LogResumed(ILogger logger, string cohort, string run, string state, string silo);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "placed '{Peer}' of cohort '{Cohort}' run '{Run}' generation {Generation} on worker '{Worker}' slot {Slot}, {Resume}")]
+    private static partial void LogPlaced(ILogger logger, string cohort, string run, string peer, ulong generation, string worker, int slot, string resume);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "cohort '{Cohort}' run '{Run}': worker '{Worker}' lost, peers {Peers} recover elsewhere")]
+    private static partial void LogSiloLost(ILogger logger, string cohort, string run, string worker, string peers);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "cohort '{Cohort}' run '{Run}': peer '{Peer}' failed: {Message}")]
+    private static partial void LogPeerFailed(ILogger logger, string cohort, string run, string peer, string message);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "cohort '{Cohort}' run '{Run}' cancelled: {Reason}")]
+    private static partial void LogCancelled(ILogger logger, string cohort, string run, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "stopping peer '{Peer}' failed: {Message}")]
+    private static partial void LogStopFailed(ILogger logger, string peer, string message);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "cohort '{Cohort}' run '{Run}' {State} after {Seconds:0.0} s")]
+    private static partial void LogFinished(ILogger logger, string cohort, string run, string state, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "wrote {Path}")]
+    private static partial void LogSummaryWritten(ILogger logger, string path);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "could not write the summary under {Directory}: {Message}")]
+    private static partial void LogSummaryFailed(ILogger logger, string directory, string message);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "could not list the checkpoints of '{Peer}' under {Directory}: {Message}")]
+    private static partial void LogCheckpointListFailed(ILogger logger, string peer, string directory, string message);
+}

@@ -1,0 +1,52 @@
+using System.Globalization;
+using PeerDistill.Cluster.Cohorts;
+using PeerDistill.Cluster.Placement;
+
+namespace PeerDistill.Cluster.Grains;
+
+[CoordinatorPlacement, KeepAlive]
+internal sealed class CohortIndexGrain([PersistentState("runs", ClusterStorage.Name)] IPersistentState<CohortIndexGrain.IndexState> state) : Grain, ICohortIndexGrain
+{
+    public async Task<RunAdmission> AdmitAsync(string cohort, long nowUnixMillis)
+    {
+        var runs = state.State.Runs;
+        if (runs.LastOrDefault(r => r.Cohort == cohort && !States.IsFinished(r.State)) is { } open)
+        {
+            return new RunAdmission(null, open);
+        }
+
+        // <cohort>-<yyyyMMdd-HHmmss> (UTC), with -2, -3, ... when that run exists already.
+        var stem = cohort + "-" + DateTimeOffset.FromUnixTimeMilliseconds(nowUnixMillis).UtcDateTime.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
+        var id = stem;
+        for (var n = 2; runs.Any(r => r.Cohort == cohort && r.Run == id); n++)
+        {
+            id = string.Create(CultureInfo.InvariantCulture, $"{stem}-{n}");
+        }
+
+        runs.Add(new RunEntry(cohort, id, ++state.State.Sequence, CohortState.Pending));
+        await state.WriteStateAsync();
+        return new RunAdmission(id, null);
+    }
+
+    public async Task UpdateAsync(string cohort, string run, CohortState runState)
+    {
+        var runs = state.State.Runs;
+        var index = runs.FindIndex(r => r.Cohort == cohort && r.Run == run);
+        if (index >= 0 && runs[index].State != runState)
+        {
+            runs[index] = runs[index] with { State = runState };
+            await state.WriteStateAsync();
+        }
+    }
+
+    public Task<IReadOnlyList<RunEntry>> ListAsync() =>
+        Task.FromResult<IReadOnlyList<RunEntry>>(state.State.Runs.OrderByDescending(r => r.Sequence).ToList());
+
+    [GenerateSerializer]
+    internal sealed class IndexState
+    {
+        [Id(0)] public List<RunEntry> Runs { get; set; } = [];
+
+        [Id(1)] public long Sequence { get; set; }
+    }
+}

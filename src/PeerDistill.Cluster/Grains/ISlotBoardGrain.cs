@@ -1,0 +1,28 @@
+using PeerDistill.Cluster.Placement;
+
+namespace PeerDistill.Cluster.Grains;
+
+/// <summary>
+/// The cluster's slot board (one, on the coordinator silo, key <see cref="Key"/>): which slot of
+/// which silo holds which peer. Capacity comes from the silos' metadata, liveness from Orleans
+/// membership (a dead silo's slots are dropped); the placement director reserves, the peer grain
+/// confirms when it activates and releases when it ends.
+/// </summary>
+public interface ISlotBoardGrain : IGrainWithStringKey
+{
+    public const string Key = "slots";
+
+    Task<SlotReservation?> ReserveAsync(string peer, string device, string? avoidWorker, IReadOnlyList<SiloOffer> offers);
+
+    /// <summary>The reservation of <paramref name="peer"/>, if it holds one on a live silo.</summary>
+    Task<SlotReservation?> FindAsync(string peer);
+
+    /// <summary>The peer's activation on <paramref name="silo"/> took its slot (an unconfirmed reservation lapses after a while).</summary>
+    Task ConfirmAsync(string peer, string silo);
+
+    /// <summary>Frees the peer's slot on <paramref name="silo"/> (nothing if it holds none there).</summary>
+    Task ReleaseAsync(string peer, string silo);
+
+    /// <summary>Every slot held now.</summary>
+    Task<IReadOnlyList<SlotReservation>> HeldAsync();
+}
