@@ -4,6 +4,8 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Microsoft.Extensions.Logging;
 using PeerDistill.Coordinator;
 using PeerDistill.Core.Data;
@@ -11,9 +13,8 @@ using PeerDistill.Core.Exchange;
 using PeerDistill.Core.Runner;
 using PeerDistill.Core.Spec;
 using PeerDistill.Core.Strategies;
-using PeerDistill.Rpc;
-using PeerDistill.Rpc.Services;
-using PeerDistill.Rpc.V1;
+using PeerDistill.Protocol;
+using PeerDistill.Protocol.V1;
 using PeerDistill.Torch;
 using PeerDistill.Torch.Data;
 using PeerDistill.Worker.Exchange;
@@ -269,7 +270,7 @@ internal static class DistributedBenchmark
                 pace = "(elapsed_s at the last step - elapsed_s at step warmup) / (last - warmup), slower peer; elapsed_s rounded to ms as in metrics.jsonl",
                 embedded = "CohortRunner in this process",
                 distributed = "in-process CoordinatorHost (port 0, OutputRoot a temp dir) + 2 WorkerHosts (1 slot each): real Kestrel servers and gRPC streams on 127.0.0.1; CohortService Submit + GetCohort polling until COMPLETED",
-                loops = "PeerStepLoop per peer thread with a timed ILogitExchange: InMemoryLogitExchange, or a GrpcLogitExchange + ExchangeHub per peer on its own GrpcServerHost (PeerExchangeService), no WorkerHost/coordinator",
+                loops = "PeerStepLoop per peer thread with a timed ILogitExchange: InMemoryLogitExchange, or a GrpcLogitExchange + ExchangeHub per peer on its own GrpcServiceHost (PeerExchangeService), no WorkerHost/coordinator",
                 cpu = "per-thread /proc/self/task/*/schedstat between the first peer finishing step warmup and the first peer finishing the last step (distributed: metrics.jsonl polled every 100 ms)",
                 load_average_before = loadBefore,
                 load_average_after = loadAfter,
@@ -387,7 +388,7 @@ internal static class DistributedBenchmark
             string run;
             double wall;
             var cpu = new CpuWindow();
-            var coordinator = await CoordinatorHost.StartAsync(new CoordinatorOptions { OutputRoot = root.FullName }, new GrpcServerHostOptions { Port = 0 }, loggers);
+            var coordinator = await CoordinatorHost.StartAsync(new CoordinatorOptions { OutputRoot = root.FullName }, new GrpcServiceHostOptions { Port = 0 }, loggers);
             try
             {
                 var workers = new List<WorkerHost>();
@@ -398,10 +399,9 @@ internal static class DistributedBenchmark
                         workers.Add(await WorkerHost.StartAsync(new WorkerOptions { Coordinator = coordinator.Address.ToString(), Slots = 1, Id = $"bench-worker-{i + 1}" }, loggers));
                     }
 
-                    using var channel = GrpcChannel.ForAddress(coordinator.Address);
+                    using var channel = GrpcChannels.ForAddress(coordinator.Address);
                     var clock = Stopwatch.StartNew();
-                    var reply = await channel.CallInvoker.AsyncUnaryCall(CohortServiceMethods.Submit, new CallOptions().WithTimeout(TimeSpan.FromSeconds(30)),
-                        new SubmitCohortRequest { SpecText = specText, SpecFormat = "yaml" }).ResponseAsync;
+                    var reply = await new CohortService.CohortServiceClient(channel).SubmitAsync(new SubmitCohortRequest { SpecText = specText, SpecFormat = "yaml" }, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(30))).ResponseAsync;
                     run = reply.Run;
                     var metrics = spec.Peers.Select(p => Path.Combine(root.FullName, reply.Cohort, reply.Run, $"metrics.{p.Name}.jsonl")).ToList();
                     var status = await WaitForEndAsync(channel, reply.Cohort, reply.Run, metrics, cpu, warmup, steps - 1, TimeSpan.FromMinutes(10));
@@ -448,8 +448,7 @@ internal static class DistributedBenchmark
             if (clock.Elapsed >= nextPoll)
             {
                 nextPoll = clock.Elapsed + TimeSpan.FromMilliseconds(200);
-                var status = await channel.CallInvoker.AsyncUnaryCall(CohortServiceMethods.GetCohort, new CallOptions().WithTimeout(TimeSpan.FromSeconds(10)),
-                    new GetCohortRequest { Cohort = cohort, Run = run }).ResponseAsync;
+                var status = await new CohortService.CohortServiceClient(channel).GetCohortAsync(new GetCohortRequest { Cohort = cohort, Run = run }, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(10))).ResponseAsync;
                 if (status.State is CohortState.Completed or CohortState.Failed or CohortState.Cancelled)
                 {
                     return status;
@@ -526,9 +525,9 @@ internal static class DistributedBenchmark
         var cpu = new CpuWindow();
         var recorder = new StepRecorder(cpu, warmup, data.TotalSteps - 1);
         var logger = loggers.CreateLogger("PeerDistill.Worker");
-        var servers = new List<GrpcServerHost>();
+        var servers = new List<GrpcServiceHost>();
         var channels = new ConcurrentDictionary<string, GrpcChannel>(StringComparer.Ordinal);
-        GrpcChannel ChannelFor(string address) => channels.GetOrAdd(address, a => GrpcChannel.ForAddress(a));
+        GrpcChannel ChannelFor(string address) => channels.GetOrAdd(address, a => GrpcChannels.ForAddress(a));
         var remote = new List<GrpcLogitExchange>();
         InMemoryLogitExchange? memory = null;
         try
@@ -545,7 +544,7 @@ internal static class DistributedBenchmark
                 {
                     var registry = new ExchangeRegistry();
                     registry.Add(hub);
-                    servers.Add(await GrpcServerHost.StartAsync(new GrpcServerHostOptions { Port = 0 }, PeerExchangeService.Create(registry, logger)));
+                    servers.Add(await GrpcServiceHost.StartAsync(new GrpcServiceHostOptions { Port = 0 }, s => s.AddPeerExchange(registry, logger), e => e.MapPeerExchange()));
                 }
 
                 addresses = servers.Select(s => s.Address.ToString()).ToList();

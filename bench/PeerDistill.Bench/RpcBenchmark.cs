@@ -2,9 +2,13 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Google.Protobuf;
-using PeerDistill.Rpc;
-using PeerDistill.Rpc.Services;
-using PeerDistill.Rpc.V1;
+using Grpc.AspNetCore.Server.Model;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using PeerDistill.Protocol;
+using PeerDistill.Protocol.V1;
 
 namespace PeerDistill.Bench;
 
@@ -16,8 +20,9 @@ namespace PeerDistill.Bench;
 /// - stream throughput: one <c>PeerExchange/Exchange</c> stream, the client writing frames as fast as
 ///   flow control lets it while a concurrent reader takes the server's acks (one per frame), from the
 ///   start of the call to the last ack.
-/// ours: this process's <see cref="GrpcChannel"/> against a <see cref="GrpcServerHost"/> in a child
-/// process (this binary's hidden <c>rpc-server</c>), so that client and server have their own thread
+/// ours: the official .NET stack, this process's Grpc.Net.Client <see cref="GrpcChannel"/> (the generated
+/// PeerExchange client) against Grpc.AspNetCore in a <see cref="GrpcServiceHost"/> in a child process (this
+/// binary's hidden <c>rpc-server</c>, serving a <see cref="PeerExchange.PeerExchangeBase"/>), so that client and server have their own thread
 /// pools and GCs as two peers would; python: an rpc_bench.py client process against an rpc_bench.py
 /// server process. Both servers run for the whole benchmark; each round makes a fresh channel.
 /// </summary>
@@ -26,7 +31,7 @@ internal static class RpcBenchmark
     private const string Python = "/usr/bin/python3";
 
     /// <summary>The bench-only unary method: a LogitsFrame echoed back, so that 5 KB travel both ways.</summary>
-    internal static readonly Method<LogitsFrame, LogitsFrame> Echo = ProtobufMethod.Create<LogitsFrame, LogitsFrame>(MethodType.Unary, "peerdistill.bench.v1.Bench", "Echo");
+    internal static readonly Method<LogitsFrame, LogitsFrame> Echo = new(MethodType.Unary, "peerdistill.bench.v1.Bench", "Echo", Marshallers.Create(m => m.ToByteArray(), LogitsFrame.Parser.ParseFrom), Marshallers.Create(m => m.ToByteArray(), LogitsFrame.Parser.ParseFrom));
 
     public static int Run(string[] args)
     {
@@ -74,9 +79,9 @@ internal static class RpcBenchmark
             $"  unary: {unaryCalls} sequential Echo calls (LogitsFrame both ways) after {unaryWarmup} warm-up calls, one channel; a {warmupSeconds} s warm-up phase first (JIT tiering), not recorded"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"  stream: PeerExchange/Exchange, {frames} frames after a {streamWarmup}-frame warm-up stream, one ack per frame; MB/s = serialized LogitsFrame bytes/s (10^6 B), gRPC prefix and HTTP/2 framing not counted"));
-        Console.WriteLine("  ours: PeerDistill.Rpc client in this process, server in a child process (rpc-server); python: grpcio client and server processes");
+        Console.WriteLine("  ours: Grpc.Net.Client 2.85 in this process -> Grpc.AspNetCore 2.85 server in a child process (rpc-server); python: grpcio client and server processes");
 
-        // The servers run in a scratch folder: GrpcServerHost's host watches its working directory (recursively,
+        // The servers run in a scratch folder: GrpcServiceHost's host watches its working directory (recursively,
         // for appsettings changes), and the repository is being written to by builds and editors.
         var work = Directory.CreateTempSubdirectory("peerdistill-rpc-bench-").FullName;
         workDirectory = work;
@@ -183,8 +188,8 @@ internal static class RpcBenchmark
             transport = "loopback h2c",
             frame = new { shape = new[] { batch, classes }, dtype = "fp32", values_bytes = batch * classes * 4, serialized_bytes = frameBytes },
             unary = new { method = Echo.FullName, calls = unaryCalls, warmup = unaryWarmup },
-            stream = new { method = PeerExchangeMethods.Exchange.FullName, frames, warmup_frames = streamWarmup, mb_per_s = "serialized LogitsFrame bytes per second / 1e6 (gRPC prefix and HTTP/2 framing not counted)" },
-            ours_setup = "PeerDistill.Rpc client (bench process) -> GrpcServerHost in a child process",
+            stream = new { method = $"/{PeerExchange.Descriptor.FullName}/Exchange", frames, warmup_frames = streamWarmup, mb_per_s = "serialized LogitsFrame bytes per second / 1e6 (gRPC prefix and HTTP/2 framing not counted)" },
+            ours_setup = "Grpc.Net.Client 2.85.0 (generated PeerExchange client, bench process) -> Grpc.AspNetCore 2.85.0 (PeerExchangeBase in a GrpcServiceHost, child process)",
             python_setup = pythonProblem ?? "grpcio client process (blocking stub; request generator + response iterator) -> grpcio server process (ThreadPoolExecutor(4))",
             rounds,
             warmup_seconds = warmupSeconds,
@@ -202,25 +207,43 @@ internal static class RpcBenchmark
     public static int Serve(string[] args)
     {
         _ = args;
-        var exchange = ServerServiceDefinition.CreateBuilder()
-            .AddMethod(PeerExchangeMethods.Exchange, async (requests, responses, context) =>
+        var host = GrpcServiceHost.StartAsync(
+            new GrpcServiceHostOptions { Port = 0 },
+            services => services.AddSingleton<IServiceMethodProvider<EchoService>, EchoService.MethodProvider>(),
+            endpoints =>
             {
-                while (await requests.MoveNext().ConfigureAwait(false))
-                {
-                    await responses.WriteAsync(new ExchangeAck { Step = requests.Current.Step, Credit = 64, Accepted = true }).ConfigureAwait(false);
-                }
-            })
-            .AddMethod(PeerExchangeMethods.Probe, new UnaryServerMethod<ProbeRequest, ProbeReply>((request, context) => Task.FromResult(new ProbeReply())))
-            .Build();
-        var bench = ServerServiceDefinition.CreateBuilder()
-            .AddMethod(Echo, new UnaryServerMethod<LogitsFrame, LogitsFrame>((request, context) => Task.FromResult(request)))
-            .Build();
-        var host = GrpcServerHost.StartAsync(new GrpcServerHostOptions { Port = 0 }, exchange, bench).GetAwaiter().GetResult();
+                endpoints.MapGrpcService<AckingExchange>();
+                endpoints.MapGrpcService<EchoService>();
+            }).GetAwaiter().GetResult();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"PORT {host.Port}"));
         Console.Out.Flush();
         Console.In.ReadToEnd();
         host.DisposeAsync().AsTask().GetAwaiter().GetResult();
         return 0;
+    }
+
+    /// <summary>The bench receiver: one ack per frame, nothing checked.</summary>
+    private sealed class AckingExchange : PeerExchange.PeerExchangeBase
+    {
+        public override async Task Exchange(IAsyncStreamReader<LogitsFrame> requestStream, IServerStreamWriter<ExchangeAck> responseStream, ServerCallContext context)
+        {
+            while (await requestStream.MoveNext().ConfigureAwait(false))
+            {
+                await responseStream.WriteAsync(new ExchangeAck { Step = requestStream.Current.Step, Credit = 64, Accepted = true }).ConfigureAwait(false);
+            }
+        }
+
+        public override Task<ProbeReply> Probe(ProbeRequest request, ServerCallContext context) => Task.FromResult(new ProbeReply());
+    }
+
+    /// <summary>The bench-only <c>peerdistill.bench.v1.Bench/Echo</c>, bound without a proto through Grpc.AspNetCore's method provider.</summary>
+    private sealed class EchoService
+    {
+        internal sealed class MethodProvider : IServiceMethodProvider<EchoService>
+        {
+            public void OnServiceMethodDiscovery(ServiceMethodProviderContext<EchoService> context) =>
+                context.AddUnaryMethod(Echo, [], (service, request, call) => Task.FromResult(request));
+        }
     }
 
     internal static LogitsFrame MakeFrame(int batch, int classes, long step, ByteString values) => new()
@@ -243,12 +266,13 @@ internal static class RpcBenchmark
         Task.Run(async () =>
         {
             var values = ByteString.CopyFrom(new byte[batch * classes * 4]);
-            using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{server.Port}");
-            var invoker = channel.CallInvoker;
+            using var channel = GrpcChannels.ForAddress($"http://127.0.0.1:{server.Port}");
+            var invoker = channel.CreateCallInvoker();
+            var exchange = new PeerExchange.PeerExchangeClient(channel);
             var frame = MakeFrame(batch, classes, 0, values);
             for (var i = 0; i < unaryWarmup; i++)
             {
-                using var call = invoker.AsyncUnaryCall(Echo, default, frame);
+                using var call = invoker.AsyncUnaryCall(Echo, null, default, frame);
                 await call.ResponseAsync.ConfigureAwait(false);
             }
 
@@ -258,7 +282,7 @@ internal static class RpcBenchmark
             {
                 frame.Step = i;
                 var start = Stopwatch.GetTimestamp();
-                using var call = invoker.AsyncUnaryCall(Echo, default, frame);
+                using var call = invoker.AsyncUnaryCall(Echo, null, default, frame);
                 var reply = await call.ResponseAsync.ConfigureAwait(false);
                 latencies[i] = Stopwatch.GetTimestamp() - start;
                 if (reply.Step != i)
@@ -270,20 +294,20 @@ internal static class RpcBenchmark
             var unaryCpu = Cpu.Read(server.Pid) - cpu;
             if (streamWarmup > 0)
             {
-                await StreamAsync(invoker, batch, classes, values, streamWarmup).ConfigureAwait(false);
+                await StreamAsync(exchange, batch, classes, values, streamWarmup).ConfigureAwait(false);
             }
 
             cpu = Cpu.Read(server.Pid);
-            var elapsed = await StreamAsync(invoker, batch, classes, values, frames).ConfigureAwait(false);
+            var elapsed = await StreamAsync(exchange, batch, classes, values, frames).ConfigureAwait(false);
             var streamCpu = Cpu.Read(server.Pid) - cpu;
             return Measurement.From(latencies.Select(t => t * 1e6 / Stopwatch.Frequency).ToArray(), unaryCpu / unaryCalls, frames, elapsed, streamCpu / frames);
         }).GetAwaiter().GetResult();
 
     /// <summary>Seconds from the start of one Exchange call to the ack of its last frame.</summary>
-    private static async Task<double> StreamAsync(CallInvoker invoker, int batch, int classes, ByteString values, int count)
+    private static async Task<double> StreamAsync(PeerExchange.PeerExchangeClient client, int batch, int classes, ByteString values, int count)
     {
         var start = Stopwatch.GetTimestamp();
-        using var call = invoker.AsyncDuplexStreamingCall(PeerExchangeMethods.Exchange, default);
+        using var call = client.Exchange();
         var reader = Task.Run(async () =>
         {
             long acks = 0, last = -1;

@@ -1,5 +1,5 @@
 using System.Globalization;
-using PeerDistill.Rpc.V1;
+using PeerDistill.Protocol.V1;
 
 namespace PeerDistill.Cli;
 

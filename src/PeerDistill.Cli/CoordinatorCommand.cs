@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using PeerDistill.Coordinator;
-using PeerDistill.Rpc;
+using PeerDistill.Protocol;
 
 namespace PeerDistill.Cli;
 
@@ -33,7 +33,7 @@ internal static class CoordinatorCommand
                 TickInterval = TimeSpan.FromMilliseconds(100),
                 OutputRoot = Path.GetFullPath(parse.GetValue(output)!),
             };
-            await using var coordinator = await CoordinatorHost.StartAsync(options, new GrpcServerHostOptions { Host = parse.GetValue(host)!, Port = parse.GetValue(port) }, process.Loggers, cancellation).ConfigureAwait(false);
+            await using var coordinator = await CoordinatorHost.StartAsync(options, new GrpcServiceHostOptions { Host = parse.GetValue(host)!, Port = parse.GetValue(port) }, process.Loggers, cancellation).ConfigureAwait(false);
             Console.WriteLine($"coordinator listening at {coordinator.Address}");
             Console.Out.Flush();
             await Task.WhenAny(process.StopRequested, Task.Delay(Timeout.Infinite, cancellation)).ConfigureAwait(false);

@@ -1,7 +1,8 @@
 using System.CommandLine;
-using PeerDistill.Rpc;
-using PeerDistill.Rpc.Services;
-using PeerDistill.Rpc.V1;
+using Grpc.Core;
+using Grpc.Net.Client;
+using PeerDistill.Protocol;
+using PeerDistill.Protocol.V1;
 
 namespace PeerDistill.Cli;
 
@@ -17,13 +18,14 @@ internal static class StatusCommand
         var command = new Command("status", "Show the cohorts of a coordinator, or one cohort's peers (live with --watch).") { cohort, coordinator, run, watch };
         command.SetAction(async (parse, cancellation) =>
         {
-            using var channel = GrpcChannel.ForAddress(parse.GetValue(coordinator)!);
+            using var channel = GrpcChannels.ForAddress(parse.GetValue(coordinator)!);
+            var client = new CohortService.CohortServiceClient(channel);
             var name = parse.GetValue(cohort);
             try
             {
                 if (string.IsNullOrEmpty(name))
                 {
-                    var list = await channel.CallInvoker.AsyncUnaryCall(CohortServiceMethods.ListCohorts, new CallOptions(CancellationToken: cancellation).WithTimeout(TimeSpan.FromSeconds(10)), new ListCohortsRequest()).ResponseAsync.ConfigureAwait(false);
+                    var list = await client.ListCohortsAsync(new ListCohortsRequest(), deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: cancellation).ResponseAsync.ConfigureAwait(false);
                     if (list.Cohorts.Count == 0)
                     {
                         Console.WriteLine("no cohorts");
@@ -41,7 +43,7 @@ internal static class StatusCommand
                 var request = new GetCohortRequest { Cohort = name, Run = parse.GetValue(run) ?? string.Empty };
                 if (!parse.GetValue(watch))
                 {
-                    var status = await channel.CallInvoker.AsyncUnaryCall(CohortServiceMethods.GetCohort, new CallOptions(CancellationToken: cancellation).WithTimeout(TimeSpan.FromSeconds(10)), request).ResponseAsync.ConfigureAwait(false);
+                    var status = await client.GetCohortAsync(request, deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: cancellation).ResponseAsync.ConfigureAwait(false);
                     CohortStatusView.Render(status).ForEach(Console.WriteLine);
                     return ExitCodes.Ok;
                 }
@@ -61,7 +63,7 @@ internal static class StatusCommand
     public static async Task<int> WatchAsync(GrpcChannel channel, GetCohortRequest request, CancellationToken cancellation)
     {
         var view = new CohortStatusView(Console.Out, !Console.IsOutputRedirected);
-        using var call = channel.CallInvoker.AsyncServerStreamingCall(CohortServiceMethods.WatchCohort, new CallOptions(CancellationToken: cancellation), request);
+        using var call = new CohortService.CohortServiceClient(channel).WatchCohort(request, cancellationToken: cancellation);
         CohortStatus? last = null;
         while (await call.ResponseStream.MoveNext(cancellation).ConfigureAwait(false))
         {

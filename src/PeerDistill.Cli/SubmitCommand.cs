@@ -1,7 +1,7 @@
 using System.CommandLine;
-using PeerDistill.Rpc;
-using PeerDistill.Rpc.Services;
-using PeerDistill.Rpc.V1;
+using Grpc.Core;
+using PeerDistill.Protocol;
+using PeerDistill.Protocol.V1;
 
 namespace PeerDistill.Cli;
 
@@ -23,12 +23,12 @@ internal static class SubmitCommand
                 return ExitCodes.InvalidInput;
             }
 
-            using var channel = GrpcChannel.ForAddress(parse.GetValue(coordinator)!);
+            using var channel = GrpcChannels.ForAddress(parse.GetValue(coordinator)!);
             try
             {
                 var format = Path.GetExtension(path).Equals(".json", StringComparison.OrdinalIgnoreCase) ? "json" : "yaml";
-                var reply = await channel.CallInvoker.AsyncUnaryCall(CohortServiceMethods.Submit, new CallOptions(CancellationToken: cancellation).WithTimeout(TimeSpan.FromSeconds(30)),
-                    new SubmitCohortRequest { SpecText = await File.ReadAllTextAsync(path, cancellation).ConfigureAwait(false), SpecFormat = format }).ResponseAsync.ConfigureAwait(false);
+                var request = new SubmitCohortRequest { SpecText = await File.ReadAllTextAsync(path, cancellation).ConfigureAwait(false), SpecFormat = format };
+                var reply = await new CohortService.CohortServiceClient(channel).SubmitAsync(request, deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: cancellation).ResponseAsync.ConfigureAwait(false);
                 Console.WriteLine($"submitted cohort {reply.Cohort} as run {reply.Run}");
                 return parse.GetValue(wait)
                     ? await StatusCommand.WatchAsync(channel, new GetCohortRequest { Cohort = reply.Cohort, Run = reply.Run }, cancellation).ConfigureAwait(false)

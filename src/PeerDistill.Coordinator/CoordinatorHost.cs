@@ -1,24 +1,24 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using PeerDistill.Coordinator.Internal;
-using PeerDistill.Rpc;
+using PeerDistill.Protocol;
 
 namespace PeerDistill.Coordinator;
 
 /// <summary>
-/// A running coordinator: a <see cref="GrpcServerHost"/> serving WorkerRegistry and CohortService
+/// A running coordinator: a <see cref="GrpcServiceHost"/> serving WorkerRegistry and CohortService (and gRPC health and reflection)
 /// over a <see cref="CoordinatorState"/>, and the timer that calls <see cref="CoordinatorState.Tick"/>.
 /// Dispose it to stop (watch streams end, running calls get a few seconds).
 /// </summary>
 public sealed class CoordinatorHost : IAsyncDisposable
 {
-    private readonly GrpcServerHost _server;
+    private readonly GrpcServiceHost _server;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _ticker;
     private readonly ILogger _logger;
     private int _stopped;
 
-    private CoordinatorHost(GrpcServerHost server, CoordinatorState state, ILogger logger)
+    private CoordinatorHost(GrpcServiceHost server, CoordinatorState state, ILogger logger)
     {
         _server = server;
         State = state;
@@ -41,7 +41,7 @@ public sealed class CoordinatorHost : IAsyncDisposable
     /// </summary>
     public static async Task<CoordinatorHost> StartAsync(
         CoordinatorOptions options,
-        GrpcServerHostOptions? server = null,
+        GrpcServiceHostOptions? server = null,
         ILoggerFactory? loggerFactory = null,
         CancellationToken cancellationToken = default)
     {
@@ -51,24 +51,16 @@ public sealed class CoordinatorHost : IAsyncDisposable
             throw new ArgumentException($"CoordinatorOptions.TickInterval must be positive, got {options.TickInterval}", nameof(options));
         }
 
-        CoordinatorState? state = null;
-        ILoggerFactory? factory = loggerFactory;
-        var host = await GrpcServerHost.StartAsync(
-            server ?? new GrpcServerHostOptions(),
-            configureServices: null,
-            endpoints =>
-            {
-                factory ??= endpoints.ServiceProvider.GetRequiredService<ILoggerFactory>();
-                state = new CoordinatorState(options, factory.CreateLogger<CoordinatorState>());
-                foreach (var service in CoordinatorServices.Create(state))
-                {
-                    endpoints.MapGrpcService(service);
-                }
-            },
+        var host = await GrpcServiceHost.StartAsync(
+            server ?? new GrpcServiceHostOptions(),
+            services => services.AddCoordinatorServices(options, loggerFactory),
+            endpoints => endpoints.MapCoordinatorServices(),
             cancellationToken).ConfigureAwait(false);
-        var logger = factory!.CreateLogger<CoordinatorHost>();
+        var state = host.Services.GetRequiredService<CoordinatorState>();
+        var factory = loggerFactory ?? host.Services.GetRequiredService<ILoggerFactory>();
+        var logger = factory.CreateLogger<CoordinatorHost>();
         Log.HostStarted(logger, host.Address);
-        return new CoordinatorHost(host, state!, logger);
+        return new CoordinatorHost(host, state, logger);
     }
 
     /// <summary>Stops the timer, ends the watch streams and stops the server (running calls get up to <paramref name="timeout"/>, default 5 s).</summary>

@@ -1,36 +1,31 @@
-using PeerDistill.Rpc;
-using PeerDistill.Rpc.Services;
-using PeerDistill.Rpc.V1;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace PeerDistill.Coordinator;
 
-/// <summary>The coordinator's gRPC services (WorkerRegistry, CohortService) over one <see cref="CoordinatorState"/>.</summary>
+/// <summary>Registers and maps the coordinator's gRPC services (WorkerRegistry, CohortService) over one <see cref="CoordinatorState"/>.</summary>
 public static class CoordinatorServices
 {
-    /// <summary>Both services, ready for <c>GrpcServerHost.StartAsync</c> or <c>MapGrpcService</c>.</summary>
-    public static ServerServiceDefinition[] Create(CoordinatorState state) => [WorkerRegistry(state), CohortService(state)];
-
-    /// <summary><c>peerdistill.v1.WorkerRegistry</c>: Register, Heartbeat.</summary>
-    public static ServerServiceDefinition WorkerRegistry(CoordinatorState state)
+    /// <summary>
+    /// Adds one <see cref="CoordinatorState"/> with <paramref name="options"/> (logging to
+    /// <paramref name="loggers"/>, else to the host's log) and both services over it.
+    /// </summary>
+    public static IServiceCollection AddCoordinatorServices(this IServiceCollection services, CoordinatorOptions options, ILoggerFactory? loggers = null)
     {
-        ArgumentNullException.ThrowIfNull(state);
-        return ServerServiceDefinition.CreateBuilder()
-            .AddMethod(WorkerRegistryMethods.Register, new UnaryServerMethod<RegisterWorkerRequest, RegisterWorkerReply>((request, _) => Task.FromResult(state.Register(request))))
-            .AddMethod(WorkerRegistryMethods.Heartbeat, new UnaryServerMethod<HeartbeatRequest, HeartbeatReply>((request, _) => Task.FromResult(state.Heartbeat(request))))
-            .Build();
+        ArgumentNullException.ThrowIfNull(options);
+        services.AddSingleton(sp => new CoordinatorState(options, (loggers ?? sp.GetRequiredService<ILoggerFactory>()).CreateLogger<CoordinatorState>()));
+        services.AddSingleton<WorkerRegistryService>();
+        services.AddSingleton<CohortApiService>();
+        return services;
     }
 
-    /// <summary><c>peerdistill.v1.CohortService</c>: Submit, GetCohort, ListCohorts, WatchCohort, CancelCohort.</summary>
-    public static ServerServiceDefinition CohortService(CoordinatorState state)
+    /// <summary>Maps <c>peerdistill.v1.WorkerRegistry</c> and <c>peerdistill.v1.CohortService</c>.</summary>
+    public static IEndpointRouteBuilder MapCoordinatorServices(this IEndpointRouteBuilder endpoints)
     {
-        ArgumentNullException.ThrowIfNull(state);
-        return ServerServiceDefinition.CreateBuilder()
-            .AddMethod(CohortServiceMethods.Submit, new UnaryServerMethod<SubmitCohortRequest, SubmitCohortReply>((request, _) => Task.FromResult(state.Submit(request))))
-            .AddMethod(CohortServiceMethods.GetCohort, new UnaryServerMethod<GetCohortRequest, CohortStatus>((request, _) => Task.FromResult(state.GetCohort(request))))
-            .AddMethod(CohortServiceMethods.ListCohorts, new UnaryServerMethod<ListCohortsRequest, ListCohortsReply>((request, _) => Task.FromResult(state.ListCohorts(request))))
-            .AddMethod(CohortServiceMethods.WatchCohort, new ServerStreamingServerMethod<GetCohortRequest, CohortStatus>((request, responses, context) =>
-                state.WatchCohortAsync(request, status => responses.WriteAsync(status, context.CancellationToken), context.CancellationToken)))
-            .AddMethod(CohortServiceMethods.CancelCohort, new UnaryServerMethod<CancelCohortRequest, CancelCohortReply>((request, _) => Task.FromResult(state.CancelCohort(request))))
-            .Build();
+        endpoints.MapGrpcService<WorkerRegistryService>();
+        endpoints.MapGrpcService<CohortApiService>();
+        return endpoints;
     }
 }

@@ -1,9 +1,9 @@
 using System.Globalization;
+using Grpc.Core;
 using PeerDistill.Coordinator.Internal;
 using PeerDistill.Core.Spec;
 using PeerDistill.Core.Storage;
-using PeerDistill.Rpc;
-using PeerDistill.Rpc.V1;
+using PeerDistill.Protocol.V1;
 
 namespace PeerDistill.Coordinator;
 
@@ -26,19 +26,19 @@ public sealed partial class CoordinatorState
 
         if (format is not ("yaml" or "json"))
         {
-            throw new RpcException(StatusCode.InvalidArgument, $"Submit: spec_format '{request.SpecFormat}' is not supported; use \"yaml\" or \"json\"");
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"Submit: spec_format '{request.SpecFormat}' is not supported; use \"yaml\" or \"json\""));
         }
 
         if (string.IsNullOrWhiteSpace(request.SpecText))
         {
-            throw new RpcException(StatusCode.InvalidArgument, "Submit: spec_text is empty; send the cohort spec, as the YAML or JSON cohort file");
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "Submit: spec_text is empty; send the cohort spec, as the YAML or JSON cohort file"));
         }
 
         // Parsing builds every zoo model once (native): done outside the lock.
         var loaded = SpecLoader.Parse(request.SpecText, "submitted." + format);
         if (!loaded.IsValid)
         {
-            throw new RpcException(StatusCode.InvalidArgument, string.Join('\n', loaded.Errors));
+            throw new RpcException(new Status(StatusCode.InvalidArgument, string.Join('\n', loaded.Errors)));
         }
 
         var spec = loaded.Spec;
@@ -48,9 +48,9 @@ public sealed partial class CoordinatorState
             var now = Now;
             if (_runs.FirstOrDefault(r => r.Cohort == spec.Cohort && !r.IsFinished) is { } open)
             {
-                throw new RpcException(
+                throw new RpcException(new Status(
                     StatusCode.AlreadyExists,
-                    $"Submit: cohort '{spec.Cohort}' already has run '{open.Run}' ({PeerStates.Name(open.State)}); cancel it or wait for it to end before submitting the cohort again");
+                    $"Submit: cohort '{spec.Cohort}' already has run '{open.Run}' ({PeerStates.Name(open.State)}); cancel it or wait for it to end before submitting the cohort again"));
             }
 
             var runId = NewRunId(spec.Cohort, now);
@@ -188,16 +188,16 @@ public sealed partial class CoordinatorState
     {
         if (string.IsNullOrWhiteSpace(cohort))
         {
-            throw new RpcException(StatusCode.InvalidArgument, $"{operation}: cohort is empty; name the cohort (and optionally the run)");
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"{operation}: cohort is empty; name the cohort (and optionally the run)"));
         }
 
         var runs = _runs.Where(r => r.Cohort == cohort).ToList();
         if (runs.Count == 0)
         {
             var known = _runs.Select(r => r.Cohort).Distinct().ToList();
-            throw new RpcException(
+            throw new RpcException(new Status(
                 StatusCode.NotFound,
-                $"{operation}: no cohort named '{cohort}'" + (known.Count > 0 ? $" (known: {string.Join(", ", known)})" : " (no cohort has been submitted)"));
+                $"{operation}: no cohort named '{cohort}'" + (known.Count > 0 ? $" (known: {string.Join(", ", known)})" : " (no cohort has been submitted)")));
         }
 
         if (run.Length == 0)
@@ -206,7 +206,7 @@ public sealed partial class CoordinatorState
         }
 
         return runs.FirstOrDefault(r => r.Run == run)
-            ?? throw new RpcException(StatusCode.NotFound, $"{operation}: cohort '{cohort}' has no run '{run}' (its runs: {string.Join(", ", runs.Select(r => r.Run))})");
+            ?? throw new RpcException(new Status(StatusCode.NotFound, $"{operation}: cohort '{cohort}' has no run '{run}' (its runs: {string.Join(", ", runs.Select(r => r.Run))})"));
     }
 
     private CohortStatus ToStatus(CohortRun run)
@@ -225,7 +225,7 @@ public sealed partial class CoordinatorState
 
         foreach (var peer in run.Peers)
         {
-            var p = new Rpc.V1.PeerStatus
+            var p = new PeerDistill.Protocol.V1.PeerStatus
             {
                 Peer = peer.Name,
                 WorkerId = peer.WorkerId ?? string.Empty,
@@ -307,14 +307,14 @@ public sealed partial class CoordinatorState
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new RpcException(StatusCode.InvalidArgument, $"Submit: {field}: cannot resolve '{given}': {e.Message}");
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"Submit: {field}: cannot resolve '{given}': {e.Message}"));
         }
 
         if (!inside)
         {
-            throw new RpcException(
+            throw new RpcException(new Status(
                 StatusCode.InvalidArgument,
-                $"Submit: {field}: '{given}' is outside the coordinator's {rootName} '{root}'; a submitted cohort writes only under it (leave {field} out, or name a place under it)");
+                $"Submit: {field}: '{given}' is outside the coordinator's {rootName} '{root}'; a submitted cohort writes only under it (leave {field} out, or name a place under it)"));
         }
     }
 }

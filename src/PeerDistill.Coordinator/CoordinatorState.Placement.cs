@@ -1,6 +1,6 @@
 using PeerDistill.Coordinator.Internal;
 using PeerDistill.Core.Runner;
-using PeerDistill.Rpc.V1;
+using PeerDistill.Protocol.V1;
 
 namespace PeerDistill.Coordinator;
 

@@ -1,10 +1,10 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using PeerDistill.Coordinator.Internal;
-using PeerDistill.Rpc;
-using PeerDistill.Rpc.V1;
+using PeerDistill.Protocol.V1;
 
 namespace PeerDistill.Coordinator;
 
@@ -135,7 +135,7 @@ public sealed partial class CoordinatorState
             if (!_workers.TryGetValue(request.WorkerId, out var worker))
             {
                 Log.UnknownWorker(_logger, request.WorkerId);
-                throw new RpcException(StatusCode.NotFound, $"Heartbeat: worker '{request.WorkerId}' is not registered (its lease expired?); register again");
+                throw new RpcException(new Status(StatusCode.NotFound, $"Heartbeat: worker '{request.WorkerId}' is not registered (its lease expired?); register again"));
             }
 
             var now = Now;
@@ -263,7 +263,7 @@ public sealed partial class CoordinatorState
 
         if (problems.Count > 0)
         {
-            throw new RpcException(StatusCode.InvalidArgument, "Register: " + string.Join("; ", problems));
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "Register: " + string.Join("; ", problems)));
         }
     }
 

@@ -1,5 +1,5 @@
+using Grpc.Core;
 using Microsoft.Extensions.Logging;
-using PeerDistill.Rpc;
 
 namespace PeerDistill.Worker;
 

@@ -1,9 +1,10 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.RegularExpressions;
-using PeerDistill.Rpc;
-using PeerDistill.Rpc.Services;
-using PeerDistill.Rpc.V1;
+using Grpc.Core;
+using Grpc.Net.Client;
+using PeerDistill.Protocol;
+using PeerDistill.Protocol.V1;
 using Xunit.Abstractions;
 
 namespace PeerDistill.Cli.Tests;
@@ -47,7 +48,7 @@ internal sealed partial class Cluster : IAsyncDisposable
     }
 
     /// <summary>A channel to the coordinator (the caller disposes it).</summary>
-    public GrpcChannel Coordinator() => GrpcChannel.ForAddress(Url);
+    public GrpcChannel Coordinator() => GrpcChannels.ForAddress(Url);
 
     public void StartWorker(string id, int slots = 1)
     {
@@ -129,7 +130,7 @@ internal sealed partial class Cluster : IAsyncDisposable
         {
             try
             {
-                last = await channel.CallInvoker.AsyncUnaryCall(CohortServiceMethods.GetCohort, new CallOptions().WithTimeout(TimeSpan.FromSeconds(5)), request);
+                last = await new CohortService.CohortServiceClient(channel).GetCohortAsync(request, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(5)));
                 if (done(last))
                 {
                     return last;

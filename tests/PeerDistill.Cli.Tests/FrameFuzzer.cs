@@ -1,5 +1,5 @@
 using Google.Protobuf;
-using PeerDistill.Rpc.V1;
+using PeerDistill.Protocol.V1;
 
 namespace PeerDistill.Cli.Tests;
 

@@ -1,8 +1,9 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using PeerDistill.Rpc;
-using PeerDistill.Rpc.Services;
-using PeerDistill.Rpc.V1;
+using Grpc.Core;
+using Grpc.Net.Client;
+using PeerDistill.Protocol;
+using PeerDistill.Protocol.V1;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -71,7 +72,7 @@ public sealed class GeneratedInputTests(ITestOutputHelper output)
             StatusCode status;
             try
             {
-                await channel.CallInvoker.AsyncUnaryCall(CohortServiceMethods.Submit, new CallOptions().WithTimeout(TimeSpan.FromSeconds(20)), new SubmitCohortRequest { SpecText = texts[i] });
+                await new CohortService.CohortServiceClient(channel).SubmitAsync(new SubmitCohortRequest { SpecText = texts[i] }, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(20)));
                 status = StatusCode.OK;
             }
             catch (RpcException e)
@@ -87,7 +88,7 @@ public sealed class GeneratedInputTests(ITestOutputHelper output)
         output.WriteLine($"Submit of {Specs} generated specs: {string.Join(", ", codes.Select(kv => $"{kv.Key} {kv.Value}"))}; slowest {slowest.TotalMilliseconds:F0} ms");
         Assert.True(codes.GetValueOrDefault(StatusCode.InvalidArgument) > Specs / 2, "most generated specs should be invalid");
         Assert.False(cluster.CoordinatorProcess.HasExited);
-        var listed = await channel.CallInvoker.AsyncUnaryCall(CohortServiceMethods.ListCohorts, new CallOptions().WithTimeout(TimeSpan.FromSeconds(10)), new ListCohortsRequest());
+        var listed = await new CohortService.CohortServiceClient(channel).ListCohortsAsync(new ListCohortsRequest(), new CallOptions(deadline: DateTime.UtcNow.AddSeconds(10)));
         Assert.Equal(codes.GetValueOrDefault(StatusCode.OK), listed.Cohorts.Count);
     }
 
@@ -112,18 +113,18 @@ public sealed class GeneratedInputTests(ITestOutputHelper output)
         var sentWhileTraining = 0;
         await Task.WhenAll(new[] { "w1", "w2" }.Select((worker, i) => Task.Run(async () =>
         {
-            using var channel = GrpcChannel.ForAddress(await cluster.WorkerAddressAsync(worker));
+            using var channel = GrpcChannels.ForAddress(await cluster.WorkerAddressAsync(worker));
             var fuzzer = new FrameFuzzer(seed: 7 + i);
             var receiver = status.Peers.Single(p => p.WorkerId == worker);
             var teacher = status.Peers.Single(p => p.WorkerId != worker);
-            var garbage = new Method<byte[], byte[]>(MethodType.DuplexStreaming, PeerExchangeMethods.ServiceName, "Exchange", new Marshaller<byte[]>(b => b, m => m.ToArray()), new Marshaller<byte[]>(b => b, m => m.ToArray()));
+            var garbage = new Method<byte[], byte[]>(MethodType.DuplexStreaming, PeerExchange.Descriptor.FullName, "Exchange", new Marshaller<byte[]>(b => b, m => m.ToArray()), new Marshaller<byte[]>(b => b, m => m.ToArray()));
             AsyncDuplexStreamingCall<LogitsFrame, ExchangeAck>? call = null;
             FrameTarget? target = null;
             for (var n = 0; n < FramesPerWorker; n++)
             {
                 if (n % 100 == 0)
                 {
-                    var probe = await channel.CallInvoker.AsyncUnaryCall(PeerExchangeMethods.Probe, new CallOptions().WithTimeout(TimeSpan.FromSeconds(10)), new ProbeRequest { Cohort = "long-smoke" });
+                    var probe = await new PeerExchange.PeerExchangeClient(channel).ProbeAsync(new ProbeRequest { Cohort = "long-smoke" }, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(10)));
                     if (probe.Peers.SingleOrDefault(p => p.Name == receiver.Peer) is not { } hosted)
                     {
                         break;
@@ -135,7 +136,7 @@ public sealed class GeneratedInputTests(ITestOutputHelper output)
                 if (n % 50 == 25)
                 {
                     // Bytes that are no frame: the transport refuses the call (INTERNAL), the worker serves on.
-                    using var raw = channel.CallInvoker.AsyncDuplexStreamingCall(garbage, new CallOptions().WithTimeout(TimeSpan.FromSeconds(10)));
+                    using var raw = channel.CreateCallInvoker().AsyncDuplexStreamingCall(garbage, null, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(10)));
                     var e = await Assert.ThrowsAsync<RpcException>(async () =>
                     {
                         await raw.RequestStream.WriteAsync(fuzzer.Garbage(fuzzer.Next(target!).Frame));
@@ -148,7 +149,7 @@ public sealed class GeneratedInputTests(ITestOutputHelper output)
                 }
 
                 var (frame, defects) = fuzzer.Next(target!);
-                call ??= channel.CallInvoker.AsyncDuplexStreamingCall(PeerExchangeMethods.Exchange, new CallOptions().WithTimeout(TimeSpan.FromMinutes(5)));
+                call ??= new PeerExchange.PeerExchangeClient(channel).Exchange(new CallOptions(deadline: DateTime.UtcNow.AddMinutes(5)));
                 try
                 {
                     await call.RequestStream.WriteAsync(frame);

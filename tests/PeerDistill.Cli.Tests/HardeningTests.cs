@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
-using PeerDistill.Rpc;
-using PeerDistill.Rpc.Services;
-using PeerDistill.Rpc.V1;
+using Grpc.Core;
+using Grpc.Net.Client;
+using PeerDistill.Protocol;
+using PeerDistill.Protocol.V1;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -54,24 +55,23 @@ public sealed class HardeningTests(ITestOutputHelper output)
         cluster.StartWorker("w1", slots: 2);
         await cluster.WaitForLineAsync("w1", "registered with the coordinator", 1, TimeSpan.FromSeconds(60));
         using var coordinator = cluster.Coordinator();
-        using var worker = GrpcChannel.ForAddress(await cluster.WorkerAddressAsync("w1"));
+        using var worker = GrpcChannels.ForAddress(await cluster.WorkerAddressAsync("w1"));
 
         var clock = Stopwatch.StartNew();
-        var submit = await Assert.ThrowsAsync<RpcException>(() => coordinator.CallInvoker.AsyncUnaryCall(
-            CohortServiceMethods.Submit, new CallOptions().WithTimeout(TimeSpan.FromSeconds(30)), new SubmitCohortRequest { SpecText = Deep, SpecFormat = "json" }).ResponseAsync);
+        var submit = await Assert.ThrowsAsync<RpcException>(() => new CohortService.CohortServiceClient(coordinator).SubmitAsync(new SubmitCohortRequest { SpecText = Deep, SpecFormat = "json" }, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(30))).ResponseAsync);
         var submitTime = clock.Elapsed;
         Assert.Equal(StatusCode.InvalidArgument, submit.StatusCode);
         Assert.Contains("nested deeper than 32 levels", submit.Status.Detail, StringComparison.Ordinal);
 
         clock.Restart();
-        var activate = await worker.CallInvoker.AsyncUnaryCall(WorkerControlMethods.Activate, new CallOptions().WithTimeout(TimeSpan.FromSeconds(30)), new ActivatePeerRequest
+        var activate = await new WorkerControl.WorkerControlClient(worker).ActivateAsync(new ActivatePeerRequest
         {
             Assignment = new Assignment
             {
                 Cohort = "deep", Run = "deep-1", Peer = "a", Generation = 1, SlotIndex = 0, SpecText = Deep, SpecFormat = "json",
                 OutputDir = Path.Combine(cluster.Runs, "deep", "deep-1"), CheckpointDir = Path.Combine(cluster.Runs, "deep", "deep-1", "checkpoints"),
             },
-        });
+        }, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(30)));
         var activateTime = clock.Elapsed;
         Assert.False(activate.Accepted);
         Assert.Contains("nested deeper than 32 levels", activate.Reason, StringComparison.Ordinal);
@@ -99,7 +99,7 @@ public sealed class HardeningTests(ITestOutputHelper output)
         {
             var assignment = Good();
             bend(assignment);
-            var reply = await worker.CallInvoker.AsyncUnaryCall(WorkerControlMethods.Activate, new CallOptions().WithTimeout(TimeSpan.FromSeconds(30)), new ActivatePeerRequest { Assignment = assignment });
+            var reply = await new WorkerControl.WorkerControlClient(worker).ActivateAsync(new ActivatePeerRequest { Assignment = assignment }, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(30)));
             Assert.False(reply.Accepted, $"{what} was accepted");
             Assert.Contains(reason, reply.Reason, StringComparison.Ordinal);
         }
@@ -135,13 +135,13 @@ public sealed class HardeningTests(ITestOutputHelper output)
         var checkpoints = Path.Combine(Directory.GetDirectories(Path.Combine(cluster.Runs, "pair")).Single(), "checkpoints", status.Run, "a");
         if (how == "deactivate")
         {
-            using var worker = GrpcChannel.ForAddress(await cluster.WorkerAddressAsync(waiter.WorkerId));
-            var reply = await worker.CallInvoker.AsyncUnaryCall(WorkerControlMethods.Deactivate, new CallOptions().WithTimeout(TimeSpan.FromSeconds(30)), new DeactivatePeerRequest
+            using var worker = GrpcChannels.ForAddress(await cluster.WorkerAddressAsync(waiter.WorkerId));
+            var reply = await new WorkerControl.WorkerControlClient(worker).DeactivateAsync(new DeactivatePeerRequest
             {
                 Peer = new PeerRef { Cohort = "pair", Run = status.Run, Peer = "a", Generation = waiter.Generation },
                 Checkpoint = true,
                 Reason = "test",
-            });
+            }, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(30)));
             Assert.True(reply.Stopped);
             Assert.Equal(stuck - 1, reply.Step);
             Assert.Equal(stuck, reply.CheckpointStep);
@@ -162,7 +162,7 @@ public sealed class HardeningTests(ITestOutputHelper output)
 
         cluster.Signal(teacher.WorkerId, "CONT");
         using var coordinator = cluster.Coordinator();
-        await coordinator.CallInvoker.AsyncUnaryCall(CohortServiceMethods.CancelCohort, new CallOptions().WithTimeout(TimeSpan.FromSeconds(10)), new CancelCohortRequest { Cohort = "pair", Reason = "test over" });
+        await new CohortService.CohortServiceClient(coordinator).CancelCohortAsync(new CancelCohortRequest { Cohort = "pair", Reason = "test over" }, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(10)));
     }
 
     [Fact]

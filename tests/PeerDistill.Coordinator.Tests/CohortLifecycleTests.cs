@@ -1,6 +1,6 @@
 using System.Text.Json;
-using PeerDistill.Rpc;
-using PeerDistill.Rpc.V1;
+using Grpc.Core;
+using PeerDistill.Protocol.V1;
 using Xunit;
 
 namespace PeerDistill.Coordinator.Tests;

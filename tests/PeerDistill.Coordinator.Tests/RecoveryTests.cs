@@ -1,7 +1,7 @@
+using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using PeerDistill.Core.Runner;
-using PeerDistill.Rpc;
-using PeerDistill.Rpc.V1;
+using PeerDistill.Protocol.V1;
 using Xunit;
 
 namespace PeerDistill.Coordinator.Tests;

@@ -1,5 +1,5 @@
-using PeerDistill.Rpc;
-using PeerDistill.Rpc.V1;
+using Grpc.Core;
+using PeerDistill.Protocol.V1;
 using Xunit;
 
 namespace PeerDistill.Coordinator.Tests;

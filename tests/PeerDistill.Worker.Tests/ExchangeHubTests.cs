@@ -1,7 +1,7 @@
 using Google.Protobuf;
+using Grpc.Core;
 using Microsoft.Extensions.Logging.Abstractions;
-using PeerDistill.Rpc;
-using PeerDistill.Rpc.V1;
+using PeerDistill.Protocol.V1;
 using PeerDistill.Worker.Exchange;
 using Xunit;
 

@@ -1,12 +1,13 @@
 using System.Collections.Concurrent;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Microsoft.Extensions.Logging.Abstractions;
 using PeerDistill.Core.Data;
 using PeerDistill.Core.Runner;
 using PeerDistill.Core.Spec;
 using PeerDistill.Core.Strategies;
-using PeerDistill.Rpc;
-using PeerDistill.Rpc.Services;
-using PeerDistill.Rpc.V1;
+using PeerDistill.Protocol;
+using PeerDistill.Protocol.V1;
 using PeerDistill.Torch;
 using PeerDistill.Worker.Exchange;
 using Xunit;
@@ -113,7 +114,7 @@ public sealed class GrpcExchangeTests
     /// Runs each peer of <paramref name="spec"/> on its own worker (server + hub) in this process;
     /// what a coordinator would report of the peers' progress reaches the directory every 200 ms.
     /// </summary>
-    internal static async Task<(long Frames, long Refused)> RunOnTwoWorkersAsync(CohortSpec spec, CohortData data, IDistillationStrategy strategy, ICohortObserver observer, string checkpointDirectory, Action<IReadOnlyList<GrpcServerHost>>? whileRunning = null)
+    internal static async Task<(long Frames, long Refused)> RunOnTwoWorkersAsync(CohortSpec spec, CohortData data, IDistillationStrategy strategy, ICohortObserver observer, string checkpointDirectory, Action<IReadOnlyList<GrpcServiceHost>>? whileRunning = null)
     {
         const string run = "grpc";
         var names = spec.Peers.Select(p => p.Name).ToList();
@@ -126,14 +127,14 @@ public sealed class GrpcExchangeTests
             r.Add(h);
             return r;
         }).ToList();
-        var servers = new List<GrpcServerHost>();
+        var servers = new List<GrpcServiceHost>();
         foreach (var registry in registries)
         {
-            servers.Add(await GrpcServerHost.StartAsync(new GrpcServerHostOptions(), PeerExchangeService.Create(registry, NullLogger.Instance)));
+            servers.Add(await GrpcServiceHost.StartAsync(new GrpcServiceHostOptions(), s => s.AddPeerExchange(registry, NullLogger.Instance), e => e.MapPeerExchange()));
         }
 
         var channels = new ConcurrentDictionary<string, GrpcChannel>();
-        GrpcChannel ChannelFor(string address) => channels.GetOrAdd(address, a => GrpcChannel.ForAddress(a));
+        GrpcChannel ChannelFor(string address) => channels.GetOrAdd(address, a => GrpcChannels.ForAddress(a));
         directory.Update(names.Select((n, i) => new PeerLocation(n, servers[i].Address.ToString(), 1, PeerPresence.Active)));
         var learnersOf = GrpcLogitExchange.LearnersOf(strategy, names);
         var exchanges = names.Select((n, i) => new GrpcLogitExchange(hubs[i], servers[i].Address.ToString(), learnersOf, _ => 1, ChannelFor, NullLogger.Instance)).ToList();

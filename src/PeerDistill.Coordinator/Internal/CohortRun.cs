@@ -1,5 +1,5 @@
 using PeerDistill.Core.Spec;
-using PeerDistill.Rpc.V1;
+using PeerDistill.Protocol.V1;
 
 namespace PeerDistill.Coordinator.Internal;
 

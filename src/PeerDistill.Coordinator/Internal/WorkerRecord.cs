@@ -1,4 +1,4 @@
-using PeerDistill.Rpc.V1;
+using PeerDistill.Protocol.V1;
 
 namespace PeerDistill.Coordinator.Internal;
 

@@ -1,6 +1,6 @@
+using Grpc.Core;
 using Microsoft.Extensions.Logging;
-using PeerDistill.Rpc;
-using PeerDistill.Rpc.V1;
+using PeerDistill.Protocol.V1;
 
 namespace PeerDistill.Worker.Exchange;
 

@@ -1,4 +1,4 @@
-using PeerDistill.Rpc;
+using Grpc.Core;
 
 namespace PeerDistill.Worker.Exchange;
 

@@ -1,9 +1,9 @@
 using Google.Protobuf;
+using Grpc.Net.Client;
 using Microsoft.Extensions.Logging;
 using PeerDistill.Core.Exchange;
 using PeerDistill.Core.Strategies;
-using PeerDistill.Rpc;
-using PeerDistill.Rpc.V1;
+using PeerDistill.Protocol.V1;
 using PeerDistill.Torch;
 
 namespace PeerDistill.Worker.Exchange;

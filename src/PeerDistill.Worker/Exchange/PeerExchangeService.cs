@@ -1,7 +1,6 @@
+using Grpc.Core;
 using Microsoft.Extensions.Logging;
-using PeerDistill.Rpc;
-using PeerDistill.Rpc.Services;
-using PeerDistill.Rpc.V1;
+using PeerDistill.Protocol.V1;
 
 namespace PeerDistill.Worker.Exchange;
 
@@ -11,12 +10,12 @@ namespace PeerDistill.Worker.Exchange;
 /// generation ends the stream with FailedPrecondition (that incarnation of the sender is over);
 /// other refusals are answered in the ack (accepted = false, refused_code) and the stream goes on.
 /// </summary>
-public static class PeerExchangeService
+public sealed class PeerExchangeService(ExchangeRegistry registry, ILogger logger) : PeerExchange.PeerExchangeBase
 {
-    public static ServerServiceDefinition Create(ExchangeRegistry registry, ILogger logger) => ServerServiceDefinition.CreateBuilder()
-        .AddMethod(PeerExchangeMethods.Exchange, (frames, acks, context) => ExchangeAsync(registry, logger, frames, acks, context))
-        .AddMethod(PeerExchangeMethods.Probe, (request, _) => Task.FromResult(Probe(registry, request)))
-        .Build();
+    public override Task Exchange(IAsyncStreamReader<LogitsFrame> requestStream, IServerStreamWriter<ExchangeAck> responseStream, ServerCallContext context) =>
+        ExchangeAsync(registry, logger, requestStream, responseStream, context);
+
+    public override Task<ProbeReply> Probe(ProbeRequest request, ServerCallContext context) => Task.FromResult(Hosted(registry, request));
 
     private static async Task ExchangeAsync(ExchangeRegistry registry, ILogger logger, IAsyncStreamReader<LogitsFrame> frames, IServerStreamWriter<ExchangeAck> acks, ServerCallContext context)
     {
@@ -39,7 +38,7 @@ public static class PeerExchangeService
 
             if (verdict.Code == StatusCode.FailedPrecondition)
             {
-                throw new RpcException(StatusCode.FailedPrecondition, verdict.Reason);
+                throw new RpcException(new Status(StatusCode.FailedPrecondition, verdict.Reason));
             }
 
             await acks.WriteAsync(new ExchangeAck
@@ -54,7 +53,7 @@ public static class PeerExchangeService
         }
     }
 
-    private static ProbeReply Probe(ExchangeRegistry registry, ProbeRequest request)
+    private static ProbeReply Hosted(ExchangeRegistry registry, ProbeRequest request)
     {
         var reply = new ProbeReply();
         foreach (var hub in registry.All().Where(h => string.IsNullOrEmpty(request.Cohort) || h.Settings.Cohort == request.Cohort))

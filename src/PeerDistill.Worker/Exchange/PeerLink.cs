@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Threading.Channels;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Microsoft.Extensions.Logging;
-using PeerDistill.Rpc;
-using PeerDistill.Rpc.Services;
-using PeerDistill.Rpc.V1;
+using PeerDistill.Protocol.V1;
 
 namespace PeerDistill.Worker.Exchange;
 
@@ -174,8 +174,8 @@ internal sealed class PeerLink : IAsyncDisposable
     /// <summary>Streams frames to the receiver's worker while it stays at <paramref name="location"/>; true when the queue is done.</summary>
     private async Task<bool> StreamAsync(PeerLocation location)
     {
-        var channel = _channelFor(location.Address);
-        using var call = channel.CallInvoker.AsyncDuplexStreamingCall(PeerExchangeMethods.Exchange, new CallOptions(CancellationToken: _stop.Token));
+        var client = new PeerExchange.PeerExchangeClient(_channelFor(location.Address));
+        using var call = client.Exchange(cancellationToken: _stop.Token);
         var sent = new System.Collections.Concurrent.ConcurrentQueue<(LogitsFrame Frame, long Timestamp, int Bytes)>();
         var resend = false;
         var acks = Task.Run(async () =>

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 using Google.Protobuf;
-using PeerDistill.Rpc.V1;
+using PeerDistill.Protocol.V1;
 
 namespace PeerDistill.Worker.Exchange;
 

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 using PeerDistill.Core.Runner;
-using PeerDistill.Rpc.V1;
+using PeerDistill.Protocol.V1;
 using PeerDistill.Worker.Exchange;
 
 namespace PeerDistill.Worker.Hosting;

@@ -1,11 +1,11 @@
 using System.Collections.Concurrent;
+using Grpc.Net.Client;
 using Microsoft.Extensions.Logging;
 using PeerDistill.Core.Data;
 using PeerDistill.Core.Runner;
 using PeerDistill.Core.Spec;
 using PeerDistill.Core.Strategies;
-using PeerDistill.Rpc;
-using PeerDistill.Rpc.V1;
+using PeerDistill.Protocol.V1;
 using PeerDistill.Worker.Exchange;
 
 namespace PeerDistill.Worker.Hosting;

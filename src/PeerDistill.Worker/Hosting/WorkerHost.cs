@@ -1,17 +1,20 @@
 using System.Collections.Concurrent;
 using System.Text.RegularExpressions;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using PeerDistill.Core.Storage;
-using PeerDistill.Rpc;
-using PeerDistill.Rpc.Services;
-using PeerDistill.Rpc.V1;
+using PeerDistill.Protocol;
+using PeerDistill.Protocol.V1;
 using PeerDistill.Torch;
 using PeerDistill.Worker.Exchange;
 
 namespace PeerDistill.Worker.Hosting;
 
 /// <summary>
-/// A worker process: serves PeerExchange and WorkerControl, registers with the coordinator, keeps
+/// A worker process: serves PeerExchange and WorkerControl (and gRPC health and reflection), registers with the coordinator, keeps
 /// its lease by heartbeat (reporting every hosted peer's progress), and starts and stops peers as
 /// the coordinator's replies say. An assignment is checked before anything runs: this worker's
 /// slot, free; directories under the roots the coordinator gave at registration; a valid spec that
@@ -26,25 +29,27 @@ public sealed partial class WorkerHost : IAsyncDisposable
 
     private readonly WorkerOptions _options;
     private readonly ILogger _logger;
-    private readonly GrpcServerHost _server;
+    private readonly GrpcServiceHost _server;
     private readonly ExchangeRegistry _registry;
     private readonly ConcurrentDictionary<string, GrpcChannel> _channels = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Cohort, string Run), HostedRun> _runs = new();
-    private readonly GrpcChannel _coordinator;
+    private readonly GrpcChannel _coordinatorChannel;
+    private readonly WorkerRegistry.WorkerRegistryClient _coordinator;
     private readonly CancellationTokenSource _stopping = new();
     private readonly object _startGate = new();
     private Task? _loop;
     private TimeSpan _heartbeatInterval = TimeSpan.FromSeconds(1);
     private volatile Roots? _roots;
 
-    private WorkerHost(WorkerOptions options, ILogger logger, GrpcServerHost server, ExchangeRegistry registry, string address)
+    private WorkerHost(WorkerOptions options, ILogger logger, GrpcServiceHost server, ExchangeRegistry registry, string address)
     {
         _options = options;
         _logger = logger;
         _server = server;
         _registry = registry;
         Address = address;
-        _coordinator = GrpcChannel.ForAddress(options.Coordinator);
+        _coordinatorChannel = GrpcChannels.ForAddress(options.Coordinator);
+        _coordinator = new WorkerRegistry.WorkerRegistryClient(_coordinatorChannel);
         Slots = options.Slots ?? WorkerOptions.DefaultSlots(TorchRuntime.CudaDeviceCount);
     }
 
@@ -71,11 +76,14 @@ public sealed partial class WorkerHost : IAsyncDisposable
         var logger = loggers.CreateLogger("PeerDistill.Worker");
         var registry = new ExchangeRegistry();
         WorkerHost? self = null;
-        var control = ServerServiceDefinition.CreateBuilder()
-            .AddMethod(WorkerControlMethods.Activate, (request, _) => Task.FromResult(self!.Activate(request.Assignment)))
-            .AddMethod(WorkerControlMethods.Deactivate, (request, context) => self!.DeactivateAsync(request, context.CancellationToken))
-            .Build();
-        var server = await GrpcServerHost.StartAsync(new GrpcServerHostOptions { Host = options.Host, Port = options.Port }, PeerExchangeService.Create(registry, logger), control).ConfigureAwait(false);
+        var server = await GrpcServiceHost.StartAsync(
+            new GrpcServiceHostOptions { Host = options.Host, Port = options.Port },
+            services => services.AddPeerExchange(registry, logger).AddSingleton(new WorkerControlService(() => self!)),
+            endpoints =>
+            {
+                endpoints.MapPeerExchange();
+                endpoints.MapGrpcService<WorkerControlService>();
+            }).ConfigureAwait(false);
         var address = HostedRun.NormalizeAddress(options.AdvertiseAddress ?? server.Address.ToString());
         self = new WorkerHost(options, logger, server, registry, address);
         self._loop = Task.Run(self.RunAsync);
@@ -101,7 +109,7 @@ public sealed partial class WorkerHost : IAsyncDisposable
             try
             {
                 using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                await _coordinator.CallInvoker.AsyncUnaryCall(WorkerRegistryMethods.Heartbeat, new CallOptions(CancellationToken: cts.Token), Heartbeat().Request).ResponseAsync.ConfigureAwait(false);
+                await _coordinator.HeartbeatAsync(Heartbeat().Request, cancellationToken: cts.Token).ResponseAsync.ConfigureAwait(false);
             }
             catch (RpcException)
             {
@@ -114,7 +122,7 @@ public sealed partial class WorkerHost : IAsyncDisposable
             c.Dispose();
         }
 
-        _coordinator.Dispose();
+        _coordinatorChannel.Dispose();
         _stopping.Dispose();
     }
 
@@ -135,7 +143,7 @@ public sealed partial class WorkerHost : IAsyncDisposable
                 using var cts = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
                 cts.CancelAfter(TimeSpan.FromSeconds(5));
                 var (request, ended) = Heartbeat();
-                var reply = await _coordinator.CallInvoker.AsyncUnaryCall(WorkerRegistryMethods.Heartbeat, new CallOptions(CancellationToken: cts.Token), request).ResponseAsync.ConfigureAwait(false);
+                var reply = await _coordinator.HeartbeatAsync(request, cancellationToken: cts.Token).ResponseAsync.ConfigureAwait(false);
                 await ForgetAsync(ended).ConfigureAwait(false);
                 Apply(reply);
             }
@@ -181,7 +189,7 @@ public sealed partial class WorkerHost : IAsyncDisposable
             request.Slots.Add(new Slot { Index = i, Device = cuda > 0 ? $"cuda:{i % cuda}" : "cpu", Threads = 1 });
         }
 
-        var reply = await _coordinator.CallInvoker.AsyncUnaryCall(WorkerRegistryMethods.Register, new CallOptions(CancellationToken: _stopping.Token).WithTimeout(TimeSpan.FromSeconds(5)), request).ResponseAsync.ConfigureAwait(false);
+        var reply = await _coordinator.RegisterAsync(request, deadline: DateTime.UtcNow.AddSeconds(5), cancellationToken: _stopping.Token).ResponseAsync.ConfigureAwait(false);
         if (string.IsNullOrWhiteSpace(reply.OutputRoot) || string.IsNullOrWhiteSpace(reply.CheckpointRoot))
         {
             throw new InvalidOperationException("the coordinator's registration reply names no output or checkpoint root");
@@ -300,7 +308,7 @@ public sealed partial class WorkerHost : IAsyncDisposable
     }
 
     /// <summary>Starts the peer of an assignment once it passed every check; otherwise says why not.</summary>
-    private ActivatePeerReply Activate(Assignment? assignment)
+    internal ActivatePeerReply Activate(Assignment? assignment)
     {
         if (assignment is null)
         {
@@ -418,7 +426,7 @@ public sealed partial class WorkerHost : IAsyncDisposable
     }
 
     /// <summary>Stops a hosted peer and answers once it has stopped: the last step it completed and the checkpoint it wrote.</summary>
-    private async Task<DeactivatePeerReply> DeactivateAsync(DeactivatePeerRequest request, CancellationToken cancellation)
+    internal async Task<DeactivatePeerReply> DeactivateAsync(DeactivatePeerRequest request, CancellationToken cancellation)
     {
         var target = request.Peer ?? new PeerRef();
         if (!_runs.TryGetValue((target.Cohort, target.Run), out var run) ||
@@ -437,11 +445,11 @@ public sealed partial class WorkerHost : IAsyncDisposable
         }
         catch (TimeoutException)
         {
-            throw new RpcException(StatusCode.DeadlineExceeded, $"Deactivate: peer '{target.Peer}' did not stop within {StopTimeout.TotalSeconds:0} s; it goes on stopping");
+            throw new RpcException(new Status(StatusCode.DeadlineExceeded, $"Deactivate: peer '{target.Peer}' did not stop within {StopTimeout.TotalSeconds:0} s; it goes on stopping"));
         }
         catch (OperationCanceledException)
         {
-            throw new RpcException(StatusCode.Cancelled, $"Deactivate: the call ended before peer '{target.Peer}' had stopped; it goes on stopping");
+            throw new RpcException(new Status(StatusCode.Cancelled, $"Deactivate: the call ended before peer '{target.Peer}' had stopped; it goes on stopping"));
         }
 
         var reply = new DeactivatePeerReply { Stopped = running, Step = end.StepsCompleted - 1 };
@@ -460,7 +468,7 @@ public sealed partial class WorkerHost : IAsyncDisposable
         return text.Replace("\r", "\\r", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
     }
 
-    private GrpcChannel ChannelFor(string address) => _channels.GetOrAdd(address, a => GrpcChannel.ForAddress(a));
+    private GrpcChannel ChannelFor(string address) => _channels.GetOrAdd(address, GrpcChannels.ForAddress);
 
     /// <summary>Where the coordinator lets this worker write (from its registration reply).</summary>
     private sealed record Roots(string Output, string Checkpoint);

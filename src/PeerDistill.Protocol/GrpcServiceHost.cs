@@ -9,18 +9,21 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace PeerDistill.Rpc;
+namespace PeerDistill.Protocol;
 
 /// <summary>
-/// A Kestrel server that serves gRPC services: h2c on the given address, TLS (ALPN h2) when a
-/// certificate is configured. For processes whose only job is serving gRPC (workers, tests);
-/// an ASP.NET Core application can call <c>AddGrpcTransport</c>/<c>MapGrpcService</c> itself.
+/// A Kestrel server for processes whose only job is serving gRPC (coordinator, workers, tests,
+/// benches), on Grpc.AspNetCore: h2c (HTTP/2 only) on the given address, TLS (ALPN h2) when a
+/// certificate is configured. Every host also serves the gRPC health checking service
+/// (<c>grpc.health.v1.Health</c>, reporting SERVING while the process runs) and server reflection
+/// (<c>grpc.reflection.v1alpha</c> and <c>v1</c>), so that grpcurl-style tools and Kubernetes gRPC probes
+/// work on every process.
 /// </summary>
-public sealed class GrpcServerHost : IAsyncDisposable
+public sealed class GrpcServiceHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private GrpcServerHost(WebApplication app, Uri address)
+    private GrpcServiceHost(WebApplication app, Uri address)
     {
         _app = app;
         Address = address;
@@ -29,30 +32,25 @@ public sealed class GrpcServerHost : IAsyncDisposable
     /// <summary>The address clients use, e.g. <c>http://127.0.0.1:41234</c>.</summary>
     public Uri Address { get; }
 
-    /// <summary>The port the server listens on.</summary>
+    /// <summary>The port the server listens on (the one picked when the options asked for 0).</summary>
     public int Port => Address.Port;
 
     /// <summary>The server's services.</summary>
     public IServiceProvider Services => _app.Services;
 
-    /// <summary>Starts a server with <paramref name="services"/> mapped.</summary>
-    public static Task<GrpcServerHost> StartAsync(GrpcServerHostOptions options, params ServerServiceDefinition[] services) =>
-        StartAsync(options, configureServices: null, endpoints =>
-        {
-            foreach (var service in services)
-            {
-                endpoints.MapGrpcService(service);
-            }
-        });
-
-    /// <summary>Starts a server; <paramref name="map"/> maps the services (and anything else) on it.</summary>
-    public static async Task<GrpcServerHost> StartAsync(
-        GrpcServerHostOptions options,
+    /// <summary>
+    /// Starts a server. <paramref name="configureServices"/> registers what the gRPC services need
+    /// (and the service instances, when they are not made per call); <paramref name="map"/> maps them
+    /// (<c>MapGrpcService&lt;T&gt;()</c>). Health and reflection are added and mapped here.
+    /// </summary>
+    public static async Task<GrpcServiceHost> StartAsync(
+        GrpcServiceHostOptions options,
         Action<IServiceCollection>? configureServices,
         Action<IEndpointRouteBuilder> map,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(map);
         // No configuration reload: the default watches the working directory tree, and a worker writes
         // checkpoints and metrics there all the time.
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
@@ -81,17 +79,25 @@ public sealed class GrpcServerHost : IAsyncDisposable
                 }
             });
         });
-        builder.Services.AddGrpcTransport(options.ConfigureGrpc);
+        builder.Services.AddGrpc(grpc =>
+        {
+            grpc.MaxReceiveMessageSize = options.MaxReceiveMessageSize;
+            grpc.EnableDetailedErrors = false;
+        });
+        builder.Services.AddGrpcHealthChecks();
+        builder.Services.AddGrpcReflection();
         configureServices?.Invoke(builder.Services);
         var app = builder.Build();
         app.UseRouting();
         map(app);
+        app.MapGrpcHealthChecksService();
+        app.MapGrpcReflectionService();
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var port = new Uri(bound.Replace("[::]", "localhost", StringComparison.Ordinal)).Port;
         var host = options.Host is "0.0.0.0" or "::" ? "127.0.0.1" : options.Host;
         var address = new UriBuilder(certificate is null ? "http" : "https", host.Contains(':') ? "[" + host + "]" : host, port).Uri;
-        return new GrpcServerHost(app, address);
+        return new GrpcServiceHost(app, address);
     }
 
     /// <summary>Stops accepting calls and waits up to <paramref name="timeout"/> for running calls.</summary>
@@ -114,7 +120,7 @@ public sealed class GrpcServerHost : IAsyncDisposable
         }
     }
 
-    private static X509Certificate2? LoadCertificate(GrpcServerHostOptions options)
+    private static X509Certificate2? LoadCertificate(GrpcServiceHostOptions options)
     {
         if (string.IsNullOrEmpty(options.CertificatePath))
         {

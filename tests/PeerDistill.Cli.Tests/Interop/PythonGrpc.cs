@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 
-namespace PeerDistill.Rpc.Tests.Support;
+namespace PeerDistill.Cli.Tests.Interop;
 
 /// <summary>
 /// Debian's python3 with python3-grpcio and python3-grpc-tools, for the interop tests against the

@@ -1,6 +1,6 @@
 using Xunit;
 
-namespace PeerDistill.Rpc.Tests.Support;
+namespace PeerDistill.Cli.Tests.Interop;
 
 /// <summary>A fact that is reported Skipped, with the reason, where python3-grpcio (or grpc_tools) is absent.</summary>
 public sealed class PythonGrpcFactAttribute : FactAttribute

@@ -1,0 +1,63 @@
+using System.Net;
+using Grpc.Net.Client;
+
+namespace PeerDistill.Protocol;
+
+/// <summary>
+/// Grpc.Net.Client channels as every PeerDistill process opens them: h2c for <c>http://</c>
+/// (prior knowledge, no upgrade), keep-alive pings on idle connections, several HTTP/2 connections
+/// when one is full, no proxy, and gRPC's 4 MiB receive limit.
+/// </summary>
+public static class GrpcChannels
+{
+    /// <summary>How long an idle connection waits before it pings the server.</summary>
+    public static readonly TimeSpan KeepAlivePingDelay = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long a ping may go unanswered before the connection is given up.</summary>
+    public static readonly TimeSpan KeepAlivePingTimeout = TimeSpan.FromSeconds(20);
+
+    /// <summary>How long connecting may take.</summary>
+    public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>HTTP/2 flow-control window per stream on the client side, in bytes.</summary>
+    public const int StreamWindowSize = 1024 * 1024;
+
+    /// <summary>A channel to <paramref name="address"/>: <c>http://host:port</c>, <c>https://host:port</c> or <c>host:port</c> (h2c).</summary>
+    public static GrpcChannel ForAddress(string address)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(address);
+        var text = address.Contains("://", StringComparison.Ordinal) ? address : "http://" + address;
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+        {
+            throw new ArgumentException($"'{address}' is not a gRPC address (expected http://host:port, https://host:port or host:port)", nameof(address));
+        }
+
+        return ForAddress(uri);
+    }
+
+    /// <summary>A channel to <paramref name="address"/> (<c>http</c>: h2c; <c>https</c>: TLS with ALPN h2).</summary>
+    public static GrpcChannel ForAddress(Uri address)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        var handler = new SocketsHttpHandler
+        {
+            EnableMultipleHttp2Connections = true,
+            KeepAlivePingDelay = KeepAlivePingDelay,
+            KeepAlivePingTimeout = KeepAlivePingTimeout,
+            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
+            PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+            ConnectTimeout = ConnectTimeout,
+            InitialHttp2StreamWindowSize = StreamWindowSize,
+            AutomaticDecompression = DecompressionMethods.None,
+            UseProxy = false,
+            UseCookies = false,
+            AllowAutoRedirect = false,
+        };
+        return GrpcChannel.ForAddress(address, new GrpcChannelOptions
+        {
+            HttpHandler = handler,
+            DisposeHttpClient = true,
+            MaxReceiveMessageSize = GrpcServiceHostOptions.DefaultMaxReceiveMessageSize,
+        });
+    }
+}

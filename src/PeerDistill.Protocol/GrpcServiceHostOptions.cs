@@ -1,0 +1,43 @@
+using Microsoft.Extensions.Logging;
+
+namespace PeerDistill.Protocol;
+
+/// <summary>Where and how a <see cref="GrpcServiceHost"/> listens. Every default is a constant here.</summary>
+public sealed class GrpcServiceHostOptions
+{
+    /// <summary>The largest request message a server accepts (4 MiB, gRPC's usual default); larger ones end the call with RESOURCE_EXHAUSTED.</summary>
+    public const int DefaultMaxReceiveMessageSize = 4 * 1024 * 1024;
+
+    /// <summary>The address to bind (default loopback); <c>0.0.0.0</c> or <c>::</c> for every interface.</summary>
+    public string Host { get; set; } = "127.0.0.1";
+
+    /// <summary>The port; 0 picks a free one (see <see cref="GrpcServiceHost.Port"/>).</summary>
+    public int Port { get; set; }
+
+    /// <summary>A PEM certificate (or a PKCS#12 file) for TLS; without one the server speaks h2c (HTTP/2 over plain TCP, prior knowledge).</summary>
+    public string? CertificatePath { get; set; }
+
+    /// <summary>The PEM private key of <see cref="CertificatePath"/> (not needed for PKCS#12).</summary>
+    public string? CertificateKeyPath { get; set; }
+
+    /// <summary>The password of a PKCS#12 certificate or an encrypted key.</summary>
+    public string? CertificatePassword { get; set; }
+
+    /// <summary>How long a connection may be idle before the server pings it (HTTP/2 PING), default 60 s.</summary>
+    public TimeSpan KeepAlivePingDelay { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long a ping may go unanswered before the connection is closed, default 20 s.</summary>
+    public TimeSpan KeepAlivePingTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>HTTP/2 flow-control window per stream, in bytes (default 1 MiB): how much a sender may have in flight on one call before the receiver reads.</summary>
+    public int StreamWindowSize { get; set; } = 1024 * 1024;
+
+    /// <summary>Concurrent calls per connection (default 1000).</summary>
+    public int MaxStreamsPerConnection { get; set; } = 1000;
+
+    /// <summary>The largest request message accepted, in bytes (default <see cref="DefaultMaxReceiveMessageSize"/>).</summary>
+    public int? MaxReceiveMessageSize { get; set; } = DefaultMaxReceiveMessageSize;
+
+    /// <summary>The lowest level of the host's own log (Kestrel, routing, Grpc.AspNetCore), default Warning.</summary>
+    public LogLevel MinimumLogLevel { get; set; } = LogLevel.Warning;
+}
