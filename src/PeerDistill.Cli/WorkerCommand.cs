@@ -1,47 +1,114 @@
 using System.CommandLine;
-using PeerDistill.Worker.Hosting;
+using System.Net;
+using System.Security.Cryptography;
+using PeerDistill.Cluster.Hosting;
+using PeerDistill.Cluster.Placement;
+using PeerDistill.Protocol;
+using PeerDistill.Torch;
 
 namespace PeerDistill.Cli;
 
 /// <summary>
-/// `peerdistill worker --coordinator URL --slots N`: hosts peers for a coordinator until Ctrl-C or
-/// SIGTERM (which stop its peers at a step boundary with a checkpoint).
+/// `peerdistill worker --coordinator HOST:PORT --slots N`: an Orleans silo that joins the
+/// coordinator's cluster and hosts peers in its slots, until Ctrl-C or SIGTERM (which stop its
+/// peers at a step boundary with a checkpoint; their cohorts re-activate them elsewhere).
 /// </summary>
 internal static class WorkerCommand
 {
     public static Command Create()
     {
-        var coordinator = new Option<string>("--coordinator") { Description = "The coordinator's address, e.g. http://127.0.0.1:7070.", Required = true };
+        var coordinator = new Option<string>("--coordinator") { Description = "The coordinator's cluster endpoint (host:port, printed by `peerdistill coordinator`), e.g. 127.0.0.1:11111.", Required = true };
         var slots = new Option<int?>("--slots") { Description = "Peers this worker trains at once (default: one per visible GPU, else one per two CPU cores)." };
-        var host = new Option<string>("--host") { Description = "Address to listen on for other workers' logits.", DefaultValueFactory = _ => "127.0.0.1" };
-        var port = new Option<int>("--port") { Description = "Port to listen on (0 picks a free one).", DefaultValueFactory = _ => 0 };
-        var id = new Option<string?>("--id") { Description = "Worker id to register with (default: the coordinator picks one)." };
-        var advertise = new Option<string?>("--advertise") { Description = "Address other workers reach this one at, if not the one it listens on." };
-        var command = new Command("worker", "Host peers of distributed cohorts for a coordinator.") { coordinator, slots, host, port, id, advertise };
+        var devices = new Option<string?>("--devices") { Description = "The device of each slot, comma-separated (cpu, cuda:N); default: cuda:0..N-1 for the visible GPUs, else cpu." };
+        var host = new Option<string>("--host") { Description = "Address to listen on (the silo, and other workers' logits).", DefaultValueFactory = _ => "127.0.0.1" };
+        var port = new Option<int>("--port") { Description = "Port of this worker's PeerExchange (0 picks a free one).", DefaultValueFactory = _ => 0 };
+        var clusterPort = new Option<int>("--cluster-port") { Description = "Port of this worker's Orleans silo (0 picks a free one).", DefaultValueFactory = _ => 0 };
+        var clusterId = new Option<string>("--cluster-id") { Description = "Orleans cluster id (the coordinator's).", DefaultValueFactory = _ => SiloSettings.DefaultClusterId };
+        var id = new Option<string?>("--id") { Description = "Worker id: the silo's name in statuses and events (default: w- and a random suffix)." };
+        var advertise = new Option<string?>("--advertise") { Description = "Address other workers reach this one's PeerExchange at, if not the one it listens on." };
+        var command = new Command("worker", "Host peers of distributed cohorts: join the coordinator's cluster with free slots.") { coordinator, slots, devices, host, port, clusterPort, clusterId, id, advertise };
         command.SetAction(async (parse, cancellation) =>
         {
-            var options = new WorkerOptions
+            if (!IPEndPoint.TryParse(parse.GetValue(coordinator)!, out var primary) || primary.Port == 0)
             {
-                Coordinator = parse.GetValue(coordinator)!,
-                Slots = parse.GetValue(slots),
-                Host = parse.GetValue(host)!,
-                Port = parse.GetValue(port),
-                Id = parse.GetValue(id),
-                AdvertiseAddress = parse.GetValue(advertise),
-            };
-            if (options.Slots is < 1)
+                Console.Error.WriteLine($"--coordinator: '{parse.GetValue(coordinator)}' is not a host:port endpoint (the coordinator prints its cluster endpoint)");
+                return ExitCodes.InvalidInput;
+            }
+
+            if (SlotsOf(parse.GetValue(slots), parse.GetValue(devices)) is not { } descriptors)
             {
-                Console.Error.WriteLine($"--slots: must be at least 1, got {options.Slots}");
+                return ExitCodes.InvalidInput;
+            }
+
+            if (!IPAddress.TryParse(parse.GetValue(host), out var address))
+            {
+                Console.Error.WriteLine($"--host: '{parse.GetValue(host)}' is not an IP address");
+                return ExitCodes.InvalidInput;
+            }
+
+            var name = parse.GetValue(id) ?? "w-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
+            if (name.Length is 0 or > 64 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
+            {
+                Console.Error.WriteLine($"--id: '{name}' is not a worker id (1 to 64 letters, digits, '-', '_' or '.')");
                 return ExitCodes.InvalidInput;
             }
 
             using var process = new ServiceProcess();
-            await using var worker = await WorkerHost.StartAsync(options, process.Loggers).ConfigureAwait(false);
-            Console.WriteLine($"worker serving at {worker.Address} with {worker.Slots} slot(s); coordinator {options.Coordinator}");
-            await Task.WhenAny(process.StopRequested, worker.Completion, Task.Delay(Timeout.Infinite, cancellation)).ConfigureAwait(false);
+            var silo = new SiloSettings
+            {
+                Role = SiloRoles.Worker,
+                Name = name,
+                Address = address,
+                SiloPort = FreePort.Resolve(address, parse.GetValue(clusterPort)),
+                Primary = primary,
+                ClusterId = parse.GetValue(clusterId)!,
+                Slots = descriptors,
+            };
+            var exchange = new GrpcServiceHostOptions { Host = parse.GetValue(host)!, Port = parse.GetValue(port), MinimumLogLevel = ServiceProcess.LogLevel };
+            await using var worker = await WorkerNode.StartAsync(silo, exchange, parse.GetValue(advertise), cancellation).ConfigureAwait(false);
+            Console.WriteLine($"worker '{name}' serving at {worker.ExchangeAddress} with {descriptors.Count} slot(s) ({string.Join(", ", descriptors.Select(d => d.Device))}); silo {address}:{silo.SiloPort} joined the cluster of {primary}");
+            Console.Out.Flush();
+            await Task.WhenAny(process.StopRequested, worker.Stopped, Task.Delay(Timeout.Infinite, cancellation)).ConfigureAwait(false);
             Console.WriteLine("worker stopping: peers checkpoint at their next step boundary");
+            Console.Out.Flush();
             return process.StopRequested.IsCompleted ? ExitCodes.Interrupted : ExitCodes.Ok;
         });
         return command;
+    }
+
+    /// <summary>The slots from --slots and --devices (null, with the reason on stderr, when they disagree or are invalid).</summary>
+    private static List<SlotDescriptor>? SlotsOf(int? count, string? devices)
+    {
+        if (count is < 1 or > 256)
+        {
+            Console.Error.WriteLine($"--slots: must be 1 to 256, got {count}");
+            return null;
+        }
+
+        List<string> list;
+        if (devices is not null)
+        {
+            list = devices.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToList();
+            var bad = list.FirstOrDefault(d => d != "cpu" && !(d.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(d.AsSpan(5), out var n) && n >= 0));
+            if (list.Count == 0 || bad is not null)
+            {
+                Console.Error.WriteLine($"--devices: '{bad ?? devices}' is not a device (cpu or cuda:N)");
+                return null;
+            }
+
+            if (count is { } c && c != list.Count)
+            {
+                Console.Error.WriteLine($"--slots {c} disagrees with --devices, which names {list.Count} slot(s)");
+                return null;
+            }
+        }
+        else
+        {
+            var cuda = TorchRuntime.CudaDeviceCount;
+            var n = count ?? (cuda > 0 ? cuda : Math.Max(1, Environment.ProcessorCount / 2));
+            list = Enumerable.Range(0, n).Select(i => cuda > 0 ? $"cuda:{i % cuda}" : "cpu").ToList();
+        }
+
+        return list.Select((d, i) => new SlotDescriptor(i, d, 0)).ToList();
     }
 }

@@ -42,12 +42,14 @@ public sealed class GrpcServiceHost : IAsyncDisposable
     /// Starts a server. <paramref name="configureServices"/> registers what the gRPC services need
     /// (and the service instances, when they are not made per call); <paramref name="map"/> maps them
     /// (<c>MapGrpcService&lt;T&gt;()</c>). Health and reflection are added and mapped here.
+    /// <paramref name="configureHost"/> adds what else the process hosts (an Orleans silo).
     /// </summary>
     public static async Task<GrpcServiceHost> StartAsync(
         GrpcServiceHostOptions options,
         Action<IServiceCollection>? configureServices,
         Action<IEndpointRouteBuilder> map,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default,
+        Action<WebApplicationBuilder>? configureHost = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(map);
@@ -87,6 +89,7 @@ public sealed class GrpcServiceHost : IAsyncDisposable
         builder.Services.AddGrpcHealthChecks();
         builder.Services.AddGrpcReflection();
         configureServices?.Invoke(builder.Services);
+        configureHost?.Invoke(builder);
         var app = builder.Build();
         app.UseRouting();
         map(app);

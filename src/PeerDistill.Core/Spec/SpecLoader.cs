@@ -36,7 +36,7 @@ public static class SpecLoader
         }
 
         var fullPath = System.IO.Path.GetFullPath(path);
-        return Parse(text, path, System.IO.Path.GetDirectoryName(fullPath) ?? Environment.CurrentDirectory, fullPath);
+        return Parse(text, path, System.IO.Path.GetDirectoryName(fullPath) ?? Environment.CurrentDirectory, fullPath, engineChecks: true);
     }
 
     /// <summary>
@@ -49,13 +49,26 @@ public static class SpecLoader
         ArgumentNullException.ThrowIfNull(text);
         ArgumentException.ThrowIfNullOrEmpty(sourceName);
         var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(sourceName)) ?? Environment.CurrentDirectory;
-        return Parse(text, sourceName, directory, sourceName);
+        return Parse(text, sourceName, directory, sourceName, engineChecks: true);
     }
 
-    private static SpecLoadResult Parse(string text, string sourceName, string baseDirectory, string sourcePath)
+    /// <summary>
+    /// Like <see cref="Parse(string, string)"/>, but without the checks that need the engine (zoo
+    /// model names and options are not built): every other rule holds. For processes that do not
+    /// load libtorch (the coordinator); the silo that hosts a peer checks the rest when it starts it.
+    /// </summary>
+    public static SpecLoadResult ParseWithoutEngine(string text, string sourceName)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentException.ThrowIfNullOrEmpty(sourceName);
+        var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(sourceName)) ?? Environment.CurrentDirectory;
+        return Parse(text, sourceName, directory, sourceName, engineChecks: false);
+    }
+
+    private static SpecLoadResult Parse(string text, string sourceName, string baseDirectory, string sourcePath, bool engineChecks)
     {
         var context = new SpecContext(sourceName);
-        var spec = new SpecParser(context, baseDirectory, sourcePath).Parse(text);
+        var spec = new SpecParser(context, baseDirectory, sourcePath, engineChecks).Parse(text);
         return new SpecLoadResult(context.HasErrors ? null : spec, context.Errors);
     }
 }

@@ -7,7 +7,7 @@ namespace PeerDistill.Core.Spec.Internal;
 /// Maps one YAML document onto the spec records by hand, reporting every problem to the context.
 /// Returns a spec only as far as it could be read; the loader discards it when anything was reported.
 /// </summary>
-internal sealed class SpecParser(SpecContext context, string baseDirectory, string sourcePath)
+internal sealed class SpecParser(SpecContext context, string baseDirectory, string sourcePath, bool engineChecks = true)
 {
     private const int FashionMnistClasses = 10;
     private static readonly string[] ScriptExtensions = [".pt", ".pth", ".ts"];
@@ -241,6 +241,12 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
             }
 
             return fullPath;
+        }
+
+        if (!engineChecks)
+        {
+            // Model names and options are the engine's to judge: the silo that builds the peer does.
+            return model;
         }
 
         var zoo = ZooModelCheck.IsZooName(model);

@@ -1,0 +1,17 @@
+namespace PeerDistill.Api;
+
+/// <summary>What kind of refusal a <see cref="CohortApiException"/> is (the gRPC service maps each to a status code).</summary>
+public enum ApiError
+{
+    /// <summary>The request is wrong (an invalid spec, a place outside the roots, an empty name).</summary>
+    InvalidArgument,
+
+    /// <summary>No such cohort or run.</summary>
+    NotFound,
+
+    /// <summary>The cohort has a run that has not ended.</summary>
+    AlreadyExists,
+
+    /// <summary>The cluster cannot answer now (a silo is being replaced); try again.</summary>
+    Unavailable,
+}

@@ -1,0 +1,242 @@
+using PeerDistill.Cluster.Cohorts;
+using PeerDistill.Cluster.Grains;
+using PeerDistill.Core.Spec;
+using PeerDistill.Core.Storage;
+
+namespace PeerDistill.Api;
+
+/// <summary>
+/// The cohort API over the cluster: submit, inspect, watch and cancel runs. Plain domain calls
+/// (the gRPC service translates); refusals are <see cref="CohortApiException"/>s naming what was
+/// wrong. Specs are validated without the engine (libtorch is not loaded here): the silo that
+/// hosts a peer builds its model and fails the cohort, naming the peer and field, if it cannot.
+/// </summary>
+public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProvider time)
+{
+    private readonly string _outputRoot = Path.GetFullPath(options.OutputRoot);
+    private readonly string _checkpointRoot = Path.GetFullPath(options.CheckpointRoot ?? options.OutputRoot);
+
+    private ICohortIndexGrain Index => grains.GetGrain<ICohortIndexGrain>(ICohortIndexGrain.Key);
+
+    /// <summary>Validates a spec and starts a run of it: (cohort, run).</summary>
+    public async Task<(string Cohort, string Run)> SubmitAsync(string specText, string specFormat, CancellationToken cancellationToken)
+    {
+        var format = (specFormat ?? string.Empty).Trim().ToLowerInvariant();
+        if (format.Length == 0)
+        {
+            format = "yaml";
+        }
+
+        if (format is not ("yaml" or "json"))
+        {
+            throw new CohortApiException(ApiError.InvalidArgument, $"Submit: spec_format '{specFormat}' is not supported; use \"yaml\" or \"json\"");
+        }
+
+        if (string.IsNullOrWhiteSpace(specText))
+        {
+            throw new CohortApiException(ApiError.InvalidArgument, "Submit: spec_text is empty; send the cohort spec, as the YAML or JSON cohort file");
+        }
+
+        var loaded = SpecLoader.ParseWithoutEngine(specText, "submitted." + format);
+        if (loaded.Spec is not { } spec)
+        {
+            throw new CohortApiException(ApiError.InvalidArgument, string.Join('\n', loaded.Errors));
+        }
+
+        var (outputBase, checkpointBase) = ConfinedDirectories(spec);
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var admission = await Index.AdmitAsync(spec.Cohort, now).ConfigureAwait(false);
+        if (admission.Run is not { } runId)
+        {
+            var open = admission.Conflict!;
+            throw new CohortApiException(ApiError.AlreadyExists, $"Submit: cohort '{spec.Cohort}' already has run '{open.Run}' ({States.Name(open.State)}); cancel it or wait for it to end before submitting the cohort again");
+        }
+
+        var output = Path.Combine(outputBase, runId);
+        var checkpoints = checkpointBase ?? (options.CheckpointRoot is not null ? Path.Combine(_checkpointRoot, spec.Cohort, runId) : Path.Combine(output, "checkpoints"));
+        var submission = new CohortSubmission
+        {
+            Cohort = spec.Cohort,
+            Run = runId,
+            SpecText = specText,
+            SpecFormat = format,
+            Strategy = spec.Distillation.Strategy,
+            OutputDirectory = output,
+            CheckpointDirectory = checkpoints,
+            KeepLast = spec.Checkpoints.KeepLast,
+            Peers = spec.Peers.Select(p => new SubmittedPeer(p.Name, p.Model, p.Device)).ToList(),
+            CreatedUnixMillis = now,
+            MaxEvents = options.MaxEventsPerRun,
+        };
+        try
+        {
+            await Cohort(spec.Cohort, runId).StartAsync(submission, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            await Index.UpdateAsync(spec.Cohort, runId, CohortState.Failed).ConfigureAwait(false);
+            throw new CohortApiException(ApiError.Unavailable, $"Submit: run '{runId}' of cohort '{spec.Cohort}' could not be started: {e.Message}");
+        }
+
+        return (spec.Cohort, runId);
+    }
+
+    /// <summary>The status of one run; an empty run id means the cohort's latest run.</summary>
+    public async Task<CohortRecord> GetAsync(string operation, string cohort, string run, CancellationToken cancellationToken)
+    {
+        var entry = await ResolveAsync(operation, cohort, run).ConfigureAwait(false);
+        return await StatusAsync(entry, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Every run, most recently submitted first, optionally only those in one state.</summary>
+    public async Task<IReadOnlyList<CohortRecord>> ListAsync(CohortState? state, CancellationToken cancellationToken)
+    {
+        var entries = await Index.ListAsync().ConfigureAwait(false);
+        var statuses = await Task.WhenAll(entries.Select(e => StatusAsync(e, cancellationToken))).ConfigureAwait(false);
+        return statuses.Where(s => state is null || s.State == state).ToList();
+    }
+
+    /// <summary>The status of one run now and again every time it changes, until the status that reports its end.</summary>
+    public async IAsyncEnumerable<CohortRecord> WatchAsync(string cohort, string run, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var entry = await ResolveAsync("WatchCohort", cohort, run).ConfigureAwait(false);
+        long? last = null;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            CohortRecord status;
+            try
+            {
+                status = await StatusAsync(entry, cancellationToken).ConfigureAwait(false);
+            }
+            catch (CohortApiException e) when (e.Error == ApiError.Unavailable)
+            {
+                // The cohort's silo is being replaced; its grain answers again shortly.
+                await Task.Delay(options.WatchInterval, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            if (status.Version != last)
+            {
+                last = status.Version;
+                yield return status;
+            }
+
+            if (status.IsFinished)
+            {
+                yield break;
+            }
+
+            await Task.Delay(options.WatchInterval, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Cancels a run; the state after the call (a run that had ended keeps its state).</summary>
+    public async Task<CohortState> CancelAsync(string cohort, string run, string reason, CancellationToken cancellationToken)
+    {
+        var entry = await ResolveAsync("CancelCohort", cohort, run).ConfigureAwait(false);
+        var status = await StatusAsync(entry, cancellationToken).ConfigureAwait(false);
+        if (status.IsFinished)
+        {
+            return status.State;
+        }
+
+        try
+        {
+            return await Cohort(entry.Cohort, entry.Run).CancelAsync(string.IsNullOrWhiteSpace(reason) ? "cancelled by request" : reason.Trim(), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException and not CohortApiException)
+        {
+            throw new CohortApiException(ApiError.Unavailable, $"CancelCohort: cohort '{entry.Cohort}' run '{entry.Run}' cannot be reached now ({e.Message}); try again");
+        }
+    }
+
+    private async Task<CohortRecord> StatusAsync(RunEntry entry, CancellationToken cancellationToken)
+    {
+        CohortRecord? status;
+        try
+        {
+            status = await Cohort(entry.Cohort, entry.Run).GetStatusAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new CohortApiException(ApiError.Unavailable, $"cohort '{entry.Cohort}' run '{entry.Run}' cannot be reached now ({e.GetType().Name}: {e.Message}); try again");
+        }
+
+        return status ?? new CohortRecord { Cohort = entry.Cohort, Run = entry.Run, State = entry.State };
+    }
+
+    private async Task<RunEntry> ResolveAsync(string operation, string cohort, string run)
+    {
+        if (string.IsNullOrWhiteSpace(cohort))
+        {
+            throw new CohortApiException(ApiError.InvalidArgument, $"{operation}: cohort is empty; name the cohort (and optionally the run)");
+        }
+
+        var entries = await Index.ListAsync().ConfigureAwait(false);
+        var runs = entries.Where(e => e.Cohort == cohort).ToList();
+        if (runs.Count == 0)
+        {
+            var known = entries.Select(e => e.Cohort).Distinct().ToList();
+            throw new CohortApiException(ApiError.NotFound, $"{operation}: no cohort named '{cohort}'" + (known.Count > 0 ? $" (known: {string.Join(", ", known)})" : " (no cohort has been submitted)"));
+        }
+
+        if (string.IsNullOrEmpty(run))
+        {
+            return runs[0];
+        }
+
+        return runs.FirstOrDefault(r => r.Run == run)
+            ?? throw new CohortApiException(ApiError.NotFound, $"{operation}: cohort '{cohort}' has no run '{run}' (its runs: {string.Join(", ", runs.Select(r => r.Run))})");
+    }
+
+    private ICohortGrain Cohort(string cohort, string run) => grains.GetGrain<ICohortGrain>(GrainKeys.Cohort(cohort, run));
+
+    /// <summary>
+    /// Where a submitted cohort writes, always under the roots (the client names the cohort, not the
+    /// place): output &lt;output root&gt;/&lt;cohort&gt;/&lt;run&gt;, or &lt;output&gt;/&lt;run&gt; for an
+    /// absolute <c>output</c> under the output root; checkpoints under the checkpoint root, at the
+    /// spec's <c>checkpoints.directory</c> if it gives one. InvalidArgument, naming the field, for a
+    /// place outside the roots.
+    /// </summary>
+    private (string Output, string? Checkpoints) ConfinedDirectories(CohortSpec spec)
+    {
+        string output;
+        if (spec.Output is { } given && Path.IsPathRooted(given))
+        {
+            output = Path.GetFullPath(given);
+            Confine("output", given, output, _outputRoot, "output root");
+        }
+        else
+        {
+            output = Path.Combine(_outputRoot, spec.Cohort);
+            Confine("cohort", spec.Cohort, output, _outputRoot, "output root");
+        }
+
+        string? checkpoints = null;
+        if (spec.Checkpoints.Directory is { Length: > 0 } directory)
+        {
+            checkpoints = Path.GetFullPath(Path.IsPathRooted(directory) ? directory : Path.Combine(_checkpointRoot, directory));
+            Confine("checkpoints.directory", directory, checkpoints, _checkpointRoot, "checkpoint root");
+        }
+
+        return (output, checkpoints);
+    }
+
+    private static void Confine(string field, string given, string resolved, string root, string rootName)
+    {
+        bool inside;
+        try
+        {
+            inside = ConfinedPath.IsUnder(resolved, root);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CohortApiException(ApiError.InvalidArgument, $"Submit: {field}: cannot resolve '{given}': {e.Message}");
+        }
+
+        if (!inside)
+        {
+            throw new CohortApiException(ApiError.InvalidArgument, $"Submit: {field}: '{given}' is outside the coordinator's {rootName} '{root}'; a submitted cohort writes only under it (leave {field} out, or name a place under it)");
+        }
+    }
+}

@@ -1,0 +1,7 @@
+namespace PeerDistill.Api;
+
+/// <summary>A cohort API call refused; the message names what was wrong and where.</summary>
+public sealed class CohortApiException(ApiError error, string message) : Exception(message)
+{
+    public ApiError Error { get; } = error;
+}

@@ -1,0 +1,378 @@
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+using PeerDistill.Protocol.V1;
+
+namespace PeerDistill.Cluster.Exchange;
+
+/// <summary>
+/// The receiving side of a worker's logit exchange: one inbox per peer hosted here. Every frame is
+/// checked (cohort and run, receiver hosted here, sender a teacher of it, generation the one the
+/// coordinator gave the sender, step inside the window and within the sender's progress, one frame
+/// per step, shape and class count, dtype and length, finite values within the cohort's bound)
+/// before its logits are kept; a refused frame is logged with its sender and answered with the
+/// status code that names the problem, changes nothing, and the receiving peer trains on.
+/// </summary>
+/// <remarks>
+/// What a frame claims is never believed beyond what the coordinator says of its sender (the
+/// <see cref="CohortDirectory"/>): a frame must carry the sender's current generation, and no frame
+/// can make the receiver stop waiting for a teacher (only the coordinator's report of the teacher's
+/// progress can). A stream that has carried a sender's frames goes on being believed for later
+/// steps (a genuine sender sends its steps in order and skips only frames dropped on the way); on
+/// any other stream a frame's step may be at most one past the sender's last accepted frame, or the
+/// step the coordinator last saw the sender reach, whichever is later. A frame that claims more is
+/// refused and changes nothing; the genuine sender sends a refused frame again until it is taken.
+/// Frames handed over by peers of this worker (no stream) are this process's own.
+/// </remarks>
+public sealed class ExchangeHub
+{
+    private readonly object _gate = new();
+    private readonly Dictionary<string, Inbox> _inboxes = new(StringComparer.Ordinal);
+    private readonly ILogger _logger;
+
+    public ExchangeHub(ExchangeSettings settings, CohortDirectory directory, ILogger logger)
+    {
+        Settings = settings;
+        Directory = directory;
+        _logger = logger;
+        directory.Changed += _ => Wake();
+    }
+
+    public ExchangeSettings Settings { get; }
+
+    public CohortDirectory Directory { get; }
+
+    /// <summary>Opens the inbox of a peer hosted here, learning from <paramref name="teachers"/>, from <paramref name="startStep"/>.</summary>
+    public void Host(string peer, ulong generation, IEnumerable<string> teachers, long startStep)
+    {
+        lock (_gate)
+        {
+            _inboxes[peer] = new Inbox(peer, generation, new HashSet<string>(teachers, StringComparer.Ordinal), startStep);
+            Monitor.PulseAll(_gate);
+        }
+    }
+
+    /// <summary>Closes the inbox of a peer that left this worker; later frames for it are refused.</summary>
+    public void Release(string peer)
+    {
+        lock (_gate)
+        {
+            _inboxes.Remove(peer);
+            Monitor.PulseAll(_gate);
+        }
+    }
+
+    /// <summary>The peers hosted here, their generations and the step each is at.</summary>
+    public IReadOnlyList<HostedPeer> Hosted()
+    {
+        lock (_gate)
+        {
+            return _inboxes.Values.Select(i => new HostedPeer { Name = i.Peer, Generation = i.Generation, Step = i.Current }).ToList();
+        }
+    }
+
+    /// <summary>
+    /// Checks <paramref name="frame"/> and keeps its logits for the receiver, or says why not.
+    /// <paramref name="stream"/> identifies the network stream it came on (one object per call);
+    /// null for a frame handed over by a peer of this worker.
+    /// </summary>
+    public FrameVerdict Deliver(LogitsFrame frame, object? stream = null)
+    {
+        var verdict = Check(frame, stream);
+        if (verdict.Behind || verdict.Code == StatusCode.Unavailable || verdict.Code == StatusCode.OutOfRange && frame.Step >= 0 && frame.Step < Settings.TotalSteps)
+        {
+            // Expected while a peer catches up after a re-activation (its teachers are ahead of it, or
+            // it is behind them, or the coordinator's news of it is on its way); the sender hears
+            // about it in the acknowledgement.
+            Log.FrameOutsideWindow(_logger, frame.Sender, frame.Receiver, frame.Step, verdict.Reason);
+        }
+        else if (!verdict.Accepted)
+        {
+            Log.FrameRefused(_logger, frame.Sender, frame.Receiver, frame.Step, verdict.Code, verdict.Reason);
+        }
+
+        return verdict;
+    }
+
+    /// <summary>
+    /// The logits of <paramref name="step"/> from each of <paramref name="from"/> that can be had:
+    /// waits for every active teacher whose logits of that step may still come (one that is ahead
+    /// of <paramref name="step"/> or missing is not waited for), at most the step timeout, and
+    /// always until the quorum of teachers is present. In the order of <paramref name="from"/>.
+    /// </summary>
+    public IReadOnlyList<(string Peer, long Step, float[] Values)> Gather(string receiver, long step, IReadOnlyList<string> from, CancellationToken cancellation)
+    {
+        if (Settings.MaxStaleness > 0)
+        {
+            return GatherFreshest(receiver, step, from);
+        }
+
+        var deadline = DateTime.UtcNow + Settings.StepTimeout;
+        using var wake = cancellation.Register(Wake);
+        lock (_gate)
+        {
+            var inbox = _inboxes.GetValueOrDefault(receiver) ?? throw new InvalidOperationException($"peer '{receiver}' is not hosted by this worker");
+            inbox.Advance(step, 0);
+            while (true)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                var present = new List<(string, long, float[])>(from.Count);
+                var waiting = 0;
+                var possible = 0;
+                foreach (var teacher in from)
+                {
+                    var location = Directory.Find(teacher);
+                    var state = location?.State ?? PeerPresence.Missing;
+                    if (inbox.TryGet(teacher, step, out var values))
+                    {
+                        present.Add((teacher, step, values));
+                        possible++;
+                        continue;
+                    }
+
+                    // A teacher past this step will never send logits of it: this peer is catching up
+                    // after a re-activation. Past it means: a later frame of it was taken (frames come
+                    // in order, and only believable ones are taken), or the coordinator saw it complete
+                    // more than one step beyond this one (one beyond is normal: a teacher that learns
+                    // from this peer completes the step as soon as it has this peer's logits, while its
+                    // own may still be on their way).
+                    var ahead = inbox.Highest(teacher) > step || (location?.Step ?? 0) > step + 1;
+                    if (state == PeerPresence.Done || ahead)
+                    {
+                        continue;
+                    }
+
+                    possible++;
+                    if (state == PeerPresence.Active)
+                    {
+                        waiting++;
+                    }
+                }
+
+                var quorum = Math.Min(Settings.Quorum, possible);
+                var now = DateTime.UtcNow;
+                if (present.Count >= quorum && (waiting == 0 || now >= deadline))
+                {
+                    if (waiting > 0)
+                    {
+                        Log.SteppedWithout(_logger, receiver, step, waiting, Settings.StepTimeout.TotalSeconds);
+                    }
+
+                    inbox.Advance(step + 1, 0);
+                    return present;
+                }
+
+                var remaining = deadline - now;
+                Monitor.Wait(_gate, remaining > TimeSpan.Zero && remaining < TimeSpan.FromMilliseconds(250) ? remaining : TimeSpan.FromMilliseconds(250));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Bounded staleness: never waits; for each teacher, its logits of the latest step in
+    /// [<paramref name="step"/> - k, <paramref name="step"/>] that has arrived, if any.
+    /// </summary>
+    private List<(string Peer, long Step, float[] Values)> GatherFreshest(string receiver, long step, IReadOnlyList<string> from)
+    {
+        var k = Settings.MaxStaleness;
+        lock (_gate)
+        {
+            var inbox = _inboxes.GetValueOrDefault(receiver) ?? throw new InvalidOperationException($"peer '{receiver}' is not hosted by this worker");
+            inbox.Advance(step, k);
+            var result = new List<(string, long, float[])>(from.Count);
+            foreach (var teacher in from)
+            {
+                for (var s = step; s >= Math.Max(0, step - k); s--)
+                {
+                    if (inbox.TryGet(teacher, s, out var values))
+                    {
+                        result.Add((teacher, s, values));
+                        break;
+                    }
+                }
+            }
+
+            inbox.Advance(step + 1, k);
+            return result;
+        }
+    }
+
+    private FrameVerdict Check(LogitsFrame frame, object? stream)
+    {
+        var s = Settings;
+        lock (_gate)
+        {
+            if (frame.Cohort != s.Cohort || frame.Run != s.Run)
+            {
+                return Refuse(StatusCode.NotFound, -1, $"frame from '{frame.Sender}' is for cohort '{frame.Cohort}' run '{frame.Run}'; this worker hosts cohort '{s.Cohort}' run '{s.Run}'");
+            }
+
+            if (!_inboxes.TryGetValue(frame.Receiver, out var inbox))
+            {
+                return Refuse(StatusCode.NotFound, -1, $"frame from '{frame.Sender}' is addressed to peer '{frame.Receiver}', which this worker does not host");
+            }
+
+            if (!inbox.Teachers.Contains(frame.Sender))
+            {
+                return Refuse(StatusCode.PermissionDenied, inbox.Highest(frame.Sender), $"'{frame.Sender}' is not a teacher of '{frame.Receiver}' in cohort '{s.Cohort}'");
+            }
+
+            var known = inbox.Highest(frame.Sender);
+            if (frame.Step < 0 || frame.Step >= s.TotalSteps)
+            {
+                return Refuse(StatusCode.OutOfRange, known, $"frame from '{frame.Sender}' has step {frame.Step}, outside the run's steps [0, {s.TotalSteps})");
+            }
+
+            var batch = s.BatchSizeAt(frame.Step);
+            if (frame.Shape.Count != 2 || frame.Shape[0] != batch || frame.Shape[1] != s.Classes)
+            {
+                return Refuse(StatusCode.InvalidArgument, known, $"frame from '{frame.Sender}' of step {frame.Step} has shape [{string.Join(", ", frame.Shape)}]; expected [{batch}, {s.Classes}] (batch, classes)");
+            }
+
+            if (frame.Dtype != s.WireDType)
+            {
+                return Refuse(StatusCode.InvalidArgument, known, $"frame from '{frame.Sender}' of step {frame.Step} is {frame.Dtype}; the cohort's wire dtype is {s.WireDType}");
+            }
+
+            var expected = (long)batch * s.Classes * WireCodec.SizeOf(frame.Dtype);
+            if (frame.Values.Length != expected)
+            {
+                return Refuse(StatusCode.InvalidArgument, known, $"frame from '{frame.Sender}' of step {frame.Step} has {frame.Values.Length} bytes of values; expected {expected}");
+            }
+
+            var values = WireCodec.Decode(frame.Values.Span, frame.Dtype);
+            var bad = WireCodec.FirstOutside(values, s.MaxAbsLogit);
+            if (bad >= 0)
+            {
+                var what = float.IsFinite(values[bad]) ? $"a value beyond the cohort's bound of {s.MaxAbsLogit:G3} (exchange.max_abs_logit)" : "a non-finite value";
+                return Refuse(StatusCode.InvalidArgument, known, $"frame from '{frame.Sender}' of step {frame.Step} has {what} ({values[bad]}) at row {bad / s.Classes}, class {bad % s.Classes}");
+            }
+
+            // The generation and progress of the sender are what the coordinator says, never what a frame claims.
+            if (Directory.Find(frame.Sender) is not { Generation: > 0 } sender)
+            {
+                return Refuse(StatusCode.Unavailable, known, $"frame from '{frame.Sender}' carries generation {frame.Generation}; the coordinator has not placed '{frame.Sender}' yet, as far as this worker knows");
+            }
+
+            if (frame.Generation < sender.Generation)
+            {
+                return Refuse(StatusCode.FailedPrecondition, known, $"frame from '{frame.Sender}' carries generation {frame.Generation}, superseded by generation {sender.Generation}");
+            }
+
+            if (frame.Generation > sender.Generation)
+            {
+                // Either the coordinator's news of a re-activation has not reached this worker yet
+                // (the sender comes back with the frame shortly), or the frame lies.
+                return Refuse(StatusCode.Unavailable, known, $"frame from '{frame.Sender}' carries generation {frame.Generation}; the coordinator's current generation of '{frame.Sender}' is {sender.Generation}");
+            }
+
+            if (frame.Step < inbox.Current - s.MaxStaleness)
+            {
+                return Refuse(StatusCode.OutOfRange, known, $"frame from '{frame.Sender}' has step {frame.Step}, behind '{frame.Receiver}', which is at step {inbox.Current}") with { Behind = true };
+            }
+
+            if (frame.Step > inbox.Current + s.Window)
+            {
+                return Refuse(StatusCode.OutOfRange, known, $"frame from '{frame.Sender}' has step {frame.Step}, more than {s.Window} steps ahead of '{frame.Receiver}' (step {inbox.Current})");
+            }
+
+            var highest = inbox.Highest(frame.Sender, frame.Generation);
+            if (frame.Step <= highest)
+            {
+                return Refuse(StatusCode.AlreadyExists, highest, $"frame from '{frame.Sender}' has step {frame.Step}; its logits of that step (generation {frame.Generation}) were taken already") with { Behind = true };
+            }
+
+            // A stream that carried this sender's frames in sequence goes on being believed (a genuine
+            // sender skips steps only when frames were dropped on its way here); any other stream must
+            // continue the sequence, or stay within the progress the coordinator last saw.
+            var trusted = stream is null || inbox.IsTrusted(frame.Sender, frame.Generation, stream);
+            var reached = Math.Max(highest + 1, sender.Step);
+            if (!trusted && frame.Step > reached)
+            {
+                return Refuse(StatusCode.OutOfRange, highest, $"frame from '{frame.Sender}' has step {frame.Step}, ahead of its progress: its next step is {highest + 1} and the coordinator last saw it complete {sender.Step} steps");
+            }
+
+            // Only a frame that passed every check is kept: a refused one leaves no trace.
+            inbox.Keep(frame.Sender, frame.Generation, frame.Step, values, stream);
+            Monitor.PulseAll(_gate);
+            var credit = (int)Math.Max(0, inbox.Current + s.Window - frame.Step);
+            return new FrameVerdict(true, StatusCode.OK, string.Empty, frame.Step, credit);
+        }
+    }
+
+    private static FrameVerdict Refuse(StatusCode code, long highest, string reason) => new(false, code, reason, highest);
+
+    private void Wake()
+    {
+        lock (_gate)
+        {
+            Monitor.PulseAll(_gate);
+        }
+    }
+
+    /// <summary>
+    /// The logits waiting for one hosted peer, by teacher and step, and for each teacher the
+    /// generation they came from and the highest step accepted of it.
+    /// </summary>
+    private sealed class Inbox(string peer, ulong generation, HashSet<string> teachers, long current)
+    {
+        private readonly Dictionary<string, SortedDictionary<long, float[]>> _frames = new(StringComparer.Ordinal);
+        // Per teacher, its last accepted frame: generation, step, and the stream it came on (null: from this worker).
+        private readonly Dictionary<string, (ulong Generation, long Step, object? Stream)> _last = new(StringComparer.Ordinal);
+
+        public string Peer { get; } = peer;
+
+        public ulong Generation { get; } = generation;
+
+        public HashSet<string> Teachers { get; } = teachers;
+
+        /// <summary>The step this peer gathers next; older frames are of no use to it.</summary>
+        public long Current { get; private set; } = current;
+
+        /// <summary>The highest step accepted from <paramref name="teacher"/> (-1: none).</summary>
+        public long Highest(string teacher) => _last.TryGetValue(teacher, out var last) ? last.Step : -1;
+
+        /// <summary>The highest step accepted from <paramref name="teacher"/> in <paramref name="generation"/> (-1: none).</summary>
+        public long Highest(string teacher, ulong generation) => _last.TryGetValue(teacher, out var last) && last.Generation == generation ? last.Step : -1;
+
+        /// <summary>Whether <paramref name="stream"/> is the one that carried <paramref name="teacher"/>'s last accepted frame of <paramref name="generation"/>.</summary>
+        public bool IsTrusted(string teacher, ulong generation, object stream) =>
+            _last.TryGetValue(teacher, out var last) && last.Generation == generation && ReferenceEquals(last.Stream, stream);
+
+        /// <summary>Keeps a checked frame (the stream it came on is believed from now on); a newer generation's frames replace an older one's.</summary>
+        public void Keep(string teacher, ulong generation, long step, float[] values, object? stream)
+        {
+            if (!_frames.TryGetValue(teacher, out var byStep))
+            {
+                _frames[teacher] = byStep = [];
+            }
+
+            byStep[step] = values;
+            _last[teacher] = (generation, step, stream);
+        }
+
+        public bool TryGet(string teacher, long step, out float[] values)
+        {
+            values = [];
+            if (_frames.TryGetValue(teacher, out var byStep) && byStep.TryGetValue(step, out var found))
+            {
+                values = found;
+                return true;
+            }
+
+            return false;
+        }
+
+        /// <summary>Moves to <paramref name="step"/>, keeping frames at most <paramref name="keep"/> steps older.</summary>
+        public void Advance(long step, int keep)
+        {
+            Current = Math.Max(Current, step);
+            foreach (var byStep in _frames.Values)
+            {
+                while (byStep.Count > 0 && byStep.Keys.First() < Current - keep)
+                {
+                    byStep.Remove(byStep.Keys.First());
+                }
+            }
+        }
+    }
+}

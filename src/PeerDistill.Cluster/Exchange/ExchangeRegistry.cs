@@ -1,0 +1,43 @@
+namespace PeerDistill.Cluster.Exchange;
+
+/// <summary>The exchange hubs of the cohort runs a worker hosts peers of, by cohort and run.</summary>
+public sealed class ExchangeRegistry
+{
+    private readonly object _gate = new();
+    private readonly Dictionary<(string Cohort, string Run), ExchangeHub> _hubs = new();
+
+    public void Add(ExchangeHub hub)
+    {
+        lock (_gate)
+        {
+            _hubs[(hub.Settings.Cohort, hub.Settings.Run)] = hub;
+        }
+    }
+
+    public void Remove(ExchangeHub hub)
+    {
+        lock (_gate)
+        {
+            if (_hubs.TryGetValue((hub.Settings.Cohort, hub.Settings.Run), out var current) && ReferenceEquals(current, hub))
+            {
+                _hubs.Remove((hub.Settings.Cohort, hub.Settings.Run));
+            }
+        }
+    }
+
+    public ExchangeHub? Find(string cohort, string run)
+    {
+        lock (_gate)
+        {
+            return _hubs.GetValueOrDefault((cohort, run));
+        }
+    }
+
+    public IReadOnlyList<ExchangeHub> All()
+    {
+        lock (_gate)
+        {
+            return _hubs.Values.ToList();
+        }
+    }
+}

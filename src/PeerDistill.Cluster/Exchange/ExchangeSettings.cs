@@ -1,0 +1,28 @@
+using PeerDistill.Protocol.V1;
+
+namespace PeerDistill.Cluster.Exchange;
+
+/// <summary>What a worker's exchange checks frames against, and how long it waits for teachers.</summary>
+/// <param name="Cohort">The cohort name frames must carry.</param>
+/// <param name="Run">The run id frames must carry.</param>
+/// <param name="Classes">Classes per logits row.</param>
+/// <param name="BatchSizeAt">The batch size of a step (the last batch of an epoch may be smaller).</param>
+/// <param name="TotalSteps">Steps of the run; frames outside [0, TotalSteps) are refused.</param>
+/// <param name="WireDType">The precision frames must use.</param>
+/// <param name="StepTimeout">How long a peer waits for a live teacher's logits of a step before going on with the teachers present.</param>
+/// <param name="Quorum">The fewest teachers that must be present for a peer to step.</param>
+/// <param name="Window">How many steps ahead of the receiver a frame may be (the credit granted to senders).</param>
+/// <param name="MaxStaleness">0: synchronous (wait for each step's logits); k &gt; 0: bounded staleness (never wait; use each teacher's freshest logits at most k steps old).</param>
+/// <param name="MaxAbsLogit">The largest logit magnitude a frame may carry (exchange.max_abs_logit).</param>
+public sealed record ExchangeSettings(
+    string Cohort,
+    string Run,
+    int Classes,
+    Func<long, int> BatchSizeAt,
+    long TotalSteps,
+    WireDType WireDType,
+    TimeSpan StepTimeout,
+    int Quorum,
+    int Window = 64,
+    int MaxStaleness = 0,
+    double MaxAbsLogit = 1e6);

@@ -1,0 +1,31 @@
+using PeerDistill.Core.Data;
+using PeerDistill.Core.Spec;
+
+namespace PeerDistill.Cluster.Exchange;
+
+/// <summary>The exchange settings of a cohort run, from its spec and data plan.</summary>
+public static class ExchangeSettingsFactory
+{
+    public static ExchangeSettings From(CohortSpec spec, CohortData data, string run)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(data);
+        var sampler = data.Sampler;
+        var steps = data.TotalSteps;
+        // A receiver re-activated from a checkpoint must still accept its teachers' newest frame,
+        // which may be up to a checkpoint interval ahead of it.
+        var window = (int)Math.Clamp(Math.Max(64, spec.Checkpoints.EverySteps * 2), 64, 100_000);
+        return new ExchangeSettings(
+            spec.Cohort,
+            run,
+            data.Classes,
+            step => step >= 0 && step < steps ? sampler.Batch(step).Length : 0,
+            steps,
+            WireCodec.Parse(spec.Exchange.WireDType),
+            TimeSpan.FromSeconds(spec.Exchange.StepTimeoutSeconds),
+            spec.Exchange.Quorum,
+            window,
+            spec.Exchange.Mode == Core.Spec.ExchangeSpec.BoundedStaleness ? Math.Max(1, spec.Exchange.MaxStaleness) : 0,
+            spec.Exchange.MaxAbsLogit);
+    }
+}

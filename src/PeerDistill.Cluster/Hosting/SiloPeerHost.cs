@@ -1,0 +1,204 @@
+using System.Collections.Concurrent;
+using System.Text.RegularExpressions;
+using Grpc.Net.Client;
+using Microsoft.Extensions.Logging;
+using PeerDistill.Cluster.Cohorts;
+using PeerDistill.Cluster.Exchange;
+using PeerDistill.Cluster.Placement;
+using PeerDistill.Core.Storage;
+using PeerDistill.Protocol;
+using PeerDistill.Torch;
+
+namespace PeerDistill.Cluster.Hosting;
+
+/// <summary>
+/// The peers one silo process trains (for its peer grains): each run's spec and data loaded once,
+/// its exchange hub (served by this process's PeerExchange) and links, and each peer on a thread
+/// of its own through the same step loop as the embedded runner. An assignment is checked before
+/// anything runs: a run id, a generation, directories under the cluster's roots, a valid spec
+/// that names the cohort and peer and is the spec of the run's other peers here.
+/// </summary>
+public sealed partial class SiloPeerHost : IPeerHost, IAsyncDisposable
+{
+    private readonly ClusterRoots _roots;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<string, GrpcChannel> _channels = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Cohort, string Run), HostedRun> _runs = new();
+    private readonly object _gate = new();
+
+    public SiloPeerHost(ExchangeEndpoint endpoint, ExchangeRegistry registry, ClusterRoots roots, ILogger<SiloPeerHost> logger)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        ExchangeAddress = HostedRun.NormalizeAddress(endpoint.Address);
+        Registry = registry;
+        _roots = roots;
+        _logger = logger;
+    }
+
+    public string ExchangeAddress { get; }
+
+    /// <summary>The hubs of the runs hosted here (what this process's PeerExchange serves).</summary>
+    public ExchangeRegistry Registry { get; }
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$", RegexOptions.CultureInvariant)]
+    private static partial Regex RunIdPattern();
+
+    public void Start(PeerAssignment assignment, SlotDescriptor slot)
+    {
+        ArgumentNullException.ThrowIfNull(assignment);
+        ArgumentNullException.ThrowIfNull(slot);
+        var (cohort, peerName) = (assignment.Cohort, assignment.Peer);
+        if (!RunIdPattern().IsMatch(assignment.Run))
+        {
+            throw Refused(cohort, peerName, $"run id '{Quote(assignment.Run)}' is not one (1 to 128 letters, digits, '.', '-' or '_', starting with a letter or digit)");
+        }
+
+        if (assignment.ResumeFromStep is < 0)
+        {
+            throw Refused(cohort, peerName, $"resume step {assignment.ResumeFromStep} is not a step");
+        }
+
+        if ((Outside(assignment.OutputDirectory, _roots.OutputRoot, "output directory") ?? Outside(assignment.CheckpointDirectory, _roots.CheckpointRoot, "checkpoint directory")) is { } place)
+        {
+            throw Refused(cohort, peerName, place);
+        }
+
+        try
+        {
+            lock (_gate)
+            {
+                _runs.TryGetValue((cohort, assignment.Run), out var run);
+                if (run?.Find(peerName) is { HasEnded: false } existing)
+                {
+                    throw Refused(cohort, peerName, $"generation {existing.Generation} of it still runs here");
+                }
+
+                if (_runs.Values.SelectMany(r => r.Peers).FirstOrDefault(p => !p.HasEnded && p.Slot == slot.Index) is { } occupant)
+                {
+                    throw Refused(cohort, peerName, $"slot {slot.Index} is busy with peer '{occupant.Name}' (generation {occupant.Generation})");
+                }
+
+                if (run is null)
+                {
+                    run = HostedRun.Create(assignment, ExchangeAddress, ChannelFor, Registry, _logger);
+                    _runs[(cohort, assignment.Run)] = run;
+                }
+                else if (run.SpecText != assignment.SpecText)
+                {
+                    throw Refused(cohort, peerName, $"its spec differs from the spec of run '{assignment.Run}' this silo hosts peers of");
+                }
+                else if (!run.Has(peerName))
+                {
+                    throw Refused(cohort, peerName, $"cohort '{cohort}' has no peer '{Quote(peerName)}'");
+                }
+
+                run.UpdateDirectory(assignment.Peers);
+                Log.Starting(_logger, peerName, cohort, assignment.Run, assignment.Generation, slot.Index, assignment.ResumeFromStep is { } s ? $", resuming from step {s}" : string.Empty);
+                run.Start(assignment, slot.Index);
+            }
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException or ArgumentException or TorchException or UnauthorizedAccessException)
+        {
+            throw Refused(cohort, peerName, e.Message);
+        }
+    }
+
+    public async Task<PeerStopped> StopAsync(string cohort, string run, string peer, ulong generation, bool checkpoint, string reason, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (!_runs.TryGetValue((cohort, run), out var hosted) || hosted.Find(peer) is not { } target || (generation != 0 && target.Generation != generation))
+        {
+            return new PeerStopped(false, -1, null);
+        }
+
+        var running = !target.HasEnded;
+        target.Stop(string.IsNullOrWhiteSpace(reason) ? "stopped" : Quote(reason), checkpoint);
+        try
+        {
+            var end = await target.Ended.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+            return new PeerStopped(running, end.StepsCompleted - 1, running ? end.CheckpointStep : null);
+        }
+        catch (TimeoutException)
+        {
+            // It goes on stopping; its end reaches the cohort with a later report.
+            return new PeerStopped(running, -1, null);
+        }
+    }
+
+    public PeerReport? Report(string cohort, string run, string peer, string silo) =>
+        _runs.TryGetValue((cohort, run), out var hosted) && hosted.Find(peer) is { } target ? target.Progress.Snapshot(silo) : null;
+
+    public void UpdatePeers(string cohort, string run, IReadOnlyList<PeerEndpoint> peers)
+    {
+        if (_runs.TryGetValue((cohort, run), out var hosted))
+        {
+            hosted.UpdateDirectory(peers);
+        }
+    }
+
+    public async ValueTask ForgetAsync(string cohort, string run, string peer, ulong generation)
+    {
+        HostedRun? closed = null;
+        lock (_gate)
+        {
+            if (_runs.TryGetValue((cohort, run), out var hosted) && hosted.Find(peer) is { HasEnded: true } target && target.Generation == generation
+                && hosted.Remove(target) && _runs.TryRemove(new KeyValuePair<(string, string), HostedRun>((cohort, run), hosted)))
+            {
+                closed = hosted;
+            }
+        }
+
+        if (closed is not null)
+        {
+            await closed.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var run in _runs.Values)
+        {
+            await run.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _runs.Clear();
+        foreach (var channel in _channels.Values)
+        {
+            channel.Dispose();
+        }
+    }
+
+    private PeerStartException Refused(string cohort, string peer, string reason)
+    {
+        Log.StartRefused(_logger, Quote(peer), Quote(cohort), reason);
+        return new PeerStartException(reason);
+    }
+
+    /// <summary>Why <paramref name="directory"/> may not be written (empty, or outside <paramref name="root"/>); null when it may.</summary>
+    private static string? Outside(string directory, string root, string field)
+    {
+        if (string.IsNullOrWhiteSpace(directory))
+        {
+            return $"{field} is empty";
+        }
+
+        try
+        {
+            return ConfinedPath.IsUnder(directory, root)
+                ? null
+                : $"{field} '{Quote(directory)}' is outside the cluster's root '{root}'; this silo writes nowhere else";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return $"{field} '{Quote(directory)}' cannot be resolved: {e.Message}";
+        }
+    }
+
+    /// <summary>A client-supplied name, cut and escaped for one log line.</summary>
+    private static string Quote(string value)
+    {
+        var text = value.Length > 80 ? value[..80] + "..." : value;
+        return text.Replace("\r", "\\r", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
+    }
+
+    private GrpcChannel ChannelFor(string address) => _channels.GetOrAdd(address, a => GrpcChannels.ForAddress(a));
+}

@@ -1,6 +1,0 @@
-using PeerDistill.Protocol.V1;
-
-namespace PeerDistill.Worker.Hosting;
-
-/// <summary>How a hosted peer ended: its state, the steps it completed, and the step of the checkpoint it wrote on the way out (null if none).</summary>
-internal sealed record PeerEnd(PeerState State, long StepsCompleted, long? CheckpointStep);
