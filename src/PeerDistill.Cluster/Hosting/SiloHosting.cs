@@ -12,7 +12,11 @@ public static class SiloHosting
     {
         ArgumentNullException.ThrowIfNull(host);
         host.Logging.AddFilter("Orleans", LogLevel.Warning);
+        host.Logging.AddFilter("Orleans.Runtime.Silo", LogLevel.Error);
+        host.Logging.AddFilter("Orleans.Runtime.Watchdog", LogLevel.Error);
         host.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        host.Logging.AddFilter("Grpc", LogLevel.Warning);
+        host.Logging.AddFilter("Polly", LogLevel.Warning);
         host.UseOrleans(silo => silo.AddPeerDistill(settings));
     }
 }

@@ -14,6 +14,20 @@ namespace PeerDistill.Cluster.Hosting;
 public static class SiloSetup
 {
     /// <summary>
+    /// Orleans' distributed grain directory. With the default directory, a silo's death deactivates
+    /// every activation whose directory entry that silo held, wherever it runs: a healthy peer on a
+    /// live silo would be interrupted (and re-activated from its checkpoint) whenever any other
+    /// silo dies. The distributed directory recovers those entries from the live silos instead.
+    /// It is marked experimental in Orleans 10 (ORLEANSEXP003).
+    /// </summary>
+    private static ISiloBuilder AddStronglyConsistentDirectory(this ISiloBuilder silo)
+    {
+#pragma warning disable ORLEANSEXP003
+        return silo.AddDistributedGrainDirectory();
+#pragma warning restore ORLEANSEXP003
+    }
+
+    /// <summary>
     /// Development clustering with the coordinator as primary silo (for one machine and tests;
     /// durable clustering on a database comes with persistence), the membership timings of
     /// <see cref="SiloSettings"/>, the silo metadata, the placement directors and the grain storage.
@@ -37,7 +51,9 @@ public static class SiloSetup
                 o.NumMissedProbesLimit = SiloSettings.MissedProbesLimit;
             })
             .Configure<SiloMessagingOptions>(o => o.ResponseTimeout = SiloSettings.ResponseTimeout)
+            .Configure<GrainDirectoryOptions>(o => o.RangeLeaseDuration = SiloSettings.DirectoryRangeLease)
             .UseSiloMetadata(settings.Metadata())
+            .AddStronglyConsistentDirectory()
             .AddPlacementDirector<SlotPlacement, SlotPlacementDirector>()
             .AddPlacementDirector<CoordinatorPlacement, RolePlacementDirector>()
             .AddPlacementDirector<WorkerPlacement, RolePlacementDirector>();
