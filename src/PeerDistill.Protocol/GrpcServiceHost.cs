@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 
 namespace PeerDistill.Protocol;
@@ -21,6 +22,9 @@ namespace PeerDistill.Protocol;
 /// </summary>
 public sealed class GrpcServiceHost : IAsyncDisposable
 {
+    /// <summary>The name of the health check every host registers (healthy while the server runs).</summary>
+    public const string ServingCheck = "serving";
+
     private readonly WebApplication _app;
 
     private GrpcServiceHost(WebApplication app, Uri address)
@@ -84,7 +88,9 @@ public sealed class GrpcServiceHost : IAsyncDisposable
             grpc.MaxReceiveMessageSize = options.MaxReceiveMessageSize;
             grpc.EnableDetailedErrors = false;
         });
-        builder.Services.AddGrpcHealthChecks();
+        // One check: the process is up and serving its calls. (With no check at all the health service
+        // answers UNKNOWN; processes with more to say add their own checks through configureServices.)
+        builder.Services.AddGrpcHealthChecks().AddCheck(ServingCheck, () => HealthCheckResult.Healthy("serving gRPC"));
         builder.Services.AddGrpcReflection();
         configureServices?.Invoke(builder.Services);
         var app = builder.Build();
