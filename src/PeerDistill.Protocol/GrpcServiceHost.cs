@@ -18,7 +18,8 @@ namespace PeerDistill.Protocol;
 /// certificate is configured. Every host also serves the gRPC health checking service
 /// (<c>grpc.health.v1.Health</c>, reporting SERVING while the process runs) and server reflection
 /// (<c>grpc.reflection.v1alpha</c> and <c>v1</c>), so that grpcurl-style tools and Kubernetes gRPC probes
-/// work on every process.
+/// work on every process. A request stream carrying bytes that are no message of the method ends with
+/// INTERNAL (see <see cref="MalformedMessageInterceptor"/>).
 /// </summary>
 public sealed class GrpcServiceHost : IAsyncDisposable
 {
@@ -87,6 +88,7 @@ public sealed class GrpcServiceHost : IAsyncDisposable
         {
             grpc.MaxReceiveMessageSize = options.MaxReceiveMessageSize;
             grpc.EnableDetailedErrors = false;
+            grpc.Interceptors.Add<MalformedMessageInterceptor>();
         });
         // One check: the process is up and serving its calls. (With no check at all the health service
         // answers UNKNOWN; processes with more to say add their own checks through configureServices.)
