@@ -6,8 +6,8 @@ using PeerDistill.Protocol;
 namespace PeerDistill.Coordinator;
 
 /// <summary>
-/// A running coordinator: a <see cref="GrpcServiceHost"/> serving WorkerRegistry and CohortService (and gRPC health and reflection)
-/// over a <see cref="CoordinatorState"/>, and the timer that calls <see cref="CoordinatorState.Tick"/>.
+/// A running coordinator: a <see cref="GrpcServiceHost"/> serving WorkerRegistry and CohortService
+/// (and gRPC health and reflection) over a <see cref="CoordinatorState"/>, and the timer that calls <see cref="CoordinatorState.Tick"/>.
 /// Dispose it to stop (watch streams end, running calls get a few seconds).
 /// </summary>
 public sealed class CoordinatorHost : IAsyncDisposable

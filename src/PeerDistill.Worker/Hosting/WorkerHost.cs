@@ -14,8 +14,8 @@ using PeerDistill.Worker.Exchange;
 namespace PeerDistill.Worker.Hosting;
 
 /// <summary>
-/// A worker process: serves PeerExchange and WorkerControl (and gRPC health and reflection), registers with the coordinator, keeps
-/// its lease by heartbeat (reporting every hosted peer's progress), and starts and stops peers as
+/// A worker process: serves PeerExchange and WorkerControl (and gRPC health and reflection),
+/// registers with the coordinator, keeps its lease by heartbeat (reporting every hosted peer's progress), and starts and stops peers as
 /// the coordinator's replies say. An assignment is checked before anything runs: this worker's
 /// slot, free; directories under the roots the coordinator gave at registration; a valid spec that
 /// names the cohort and peer. A coordinator that no longer knows this worker (NotFound: it
