@@ -27,7 +27,7 @@ namespace PeerDistill.Bench;
 /// alternating rounds of one run:
 /// - embedded: <see cref="CohortRunner"/> in this process, peers on their own threads, logits in memory;
 /// - distributed: a <see cref="CoordinatorHost"/> and two <see cref="WorkerHost"/>s (one slot each) in
-///   this process, real Kestrel servers and gRPC streams on 127.0.0.1, the spec submitted through
+///   this process, Grpc.AspNetCore servers and Grpc.Net.Client streams on 127.0.0.1, the spec submitted through
 ///   CohortService/Submit and followed through GetCohort until COMPLETED; peers on their own threads;
 /// - two step-loop modes that show where the time goes: the same peers stepped by
 ///   <see cref="PeerStepLoop"/> through a timed exchange, in memory and over gRPC (one
@@ -103,7 +103,7 @@ internal static class DistributedBenchmark
         Console.WriteLine(Invariant($"  sgd lr {spec.Peers[0].Optimizer.LearningRate} momentum {spec.Peers[0].Optimizer.Momentum} wd {spec.Peers[0].Optimizer.WeightDecay}; 1 intra-op thread per peer; ") +
             $"no evaluation during training; checkpoints only at the end; wire dtype {spec.Exchange.WireDType}");
         Console.WriteLine("  embedded:    CohortRunner in this process, each peer on its own thread, logits handed over in memory");
-        Console.WriteLine("  distributed: CoordinatorHost (port 0) + 2 WorkerHosts (1 slot each), all in this one process: real Kestrel servers and gRPC streams");
+        Console.WriteLine("  distributed: CoordinatorHost (port 0) + 2 WorkerHosts (1 slot each), all in this one process: Grpc.AspNetCore servers and Grpc.Net.Client streams");
         Console.WriteLine("               on 127.0.0.1, spec submitted via CohortService/Submit, followed via GetCohort until COMPLETED; each peer on its own thread");
         Console.WriteLine("  loops:       the same peers in PeerStepLoops with a timed exchange, in memory and over gRPC (a GrpcLogitExchange + hub per peer, each");
         Console.WriteLine("               on its own Kestrel server on 127.0.0.1, no WorkerHost/coordinator): where the time goes, and the exchange statistics");
@@ -248,6 +248,7 @@ internal static class DistributedBenchmark
         File.WriteAllText(report, JsonSerializer.Serialize(new
         {
             benchmark = "distributed",
+            grpc = "official stack: Grpc.AspNetCore 2.85.0 (server), Grpc.Net.Client 2.85.0 (client), Google.Protobuf 3.36.2",
             setup = new
             {
                 peers,
@@ -269,7 +270,7 @@ internal static class DistributedBenchmark
                 wire_dtype = spec.Exchange.WireDType.ToString(),
                 pace = "(elapsed_s at the last step - elapsed_s at step warmup) / (last - warmup), slower peer; elapsed_s rounded to ms as in metrics.jsonl",
                 embedded = "CohortRunner in this process",
-                distributed = "in-process CoordinatorHost (port 0, OutputRoot a temp dir) + 2 WorkerHosts (1 slot each): real Kestrel servers and gRPC streams on 127.0.0.1; CohortService Submit + GetCohort polling until COMPLETED",
+                distributed = "in-process CoordinatorHost (port 0, OutputRoot a temp dir) + 2 WorkerHosts (1 slot each): Grpc.AspNetCore servers (Kestrel) and Grpc.Net.Client streams on 127.0.0.1 (official gRPC 2.85.0); CohortService Submit + GetCohort polling until COMPLETED",
                 loops = "PeerStepLoop per peer thread with a timed ILogitExchange: InMemoryLogitExchange, or a GrpcLogitExchange + ExchangeHub per peer on its own GrpcServiceHost (PeerExchangeService), no WorkerHost/coordinator",
                 cpu = "per-thread /proc/self/task/*/schedstat between the first peer finishing step warmup and the first peer finishing the last step (distributed: metrics.jsonl polled every 100 ms)",
                 load_average_before = loadBefore,

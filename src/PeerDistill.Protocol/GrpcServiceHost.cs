@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 
 namespace PeerDistill.Protocol;
@@ -17,10 +18,14 @@ namespace PeerDistill.Protocol;
 /// certificate is configured. Every host also serves the gRPC health checking service
 /// (<c>grpc.health.v1.Health</c>, reporting SERVING while the process runs) and server reflection
 /// (<c>grpc.reflection.v1alpha</c> and <c>v1</c>), so that grpcurl-style tools and Kubernetes gRPC probes
-/// work on every process.
+/// work on every process. A request stream carrying bytes that are no message of the method ends with
+/// INTERNAL (see <see cref="MalformedMessageInterceptor"/>).
 /// </summary>
 public sealed class GrpcServiceHost : IAsyncDisposable
 {
+    /// <summary>The name of the health check every host registers (healthy while the server runs).</summary>
+    public const string ServingCheck = "serving";
+
     private readonly WebApplication _app;
 
     private GrpcServiceHost(WebApplication app, Uri address)
@@ -85,8 +90,11 @@ public sealed class GrpcServiceHost : IAsyncDisposable
         {
             grpc.MaxReceiveMessageSize = options.MaxReceiveMessageSize;
             grpc.EnableDetailedErrors = false;
+            grpc.Interceptors.Add<MalformedMessageInterceptor>();
         });
-        builder.Services.AddGrpcHealthChecks();
+        // One check: the process is up and serving its calls. (With no check at all the health service
+        // answers UNKNOWN; processes with more to say add their own checks through configureServices.)
+        builder.Services.AddGrpcHealthChecks().AddCheck(ServingCheck, () => HealthCheckResult.Healthy("serving gRPC"));
         builder.Services.AddGrpcReflection();
         configureServices?.Invoke(builder.Services);
         configureHost?.Invoke(builder);

@@ -1,14 +1,16 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 
 namespace PeerDistill.Cli.Tests.Interop;
 
 /// <summary>
-/// Debian's python3 with python3-grpcio and python3-grpc-tools, for the interop tests against the
-/// reference implementation in interop/ (interop_server.py, interop_client.py).
+/// Debian's python3 with python3-grpcio and python3-grpc-tools: an independent gRPC implementation
+/// speaking the project's contract (tests/PeerDistill.Cli.Tests/interop: contract_client.py,
+/// exchange_server.py), with stubs generated at test time from protos/peerdistill/v1.
 /// </summary>
-internal static class PythonGrpc
+internal static partial class PythonGrpc
 {
     /// <summary>Debian's interpreter; grpcio is installed for it, not for other pythons on PATH.</summary>
     public const string Interpreter = "/usr/bin/python3";
@@ -23,16 +25,16 @@ internal static class PythonGrpc
     /// <summary>The repository root (the folder with PeerDistill.sln).</summary>
     public static string RepoRoot => Root.Value;
 
-    /// <summary>The folder of interop_server.py and interop_client.py.</summary>
-    public static string InteropDirectory => Path.Combine(RepoRoot, "tests", "PeerDistill.Rpc.Tests", "interop");
+    /// <summary>The folder of contract_client.py and exchange_server.py.</summary>
+    public static string InteropDirectory => Path.Combine(RepoRoot, "tests", "PeerDistill.Cli.Tests", "interop");
 
-    /// <summary>The python stubs of exchange.proto and interop.proto, generated once per test run.</summary>
+    /// <summary>The python stubs of exchange.proto and control.proto, generated once per test run.</summary>
     public static string StubsDirectory => Stubs.Value;
 
-    /// <summary>Starts interop_server.py and waits for its <c>PORT n</c> line.</summary>
+    /// <summary>Starts exchange_server.py and waits for its <c>PORT n</c> line.</summary>
     public static async Task<PythonInteropServer> StartServerAsync(TimeSpan? startTimeout = null, params string[] extraArgs)
     {
-        var info = StartInfo(Path.Combine(InteropDirectory, "interop_server.py"), ["--stubs", StubsDirectory, .. extraArgs]);
+        var info = StartInfo(Path.Combine(InteropDirectory, "exchange_server.py"), ["--stubs", StubsDirectory, .. extraArgs]);
         info.RedirectStandardInput = true;
         var process = Process.Start(info) ?? throw new InvalidOperationException($"{Interpreter} did not start");
         var server = new PythonInteropServer(process);
@@ -48,11 +50,11 @@ internal static class PythonGrpc
         }
     }
 
-    /// <summary>Runs <c>interop_client.py --case <paramref name="caseName"/></c> against <paramref name="target"/> (host:port).</summary>
+    /// <summary>Runs <c>contract_client.py --case <paramref name="caseName"/></c> against <paramref name="target"/> (host:port).</summary>
     public static async Task<InteropClientResult> RunClientAsync(string target, string caseName, TimeSpan? timeout = null, params string[] extraArgs)
     {
         var limit = timeout ?? TimeSpan.FromSeconds(60);
-        var info = StartInfo(Path.Combine(InteropDirectory, "interop_client.py"), ["--stubs", StubsDirectory, "--target", target, "--case", caseName, .. extraArgs]);
+        var info = StartInfo(Path.Combine(InteropDirectory, "contract_client.py"), ["--stubs", StubsDirectory, "--target", target, "--case", caseName, .. extraArgs]);
         using var process = Process.Start(info) ?? throw new InvalidOperationException($"{Interpreter} did not start");
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
@@ -181,6 +183,9 @@ internal static class PythonGrpc
         }
     }
 
+    [GeneratedRegex(@"\boptional\s+([\w.]+)\s+(\w+)\s*=\s*(\d+)\s*;")]
+    private static partial Regex Proto3Optional();
+
     private static string FindRepoRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
@@ -208,9 +213,18 @@ internal static class PythonGrpc
             }
         };
 
-        // Only these two: Debian's grpc_tools embeds protoc 3.5.1, which rejects proto3 `optional` (control.proto).
-        var protos = Path.Combine(RepoRoot, "protos");
-        var testProtos = Path.Combine(RepoRoot, "tests", "PeerDistill.Rpc.Tests", "protos");
+        // The contract's own files, copied: Debian's grpc_tools embeds protoc 3.5.1, which predates proto3
+        // `optional`; each `optional T name = N;` becomes what protoc makes of it anyway, a one-field
+        // `oneof _name { T name = N; }` (same wire format, same presence: HasField works).
+        var protos = Path.Combine(dir, "protos");
+        var source = Path.Combine(RepoRoot, "protos", "peerdistill", "v1");
+        var target = Directory.CreateDirectory(Path.Combine(protos, "peerdistill", "v1")).FullName;
+        foreach (var name in new[] { "exchange.proto", "control.proto" })
+        {
+            var text = File.ReadAllText(Path.Combine(source, name));
+            File.WriteAllText(Path.Combine(target, name), Proto3Optional().Replace(text, "oneof _$2 { $1 $2 = $3; }"));
+        }
+
         var info = new ProcessStartInfo(Interpreter)
         {
             RedirectStandardOutput = true,
@@ -220,9 +234,9 @@ internal static class PythonGrpc
         };
         foreach (var a in new[]
                  {
-                     "-m", "grpc_tools.protoc", "-I", protos, "-I", testProtos, "--python_out=" + dir, "--grpc_python_out=" + dir,
-                     Path.Combine(protos, "peerdistill", "v1", "exchange.proto"),
-                     Path.Combine(testProtos, "peerdistill", "testing", "v1", "interop.proto"),
+                     "-m", "grpc_tools.protoc", "-I", protos, "--python_out=" + dir, "--grpc_python_out=" + dir,
+                     Path.Combine(target, "exchange.proto"),
+                     Path.Combine(target, "control.proto"),
                  })
         {
             info.ArgumentList.Add(a);
@@ -243,7 +257,7 @@ internal static class PythonGrpc
             throw new InvalidOperationException($"grpc_tools.protoc exited {process.ExitCode}: {stderr.Result}{stdout.Result}");
         }
 
-        foreach (var expected in new[] { "peerdistill/v1/exchange_pb2_grpc.py", "peerdistill/testing/v1/interop_pb2_grpc.py" })
+        foreach (var expected in new[] { "peerdistill/v1/exchange_pb2_grpc.py", "peerdistill/v1/control_pb2_grpc.py" })
         {
             if (!File.Exists(Path.Combine(dir, expected)))
             {
@@ -255,7 +269,7 @@ internal static class PythonGrpc
     }
 }
 
-/// <summary>The outcome of one interop_client.py case.</summary>
+/// <summary>The outcome of one contract_client.py case.</summary>
 /// <param name="Case">The case run.</param>
 /// <param name="Ok">The JSON line's <c>ok</c>; null when no JSON line for the case came.</param>
 /// <param name="Detail">The JSON line's <c>detail</c>.</param>
@@ -273,7 +287,7 @@ internal sealed record InteropClientResult(string Case, bool? Ok, string? Detail
     public string Describe()
     {
         var sb = new StringBuilder();
-        sb.Append("interop_client.py --case ").Append(Case).Append(": ");
+        sb.Append("contract_client.py --case ").Append(Case).Append(": ");
         sb.Append(TimedOut ? $"killed after {Limit.TotalSeconds:0} s" : $"exit code {ExitCode}");
         sb.Append(", ok=").Append(Ok?.ToString() ?? "(no JSON line)");
         sb.Append("\ndetail: ").Append(Detail ?? "(none)");
@@ -288,7 +302,7 @@ internal sealed record InteropClientResult(string Case, bool? Ok, string? Detail
 }
 
 /// <summary>
-/// A running interop_server.py: stdin is a pipe kept open (the server stops when it closes), stdout
+/// A running exchange_server.py: stdin is a pipe kept open (the server stops when it closes), stdout
 /// gives the <c>PORT n</c> line, stderr is collected for failure reports.
 /// </summary>
 internal sealed class PythonInteropServer : IAsyncDisposable
@@ -333,6 +347,15 @@ internal sealed class PythonInteropServer : IAsyncDisposable
         }
     }
 
+    /// <summary>The lines the server wrote on stdout so far.</summary>
+    public IReadOnlyList<string> StdoutLines()
+    {
+        lock (_stdout)
+        {
+            return _stdout.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        }
+    }
+
     /// <summary>What the server wrote on stderr so far.</summary>
     public string Stderr
     {
@@ -357,14 +380,14 @@ internal sealed class PythonInteropServer : IAsyncDisposable
 
         if (done != exited && done != _port.Task)
         {
-            throw new TimeoutException($"interop_server.py reported no port within {timeout.TotalSeconds:0} s; stdout: {Stdout()}; stderr: {Stderr}");
+            throw new TimeoutException($"exchange_server.py reported no port within {timeout.TotalSeconds:0} s; stdout: {Stdout()}; stderr: {Stderr}");
         }
 
         // stdout closed or the process exited without a port line.
         await Task.WhenAny(exited, Task.Delay(5000));
         await Task.WhenAny(_stderrPump, Task.Delay(2000));
         var status = _process.HasExited ? $"exited {_process.ExitCode}" : "closed its stdout";
-        throw new InvalidOperationException($"interop_server.py {status} before reporting its port; stdout: {Stdout()}; stderr: {Stderr}");
+        throw new InvalidOperationException($"exchange_server.py {status} before reporting its port; stdout: {Stdout()}; stderr: {Stderr}");
     }
 
     /// <summary>Stops the server: closes its stdin, then kills it if it is still running after a few seconds.</summary>
@@ -435,7 +458,7 @@ internal sealed class PythonInteropServer : IAsyncDisposable
         }
         finally
         {
-            _port.TrySetException(new InvalidOperationException("interop_server.py closed its stdout without reporting a port"));
+            _port.TrySetException(new InvalidOperationException("exchange_server.py closed its stdout without reporting a port"));
         }
     }
 
