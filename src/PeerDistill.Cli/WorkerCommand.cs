@@ -54,21 +54,35 @@ internal static class WorkerCommand
             }
 
             using var process = new ServiceProcess();
-            var silo = new SiloSettings
-            {
-                Role = SiloRoles.Worker,
-                Name = name,
-                Address = address,
-                SiloPort = FreePort.Resolve(address, parse.GetValue(clusterPort)),
-                Primary = primary,
-                ClusterId = parse.GetValue(clusterId)!,
-                Slots = descriptors,
-            };
             var exchange = new GrpcServiceHostOptions { Host = parse.GetValue(host)!, Port = parse.GetValue(port), MinimumLogLevel = ServiceProcess.LogLevel };
-            await using var worker = await WorkerNode.StartAsync(silo, exchange, parse.GetValue(advertise), cancellation).ConfigureAwait(false);
-            Console.WriteLine($"worker '{name}' serving at {worker.ExchangeAddress} with {descriptors.Count} slot(s) ({string.Join(", ", descriptors.Select(d => d.Device))}); silo {address}:{silo.SiloPort} joined the cluster of {primary}");
-            Console.Out.Flush();
-            await Task.WhenAny(process.StopRequested, worker.Stopped, Task.Delay(Timeout.Infinite, cancellation)).ConfigureAwait(false);
+            while (true)
+            {
+                // A silo joins one cluster once: after its coordinator is gone, a new silo (same
+                // name, slots and exchange port) joins whichever coordinator answers next.
+                var silo = new SiloSettings
+                {
+                    Role = SiloRoles.Worker,
+                    Name = name,
+                    Address = address,
+                    SiloPort = FreePort.Resolve(address, parse.GetValue(clusterPort)),
+                    Primary = primary,
+                    ClusterId = parse.GetValue(clusterId)!,
+                    Slots = descriptors,
+                };
+                await using var worker = await WorkerNode.StartAsync(silo, exchange, parse.GetValue(advertise), cancellation).ConfigureAwait(false);
+                exchange.Port = new Uri(worker.ExchangeAddress).Port;
+                Console.WriteLine($"worker '{name}' serving at {worker.ExchangeAddress} with {descriptors.Count} slot(s) ({string.Join(", ", descriptors.Select(d => d.Device))}); silo {address}:{silo.SiloPort} joined the cluster of {primary}");
+                Console.Out.Flush();
+                var ended = await Task.WhenAny(process.StopRequested, worker.Stopped, worker.CoordinatorLost, Task.Delay(Timeout.Infinite, cancellation)).ConfigureAwait(false);
+                if (ended != worker.CoordinatorLost)
+                {
+                    break;
+                }
+
+                Console.WriteLine($"worker '{name}' leaves its cluster: {worker.CoordinatorLost.Result}; its peers stopped with a checkpoint; joining {primary} again");
+                Console.Out.Flush();
+            }
+
             Console.WriteLine("worker stopping: peers checkpoint at their next step boundary");
             Console.Out.Flush();
             return process.StopRequested.IsCompleted ? ExitCodes.Interrupted : ExitCodes.Ok;

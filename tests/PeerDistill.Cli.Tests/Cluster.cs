@@ -32,13 +32,16 @@ internal sealed partial class Cluster : IAsyncDisposable
     /// <summary>The coordinator's address, e.g. <c>http://127.0.0.1:41234</c>.</summary>
     public string Url { get; private set; } = string.Empty;
 
+    /// <summary>The coordinator's cluster endpoint (<c>host:port</c> of its silo), which workers join.</summary>
+    public string ClusterEndpoint { get; private set; } = string.Empty;
+
     /// <summary>The runs root the coordinator writes under.</summary>
     public string Runs => Path.Combine(_dir, "runs");
 
     public static async Task<Cluster> StartAsync(string dir, string[] workers, ITestOutputHelper output)
     {
         var cluster = new Cluster(dir, output);
-        await cluster.StartCoordinatorAsync(port: 0);
+        await cluster.StartCoordinatorAsync(port: 0, clusterPort: 0);
         foreach (var w in workers)
         {
             cluster.StartWorker(w);
@@ -52,7 +55,7 @@ internal sealed partial class Cluster : IAsyncDisposable
 
     public void StartWorker(string id, int slots = 1)
     {
-        var p = CliProcess.Start(_dir, "worker", "--coordinator", Url, "--slots", slots.ToString(System.Globalization.CultureInfo.InvariantCulture), "--id", id);
+        var p = CliProcess.Start(_dir, "worker", "--coordinator", ClusterEndpoint, "--slots", slots.ToString(System.Globalization.CultureInfo.InvariantCulture), "--id", id);
         Follow(p, id, line =>
         {
             if (WorkerAddress().Match(line) is { Success: true } m)
@@ -63,7 +66,7 @@ internal sealed partial class Cluster : IAsyncDisposable
         _workers[id] = p;
     }
 
-    /// <summary>The address a worker serves at (PeerExchange, WorkerControl), once it printed it.</summary>
+    /// <summary>The address a worker serves PeerExchange at, once it printed it.</summary>
     public async Task<string> WorkerAddressAsync(string id)
     {
         var clock = Stopwatch.StartNew();
@@ -94,12 +97,12 @@ internal sealed partial class Cluster : IAsyncDisposable
     /// <summary>Sends a signal (STOP, CONT, TERM, ...) to a worker's process.</summary>
     public void Signal(string id, string signal) => Signal(_workers[id], signal);
 
-    /// <summary>Kills the coordinator (SIGKILL) and starts a new one, with empty state, on the same port.</summary>
+    /// <summary>Kills the coordinator (SIGKILL) and starts a new one, with empty state (a new cluster), on the same ports.</summary>
     public async Task RestartCoordinatorAsync()
     {
         _coordinator.Kill(entireProcessTree: true);
         await _coordinator.WaitForExitAsync();
-        await StartCoordinatorAsync(new Uri(Url).Port);
+        await StartCoordinatorAsync(new Uri(Url).Port, int.Parse(ClusterEndpoint[(ClusterEndpoint.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
     }
 
     /// <summary>How many lines containing <paramref name="text"/> a process printed (who: the worker id or "coordinator").</summary>
@@ -173,20 +176,31 @@ internal sealed partial class Cluster : IAsyncDisposable
         kill.WaitForExit();
     }
 
-    private async Task StartCoordinatorAsync(int port)
+    private async Task StartCoordinatorAsync(int port, int clusterPort)
     {
         var url = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var p = CliProcess.Start(_dir, "coordinator", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--output", Runs);
+        var endpoint = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var p = CliProcess.Start(_dir, "coordinator", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--cluster-port", clusterPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--output", Runs);
         Follow(p, "coordinator", line =>
         {
             if (CoordinatorAddress().Match(line) is { Success: true } m)
             {
                 url.TrySetResult(m.Groups[1].Value.TrimEnd('/'));
             }
+
+            if (CoordinatorEndpoint().Match(line) is { Success: true } e)
+            {
+                endpoint.TrySetResult(e.Groups[1].Value);
+            }
         });
-        _ = p.WaitForExitAsync().ContinueWith(_ => url.TrySetException(new InvalidOperationException("the coordinator exited before it listened")), TaskScheduler.Default);
+        _ = p.WaitForExitAsync().ContinueWith(_ =>
+        {
+            url.TrySetException(new InvalidOperationException("the coordinator exited before it listened"));
+            endpoint.TrySetException(new InvalidOperationException("the coordinator exited before it listened"));
+        }, TaskScheduler.Default);
         _coordinator = p;
         Url = await url.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        ClusterEndpoint = await endpoint.Task.WaitAsync(TimeSpan.FromSeconds(60));
     }
 
     private void Follow(Process p, string who, Action<string> onLine)
@@ -220,6 +234,9 @@ internal sealed partial class Cluster : IAsyncDisposable
     [GeneratedRegex(@"listening at (http://\S+)")]
     private static partial Regex CoordinatorAddress();
 
-    [GeneratedRegex(@"worker serving at (http://\S+)")]
+    [GeneratedRegex(@"cluster endpoint (\S+)")]
+    private static partial Regex CoordinatorEndpoint();
+
+    [GeneratedRegex(@"worker '[^']*' serving at (http://\S+)")]
     private static partial Regex WorkerAddress();
 }

@@ -11,8 +11,8 @@ namespace PeerDistill.Cli.Tests;
 
 /// <summary>
 /// What an outsider or a crash does to a distributed cohort, with real processes on loopback: a
-/// deeply nested spec on every door, a peer stopped while it waits for a frozen teacher, a
-/// coordinator killed and restarted under its workers.
+/// deeply nested spec on every door, a model only the engine can refuse, a peer stopped while it
+/// waits for a frozen teacher, a coordinator killed and restarted under its workers.
 /// </summary>
 public sealed class HardeningTests(ITestOutputHelper output)
 {
@@ -37,7 +37,7 @@ public sealed class HardeningTests(ITestOutputHelper output)
     private static readonly string Deep = "{\"cohort\": \"deep\", \"peers\": " + new string('[', 50_000) + new string(']', 50_000) + "}";
 
     [Fact]
-    public async Task DeepSpecAndBadAssignments_RefusedFastOnValidateRunSubmitAndActivate_AndEveryProcessGoesOnServing()
+    public async Task DeepSpec_RefusedFastOnValidateRunAndSubmit_AndEveryProcessGoesOnServing()
     {
         using var dir = new TempDirectory();
         var deep = Path.Combine(dir.Path, "deep.json");
@@ -51,68 +51,44 @@ public sealed class HardeningTests(ITestOutputHelper output)
             Assert.Contains("nested deeper than 32 levels", stderr, StringComparison.Ordinal);
         }
 
-        await using var cluster = await Cluster.StartAsync(dir.Path, [], output);
-        cluster.StartWorker("w1", slots: 2);
-        await cluster.WaitForLineAsync("w1", "registered with the coordinator", 1, TimeSpan.FromSeconds(60));
+        await using var cluster = await Cluster.StartAsync(dir.Path, ["w1", "w2"], output);
         using var coordinator = cluster.Coordinator();
-        using var worker = GrpcChannels.ForAddress(await cluster.WorkerAddressAsync("w1"));
-
         var clock = Stopwatch.StartNew();
         var submit = await Assert.ThrowsAsync<RpcException>(() => new CohortService.CohortServiceClient(coordinator).SubmitAsync(new SubmitCohortRequest { SpecText = Deep, SpecFormat = "json" }, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(30))).ResponseAsync);
         var submitTime = clock.Elapsed;
         Assert.Equal(StatusCode.InvalidArgument, submit.StatusCode);
         Assert.Contains("nested deeper than 32 levels", submit.Status.Detail, StringComparison.Ordinal);
+        output.WriteLine($"deep spec refused by Submit in {submitTime.TotalMilliseconds:F0} ms");
+        Assert.True(submitTime < TimeSpan.FromSeconds(1), $"Submit {submitTime}");
 
-        clock.Restart();
-        var activate = await new WorkerControl.WorkerControlClient(worker).ActivateAsync(new ActivatePeerRequest
-        {
-            Assignment = new Assignment
-            {
-                Cohort = "deep", Run = "deep-1", Peer = "a", Generation = 1, SlotIndex = 0, SpecText = Deep, SpecFormat = "json",
-                OutputDir = Path.Combine(cluster.Runs, "deep", "deep-1"), CheckpointDir = Path.Combine(cluster.Runs, "deep", "deep-1", "checkpoints"),
-            },
-        }, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(30)));
-        var activateTime = clock.Elapsed;
-        Assert.False(activate.Accepted);
-        Assert.Contains("nested deeper than 32 levels", activate.Reason, StringComparison.Ordinal);
-        output.WriteLine($"deep spec refused by Submit in {submitTime.TotalMilliseconds:F0} ms, by Activate in {activateTime.TotalMilliseconds:F0} ms");
-        Assert.True(submitTime < TimeSpan.FromSeconds(1) && activateTime < TimeSpan.FromSeconds(1), $"Submit {submitTime}, Activate {activateTime}");
-
-        // Assignments that point outside the worker's slots or the coordinator's roots are refused too.
-        var smokeText = await File.ReadAllTextAsync(smoke);
-        Assignment Good() => new()
-        {
-            Cohort = "smoke", Run = "smoke-1", Peer = "mlp", Generation = 1, SlotIndex = 0, SpecText = smokeText, SpecFormat = "yaml",
-            OutputDir = Path.Combine(cluster.Runs, "smoke", "smoke-1"), CheckpointDir = Path.Combine(cluster.Runs, "smoke", "smoke-1", "checkpoints"),
-        };
-        var bad = new (string What, Action<Assignment> Bend, string Reason)[]
-        {
-            ("a slot it does not have", a => a.SlotIndex = 5, "slot 5 does not exist: this worker has slots 0 to 1"),
-            ("output outside the root", a => a.OutputDir = "/etc/peerdistill", "output_dir '/etc/peerdistill' is outside the coordinator's root"),
-            ("checkpoints outside the root", a => a.CheckpointDir = Path.Combine(cluster.Runs, "..", ".."), "checkpoint_dir"),
-            ("a run id that climbs", a => a.Run = "../../x", "is not one"),
-            ("a peer the spec does not have", a => a.Peer = "mallory", "has no peer 'mallory'"),
-            ("another cohort's spec", a => a.Cohort = "other", "its spec is of cohort 'smoke'"),
-            ("generation 0", a => a.Generation = 0, "generation 0 is not a generation"),
-        };
-        foreach (var (what, bend, reason) in bad)
-        {
-            var assignment = Good();
-            bend(assignment);
-            var reply = await new WorkerControl.WorkerControlClient(worker).ActivateAsync(new ActivatePeerRequest { Assignment = assignment }, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(30)));
-            Assert.False(reply.Accepted, $"{what} was accepted");
-            Assert.Contains(reason, reply.Reason, StringComparison.Ordinal);
-        }
-
-        Assert.False(Directory.Exists("/etc/peerdistill"));
-
-        // Both processes still serve: a real cohort runs to the end.
+        // Every process still serves: a real cohort runs to the end.
+        await cluster.WaitForLineAsync("w2", "joined the cluster", 1, TimeSpan.FromSeconds(60));
         var run = CliProcess.RunIn(dir.Path, "submit", smoke, "--coordinator", cluster.Url, "--wait");
         Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
     }
 
+    [Fact]
+    public async Task ModelTheEngineRefuses_FailsTheCohortOnTheSiloThatHostsIt_NamingPeerAndField()
+    {
+        using var dir = new TempDirectory();
+        var spec = Path.Combine(dir.Path, "bad-model.yaml");
+        // The coordinator does not load the engine: it accepts the spec, the silo that builds the peer refuses it.
+        var text = (await File.ReadAllTextAsync(Path.Combine(CliProcess.Examples, "smoke.yaml"))).Replace("model: cnn", "model: no-such-model", StringComparison.Ordinal);
+        await File.WriteAllTextAsync(spec, text);
+        await using var cluster = await Cluster.StartAsync(dir.Path, ["w1", "w2"], output);
+        await cluster.WaitForLineAsync("w2", "joined the cluster", 1, TimeSpan.FromSeconds(60));
+        using var coordinator = cluster.Coordinator();
+        var reply = await new CohortService.CohortServiceClient(coordinator).SubmitAsync(new SubmitCohortRequest { SpecText = text, SpecFormat = "yaml" }, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(30)));
+        var status = await cluster.WaitForAsync(new GetCohortRequest { Cohort = reply.Cohort }, s => s.State is CohortState.Failed or CohortState.Completed, TimeSpan.FromMinutes(1));
+        Assert.Equal(CohortState.Failed, status.State);
+        var failed = status.Peers.Single(p => p.Peer == "cnn");
+        Assert.Equal(PeerState.Failed, failed.State);
+        Assert.Contains("peer 'cnn' cannot start", failed.Message, StringComparison.Ordinal);
+        Assert.Contains("peers[1].model", failed.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
-    [InlineData("deactivate")]
+    [InlineData("cancel")]
     [InlineData("sigterm")]
     public async Task PeerStoppedWhileWaitingForAFrozenTeacher_CheckpointsItsLastStep_AndResumesFromIt(string how)
     {
@@ -133,18 +109,11 @@ public sealed class HardeningTests(ITestOutputHelper output)
         output.WriteLine($"'a' waits at step {stuck} for 'b' (frozen on {teacher.WorkerId}); stopping it by {how}");
 
         var checkpoints = Path.Combine(Directory.GetDirectories(Path.Combine(cluster.Runs, "pair")).Single(), "checkpoints", status.Run, "a");
-        if (how == "deactivate")
+        if (how == "cancel")
         {
-            using var worker = GrpcChannels.ForAddress(await cluster.WorkerAddressAsync(waiter.WorkerId));
-            var reply = await new WorkerControl.WorkerControlClient(worker).DeactivateAsync(new DeactivatePeerRequest
-            {
-                Peer = new PeerRef { Cohort = "pair", Run = status.Run, Peer = "a", Generation = waiter.Generation },
-                Checkpoint = true,
-                Reason = "test",
-            }, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(30)));
-            Assert.True(reply.Stopped);
-            Assert.Equal(stuck - 1, reply.Step);
-            Assert.Equal(stuck, reply.CheckpointStep);
+            using var coordinator = cluster.Coordinator();
+            var cancelled = await new CohortService.CohortServiceClient(coordinator).CancelCohortAsync(new CancelCohortRequest { Cohort = "pair", Reason = "test" }, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(30)));
+            Assert.Equal(CohortState.Cancelled, cancelled.State);
         }
         else
         {
@@ -154,15 +123,24 @@ public sealed class HardeningTests(ITestOutputHelper output)
 
         Assert.True(File.Exists(Path.Combine(checkpoints, $"step-{stuck.ToString("D8", CultureInfo.InvariantCulture)}.ckpt")), $"no checkpoint of step {stuck} in {checkpoints}: {string.Join(", ", Directory.Exists(checkpoints) ? Directory.GetFiles(checkpoints) : [])}");
 
-        // The coordinator re-activates it on the spare worker, from exactly that step.
+        if (how == "cancel")
+        {
+            // A cancelled run ends; nothing is re-activated.
+            status = await cluster.WaitForAsync(request, s => s.State == CohortState.Cancelled, TimeSpan.FromSeconds(30));
+            Assert.DoesNotContain(status.Events, e => e.Kind == "reactivated");
+            cluster.Signal(teacher.WorkerId, "CONT");
+            return;
+        }
+
+        // Its cohort re-activates it on the spare worker, from exactly that step.
         status = await cluster.WaitForAsync(request, s => s.Events.Any(e => e.Peer == "a" && e.Kind == "reactivated"), TimeSpan.FromSeconds(30));
         var reactivated = status.Events.Last(e => e.Peer == "a" && e.Kind == "reactivated");
         Assert.Contains($"on worker '{spare}'", reactivated.Message, StringComparison.Ordinal);
         Assert.Contains($"resuming from step {stuck}", reactivated.Message, StringComparison.Ordinal);
 
         cluster.Signal(teacher.WorkerId, "CONT");
-        using var coordinator = cluster.Coordinator();
-        await new CohortService.CohortServiceClient(coordinator).CancelCohortAsync(new CancelCohortRequest { Cohort = "pair", Reason = "test over" }, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(10)));
+        using var channel = cluster.Coordinator();
+        await new CohortService.CohortServiceClient(channel).CancelCohortAsync(new CancelCohortRequest { Cohort = "pair", Reason = "test over" }, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(10)));
     }
 
     [Fact]
@@ -179,8 +157,8 @@ public sealed class HardeningTests(ITestOutputHelper output)
         await cluster.RestartCoordinatorAsync();
         foreach (var w in new[] { "w1", "w2" })
         {
-            await cluster.WaitForLineAsync(w, "no longer knows this worker", 1, TimeSpan.FromSeconds(30));
-            await cluster.WaitForLineAsync(w, "registered with the coordinator", 2, TimeSpan.FromSeconds(90));
+            await cluster.WaitForLineAsync(w, "leaves its cluster", 1, TimeSpan.FromSeconds(60));
+            await cluster.WaitForLineAsync(w, "joined the cluster", 2, TimeSpan.FromSeconds(120));
         }
 
         // Each orphan stopped at a step boundary with a checkpoint of it, and trains no more.

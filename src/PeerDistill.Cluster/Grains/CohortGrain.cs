@@ -148,8 +148,20 @@ internal sealed partial class CohortGrain(
     /// <summary>Starts each waiting peer's generation on a free slot of its device (from its newest checkpoint if it ran before).</summary>
     private async Task PlaceWaitingAsync(CancellationToken cancellationToken)
     {
+        var board = GrainFactory.GetGrain<ISlotBoardGrain>(ISlotBoardGrain.Key);
         foreach (var peer in _life!.Waiting())
         {
+            if (!await board.HasFreeSlotAsync(peer.Device))
+            {
+                var waiting = $"waiting for a free '{peer.Device}' slot";
+                if (peer.Message != waiting && !peer.Message.StartsWith(waiting, StringComparison.Ordinal))
+                {
+                    _life.StartFailed(peer, waiting);
+                }
+
+                continue;
+            }
+
             var assignment = _life.AssignmentFor(peer, NewestCheckpoint(peer));
             RequestContext.Set(PlacementKeys.Device, peer.Device);
             if (peer.AvoidWorkerId is { } avoid)

@@ -14,6 +14,9 @@ public interface ISlotBoardGrain : IGrainWithStringKey
 
     Task<SlotReservation?> ReserveAsync(string peer, string device, string? avoidWorker, IReadOnlyList<SiloOffer> offers);
 
+    /// <summary>Whether some active worker silo has a free slot of <paramref name="device"/> now (a cheap check before placing).</summary>
+    Task<bool> HasFreeSlotAsync(string device);
+
     /// <summary>The reservation of <paramref name="peer"/>, if it holds one on a live silo.</summary>
     Task<SlotReservation?> FindAsync(string peer);
 

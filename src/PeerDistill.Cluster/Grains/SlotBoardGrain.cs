@@ -1,11 +1,12 @@
 using Microsoft.Extensions.Logging;
+using Orleans.Runtime.MembershipService.SiloMetadata;
 using PeerDistill.Cluster.Placement;
 
 namespace PeerDistill.Cluster.Grains;
 
 /// <summary>The slot board: an in-memory table on the coordinator silo (the primary silo: when it is gone, so is the cluster).</summary>
 [CoordinatorPlacement, KeepAlive]
-internal sealed partial class SlotBoardGrain(IClusterMembershipService membership, TimeProvider time, ILogger<SlotBoardGrain> logger) : Grain, ISlotBoardGrain
+internal sealed partial class SlotBoardGrain(IClusterMembershipService membership, ISiloMetadataCache metadata, TimeProvider time, ILogger<SlotBoardGrain> logger) : Grain, ISlotBoardGrain
 {
     /// <summary>How long a reservation may wait for its peer grain to activate before its slot is free again.</summary>
     public static readonly TimeSpan UnconfirmedLapse = TimeSpan.FromSeconds(30);
@@ -33,6 +34,26 @@ internal sealed partial class SlotBoardGrain(IClusterMembershipService membershi
         }
 
         return Task.FromResult(chosen);
+    }
+
+    public Task<bool> HasFreeSlotAsync(string device)
+    {
+        Prune();
+        var busy = _held.Values.Select(h => (h.Reservation.Silo, h.Reservation.Slot.Index)).ToHashSet();
+        foreach (var member in membership.CurrentSnapshot.Members.Values.Where(m => m.Status == SiloStatus.Active))
+        {
+            var data = metadata.GetSiloMetadata(member.SiloAddress)?.Metadata;
+            if (SiloRoles.Role(data) == SiloRoles.Worker)
+            {
+                var silo = member.SiloAddress.ToParsableString();
+                if (SiloRoles.ParseSlots(data).Any(s => SlotChooser.Matches(s.Device, device) && !busy.Contains((silo, s.Index))))
+                {
+                    return Task.FromResult(true);
+                }
+            }
+        }
+
+        return Task.FromResult(false);
     }
 
     public Task<SlotReservation?> FindAsync(string peer)

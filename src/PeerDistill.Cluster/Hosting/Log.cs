@@ -36,6 +36,9 @@ internal static partial class Log
 
 
 
+    [LoggerMessage(119, LogLevel.Warning, "some peers did not stop within {Seconds} s")]
+    public static partial void StopSlow(ILogger logger, double seconds);
+
     [LoggerMessage(104, LogLevel.Debug, "refused a logits frame from '{Sender}' to '{Receiver}' at step {Step}: {Reason}")]
     public static partial void FrameOutsideWindow(ILogger logger, string sender, string receiver, long step, string reason);
 

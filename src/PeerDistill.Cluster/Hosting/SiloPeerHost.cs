@@ -124,6 +124,25 @@ public sealed partial class SiloPeerHost : IPeerHost, IAsyncDisposable
         }
     }
 
+    /// <summary>Stops every hosted peer with a checkpoint and waits (at most a minute) until they have.</summary>
+    public async Task StopAllAsync(string reason)
+    {
+        var running = _runs.Values.SelectMany(r => r.Peers).Where(p => !p.HasEnded).ToList();
+        foreach (var peer in running)
+        {
+            peer.Stop(reason);
+        }
+
+        try
+        {
+            await Task.WhenAll(running.Select(p => p.Ended)).WaitAsync(TimeSpan.FromMinutes(1)).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            Log.StopSlow(_logger, 60);
+        }
+    }
+
     public PeerReport? Report(string cohort, string run, string peer, string silo) =>
         _runs.TryGetValue((cohort, run), out var hosted) && hosted.Find(peer) is { } target ? target.Progress.Snapshot(silo) : null;
 

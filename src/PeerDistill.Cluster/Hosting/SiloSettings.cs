@@ -71,6 +71,9 @@ public sealed class SiloSettings
     /// <summary>Where grain state is written (the coordinator's; null on workers).</summary>
     public string? StateRoot { get; init; }
 
+    /// <summary>When this silo's process set it up (for the coordinator: the cluster's incarnation).</summary>
+    public long StartedUnixMillis { get; } = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
     /// <summary>The endpoint a silo joins: its coordinator's, or its own for the coordinator.</summary>
     public IPEndPoint PrimaryEndpoint => Primary ?? new IPEndPoint(Address, SiloPort);
 

@@ -62,6 +62,11 @@ public static class SiloSetup
         services.AddSingleton(settings);
         services.AddSingleton<ClusterRoots>();
         services.AddSingleton<ISlotLedger, SlotBoardLedger>();
+        if (settings.Role == SiloRoles.Worker)
+        {
+            services.AddSingleton<IFatalErrorHandler, WorkerFatalErrorHandler>();
+        }
+
         services.AddGrainStorage(ClusterStorage.Name, (sp, _) =>
         {
             var roots = sp.GetRequiredService<ClusterRoots>();

@@ -45,6 +45,9 @@ public sealed class WorkerNode : IAsyncDisposable
         }
     }
 
+    /// <summary>Completes, with why, once the coordinator is gone and this worker's peers stopped with a checkpoint (the process then joins again).</summary>
+    public Task<string> CoordinatorLost => _server.Services.GetRequiredService<CoordinatorWatch>().Lost;
+
     /// <summary>Starts the exchange server and the silo; returns once the silo has joined the cluster.</summary>
     /// <param name="silo">The silo (role worker, its slots, the coordinator's endpoint).</param>
     /// <param name="exchange">Where the exchange listens; port 0 picks a free one.</param>
@@ -64,6 +67,8 @@ public sealed class WorkerNode : IAsyncDisposable
                 .AddSingleton(new ExchangeEndpoint(address))
                 .AddSingleton<SiloPeerHost>()
                 .AddSingleton<IPeerHost>(sp => sp.GetRequiredService<SiloPeerHost>())
+                .AddSingleton<CoordinatorWatch>()
+                .AddHostedService(sp => sp.GetRequiredService<CoordinatorWatch>())
                 .AddPeerExchange(registry, sp => sp.GetRequiredService<ILoggerFactory>().CreateLogger("PeerDistill.Exchange")),
             endpoints => endpoints.MapPeerExchange(),
             cancellationToken,

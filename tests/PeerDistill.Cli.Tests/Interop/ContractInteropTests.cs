@@ -7,7 +7,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using PeerDistill.Protocol;
 using PeerDistill.Protocol.V1;
 using PeerDistill.Torch;
-using PeerDistill.Worker.Exchange;
+using PeerDistill.Cluster.Exchange;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -177,8 +177,8 @@ public sealed class ContractInteropTests(ITestOutputHelper output)
         var worker = await StartWorkerAsync(cluster, "w1", slots: 1);
         var processes = new[]
         {
-            ("coordinator", cluster.Url, new[] { "peerdistill.v1.WorkerRegistry", "peerdistill.v1.CohortService" }),
-            ("worker", worker, new[] { "peerdistill.v1.PeerExchange", "peerdistill.v1.WorkerControl" }),
+            ("coordinator", cluster.Url, new[] { "peerdistill.v1.CohortService" }),
+            ("worker", worker, new[] { "peerdistill.v1.PeerExchange" }),
         };
         foreach (var (who, address, services) in processes)
         {

@@ -28,7 +28,7 @@ internal static partial class PythonGrpc
     /// <summary>The folder of contract_client.py and exchange_server.py.</summary>
     public static string InteropDirectory => Path.Combine(RepoRoot, "tests", "PeerDistill.Cli.Tests", "interop");
 
-    /// <summary>The python stubs of exchange.proto and control.proto, generated once per test run.</summary>
+    /// <summary>The python stubs of exchange.proto and cohort.proto, generated once per test run.</summary>
     public static string StubsDirectory => Stubs.Value;
 
     /// <summary>Starts exchange_server.py and waits for its <c>PORT n</c> line.</summary>
@@ -219,7 +219,7 @@ internal static partial class PythonGrpc
         var protos = Path.Combine(dir, "protos");
         var source = Path.Combine(RepoRoot, "protos", "peerdistill", "v1");
         var target = Directory.CreateDirectory(Path.Combine(protos, "peerdistill", "v1")).FullName;
-        foreach (var name in new[] { "exchange.proto", "control.proto" })
+        foreach (var name in new[] { "exchange.proto", "cohort.proto" })
         {
             var text = File.ReadAllText(Path.Combine(source, name));
             File.WriteAllText(Path.Combine(target, name), Proto3Optional().Replace(text, "oneof _$2 { $1 $2 = $3; }"));
@@ -236,7 +236,7 @@ internal static partial class PythonGrpc
                  {
                      "-m", "grpc_tools.protoc", "-I", protos, "--python_out=" + dir, "--grpc_python_out=" + dir,
                      Path.Combine(target, "exchange.proto"),
-                     Path.Combine(target, "control.proto"),
+                     Path.Combine(target, "cohort.proto"),
                  })
         {
             info.ArgumentList.Add(a);
@@ -257,7 +257,7 @@ internal static partial class PythonGrpc
             throw new InvalidOperationException($"grpc_tools.protoc exited {process.ExitCode}: {stderr.Result}{stdout.Result}");
         }
 
-        foreach (var expected in new[] { "peerdistill/v1/exchange_pb2_grpc.py", "peerdistill/v1/control_pb2_grpc.py" })
+        foreach (var expected in new[] { "peerdistill/v1/exchange_pb2_grpc.py", "peerdistill/v1/cohort_pb2_grpc.py" })
         {
             if (!File.Exists(Path.Combine(dir, expected)))
             {

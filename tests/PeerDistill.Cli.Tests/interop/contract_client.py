@@ -52,7 +52,7 @@ ARGS = parse_args()
 sys.path.insert(0, os.path.abspath(ARGS.stubs))
 
 import grpc  # noqa: E402
-from peerdistill.v1 import control_pb2, control_pb2_grpc, exchange_pb2, exchange_pb2_grpc  # noqa: E402
+from peerdistill.v1 import cohort_pb2, cohort_pb2_grpc, exchange_pb2, exchange_pb2_grpc  # noqa: E402
 
 TIMEOUT = 30
 
@@ -78,49 +78,49 @@ def expect_error(call, code, what):
 # --- cases ------------------------------------------------------------------------------------------
 
 def cohort_service(channel):
-    stub = control_pb2_grpc.CohortServiceStub(channel)
+    stub = cohort_pb2_grpc.CohortServiceStub(channel)
     bad = "cohort: interop-bad\npeers:\n  - name: a\n    model: resnet99\n"
-    details = expect_error(lambda: stub.Submit(control_pb2.SubmitCohortRequest(spec_text=bad, spec_format="yaml"), timeout=TIMEOUT),
+    details = expect_error(lambda: stub.Submit(cohort_pb2.SubmitCohortRequest(spec_text=bad, spec_format="yaml"), timeout=TIMEOUT),
                            grpc.StatusCode.INVALID_ARGUMENT, "Submit of a spec with an unknown model")
     check("peers[0].model" in details, "the INVALID_ARGUMENT details name no field path: %r" % details)
-    expect_error(lambda: stub.Submit(control_pb2.SubmitCohortRequest(spec_text="x", spec_format="toml"), timeout=TIMEOUT),
+    expect_error(lambda: stub.Submit(cohort_pb2.SubmitCohortRequest(spec_text="x", spec_format="toml"), timeout=TIMEOUT),
                  grpc.StatusCode.INVALID_ARGUMENT, "Submit with spec_format toml")
 
     with open(ARGS.spec, encoding="utf-8") as f:
         text = f.read()
-    reply = stub.Submit(control_pb2.SubmitCohortRequest(spec_text=text, spec_format="yaml"), timeout=TIMEOUT)
+    reply = stub.Submit(cohort_pb2.SubmitCohortRequest(spec_text=text, spec_format="yaml"), timeout=TIMEOUT)
     check(reply.cohort and reply.run, "Submit replied %r" % reply)
-    expect_error(lambda: stub.Submit(control_pb2.SubmitCohortRequest(spec_text=text, spec_format="yaml"), timeout=TIMEOUT),
+    expect_error(lambda: stub.Submit(cohort_pb2.SubmitCohortRequest(spec_text=text, spec_format="yaml"), timeout=TIMEOUT),
                  grpc.StatusCode.ALREADY_EXISTS, "a second Submit of the open cohort")
 
-    status = stub.GetCohort(control_pb2.GetCohortRequest(cohort=reply.cohort), timeout=TIMEOUT)
+    status = stub.GetCohort(cohort_pb2.GetCohortRequest(cohort=reply.cohort), timeout=TIMEOUT)
     check(status.cohort == reply.cohort and status.run == reply.run, "GetCohort gave %s/%s" % (status.cohort, status.run))
-    check(status.state in (control_pb2.COHORT_STATE_PENDING, control_pb2.COHORT_STATE_RUNNING), "fresh cohort in state %d" % status.state)
+    check(status.state in (cohort_pb2.COHORT_STATE_PENDING, cohort_pb2.COHORT_STATE_RUNNING), "fresh cohort in state %d" % status.state)
     check(len(status.peers) >= 2, "GetCohort lists %d peers" % len(status.peers))
     check(not status.HasField("finished_unix_millis"), "an open cohort has finished_unix_millis")
 
-    listed = stub.ListCohorts(control_pb2.ListCohortsRequest(), timeout=TIMEOUT)
+    listed = stub.ListCohorts(cohort_pb2.ListCohortsRequest(), timeout=TIMEOUT)
     check([c.run for c in listed.cohorts].count(reply.run) == 1, "ListCohorts does not list run %s once" % reply.run)
 
-    watch = stub.WatchCohort(control_pb2.GetCohortRequest(cohort=reply.cohort, run=reply.run), timeout=TIMEOUT)
+    watch = stub.WatchCohort(cohort_pb2.GetCohortRequest(cohort=reply.cohort, run=reply.run), timeout=TIMEOUT)
     first = next(watch)
     check(first.run == reply.run, "WatchCohort's first status is of run %s" % first.run)
 
-    cancelled = stub.CancelCohort(control_pb2.CancelCohortRequest(cohort=reply.cohort, run=reply.run, reason="interop test"), timeout=TIMEOUT)
-    check(cancelled.state == control_pb2.COHORT_STATE_CANCELLED, "CancelCohort replied state %d" % cancelled.state)
+    cancelled = stub.CancelCohort(cohort_pb2.CancelCohortRequest(cohort=reply.cohort, run=reply.run, reason="interop test"), timeout=TIMEOUT)
+    check(cancelled.state == cohort_pb2.COHORT_STATE_CANCELLED, "CancelCohort replied state %d" % cancelled.state)
     last = first
     for status in watch:  # ends when the run has ended, with OK
         last = status
     check(watch.code() == grpc.StatusCode.OK, "the watch stream ended with %s" % watch.code())
-    check(last.state == control_pb2.COHORT_STATE_CANCELLED, "the watch stream's last state is %d" % last.state)
+    check(last.state == cohort_pb2.COHORT_STATE_CANCELLED, "the watch stream's last state is %d" % last.state)
     check(last.HasField("finished_unix_millis"), "a cancelled cohort has no finished_unix_millis")
 
-    details = expect_error(lambda: stub.GetCohort(control_pb2.GetCohortRequest(cohort="no-such-cohort"), timeout=TIMEOUT),
+    details = expect_error(lambda: stub.GetCohort(cohort_pb2.GetCohortRequest(cohort="no-such-cohort"), timeout=TIMEOUT),
                            grpc.StatusCode.NOT_FOUND, "GetCohort of an unknown cohort")
     check("no-such-cohort" in details, "NOT_FOUND details do not name the cohort: %r" % details)
-    expect_error(lambda: stub.CancelCohort(control_pb2.CancelCohortRequest(cohort="no-such-cohort"), timeout=TIMEOUT),
+    expect_error(lambda: stub.CancelCohort(cohort_pb2.CancelCohortRequest(cohort="no-such-cohort"), timeout=TIMEOUT),
                  grpc.StatusCode.NOT_FOUND, "CancelCohort of an unknown cohort")
-    expect_error(lambda: list(stub.WatchCohort(control_pb2.GetCohortRequest(cohort="no-such-cohort"), timeout=TIMEOUT)),
+    expect_error(lambda: list(stub.WatchCohort(cohort_pb2.GetCohortRequest(cohort="no-such-cohort"), timeout=TIMEOUT)),
                  grpc.StatusCode.NOT_FOUND, "WatchCohort of an unknown cohort")
     return "submitted %s/%s, watched %s, cancelled" % (reply.cohort, reply.run, first.run)
 
