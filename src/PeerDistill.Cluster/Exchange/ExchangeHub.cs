@@ -1,5 +1,6 @@
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
+using PeerDistill.Core.Exchange;
 using PeerDistill.Protocol.V1;
 
 namespace PeerDistill.Cluster.Exchange;
@@ -101,68 +102,61 @@ public sealed class ExchangeHub
     /// </summary>
     public IReadOnlyList<(string Peer, long Step, float[] Values)> Gather(string receiver, long step, IReadOnlyList<string> from, CancellationToken cancellation)
     {
-        if (Settings.MaxStaleness > 0)
+        var policy = Settings.Policy;
+        if (!policy.IsSynchronous)
         {
             return GatherFreshest(receiver, step, from);
         }
 
-        var deadline = DateTime.UtcNow + Settings.StepTimeout;
+        var deadline = DateTime.UtcNow + policy.StepTimeout;
         using var wake = cancellation.Register(Wake);
         lock (_gate)
         {
             var inbox = _inboxes.GetValueOrDefault(receiver) ?? throw new InvalidOperationException($"peer '{receiver}' is not hosted by this worker");
             inbox.Advance(step, 0);
+            var availability = new TeacherAvailability[from.Count];
             while (true)
             {
                 cancellation.ThrowIfCancellationRequested();
                 var present = new List<(string, long, float[])>(from.Count);
-                var waiting = 0;
-                var possible = 0;
-                foreach (var teacher in from)
+                for (var i = 0; i < from.Count; i++)
                 {
+                    var teacher = from[i];
                     var location = Directory.Find(teacher);
                     var state = location?.State ?? PeerPresence.Missing;
                     if (inbox.TryGet(teacher, step, out var values))
                     {
                         present.Add((teacher, step, values));
-                        possible++;
+                        availability[i] = TeacherAvailability.Present;
                         continue;
                     }
 
                     // A teacher past this step will never send logits of it: this peer is catching up
                     // after a re-activation. Past it means: a later frame of it was taken (frames come
-                    // in order, and only believable ones are taken), or the coordinator saw it complete
+                    // in order, and only believable ones are taken), or its cohort saw it complete
                     // more than one step beyond this one (one beyond is normal: a teacher that learns
                     // from this peer completes the step as soon as it has this peer's logits, while its
                     // own may still be on their way).
                     var ahead = inbox.Highest(teacher) > step || (location?.Step ?? 0) > step + 1;
-                    if (state == PeerPresence.Done || ahead)
-                    {
-                        continue;
-                    }
-
-                    possible++;
-                    if (state == PeerPresence.Active)
-                    {
-                        waiting++;
-                    }
+                    availability[i] = state == PeerPresence.Done || ahead ? TeacherAvailability.Gone
+                        : state == PeerPresence.Active ? TeacherAvailability.Awaited
+                        : TeacherAvailability.Missing;
                 }
 
-                var quorum = Math.Min(Settings.Quorum, possible);
                 var now = DateTime.UtcNow;
-                if (present.Count >= quorum && (waiting == 0 || now >= deadline))
+                if (policy.MayStep(availability, now >= deadline))
                 {
-                    if (waiting > 0)
+                    var awaited = availability.Count(a => a == TeacherAvailability.Awaited);
+                    if (awaited > 0)
                     {
-                        Log.SteppedWithout(_logger, receiver, step, waiting, Settings.StepTimeout.TotalSeconds);
+                        Log.SteppedWithout(_logger, receiver, step, awaited, policy.StepTimeout.TotalSeconds);
                     }
 
                     inbox.Advance(step + 1, 0);
                     return present;
                 }
 
-                var remaining = deadline - now;
-                Monitor.Wait(_gate, remaining > TimeSpan.Zero && remaining < TimeSpan.FromMilliseconds(250) ? remaining : TimeSpan.FromMilliseconds(250));
+                Monitor.Wait(_gate, ExchangePolicy.NextCheck(deadline, now));
             }
         }
     }
@@ -181,7 +175,7 @@ public sealed class ExchangeHub
             var result = new List<(string, long, float[])>(from.Count);
             foreach (var teacher in from)
             {
-                for (var s = step; s >= Math.Max(0, step - k); s--)
+                for (var s = step; s >= Settings.Policy.OldestUsable(step); s--)
                 {
                     if (inbox.TryGet(teacher, s, out var values))
                     {

@@ -25,4 +25,8 @@ public sealed record ExchangeSettings(
     int Quorum,
     int Window = 64,
     int MaxStaleness = 0,
-    double MaxAbsLogit = 1e6);
+    double MaxAbsLogit = 1e6)
+{
+    /// <summary>The exchange policy these settings carry (the same rules as the embedded exchange).</summary>
+    public Core.Exchange.ExchangePolicy Policy { get; } = new(StepTimeout, Quorum, MaxStaleness);
+}

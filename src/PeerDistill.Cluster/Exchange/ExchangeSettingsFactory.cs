@@ -15,6 +15,7 @@ public static class ExchangeSettingsFactory
         // A receiver re-activated from a checkpoint must still accept its teachers' newest frame,
         // which may be up to a checkpoint interval ahead of it.
         var window = (int)Math.Clamp(Math.Max(64, spec.Checkpoints.EverySteps * 2), 64, 100_000);
+        var policy = Core.Exchange.ExchangePolicy.From(spec.Exchange);
         return new ExchangeSettings(
             spec.Cohort,
             run,
@@ -22,10 +23,10 @@ public static class ExchangeSettingsFactory
             step => step >= 0 && step < steps ? sampler.Batch(step).Length : 0,
             steps,
             WireCodec.Parse(spec.Exchange.WireDType),
-            TimeSpan.FromSeconds(spec.Exchange.StepTimeoutSeconds),
-            spec.Exchange.Quorum,
+            policy.StepTimeout,
+            policy.Quorum,
             window,
-            spec.Exchange.Mode == Core.Spec.ExchangeSpec.BoundedStaleness ? Math.Max(1, spec.Exchange.MaxStaleness) : 0,
+            policy.MaxStaleness,
             spec.Exchange.MaxAbsLogit);
     }
 }

@@ -4,8 +4,10 @@ namespace PeerDistill.Core.Exchange;
 
 /// <summary>
 /// The exchange of the embedded runner: peers in one process hand each other detached views of
-/// their logits (no copy). Synchronous: a gather for step s waits until every requested peer has
-/// published step s or withdrawn.
+/// their logits (no copy), under the same <see cref="ExchangePolicy"/> as the gRPC exchange:
+/// synchronous (a gather for step s waits for every teacher that has not withdrawn, at most the
+/// step timeout, never stepping with fewer than the quorum) or bounded staleness (never waits;
+/// each teacher's freshest logits at most k steps old).
 /// </summary>
 public sealed class InMemoryLogitExchange : ILogitExchange, IDisposable
 {
@@ -14,11 +16,14 @@ public sealed class InMemoryLogitExchange : ILogitExchange, IDisposable
     private readonly Dictionary<string, long> _withdrawnAt = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _lastGathered = new(StringComparer.Ordinal);
     private readonly HashSet<string> _consumers;
+    private readonly ExchangePolicy _policy;
 
-    /// <param name="consumers">Peers that gather; a published step is freed once all of them are past it.</param>
-    public InMemoryLogitExchange(IEnumerable<string> consumers)
+    /// <param name="consumers">Peers that gather; a published step is freed once all of them are past it (and past the staleness bound).</param>
+    /// <param name="policy">The spec's exchange policy; null: synchronous, waiting as long as it takes.</param>
+    public InMemoryLogitExchange(IEnumerable<string> consumers, ExchangePolicy? policy = null)
     {
         _consumers = new HashSet<string>(consumers, StringComparer.Ordinal);
+        _policy = policy ?? new ExchangePolicy(Timeout.InfiniteTimeSpan, 1, 0);
     }
 
     public void Publish(string peer, long step, Tensor logits)
@@ -63,10 +68,31 @@ public sealed class InMemoryLogitExchange : ILogitExchange, IDisposable
         });
         lock (_gate)
         {
-            while (!from.All(p => _published.ContainsKey((p, step)) || (_withdrawnAt.TryGetValue(p, out var at) && at <= step)))
+            if (!_policy.IsSynchronous)
+            {
+                return Freshest(peer, step, from);
+            }
+
+            var deadline = _policy.StepTimeout == Timeout.InfiniteTimeSpan ? DateTime.MaxValue : DateTime.UtcNow + _policy.StepTimeout;
+            var availability = new TeacherAvailability[from.Count];
+            while (true)
             {
                 cancellation.ThrowIfCancellationRequested();
-                Monitor.Wait(_gate);
+                for (var i = 0; i < from.Count; i++)
+                {
+                    var p = from[i];
+                    availability[i] = _published.ContainsKey((p, step)) ? TeacherAvailability.Present
+                        : _withdrawnAt.TryGetValue(p, out var at) && at <= step ? TeacherAvailability.Gone
+                        : TeacherAvailability.Awaited;
+                }
+
+                var now = DateTime.UtcNow;
+                if (_policy.MayStep(availability, now >= deadline))
+                {
+                    break;
+                }
+
+                Monitor.Wait(_gate, ExchangePolicy.NextCheck(deadline, now));
             }
 
             var result = new List<TeacherLogits>(from.Count);
@@ -84,6 +110,27 @@ public sealed class InMemoryLogitExchange : ILogitExchange, IDisposable
         }
     }
 
+    /// <summary>Bounded staleness: each teacher's logits of the latest published step in [step - k, step], without waiting.</summary>
+    private List<TeacherLogits> Freshest(string peer, long step, IReadOnlyList<string> from)
+    {
+        var result = new List<TeacherLogits>(from.Count);
+        foreach (var p in from)
+        {
+            for (var s = step; s >= _policy.OldestUsable(step); s--)
+            {
+                if (_published.TryGetValue((p, s), out var logits))
+                {
+                    result.Add(new TeacherLogits(p, s, logits.Detach()));
+                    break;
+                }
+            }
+        }
+
+        _lastGathered[peer] = step;
+        Collect();
+        return result;
+    }
+
     public void Dispose()
     {
         lock (_gate)
@@ -97,7 +144,7 @@ public sealed class InMemoryLogitExchange : ILogitExchange, IDisposable
         }
     }
 
-    // Frees every published step that all remaining consumers have gathered.
+    // Frees every published step that all remaining consumers are past (by more than the staleness bound).
     private void Collect()
     {
         if (_consumers.Count == 0)
@@ -105,7 +152,8 @@ public sealed class InMemoryLogitExchange : ILogitExchange, IDisposable
             return;
         }
 
-        var done = _consumers.Min(c => _lastGathered.TryGetValue(c, out var s) ? s : -1);
+        // A step stays while a consumer may still use it: not yet gathered, or within the staleness bound.
+        var done = _consumers.Min(c => _lastGathered.TryGetValue(c, out var s) ? s : -1) - _policy.MaxStaleness;
         foreach (var key in _published.Keys.Where(k => k.Step <= done).ToList())
         {
             _published[key].Dispose();

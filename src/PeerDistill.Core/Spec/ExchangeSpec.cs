@@ -1,8 +1,9 @@
 namespace PeerDistill.Core.Spec;
 
 /// <summary>
-/// <c>exchange</c>: how distributed peers exchange logits over the network. The embedded runner
-/// hands logits over in memory and is always synchronous; it checks these fields but does not use them.
+/// <c>exchange</c>: how peers exchange logits, in memory (embedded) or over gRPC (distributed):
+/// both follow <see cref="Exchange.ExchangePolicy"/> (mode, staleness, step timeout, quorum); the
+/// wire precision and the logit bound also apply to frames on the network.
 /// </summary>
 public sealed record ExchangeSpec
 {

@@ -79,10 +79,11 @@ def expect_error(call, code, what):
 
 def cohort_service(channel):
     stub = cohort_pb2_grpc.CohortServiceStub(channel)
-    bad = "cohort: interop-bad\npeers:\n  - name: a\n    model: resnet99\n"
+    # The coordinator checks specs without the engine: a learning rate out of its range is its to refuse.
+    bad = "cohort: interop-bad\npeers:\n  - name: a\n    model: mlp\n    optimizer: {kind: adam, lr: 99}\n"
     details = expect_error(lambda: stub.Submit(cohort_pb2.SubmitCohortRequest(spec_text=bad, spec_format="yaml"), timeout=TIMEOUT),
-                           grpc.StatusCode.INVALID_ARGUMENT, "Submit of a spec with an unknown model")
-    check("peers[0].model" in details, "the INVALID_ARGUMENT details name no field path: %r" % details)
+                           grpc.StatusCode.INVALID_ARGUMENT, "Submit of a spec with a learning rate out of range")
+    check("peers[0].optimizer.lr" in details, "the INVALID_ARGUMENT details name no field path: %r" % details)
     expect_error(lambda: stub.Submit(cohort_pb2.SubmitCohortRequest(spec_text="x", spec_format="toml"), timeout=TIMEOUT),
                  grpc.StatusCode.INVALID_ARGUMENT, "Submit with spec_format toml")
 
