@@ -1,6 +1,6 @@
 using PeerDistill.Core.Spec;
 
-namespace PeerDistill.Worker.Tests;
+namespace PeerDistill.Cluster.Tests.Exchange;
 
 /// <summary>Shared pieces of the exchange tests.</summary>
 internal static class GrpcExchangeTestsAccess

@@ -1,12 +1,10 @@
-namespace PeerDistill.Coordinator.Tests;
+namespace PeerDistill.Cluster.Tests;
 
 /// <summary>A clock that moves only when a test advances it.</summary>
-internal sealed class ManualTimeProvider : TimeProvider
+internal sealed class ManualTimeProvider(DateTimeOffset start) : TimeProvider
 {
-    private readonly object _gate = new();
-    private DateTimeOffset _now;
-
-    public ManualTimeProvider(DateTimeOffset start) => _now = start;
+    private readonly Lock _gate = new();
+    private DateTimeOffset _now = start;
 
     public override DateTimeOffset GetUtcNow()
     {

@@ -2,10 +2,10 @@ using Google.Protobuf;
 using Grpc.Core;
 using Microsoft.Extensions.Logging.Abstractions;
 using PeerDistill.Protocol.V1;
-using PeerDistill.Worker.Exchange;
+using PeerDistill.Cluster.Exchange;
 using Xunit;
 
-namespace PeerDistill.Worker.Tests;
+namespace PeerDistill.Cluster.Tests.Exchange;
 
 /// <summary>The receiving side's checks and waiting rules, without the network.</summary>
 public sealed class ExchangeHubTests

@@ -5,7 +5,7 @@ using PeerDistill.Core.Spec;
 using PeerDistill.Core.Strategies;
 using Xunit;
 
-namespace PeerDistill.Worker.Tests;
+namespace PeerDistill.Cluster.Tests.Exchange;
 
 /// <summary>Bounded-staleness exchange over two workers on loopback: nobody waits for a slow teacher.</summary>
 public sealed class StalenessTests

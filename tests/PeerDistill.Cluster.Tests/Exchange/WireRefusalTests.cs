@@ -6,10 +6,10 @@ using PeerDistill.Core.Runner;
 using PeerDistill.Core.Strategies;
 using PeerDistill.Protocol;
 using PeerDistill.Protocol.V1;
-using PeerDistill.Worker.Exchange;
+using PeerDistill.Cluster.Exchange;
 using Xunit;
 
-namespace PeerDistill.Worker.Tests;
+namespace PeerDistill.Cluster.Tests.Exchange;
 
 /// <summary>Bad frames sent over the wire to a worker while its peer trains: each refused with its code, training undisturbed.</summary>
 public sealed class WireRefusalTests

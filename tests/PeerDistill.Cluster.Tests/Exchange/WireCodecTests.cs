@@ -1,8 +1,8 @@
 using PeerDistill.Protocol.V1;
-using PeerDistill.Worker.Exchange;
+using PeerDistill.Cluster.Exchange;
 using Xunit;
 
-namespace PeerDistill.Worker.Tests;
+namespace PeerDistill.Cluster.Tests.Exchange;
 
 public sealed class WireCodecTests
 {

@@ -9,10 +9,10 @@ using PeerDistill.Core.Strategies;
 using PeerDistill.Protocol;
 using PeerDistill.Protocol.V1;
 using PeerDistill.Torch;
-using PeerDistill.Worker.Exchange;
+using PeerDistill.Cluster.Exchange;
 using Xunit;
 
-namespace PeerDistill.Worker.Tests;
+namespace PeerDistill.Cluster.Tests.Exchange;
 
 /// <summary>
 /// Peers on two "workers" (each a real Kestrel server with its own hub) exchanging logits over

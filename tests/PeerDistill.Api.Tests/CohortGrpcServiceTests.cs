@@ -1,0 +1,106 @@
+using Grpc.Core;
+using PeerDistill.Cluster.Cohorts;
+using PeerDistill.Protocol.V1;
+using Xunit;
+using Proto = PeerDistill.Protocol.V1;
+
+namespace PeerDistill.Api.Tests;
+
+/// <summary>The gRPC service translates: refusals to status codes with the API's message, records to the wire status.</summary>
+public sealed class CohortGrpcServiceTests : IDisposable
+{
+    private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("peerdistill-grpc-service-");
+    private readonly FakeCluster _cluster = new();
+
+    public void Dispose() => _root.Delete(recursive: true);
+
+    private CohortGrpcService Service => new(new CohortApi(_cluster.Grains, new ApiOptions { OutputRoot = _root.FullName }, TimeProvider.System));
+
+    [Fact]
+    public async Task Refusals_MappedToStatusCodesWithTheMessage()
+    {
+        var invalid = await Assert.ThrowsAsync<RpcException>(() => Service.Submit(new SubmitCohortRequest { SpecText = "" }, new TestCallContext()));
+        var notFound = await Assert.ThrowsAsync<RpcException>(() => Service.GetCohort(new GetCohortRequest { Cohort = "nope" }, new TestCallContext()));
+        await Service.Submit(new SubmitCohortRequest { SpecText = TestSpecs.Trio }, new TestCallContext());
+        var exists = await Assert.ThrowsAsync<RpcException>(() => Service.Submit(new SubmitCohortRequest { SpecText = TestSpecs.Trio }, new TestCallContext()));
+        _cluster.FailStart = new TimeoutException("silo gone");
+        var unavailable = await Assert.ThrowsAsync<RpcException>(() => Service.Submit(new SubmitCohortRequest { SpecText = TestSpecs.Trio.Replace("cohort: trio", "cohort: duo", StringComparison.Ordinal) }, new TestCallContext()));
+
+        Assert.Equal((StatusCode.InvalidArgument, StatusCode.NotFound, StatusCode.AlreadyExists, StatusCode.Unavailable), (invalid.StatusCode, notFound.StatusCode, exists.StatusCode, unavailable.StatusCode));
+        Assert.StartsWith("Submit: spec_text is empty", invalid.Status.Detail, StringComparison.Ordinal);
+        Assert.StartsWith("GetCohort: no cohort named 'nope'", notFound.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SubmitGetListCancel_OverTheService()
+    {
+        var submitted = await Service.Submit(new SubmitCohortRequest { SpecText = TestSpecs.Trio }, new TestCallContext());
+
+        var status = await Service.GetCohort(new GetCohortRequest { Cohort = "trio" }, new TestCallContext());
+        var cancel = await Service.CancelCohort(new CancelCohortRequest { Cohort = "trio", Reason = "enough" }, new TestCallContext());
+        var cancelled = await Service.ListCohorts(new ListCohortsRequest { State = Proto.CohortState.Cancelled }, new TestCallContext());
+        var running = await Service.ListCohorts(new ListCohortsRequest { State = Proto.CohortState.Running }, new TestCallContext());
+
+        Assert.Equal(("trio", "trio-1"), (submitted.Cohort, submitted.Run));
+        Assert.Equal((Proto.CohortState.Pending, 3), (status.State, status.Peers.Count));
+        Assert.Equal(Proto.CohortState.Cancelled, cancel.State);
+        Assert.Equal(["trio"], cancelled.Cohorts.Select(c => c.Cohort));
+        Assert.Empty(running.Cohorts);
+    }
+
+    [Fact]
+    public void ToStatus_CarriesPeersEventsAndOptionalFields()
+    {
+        var record = new CohortRecord
+        {
+            Cohort = "trio",
+            Run = "trio-1",
+            State = Cluster.Cohorts.CohortState.Running,
+            CreatedUnixMillis = 5,
+            Peers =
+            [
+                new PeerRecord { Name = "mlp", WorkerId = "w1", EverPlaced = true, Generation = 2, Step = 40, TotalSteps = 141, State = Cluster.Cohorts.PeerState.Active, LastLoss = 0.5, Accuracy = 0.7, Message = "m" },
+                new PeerRecord { Name = "cnn", Generation = 1 },
+            ],
+            Events = [new Cluster.Cohorts.CohortEvent(9, "mlp", EventKinds.Reactivated, "generation 2")],
+        };
+
+        var status = CohortGrpcService.ToStatus(record);
+
+        Assert.Equal(("trio", "trio-1", Proto.CohortState.Running, 5L, false), (status.Cohort, status.Run, status.State, status.CreatedUnixMillis, status.HasFinishedUnixMillis));
+        var mlp = status.Peers[0];
+        Assert.Equal(("w1", 2UL, 40L, 141L, Proto.PeerState.Active, 0.5, 0.7, "m"), (mlp.WorkerId, mlp.Generation, mlp.Step, mlp.TotalSteps, mlp.State, mlp.LastLoss, mlp.Accuracy, mlp.Message));
+        var cnn = status.Peers[1];
+        Assert.Equal((string.Empty, 0UL, false, false, Proto.PeerState.Pending), (cnn.WorkerId, cnn.Generation, cnn.HasLastLoss, cnn.HasAccuracy, cnn.State));
+        var e = Assert.Single(status.Events);
+        Assert.Equal((9L, "mlp", "reactivated", "generation 2"), (e.UnixMillis, e.Peer, e.Kind, e.Message));
+    }
+
+    /// <summary>The least ServerCallContext a unary call needs.</summary>
+    private sealed class TestCallContext : ServerCallContext
+    {
+        protected override string MethodCore => "test";
+
+        protected override string HostCore => "localhost";
+
+        protected override string PeerCore => "ipv4:127.0.0.1:1";
+
+        protected override DateTime DeadlineCore => DateTime.MaxValue;
+
+        protected override Metadata RequestHeadersCore { get; } = [];
+
+        protected override CancellationToken CancellationTokenCore => CancellationToken.None;
+
+        protected override Metadata ResponseTrailersCore { get; } = [];
+
+        protected override Status StatusCore { get; set; }
+
+        protected override WriteOptions? WriteOptionsCore { get; set; }
+
+        protected override AuthContext AuthContextCore => new(null, []);
+
+        protected override ContextPropagationToken CreatePropagationTokenCore(ContextPropagationOptions? options) => throw new NotSupportedException();
+
+        protected override Task WriteResponseHeadersAsyncCore(Metadata responseHeaders) => Task.CompletedTask;
+    }
+}
