@@ -9,8 +9,8 @@ namespace PeerDistill.Core.Spec;
 /// </summary>
 public static class SpecLoader
 {
-    /// <summary>The strategy keys <c>distillation.strategy</c> accepts.</summary>
-    public static IReadOnlyCollection<string> KnownStrategies { get; } = ["dml", "none"];
+    /// <summary>The strategy keys <c>distillation.strategy</c> accepts: those of <see cref="Strategies.StrategyRegistry"/>.</summary>
+    public static IReadOnlyCollection<string> KnownStrategies => Strategies.StrategyRegistry.Keys;
 
     /// <summary>
     /// Reads the spec file at <paramref name="path"/>; relative model files resolve against its

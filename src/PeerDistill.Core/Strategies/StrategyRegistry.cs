@@ -3,7 +3,7 @@ using PeerDistill.Torch;
 
 namespace PeerDistill.Core.Strategies;
 
-/// <summary>Strategies by spec key. A new strategy is one class and one line here.</summary>
+/// <summary>Strategies by spec key, the one list of them (the spec's checks and schema read it). A new strategy is one class and one line here.</summary>
 public static class StrategyRegistry
 {
     private static readonly Dictionary<string, Func<CohortSpec, IDistillationStrategy>> Factories = new(StringComparer.Ordinal)
@@ -12,7 +12,7 @@ public static class StrategyRegistry
         [IndependentStrategy.StrategyKey] = spec => new IndependentStrategy(spec.Distillation.LabelSmoothing),
     };
 
-    public static IReadOnlyCollection<string> Keys => Factories.Keys;
+    public static IReadOnlyCollection<string> Keys { get; } = [.. Factories.Keys];
 
     /// <summary>The strategy the spec asks for.</summary>
     public static IDistillationStrategy Create(CohortSpec spec)
