@@ -146,6 +146,14 @@ public sealed partial class SiloPeerHost : IPeerHost, IAsyncDisposable
     public PeerReport? Report(string cohort, string run, string peer, string silo) =>
         _runs.TryGetValue((cohort, run), out var hosted) && hosted.Find(peer) is { } target ? target.Progress.Snapshot(silo) : null;
 
+    /// <summary>
+    /// What the links of a run hosted here sent so far (frames, bytes, publish-to-ack times); null
+    /// when no peer of it is hosted here. The object lives on after the run is forgotten, so a
+    /// caller that took it while the run was hosted reads the run's final figures (for the bench).
+    /// </summary>
+    internal ExchangeStatistics? ExchangeStatisticsOf(string cohort, string run) =>
+        _runs.TryGetValue((cohort, run), out var hosted) ? hosted.Exchange.Statistics : null;
+
     public void UpdatePeers(string cohort, string run, IReadOnlyList<PeerEndpoint> peers)
     {
         if (_runs.TryGetValue((cohort, run), out var hosted))
