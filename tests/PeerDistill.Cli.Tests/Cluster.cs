@@ -139,8 +139,10 @@ internal sealed partial class Cluster : IAsyncDisposable
                     return last;
                 }
             }
-            catch (RpcException e) when (e.StatusCode is StatusCode.NotFound or StatusCode.Unavailable)
+            catch (RpcException e) when (e.StatusCode is StatusCode.NotFound or StatusCode.Unavailable or StatusCode.DeadlineExceeded)
             {
+                // Not submitted yet, or the silo hosting the cohort's grain is dying: a call to it
+                // waits until Orleans declares it dead and the grain answers from another silo.
             }
 
             await Task.Delay(200);

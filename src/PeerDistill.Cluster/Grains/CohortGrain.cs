@@ -27,6 +27,9 @@ internal sealed partial class CohortGrain(
     /// <summary>How long starting a peer on its silo may take (placement, activation, reading its spec and data).</summary>
     public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(20);
 
+    /// <summary>How long a cancel waits for its peers to have stopped before it answers.</summary>
+    public static readonly TimeSpan CancelWait = TimeSpan.FromSeconds(3);
+
     private CohortLifecycle? _life;
     private IGrainTimer? _timer;
     private DateTimeOffset _lastSave;
@@ -84,14 +87,17 @@ internal sealed partial class CohortGrain(
         {
             try
             {
-                await Peer(p).StopAsync(p.Generation, checkpoint: true, "cancelled: " + reason, cancellationToken);
+                await Peer(p).StopAsync(p.Generation, checkpoint: true, "cancelled: " + reason, CancellationToken.None);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 LogStopFailed(logger, p.Name, e.Message);
             }
         });
-        await Task.WhenAll(stops);
+        // The run is cancelled (and stored) already; the stops go on in the background past this
+        // bound (a peer on a silo that stopped answering would hold the call up to the response
+        // timeout), and a peer that was not reached is told to stop at its next report.
+        await Task.WhenAny(Task.WhenAll(stops), Task.Delay(CancelWait, cancellationToken));
         return _life.Record.State;
     }
 
