@@ -6,7 +6,8 @@ namespace PeerDistill.Protocol;
 /// <summary>
 /// Grpc.Net.Client channels as every PeerDistill process opens them: h2c for <c>http://</c>
 /// (prior knowledge, no upgrade), keep-alive pings on idle connections, several HTTP/2 connections
-/// when one is full, no proxy, and gRPC's 4 MiB receive limit.
+/// when one is full, no proxy, gRPC's 4 MiB receive limit, and a short reconnect backoff (an address
+/// that went away is tried again within 2 s, not the default's up to 120 s).
 /// </summary>
 public static class GrpcChannels
 {
@@ -18,6 +19,16 @@ public static class GrpcChannels
 
     /// <summary>How long connecting may take.</summary>
     public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// The first wait before connecting again to an address that refused (Grpc.Net.Client's default is
+    /// 1 s). A coordinator restarted on its port, or a worker back at its address, is used again
+    /// within <see cref="MaxReconnectBackoff"/>, as the exchange links' own retry does.
+    /// </summary>
+    public static readonly TimeSpan InitialReconnectBackoff = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>The longest wait between connection attempts (Grpc.Net.Client's default is 120 s).</summary>
+    public static readonly TimeSpan MaxReconnectBackoff = TimeSpan.FromSeconds(2);
 
     /// <summary>HTTP/2 flow-control window per stream on the client side, in bytes.</summary>
     public const int StreamWindowSize = 1024 * 1024;
@@ -58,6 +69,8 @@ public static class GrpcChannels
             HttpHandler = handler,
             DisposeHttpClient = true,
             MaxReceiveMessageSize = GrpcServiceHostOptions.DefaultMaxReceiveMessageSize,
+            InitialReconnectBackoff = InitialReconnectBackoff,
+            MaxReconnectBackoff = MaxReconnectBackoff,
         });
     }
 }
