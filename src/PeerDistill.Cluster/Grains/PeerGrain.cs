@@ -60,9 +60,12 @@ internal sealed partial class PeerGrain(IPeerHost host, ILocalSiloDetails silo, 
         if (_current is { } current)
         {
             // The silo shuts down (or the grain is collected) while the peer trains: it stops with a
-            // checkpoint and the cohort hears it was interrupted, so it goes on elsewhere.
-            await host.StopAsync(_cohort, _run, _peer, current.Generation, checkpoint: true, $"its silo deactivates it ({reason.Description})", StopTimeout, cancellationToken);
-            await ReportOnceAsync(cancellationToken);
+            // checkpoint and the cohort hears it was interrupted, so it goes on elsewhere from that
+            // checkpoint. Orleans may cancel this token early in a shutdown; the stop is waited for
+            // anyway (at most StopTimeout): a cohort that saw the silo gone before the checkpoint was
+            // written would start the peer again from an older one.
+            await host.StopAsync(_cohort, _run, _peer, current.Generation, checkpoint: true, $"its silo deactivates it ({reason.Description})", StopTimeout, CancellationToken.None);
+            await ReportOnceAsync(CancellationToken.None);
         }
 
         try
