@@ -81,12 +81,22 @@ public sealed partial class DistributedTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
-    public async Task SameSpec_EmbeddedAndDistributed_GiveIdenticalPerStepLosses()
+    [Theory]
+    [InlineData(2, 1)]
+    [InlineData(1, 2)]
+    public async Task SameSpec_EmbeddedAndDistributed_GiveIdenticalPerStepLosses(int workers, int slots)
     {
+        // Two workers of one slot: every frame goes over gRPC. One worker of two slots: both peers
+        // in one process, their frames handed over without the network and without the codec.
         using var dir = new TempDirectory();
         var spec = Path.Combine(CliProcess.Examples, "smoke.yaml");
-        await using var cluster = await Cluster.StartAsync(dir.Path, ["w1", "w2"], output);
+        await using var cluster = await Cluster.StartAsync(dir.Path, [], output);
+        for (var i = 1; i <= workers; i++)
+        {
+            cluster.StartWorker($"w{i}", slots);
+            await cluster.WaitForLineAsync($"w{i}", "joined the cluster", 1, TimeSpan.FromSeconds(60));
+        }
+
         var submit = CliProcess.RunIn(dir.Path, "submit", spec, "--coordinator", cluster.Url, "--wait");
         Assert.True(submit.ExitCode == 0, submit.Stderr + submit.Stdout);
         var embedded = CliProcess.RunIn(dir.Path, "run", spec, "--output", Path.Combine(dir.Path, "embedded"));

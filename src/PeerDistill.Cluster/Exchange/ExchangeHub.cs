@@ -227,13 +227,28 @@ public sealed class ExchangeHub
                 return Refuse(StatusCode.InvalidArgument, known, $"frame from '{frame.Sender}' of step {frame.Step} is {frame.Dtype}; the cohort's wire dtype is {s.WireDType}");
             }
 
-            var expected = (long)batch * s.Classes * WireCodec.SizeOf(frame.Dtype);
-            if (frame.Values.Length != expected)
+            float[] values;
+            if (stream is null && frame.Values.IsEmpty && frame.LocalValues is { } local)
             {
-                return Refuse(StatusCode.InvalidArgument, known, $"frame from '{frame.Sender}' of step {frame.Step} has {frame.Values.Length} bytes of values; expected {expected}");
+                // From a peer of this process, uncoded (fp32): the same checks on the floats.
+                if (local.Length != (long)batch * s.Classes)
+                {
+                    return Refuse(StatusCode.InvalidArgument, known, $"frame from '{frame.Sender}' of step {frame.Step} has {local.Length} values; expected {(long)batch * s.Classes}");
+                }
+
+                values = local;
+            }
+            else
+            {
+                var expected = (long)batch * s.Classes * WireCodec.SizeOf(frame.Dtype);
+                if (frame.Values.Length != expected)
+                {
+                    return Refuse(StatusCode.InvalidArgument, known, $"frame from '{frame.Sender}' of step {frame.Step} has {frame.Values.Length} bytes of values; expected {expected}");
+                }
+
+                values = WireCodec.Decode(frame.Values.Span, frame.Dtype);
             }
 
-            var values = WireCodec.Decode(frame.Values.Span, frame.Dtype);
             var bad = WireCodec.FirstOutside(values, s.MaxAbsLogit);
             if (bad >= 0)
             {

@@ -60,13 +60,19 @@ public sealed class GrpcLogitExchange : ILogitExchange, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(logits);
         var s = _hub.Settings;
-        ByteString values;
+        float[] raw;
         long[] shape;
         using (logits)
         {
             shape = logits.Shape;
-            values = WireCodec.Encode(logits.ToFloatArray(), s.WireDType);
+            raw = logits.ToFloatArray();
         }
+
+        // fp32 frames are encoded only by the links that put them on the network: a receiver in this
+        // process takes the floats as they are (the fp32 codec changes nothing). fp16 frames are
+        // rounded for every receiver alike, so that numbers do not depend on where a peer runs.
+        var local = s.WireDType == WireDType.Fp32;
+        var values = local ? ByteString.Empty : WireCodec.Encode(raw, s.WireDType);
 
         var template = new LogitsFrame
         {
@@ -84,6 +90,7 @@ public sealed class GrpcLogitExchange : ILogitExchange, IAsyncDisposable
         {
             var frame = template.Clone();
             frame.Receiver = receiver;
+            frame.LocalValues = local ? raw : null;
             LinkOf(peer, receiver).Enqueue(frame);
         }
     }

@@ -142,8 +142,18 @@ internal sealed class PeerLink : IAsyncDisposable
     private void Deliver(LogitsFrame frame, long enqueued)
     {
         var verdict = _localHub.Deliver(frame);
-        _statistics.Record(frame.CalculateSize(), Stopwatch.GetElapsedTime(enqueued), verdict.Accepted);
+        // Nothing was serialized for a frame that skipped the codec.
+        _statistics.Record(frame.Values.IsEmpty && frame.LocalValues is not null ? 0 : frame.CalculateSize(), Stopwatch.GetElapsedTime(enqueued), verdict.Accepted);
         NoteVerdict(frame, verdict.Accepted, verdict.Code, verdict.HighestStep, verdict.Behind);
+    }
+
+    /// <summary>Gives a frame that skipped the codec its wire values before it goes on the network.</summary>
+    private static void Encode(LogitsFrame frame)
+    {
+        if (frame.Values.IsEmpty && frame.LocalValues is { } values)
+        {
+            frame.Values = WireCodec.Encode(values, frame.Dtype);
+        }
     }
 
     /// <summary>Keeps the earliest frame refused for now as the one to send again; forgets it once it was taken or is of no use.</summary>
@@ -213,6 +223,7 @@ internal sealed class PeerLink : IAsyncDisposable
             // that it learns where this sender is.
             if ((Volatile.Read(ref _retry) ?? _last) is { } first)
             {
+                Encode(first);
                 sent.Enqueue((first, Stopwatch.GetTimestamp(), first.CalculateSize()));
                 await call.RequestStream.WriteAsync(first, _stop.Token).ConfigureAwait(false);
             }
@@ -221,12 +232,14 @@ internal sealed class PeerLink : IAsyncDisposable
             {
                 if (_queue.Reader.TryRead(out var item))
                 {
+                    Encode(item.Frame);
                     sent.Enqueue((item.Frame, item.Enqueued, item.Frame.CalculateSize()));
                     await call.RequestStream.WriteAsync(item.Frame, _stop.Token).ConfigureAwait(false);
                     _last = item.Frame;
                 }
                 else if (Volatile.Read(ref _retry) is { } retry)
                 {
+                    Encode(retry);
                     sent.Enqueue((retry, Stopwatch.GetTimestamp(), retry.CalculateSize()));
                     await call.RequestStream.WriteAsync(retry, _stop.Token).ConfigureAwait(false);
                 }
