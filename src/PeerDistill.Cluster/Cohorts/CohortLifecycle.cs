@@ -99,10 +99,7 @@ public sealed class CohortLifecycle(CohortRecord record, TimeProvider time)
         }
 
         Changed(durable: false);
-        if (peer.Message != report.Message)
-        {
-            peer.Message = report.Message;
-        }
+        peer.Message = report.Message;
 
         switch (report.State)
         {
@@ -212,10 +209,15 @@ public sealed class CohortLifecycle(CohortRecord record, TimeProvider time)
         UpdateRunState();
     }
 
-    /// <summary>A peer that could not start where it was placed: it waits for another slot with the next generation.</summary>
+    /// <summary>A peer that could not be started (no free slot, a failed start): it waits, and says why; nothing changes when it said so already.</summary>
     public void StartFailed(PeerRecord peer, string reason)
     {
         ArgumentNullException.ThrowIfNull(peer);
+        if (peer.Message == reason)
+        {
+            return;
+        }
+
         peer.Message = reason;
         Changed(durable: false);
     }

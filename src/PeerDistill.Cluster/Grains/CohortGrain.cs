@@ -159,12 +159,7 @@ internal sealed partial class CohortGrain(
         {
             if (!await board.HasFreeSlotAsync(peer.Device))
             {
-                var waiting = $"waiting for a free '{peer.Device}' slot";
-                if (peer.Message != waiting && !peer.Message.StartsWith(waiting, StringComparison.Ordinal))
-                {
-                    _life.StartFailed(peer, waiting);
-                }
-
+                _life.StartFailed(peer, $"waiting for a free '{peer.Device}' slot");
                 continue;
             }
 
@@ -185,10 +180,7 @@ internal sealed partial class CohortGrain(
             }
             catch (SlotUnavailableException e)
             {
-                if (peer.Message != e.Message)
-                {
-                    _life.StartFailed(peer, e.Message);
-                }
+                _life.StartFailed(peer, e.Message);
             }
             catch (PeerStartException e)
             {
@@ -198,11 +190,7 @@ internal sealed partial class CohortGrain(
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
                 // A silo that died while the peer was being placed, a timeout: it waits and is placed again.
-                var message = $"waiting for a slot: the last start failed ({e.GetType().Name}: {e.Message})";
-                if (peer.Message != message)
-                {
-                    _life.StartFailed(peer, message);
-                }
+                _life.StartFailed(peer, $"waiting for a slot: the last start failed ({e.GetType().Name}: {e.Message})");
             }
             finally
             {

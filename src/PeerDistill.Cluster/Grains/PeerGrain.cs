@@ -8,13 +8,13 @@ namespace PeerDistill.Cluster.Grains;
 
 /// <summary>
 /// A peer's grain, on the silo and slot the slot placement director chose. The peer trains on a
-/// thread of <see cref="IPeerHost"/>, never on the grain's scheduler; the grain starts and stops it
+/// thread of <see cref="SiloPeerHost"/>, never on the grain's scheduler; the grain starts and stops it
 /// and reports its progress to the cohort grain every <see cref="ReportInterval"/>, whose reply
 /// tells where the other peers are (or that this generation must stop). Reentrant: every call is
 /// short, and a report in flight to the cohort never holds up the cohort's own calls here.
 /// </summary>
 [SlotPlacement, Reentrant]
-internal sealed partial class PeerGrain(IPeerHost host, ILocalSiloDetails silo, ILogger<PeerGrain> logger) : Grain, IPeerGrain
+internal sealed partial class PeerGrain(SiloPeerHost host, ILocalSiloDetails silo, ILogger<PeerGrain> logger) : Grain, IPeerGrain
 {
     /// <summary>
     /// How often a peer reports to its cohort (and hears where the others are). Each report costs

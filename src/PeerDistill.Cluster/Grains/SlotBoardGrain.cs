@@ -39,21 +39,12 @@ internal sealed partial class SlotBoardGrain(IClusterMembershipService membershi
     public Task<bool> HasFreeSlotAsync(string device)
     {
         Prune();
-        var busy = _held.Values.Select(h => (h.Reservation.Silo, h.Reservation.Slot.Index)).ToHashSet();
-        foreach (var member in membership.CurrentSnapshot.Members.Values.Where(m => m.Status == SiloStatus.Active))
-        {
-            var data = metadata.GetSiloMetadata(member.SiloAddress)?.Metadata;
-            if (SiloRoles.Role(data) == SiloRoles.Worker)
-            {
-                var silo = member.SiloAddress.ToParsableString();
-                if (SiloRoles.ParseSlots(data).Any(s => SlotChooser.Matches(s.Device, device) && !busy.Contains((silo, s.Index))))
-                {
-                    return Task.FromResult(true);
-                }
-            }
-        }
-
-        return Task.FromResult(false);
+        var offers = membership.CurrentSnapshot.Members.Values
+            .Where(m => m.Status == SiloStatus.Active)
+            .Select(m => SiloRoles.OfferOf(m.SiloAddress, m.Name, metadata.GetSiloMetadata(m.SiloAddress)?.Metadata))
+            .OfType<SiloOffer>()
+            .ToList();
+        return Task.FromResult(SlotChooser.Choose(string.Empty, device, null, offers, _held.Values.Select(h => h.Reservation).ToList()) is not null);
     }
 
     public Task<SlotReservation?> FindAsync(string peer)

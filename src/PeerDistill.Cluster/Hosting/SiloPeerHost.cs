@@ -18,7 +18,7 @@ namespace PeerDistill.Cluster.Hosting;
 /// anything runs: a run id, a generation, directories under the cluster's roots, a valid spec
 /// that names the cohort and peer and is the spec of the run's other peers here.
 /// </summary>
-public sealed partial class SiloPeerHost : IPeerHost, IAsyncDisposable
+public sealed partial class SiloPeerHost : IAsyncDisposable
 {
     private readonly ClusterRoots _roots;
     private readonly ILogger _logger;
@@ -29,12 +29,13 @@ public sealed partial class SiloPeerHost : IPeerHost, IAsyncDisposable
     public SiloPeerHost(ExchangeEndpoint endpoint, ExchangeRegistry registry, ClusterRoots roots, ILogger<SiloPeerHost> logger)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
-        ExchangeAddress = HostedRun.NormalizeAddress(endpoint.Address);
+        ExchangeAddress = endpoint.Address;
         Registry = registry;
         _roots = roots;
         _logger = logger;
     }
 
+    /// <summary>The address of this silo's PeerExchange service, <c>http://host:port/</c> (what the other peers send logits to).</summary>
     public string ExchangeAddress { get; }
 
     /// <summary>The hubs of the runs hosted here (what this process's PeerExchange serves).</summary>
@@ -43,6 +44,7 @@ public sealed partial class SiloPeerHost : IPeerHost, IAsyncDisposable
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$", RegexOptions.CultureInvariant)]
     private static partial Regex RunIdPattern();
 
+    /// <summary>Starts a peer in <paramref name="slot"/>; <see cref="PeerStartException"/> says why it cannot (its spec, its directories, the slot).</summary>
     public void Start(PeerAssignment assignment, SlotDescriptor slot)
     {
         ArgumentNullException.ThrowIfNull(assignment);
@@ -103,6 +105,7 @@ public sealed partial class SiloPeerHost : IPeerHost, IAsyncDisposable
         }
     }
 
+    /// <summary>Stops that generation of the peer and waits (at most <paramref name="timeout"/>) until it has.</summary>
     public async Task<PeerStopped> StopAsync(string cohort, string run, string peer, ulong generation, bool checkpoint, string reason, TimeSpan timeout, CancellationToken cancellationToken)
     {
         if (!_runs.TryGetValue((cohort, run), out var hosted) || hosted.Find(peer) is not { } target || (generation != 0 && target.Generation != generation))
@@ -143,6 +146,7 @@ public sealed partial class SiloPeerHost : IPeerHost, IAsyncDisposable
         }
     }
 
+    /// <summary>What the hosted generation of the peer did so far; null if this process does not host it.</summary>
     public PeerReport? Report(string cohort, string run, string peer, string silo) =>
         _runs.TryGetValue((cohort, run), out var hosted) && hosted.Find(peer) is { } target ? target.Progress.Snapshot(silo) : null;
 
@@ -154,6 +158,7 @@ public sealed partial class SiloPeerHost : IPeerHost, IAsyncDisposable
     internal ExchangeStatistics? ExchangeStatisticsOf(string cohort, string run) =>
         _runs.TryGetValue((cohort, run), out var hosted) ? hosted.Exchange.Statistics : null;
 
+    /// <summary>Applies the cohort's view of where the run's peers are.</summary>
     public void UpdatePeers(string cohort, string run, IReadOnlyList<PeerEndpoint> peers)
     {
         if (_runs.TryGetValue((cohort, run), out var hosted))
@@ -162,6 +167,7 @@ public sealed partial class SiloPeerHost : IPeerHost, IAsyncDisposable
         }
     }
 
+    /// <summary>Forgets an ended generation of the peer (its end was reported); the run is closed when none of its peers is left.</summary>
     public async ValueTask ForgetAsync(string cohort, string run, string peer, ulong generation)
     {
         HostedRun? closed = null;

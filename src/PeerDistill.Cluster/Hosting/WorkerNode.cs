@@ -66,7 +66,6 @@ public sealed class WorkerNode : IAsyncDisposable
                 .AddSingleton(registry)
                 .AddSingleton(new ExchangeEndpoint(address))
                 .AddSingleton<SiloPeerHost>()
-                .AddSingleton<IPeerHost>(sp => sp.GetRequiredService<SiloPeerHost>())
                 .AddSingleton<CoordinatorWatch>()
                 .AddHostedService(sp => sp.GetRequiredService<CoordinatorWatch>())
                 .AddPeerExchange(registry, sp => sp.GetRequiredService<ILoggerFactory>().CreateLogger("PeerDistill.Exchange")),

@@ -49,6 +49,14 @@ public static class SiloRoles
         return slots;
     }
 
+    /// <summary>What a silo offers peers: its slots if its metadata says it is a worker with slots; null otherwise.</summary>
+    public static SiloOffer? OfferOf(SiloAddress silo, string name, ImmutableDictionary<string, string>? metadata)
+    {
+        ArgumentNullException.ThrowIfNull(silo);
+        var slots = Role(metadata) == Worker ? ParseSlots(metadata) : [];
+        return slots.Count > 0 ? new SiloOffer(silo.ToParsableString(), name, slots) : null;
+    }
+
     public static string? Role(ImmutableDictionary<string, string>? metadata) =>
         metadata is not null && metadata.TryGetValue(RoleKey, out var role) ? role : null;
 }

@@ -21,11 +21,9 @@ public sealed class SlotPlacementDirector(ISiloMetadataCache metadata, IClusterM
         var offers = new List<SiloOffer>();
         foreach (var silo in context.GetCompatibleSilos(target))
         {
-            var data = metadata.GetSiloMetadata(silo)?.Metadata;
-            var slots = SiloRoles.Role(data) == SiloRoles.Worker ? SiloRoles.ParseSlots(data) : [];
-            if (slots.Count > 0)
+            if (SiloRoles.OfferOf(silo, members.TryGetValue(silo, out var member) ? member.Name : silo.ToString(), metadata.GetSiloMetadata(silo)?.Metadata) is { } offer)
             {
-                offers.Add(new SiloOffer(silo.ToParsableString(), members.TryGetValue(silo, out var member) ? member.Name : silo.ToString(), slots));
+                offers.Add(offer);
             }
         }
 
