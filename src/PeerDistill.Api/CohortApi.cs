@@ -1,7 +1,10 @@
 using PeerDistill.Cluster.Cohorts;
+using PeerDistill.Cluster.Exchange;
 using PeerDistill.Cluster.Grains;
+using PeerDistill.Core.Exchange;
 using PeerDistill.Core.Spec;
 using PeerDistill.Core.Storage;
+using PeerDistill.Protocol;
 
 namespace PeerDistill.Api;
 
@@ -41,6 +44,13 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
         if (loaded.Spec is not { } spec)
         {
             throw new CohortApiException(ApiError.InvalidArgument, string.Join('\n', loaded.Errors));
+        }
+
+        // Frames too large for the gRPC exchange would fail at the peers' first step: refuse the cohort now.
+        var classes = spec.Data.Dataset == "synthetic" ? spec.Data.SyntheticClasses : 10;
+        if (WireCodec.TooLarge(spec.Data.BatchSize, classes, LogitWireFormat.From(spec.Exchange), GrpcServiceHostOptions.DefaultMaxReceiveMessageSize) is { } tooLarge)
+        {
+            throw new CohortApiException(ApiError.InvalidArgument, $"Submit: {tooLarge}");
         }
 
         var (outputBase, checkpointBase) = ConfinedDirectories(spec);

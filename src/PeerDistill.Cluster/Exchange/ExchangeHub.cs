@@ -9,7 +9,8 @@ namespace PeerDistill.Cluster.Exchange;
 /// The receiving side of a worker's logit exchange: one inbox per peer hosted here. Every frame is
 /// checked (cohort and run, receiver hosted here, sender a teacher of it, generation the one the
 /// coordinator gave the sender, step inside the window and within the sender's progress, one frame
-/// per step, shape and class count, dtype and length, finite values within the cohort's bound)
+/// per step, shape and class count, dtype and length, finite values within the cohort's bound; for
+/// top-k frames also k, rest mode, class indices and each row's mass)
 /// before its logits are kept; a refused frame is logged with its sender and answered with the
 /// status code that names the problem, changes nothing, and the receiving peer trains on.
 /// </summary>
@@ -228,7 +229,29 @@ public sealed class ExchangeHub
             }
 
             float[] values;
-            if (stream is null && frame.Values.IsEmpty && frame.LocalValues is { } local)
+            if (frame.Dtype == WireDType.Topk)
+            {
+                if (frame.Topk != s.TopK)
+                {
+                    return Refuse(StatusCode.InvalidArgument, known, $"frame from '{frame.Sender}' of step {frame.Step} carries topk {frame.Topk}; the cohort's exchange.topk is {s.TopK}");
+                }
+
+                if (frame.TopkRest != WireCodec.ToWire(s.TopKRest))
+                {
+                    return Refuse(StatusCode.InvalidArgument, known, $"frame from '{frame.Sender}' of step {frame.Step} carries topk_rest {frame.TopkRest}; the cohort's exchange.topk_rest is {WireCodec.ToWire(s.TopKRest)}");
+                }
+
+                // Checked entry by entry (finite, at most 0, within the bound; classes in range, unique per row) before it is made dense.
+                if (WireCodec.DecodeTopK(frame.Values.Span, frame.Indices.Span, batch, s.Classes, s.TopK, s.TopKRest, s.MaxAbsLogit, out values) is { } problem)
+                {
+                    return Refuse(StatusCode.InvalidArgument, known, $"frame from '{frame.Sender}' of step {frame.Step} {problem}");
+                }
+            }
+            else if (frame.Topk != 0 || frame.TopkRest != TopKRest.Unspecified || !frame.Indices.IsEmpty)
+            {
+                return Refuse(StatusCode.InvalidArgument, known, $"frame from '{frame.Sender}' of step {frame.Step} is {frame.Dtype} but carries top-k fields (topk, topk_rest or indices)");
+            }
+            else if (stream is null && frame.Values.IsEmpty && frame.LocalValues is { } local)
             {
                 // From a peer of this process, uncoded (fp32): the same checks on the floats.
                 if (local.Length != (long)batch * s.Classes)
@@ -249,7 +272,8 @@ public sealed class ExchangeHub
                 values = WireCodec.Decode(frame.Values.Span, frame.Dtype);
             }
 
-            var bad = WireCodec.FirstOutside(values, s.MaxAbsLogit);
+            // Dense frames: every value against the bound (a top-k frame's entries were; its fillers are the receiver's own).
+            var bad = frame.Dtype == WireDType.Topk ? -1 : WireCodec.FirstOutside(values, s.MaxAbsLogit);
             if (bad >= 0)
             {
                 var what = float.IsFinite(values[bad]) ? $"a value beyond the cohort's bound of {s.MaxAbsLogit:G3} (exchange.max_abs_logit)" : "a non-finite value";

@@ -14,6 +14,8 @@ namespace PeerDistill.Cluster.Exchange;
 /// <param name="Window">How many steps ahead of the receiver a frame may be (the credit granted to senders).</param>
 /// <param name="MaxStaleness">0: synchronous (wait for each step's logits); k &gt; 0: bounded staleness (never wait; use each teacher's freshest logits at most k steps old).</param>
 /// <param name="MaxAbsLogit">The largest logit magnitude a frame may carry (exchange.max_abs_logit).</param>
+/// <param name="TopK">Top-k frames: the classes each row must carry (exchange.topk); 0 for dense dtypes.</param>
+/// <param name="TopKRest">Top-k frames: the rest mode they must name (exchange.topk_rest).</param>
 public sealed record ExchangeSettings(
     string Cohort,
     string Run,
@@ -25,8 +27,18 @@ public sealed record ExchangeSettings(
     int Quorum,
     int Window = 64,
     int MaxStaleness = 0,
-    double MaxAbsLogit = 1e6)
+    double MaxAbsLogit = 1e6,
+    int TopK = 0,
+    Core.Exchange.RestMass TopKRest = Core.Exchange.RestMass.Uniform)
 {
+    /// <summary>The form the frames carry logits in (what the sender applied, and the receiver reconstructs).</summary>
+    public Core.Exchange.LogitWireFormat Format => WireDType switch
+    {
+        WireDType.Fp16 => new(Core.Exchange.LogitEncoding.Fp16),
+        WireDType.Topk => new(Core.Exchange.LogitEncoding.TopK, TopK, TopKRest),
+        _ => Core.Exchange.LogitWireFormat.Fp32,
+    };
+
     /// <summary>The exchange policy these settings carry (the same rules as the embedded exchange).</summary>
     public Core.Exchange.ExchangePolicy Policy { get; } = new(StepTimeout, Quorum, MaxStaleness);
 }

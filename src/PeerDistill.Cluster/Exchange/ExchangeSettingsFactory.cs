@@ -1,5 +1,6 @@
 using PeerDistill.Core.Data;
 using PeerDistill.Core.Spec;
+using PeerDistill.Protocol;
 
 namespace PeerDistill.Cluster.Exchange;
 
@@ -16,6 +17,12 @@ public static class ExchangeSettingsFactory
         // which may be up to a checkpoint interval ahead of it.
         var window = (int)Math.Clamp(Math.Max(64, spec.Checkpoints.EverySteps * 2), 64, 100_000);
         var policy = Core.Exchange.ExchangePolicy.From(spec.Exchange);
+        var format = Core.Exchange.LogitWireFormat.From(spec.Exchange);
+        if (WireCodec.TooLarge(spec.Data.BatchSize, data.Classes, format, GrpcServiceHostOptions.DefaultMaxReceiveMessageSize) is { } problem)
+        {
+            throw new ArgumentException($"cohort '{spec.Cohort}': {problem}", nameof(spec));
+        }
+
         return new ExchangeSettings(
             spec.Cohort,
             run,
@@ -27,6 +34,8 @@ public static class ExchangeSettingsFactory
             policy.Quorum,
             window,
             policy.MaxStaleness,
-            spec.Exchange.MaxAbsLogit);
+            spec.Exchange.MaxAbsLogit,
+            format.K,
+            format.Rest);
     }
 }

@@ -69,10 +69,20 @@ public sealed class GrpcLogitExchange : ILogitExchange, IAsyncDisposable
         }
 
         // fp32 frames are encoded only by the links that put them on the network: a receiver in this
-        // process takes the floats as they are (the fp32 codec changes nothing). fp16 frames are
-        // rounded for every receiver alike, so that numbers do not depend on where a peer runs.
+        // process takes the floats as they are (the fp32 codec changes nothing). fp16 and top-k frames
+        // are encoded for every receiver alike, so that numbers do not depend on where a peer runs
+        // (the embedded exchange applies the same transform: LogitWireFormat.Apply).
         var local = s.WireDType == WireDType.Fp32;
-        var values = local ? ByteString.Empty : WireCodec.Encode(raw, s.WireDType);
+        var values = ByteString.Empty;
+        var indices = ByteString.Empty;
+        if (s.WireDType == WireDType.Topk)
+        {
+            (values, indices) = WireCodec.EncodeTopK(raw, s.Classes, s.TopK);
+        }
+        else if (!local)
+        {
+            values = WireCodec.Encode(raw, s.WireDType);
+        }
 
         var template = new LogitsFrame
         {
@@ -85,6 +95,13 @@ public sealed class GrpcLogitExchange : ILogitExchange, IAsyncDisposable
             Values = values,
             SentUnixNanos = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100,
         };
+        if (s.WireDType == WireDType.Topk)
+        {
+            template.Topk = (uint)s.TopK;
+            template.TopkRest = WireCodec.ToWire(s.TopKRest);
+            template.Indices = indices;
+        }
+
         template.Shape.AddRange(shape);
         foreach (var receiver in _learnersOf.GetValueOrDefault(peer) ?? [])
         {

@@ -7,7 +7,9 @@ namespace PeerDistill.Core.Exchange;
 /// their logits (no copy), under the same <see cref="ExchangePolicy"/> as the gRPC exchange:
 /// synchronous (a gather for step s waits for every teacher that has not withdrawn, at most the
 /// step timeout, never stepping with fewer than the quorum) or bounded staleness (never waits;
-/// each teacher's freshest logits at most k steps old).
+/// each teacher's freshest logits at most k steps old). A lossy wire form (fp16, top-k) is applied
+/// on publishing, with the very code the gRPC codec uses (<see cref="LogitWireFormat.Apply"/>), so
+/// that embedded and distributed runs of a spec give the same numbers.
 /// </summary>
 public sealed class InMemoryLogitExchange : ILogitExchange, IDisposable
 {
@@ -17,18 +19,32 @@ public sealed class InMemoryLogitExchange : ILogitExchange, IDisposable
     private readonly Dictionary<string, long> _lastGathered = new(StringComparer.Ordinal);
     private readonly HashSet<string> _consumers;
     private readonly ExchangePolicy _policy;
+    private readonly LogitWireFormat _wire;
 
     /// <param name="consumers">Peers that gather; a published step is freed once all of them are past it (and past the staleness bound).</param>
     /// <param name="policy">The spec's exchange policy; null: synchronous, waiting as long as it takes.</param>
-    public InMemoryLogitExchange(IEnumerable<string> consumers, ExchangePolicy? policy = null)
+    /// <param name="wire">The spec's wire form; null: exact fp32.</param>
+    public InMemoryLogitExchange(IEnumerable<string> consumers, ExchangePolicy? policy = null, LogitWireFormat? wire = null)
     {
         _consumers = new HashSet<string>(consumers, StringComparer.Ordinal);
         _policy = policy ?? new ExchangePolicy(Timeout.InfiniteTimeSpan, 1, 0);
+        _wire = wire ?? LogitWireFormat.Fp32;
     }
 
     public void Publish(string peer, long step, Tensor logits)
     {
         ArgumentNullException.ThrowIfNull(logits);
+        if (!_wire.IsExact)
+        {
+            // What every receiver gets, computed once, on the publisher's thread (as the gRPC sender does).
+            var sent = logits;
+            using (sent)
+            {
+                var shape = sent.Shape;
+                logits = Tensor.FromSpan(_wire.Apply(sent.ToFloatArray(), (int)shape[^1]), shape);
+            }
+        }
+
         lock (_gate)
         {
             if (_published.Remove((peer, step), out var old))

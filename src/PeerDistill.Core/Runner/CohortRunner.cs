@@ -40,7 +40,7 @@ public static class CohortRunner
 
         var consumers = names.Where(n => strategy.Configure(n, 0).Count > 0).ToList();
         stop.BeginRun(coupled: consumers.Count > 0);
-        using var exchange = new InMemoryLogitExchange(consumers, ExchangePolicy.From(spec.Exchange));
+        using var exchange = new InMemoryLogitExchange(consumers, ExchangePolicy.From(spec.Exchange), LogitWireFormat.From(spec.Exchange));
         var options = PeerLoopOptions.For(spec, run);
         var outcomes = new PeerOutcome[spec.Peers.Count];
         var sessions = new PeerSession?[spec.Peers.Count];

@@ -23,8 +23,33 @@ public sealed record ExchangeSpec
     /// <summary><c>max_staleness</c>: bounded-staleness mode uses teacher logits at most this many steps old.</summary>
     public int MaxStaleness { get; init; } = 2;
 
-    /// <summary><c>wire_dtype</c>: <c>fp32</c> (exact) or <c>fp16</c> (half the bytes).</summary>
-    public string WireDType { get; init; } = "fp32";
+    /// <summary><c>wire_dtype</c> fp32: the logits as they are, 4 bytes each.</summary>
+    public const string WireFp32 = "fp32";
+
+    /// <summary><c>wire_dtype</c> fp16: the logits rounded to half precision, 2 bytes each.</summary>
+    public const string WireFp16 = "fp16";
+
+    /// <summary><c>wire_dtype</c> topk: per row, the <see cref="TopK"/> largest log-probabilities (T = 1) and their classes.</summary>
+    public const string WireTopK = "topk";
+
+    /// <summary><c>topk_rest</c> uniform: the rest of a row's mass spread evenly over the classes it does not carry.</summary>
+    public const string RestUniform = "uniform";
+
+    /// <summary><c>topk_rest</c> drop: a row renormalised over the classes it carries; the others get probability 0.</summary>
+    public const string RestDrop = "drop";
+
+    /// <summary>
+    /// <c>wire_dtype</c>: <c>fp32</c> (exact), <c>fp16</c> (half the bytes) or <c>topk</c> (k values
+    /// and classes per row). fp16 and topk are lossy, and applied alike by every exchange, the
+    /// embedded one included (<see cref="Exchange.LogitWireFormat"/>).
+    /// </summary>
+    public string WireDType { get; init; } = WireFp32;
+
+    /// <summary><c>topk</c>: wire_dtype topk only: the classes kept per row, 1 &lt;= k &lt; the data set's classes.</summary>
+    public int TopK { get; init; } = 8;
+
+    /// <summary><c>topk_rest</c>: wire_dtype topk only: <c>uniform</c> or <c>drop</c> (<see cref="Exchange.RestMass"/>).</summary>
+    public string TopKRest { get; init; } = RestUniform;
 
     /// <summary><c>step_timeout_seconds</c>: synchronous mode waits at most this long for a live teacher's logits before going on with the teachers present.</summary>
     public double StepTimeoutSeconds { get; init; } = 30;

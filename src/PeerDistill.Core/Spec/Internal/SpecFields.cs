@@ -1,3 +1,5 @@
+using PeerDistill.Core.Exchange;
+
 namespace PeerDistill.Core.Spec.Internal;
 
 /// <summary>
@@ -130,7 +132,7 @@ internal static class SpecFields
         new("train_count", SpecValueKind.Integer, "Training images.") { Minimum = 1, Maximum = 200_000, Default = DataDefaults.SyntheticTrainCount },
         new("test_count", SpecValueKind.Integer, "Test images.") { Minimum = 1, Maximum = 100_000, Default = DataDefaults.SyntheticTestCount },
         new("noise", SpecValueKind.Number, "Standard deviation of the pixel noise.") { Minimum = 0, Maximum = 100, Default = DataDefaults.SyntheticNoise },
-        new("classes", SpecValueKind.Integer, "Number of classes.") { Minimum = 2, Maximum = 1000, Default = DataDefaults.SyntheticClasses });
+        new("classes", SpecValueKind.Integer, "Number of classes.") { Minimum = 2, Maximum = 10_000, Default = DataDefaults.SyntheticClasses });
 
     public static readonly SpecObject Data = new(
         "What every peer trains on, batch by batch in the same order.",
@@ -166,7 +168,15 @@ internal static class SpecFields
             Allowed = [ExchangeSpec.Synchronous, ExchangeSpec.BoundedStaleness], Noun = "exchange mode", Default = ExchangeDefaults.Mode,
         },
         new("max_staleness", SpecValueKind.Integer, "Bounded-staleness mode: the oldest teacher logits used, in steps behind the learner.") { Minimum = 0, Maximum = 1000, Default = ExchangeDefaults.MaxStaleness },
-        new("wire_dtype", SpecValueKind.String, "Precision of logits on the wire.") { Allowed = ["fp32", "fp16"], Noun = "wire dtype", Default = ExchangeDefaults.WireDType },
+        new("wire_dtype", SpecValueKind.String, "Form of logits between peers: fp32 (exact), fp16 (rounded to half precision) or topk (per row, the topk largest log-probabilities at T = 1 and their classes; the receiver fills in the rest as topk_rest says). Lossy forms apply to the embedded exchange too.")
+        {
+            Allowed = [ExchangeSpec.WireFp32, ExchangeSpec.WireFp16, ExchangeSpec.WireTopK], Noun = "wire dtype", Default = ExchangeDefaults.WireDType,
+        },
+        new("topk", SpecValueKind.Integer, "wire_dtype topk only: the classes kept per row; must be below the data set's classes.") { Minimum = 1, Maximum = SparseLogits.MaxK, Default = ExchangeDefaults.TopK },
+        new("topk_rest", SpecValueKind.String, "wire_dtype topk only: uniform (the rest of a row's mass, 1 - the sum of its k probabilities, spread evenly over the other classes) or drop (the row renormalised over its k classes, the others at probability 0).")
+        {
+            Allowed = [ExchangeSpec.RestUniform, ExchangeSpec.RestDrop], Noun = "top-k rest", Default = ExchangeDefaults.TopKRest,
+        },
         new("step_timeout_seconds", SpecValueKind.Number, "Synchronous mode: the longest wait for a live teacher's logits before stepping with the teachers present.")
         {
             Minimum = 0.01, Maximum = 3600, Default = ExchangeDefaults.StepTimeoutSeconds,

@@ -71,7 +71,7 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
         var distillation = ReadDistillation(root.Object("distillation"), names);
         var evaluation = ReadEvaluation(root.Object("evaluation"));
         var checkpoints = ReadCheckpoints(root.Object("checkpoints"));
-        var exchange = ReadExchange(root.Object("exchange"));
+        var exchange = ReadExchange(root.Object("exchange"), classes);
         var output = root.String("output");
 
         if (cohort is null || peers is null || data is null)
@@ -568,19 +568,51 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
             };
     }
 
-    private static ExchangeSpec ReadExchange(MappingReader? r)
+    private ExchangeSpec ReadExchange(MappingReader? r, int classes)
     {
         var d = new ExchangeSpec();
-        return r is null
-            ? d
-            : new ExchangeSpec
+        if (r is null)
+        {
+            return d;
+        }
+
+        var exchange = new ExchangeSpec
+        {
+            Mode = r.String("mode") ?? d.Mode,
+            MaxStaleness = r.Int32("max_staleness") ?? d.MaxStaleness,
+            WireDType = r.String("wire_dtype") ?? d.WireDType,
+            TopK = r.Int32("topk") ?? d.TopK,
+            TopKRest = r.String("topk_rest") ?? d.TopKRest,
+            StepTimeoutSeconds = r.Number("step_timeout_seconds") ?? d.StepTimeoutSeconds,
+            Quorum = r.Int32("quorum") ?? d.Quorum,
+            MaxAbsLogit = r.Number("max_abs_logit") ?? d.MaxAbsLogit,
+        };
+        CheckTopK(r, exchange, classes);
+        return exchange;
+    }
+
+    // topk and topk_rest belong to wire_dtype topk, whose k must leave classes out (k < classes).
+    private void CheckTopK(MappingReader r, ExchangeSpec exchange, int classes)
+    {
+        var known = r.Field("wire_dtype").Allowed!.Contains(exchange.WireDType);
+        if (exchange.WireDType != ExchangeSpec.WireTopK)
+        {
+            foreach (var key in new[] { "topk", "topk_rest" })
             {
-                Mode = r.String("mode") ?? d.Mode,
-                MaxStaleness = r.Int32("max_staleness") ?? d.MaxStaleness,
-                WireDType = r.String("wire_dtype") ?? d.WireDType,
-                StepTimeoutSeconds = r.Number("step_timeout_seconds") ?? d.StepTimeoutSeconds,
-                Quorum = r.Int32("quorum") ?? d.Quorum,
-                MaxAbsLogit = r.Number("max_abs_logit") ?? d.MaxAbsLogit,
-            };
+                if (known && r.Node(key) is { } node)
+                {
+                    context.Report(r.PathOf(key), $"only for wire_dtype {ExchangeSpec.WireTopK} (wire_dtype is {exchange.WireDType})", node);
+                }
+            }
+
+            return;
+        }
+
+        if (exchange.TopK >= classes)
+        {
+            var given = r.Node("topk");
+            var what = given is null ? $"the default {exchange.TopK}" : exchange.TopK.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            context.Report(r.PathOf("topk"), $"{what} is not below the data set's {classes} classes; top-k keeps 1 to {classes - 1} classes per row", given ?? r.Node("wire_dtype")!);
+        }
     }
 }
