@@ -127,8 +127,8 @@ public class SpecLoaderErrorTests
         { Synthetic("train_count: 0"), "data.synthetic.train_count", "must be in [1, 200000], got 0" },
         { Synthetic("test_count: 0"), "data.synthetic.test_count", "must be in [1, 100000], got 0" },
         { Synthetic("noise: -0.1"), "data.synthetic.noise", "must be in [0, 100], got -0.1" },
-        { Synthetic("classes: 1"), "data.synthetic.classes", "must be in [2, 1000], got 1" },
-        { Synthetic("classes: 1001"), "data.synthetic.classes", "must be in [2, 1000], got 1001" },
+        { Synthetic("classes: 1"), "data.synthetic.classes", "must be in [2, 10000], got 1" },
+        { Synthetic("classes: 10001"), "data.synthetic.classes", "must be in [2, 10000], got 10001" },
         { Synthetic("images: 10"), "data.synthetic.images", "unknown field (known: train_count, test_count, noise, classes)" },
         { WithData("shuffle: true"), "data.shuffle", "unknown field (known: dataset, path, batch_size, epochs, train_subset, validation_split, seed, augmentation, synthetic)" },
 
@@ -146,10 +146,18 @@ public class SpecLoaderErrorTests
         // Exchange.
         { With("exchange: {mode: gossip}"), "exchange.mode", "unknown exchange mode 'gossip' (known: synchronous, bounded-staleness)" },
         { With("exchange: {max_staleness: -2}"), "exchange.max_staleness", "must be in [0, 1000], got -2" },
-        { With("exchange: {wire_dtype: bf16}"), "exchange.wire_dtype", "unknown wire dtype 'bf16' (known: fp32, fp16)" },
+        { With("exchange: {wire_dtype: bf16}"), "exchange.wire_dtype", "unknown wire dtype 'bf16' (known: fp32, fp16, topk)" },
         { With("exchange: {quorum: -1}"), "exchange.quorum", "must be in [0, 255], got -1" },
         { With("exchange: {step_timeout_seconds: 0}"), "exchange.step_timeout_seconds", "must be in [0.01, 3600], got 0" },
-        { With("exchange: {fp16: true}"), "exchange.fp16", "unknown field (known: mode, max_staleness, wire_dtype, step_timeout_seconds, quorum, max_abs_logit)" },
+        { With("exchange: {fp16: true}"), "exchange.fp16", "unknown field (known: mode, max_staleness, wire_dtype, topk, topk_rest, step_timeout_seconds, quorum, max_abs_logit)" },
+        { With("exchange: {wire_dtype: topk, topk: 10}"), "exchange.topk", "10 is not below the data set's 10 classes; top-k keeps 1 to 9 classes per row" },
+        { Synthetic("classes: 4") + "exchange: {wire_dtype: topk}\n", "exchange.topk", "the default 8 is not below the data set's 4 classes" },
+        { With("exchange: {wire_dtype: topk, topk: 0}"), "exchange.topk", "must be in [1, 4096], got 0" },
+        { With("exchange: {wire_dtype: topk, topk: 5000}"), "exchange.topk", "must be in [1, 4096], got 5000" },
+        { With("exchange: {wire_dtype: topk, topk: 2.5}"), "exchange.topk", "expected an integer" },
+        { With("exchange: {wire_dtype: topk, topk: 4, topk_rest: spread}"), "exchange.topk_rest", "unknown top-k rest 'spread' (known: uniform, drop)" },
+        { With("exchange: {topk: 4}"), "exchange.topk", "only for wire_dtype topk (wire_dtype is fp32)" },
+        { With("exchange: {wire_dtype: fp16, topk_rest: drop}"), "exchange.topk_rest", "only for wire_dtype topk (wire_dtype is fp16)" },
     };
 
     [Theory]

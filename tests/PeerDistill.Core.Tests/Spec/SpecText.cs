@@ -67,7 +67,7 @@ internal static class SpecText
           synthetic: {train_count: 500, test_count: 100, noise: 0.25, classes: 5}
         evaluation: {every_steps: 20, at_epoch_end: false, batch_size: 250}
         checkpoints: {directory: ckpt, every_steps: 200, keep_last: 3}
-        exchange: {mode: bounded-staleness, max_staleness: 3, wire_dtype: fp16, step_timeout_seconds: 10, quorum: 1, max_abs_logit: 1000}
+        exchange: {mode: bounded-staleness, max_staleness: 3, wire_dtype: topk, topk: 3, topk_rest: drop, step_timeout_seconds: 10, quorum: 1, max_abs_logit: 1000}
         output: out/full
 
         """;
