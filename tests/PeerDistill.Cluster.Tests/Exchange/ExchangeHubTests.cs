@@ -74,6 +74,8 @@ public sealed class ExchangeHubTests
         { "nan", StatusCode.InvalidArgument },
         { "infinity", StatusCode.InvalidArgument },
         { "huge", StatusCode.InvalidArgument },
+        { "top-k fields on a dense frame", StatusCode.InvalidArgument },
+        { "top-k dtype on a dense cohort", StatusCode.InvalidArgument },
     };
 
     /// <summary>A bad version of b's frame of step 0 (the good one is b's frame of step 0).</summary>
@@ -103,6 +105,8 @@ public sealed class ExchangeHubTests
             case "nan": f.Values = WireCodec.Encode(Enumerable.Repeat(float.NaN, Batch * Classes).ToArray(), WireDType.Fp32); break;
             case "infinity": f.Values = WireCodec.Encode([.. new float[(Batch * Classes) - 1], float.PositiveInfinity], WireDType.Fp32); break;
             case "huge": f.Values = WireCodec.Encode([.. new float[(Batch * Classes) - 1], -3e38f], WireDType.Fp32); break;
+            case "top-k fields on a dense frame": f.Topk = 2; f.Indices = ByteString.CopyFrom(new byte[Batch * 2 * 2]); break;
+            case "top-k dtype on a dense cohort": f.Dtype = WireDType.Topk; f.Topk = 2; f.TopkRest = TopKRest.Uniform; (f.Values, f.Indices) = WireCodec.EncodeTopK(new float[Batch * Classes], Classes, 2); break;
             default: throw new ArgumentException(kind);
         }
 
