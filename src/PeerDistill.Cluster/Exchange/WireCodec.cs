@@ -7,7 +7,7 @@ namespace PeerDistill.Cluster.Exchange;
 
 /// <summary>
 /// Logits on the wire: packed little-endian fp32 (exact), fp16 (half the bytes), or top-k sparse
-/// rows (k fp32 log-probabilities and k uint16/uint32 classes per row; see <see cref="SparseLogits"/>
+/// rows (k fp32 log-probabilities and k uint8/uint16/uint32 classes per row; see <see cref="SparseLogits"/>
 /// for what the receiver reconstructs, and exchange.proto for the layout).
 /// </summary>
 public static class WireCodec
@@ -45,8 +45,8 @@ public static class WireCodec
     /// <summary>The wire value of a rest mode.</summary>
     public static TopKRest ToWire(RestMass rest) => rest == RestMass.Drop ? TopKRest.Drop : TopKRest.Uniform;
 
-    /// <summary>Bytes per class index in a top-k frame of <paramref name="classes"/> classes: 2 up to 65536 classes, else 4.</summary>
-    public static int IndexWidth(int classes) => classes <= 65536 ? 2 : 4;
+    /// <summary>Bytes per class index in a top-k frame of <paramref name="classes"/> classes: the smallest unsigned integer that holds classes - 1 (1 up to 256 classes, 2 up to 65536, else 4).</summary>
+    public static int IndexWidth(int classes) => classes <= 256 ? 1 : classes <= 65536 ? 2 : 4;
 
     /// <summary>Bytes of values and indices a frame of <paramref name="batch"/> rows of <paramref name="classes"/> carries in <paramref name="format"/>.</summary>
     public static long PayloadBytes(int batch, int classes, LogitWireFormat format)
@@ -90,7 +90,15 @@ public static class WireCodec
         var indices = new int[n];
         SparseLogits.Select(logits, classes, k, values, indices);
         byte[] packed;
-        if (IndexWidth(classes) == 2)
+        if (IndexWidth(classes) == 1)
+        {
+            packed = new byte[n];
+            for (var i = 0; i < n; i++)
+            {
+                packed[i] = (byte)indices[i];
+            }
+        }
+        else if (IndexWidth(classes) == 2)
         {
             var narrow = new ushort[n];
             for (var i = 0; i < n; i++)
@@ -132,7 +140,14 @@ public static class WireCodec
 
         var v = MemoryMarshal.Cast<byte, float>(values);
         var idx = new int[n];
-        if (width == 2)
+        if (width == 1)
+        {
+            for (var i = 0; i < n; i++)
+            {
+                idx[i] = indices[i];
+            }
+        }
+        else if (width == 2)
         {
             var narrow = MemoryMarshal.Cast<byte, ushort>(indices);
             for (var i = 0; i < n; i++)

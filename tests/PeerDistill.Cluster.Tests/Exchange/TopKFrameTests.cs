@@ -58,7 +58,7 @@ public sealed class TopKFrameTests
 
     private static ByteString Floats(params float[] v) => ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(v.AsSpan()));
 
-    private static ByteString UInt16s(params ushort[] v) => ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(v.AsSpan()));
+    private static ByteString Bytes(params byte[] v) => ByteString.CopyFrom(v);
 
     [Theory]
     [InlineData(RestMass.Uniform)]
@@ -68,12 +68,28 @@ public sealed class TopKFrameTests
         var hub = NewHub(rest);
         var frame = Frame(rest);
         Assert.Equal(Batch * K * 4, frame.Values.Length);
-        Assert.Equal(Batch * K * 2, frame.Indices.Length);
+        Assert.Equal(Batch * K * 1, frame.Indices.Length);
         var verdict = hub.Deliver(frame, new object());
         Assert.True(verdict.Accepted, verdict.Reason);
         var got = Assert.Single(hub.Gather("a", 0, ["b"], CancellationToken.None));
         Assert.Equal(new LogitWireFormat(LogitEncoding.TopK, K, rest).Apply(Logits, Classes), got.Values);
         Assert.Equal(hub.Settings.Format, new LogitWireFormat(LogitEncoding.TopK, K, rest));
+    }
+
+    [Theory]
+    [InlineData(256, 1)]
+    [InlineData(257, 2)]
+    [InlineData(65_536, 2)]
+    [InlineData(65_537, 4)]
+    public void Indices_TakeTheSmallestWidthThatHoldsTheLargestClass(int classes, int width)
+    {
+        Assert.Equal(width, WireCodec.IndexWidth(classes));
+        var logits = new float[classes];
+        logits[classes - 1] = 3;
+        var (values, indices) = WireCodec.EncodeTopK(logits, classes, 1);
+        Assert.Equal(width, indices.Length);
+        Assert.Null(WireCodec.DecodeTopK(values.Span, indices.Span, 1, classes, 1, RestMass.Uniform, 1e6, out var dense));
+        Assert.Equal(SparseLogits.RoundTrip(logits, classes, 1, RestMass.Uniform), dense);
     }
 
     [Fact]
@@ -97,8 +113,8 @@ public sealed class TopKFrameTests
         { "wrong rest", "topk_rest Drop; the cohort's exchange.topk_rest is Uniform" },
         { "unset rest", "topk_rest Unspecified" },
         { "short values", "bytes of values; expected 32" },
-        { "short indices", "bytes of indices; expected 16" },
-        { "no indices", "0 bytes of indices; expected 16" },
+        { "short indices", "7 bytes of indices; expected 8" },
+        { "no indices", "0 bytes of indices; expected 8" },
         { "index out of range", "class index 6 at row 1, outside [0, 6)" },
         { "repeated index", "class 4 twice in row 2" },
         { "nan", "a non-finite value (NaN) at row 0, entry 1" },
@@ -116,17 +132,17 @@ public sealed class TopKFrameTests
         var hub = NewHub(maxAbs: 100);
         var f = Frame();
         float[] v = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(f.Values.Span).ToArray();
-        ushort[] idx = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(f.Indices.Span).ToArray();
+        byte[] idx = f.Indices.ToByteArray();
         switch (kind)
         {
             case "wrong k": f.Topk = 3; break;
             case "wrong rest": f.TopkRest = TopKRest.Drop; break;
             case "unset rest": f.TopkRest = TopKRest.Unspecified; break;
             case "short values": f.Values = ByteString.CopyFrom(f.Values.Span[..^4]); break;
-            case "short indices": f.Indices = ByteString.CopyFrom(f.Indices.Span[..^2]); break;
+            case "short indices": f.Indices = ByteString.CopyFrom(f.Indices.Span[..^1]); break;
             case "no indices": f.Indices = ByteString.Empty; break;
-            case "index out of range": idx[3] = Classes; f.Indices = UInt16s(idx); break;
-            case "repeated index": idx[4] = 4; idx[5] = 4; f.Indices = UInt16s(idx); break;
+            case "index out of range": idx[3] = Classes; f.Indices = Bytes(idx); break;
+            case "repeated index": idx[4] = 4; idx[5] = 4; f.Indices = Bytes(idx); break;
             case "nan": v[1] = float.NaN; f.Values = Floats(v); break;
             case "infinity": v[7] = float.NegativeInfinity; f.Values = Floats(v); break;
             case "positive log-probability": v[6] = 0.5f; f.Values = Floats(v); break;
@@ -158,7 +174,7 @@ public sealed class TopKFrameTests
             var f = Frame(i % 2 == 0 ? RestMass.Uniform : RestMass.Drop);
             // Right lengths most of the time (so that the entry checks are reached), random lengths otherwise.
             var valueBytes = new byte[random.Next(4) == 0 ? random.Next(64) : Batch * K * 4];
-            var indexBytes = new byte[random.Next(4) == 0 ? random.Next(32) : Batch * K * 2];
+            var indexBytes = new byte[random.Next(4) == 0 ? random.Next(32) : Batch * K];
             random.NextBytes(valueBytes);
             random.NextBytes(indexBytes);
             if (random.Next(2) == 0)
@@ -166,8 +182,7 @@ public sealed class TopKFrameTests
                 // Plausible entries: small negative values, indices below the class count.
                 var v = Enumerable.Range(0, Batch * K).Select(_ => (float)(-random.NextDouble() * 5)).ToArray();
                 valueBytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(v.AsSpan()).ToArray();
-                var idx = Enumerable.Range(0, Batch * K).Select(_ => (ushort)random.Next(Classes + 1)).ToArray();
-                indexBytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(idx.AsSpan()).ToArray();
+                indexBytes = Enumerable.Range(0, Batch * K).Select(_ => (byte)random.Next(Classes + 1)).ToArray();
             }
 
             f.Values = ByteString.CopyFrom(valueBytes);

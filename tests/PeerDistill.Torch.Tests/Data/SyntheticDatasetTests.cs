@@ -56,6 +56,40 @@ public sealed class SyntheticDatasetTests
         Assert.True(high < low - 0.2, $"noise 1.0: {high:P1} vs {low:P1}");
     }
 
+    [Fact]
+    public void TenThousandClasses_BalancedInUnitRange()
+    {
+        var data = SyntheticDataset.Create(20_000, classes: 10_000, seed: 3);
+
+        Assert.Equal(10_000, data.Classes);
+        var counts = new int[10_000];
+        foreach (var l in data.Labels.ToArray())
+        {
+            counts[l]++;
+        }
+
+        Assert.All(counts, n => Assert.Equal(2, n));
+        Assert.All(data.Image(19_999).ToArray(), p => Assert.InRange(p, 0f, 1f));
+    }
+
+    [Fact]
+    public void ManyClasses_GetMoreContrast_TenOrFewerAsBefore()
+    {
+        static double Rms(int classes)
+        {
+            var data = SyntheticDataset.Create(classes, classes: classes, seed: 9, noise: 0);
+            return Math.Sqrt(Enumerable.Range(0, data.Count).SelectMany(i => data.Image(i).ToArray()).Average(p => (p - 0.5) * (p - 0.5)));
+        }
+
+        Assert.Equal(1, SyntheticDataset.ContrastGain(2));
+        Assert.Equal(1, SyntheticDataset.ContrastGain(10));
+        Assert.Equal(10, SyntheticDataset.ContrastGain(100));
+        Assert.Equal(16, SyntheticDataset.ContrastGain(10_000));
+        var (few, many) = (Rms(10), Rms(1000));
+        Assert.InRange(few, 0.05, 0.08);
+        Assert.True(many > 3 * few, $"1000 classes: RMS {many:F3} vs {few:F3} for 10");
+    }
+
     private static double NearestClassMeanAccuracy(IDataset train, IDataset validation)
     {
         var size = train.Shape.Size;
