@@ -220,7 +220,7 @@ internal static class LogitsBenchmark
             var total = 0L;
             for (var i = 0; i < idx.Length; i += width)
             {
-                var c = width == 2 ? BitConverter.ToUInt16(idx.Slice(i, 2)) : BitConverter.ToUInt32(idx.Slice(i, 4));
+                var c = width switch { 1 => idx[i], 2 => BitConverter.ToUInt16(idx.Slice(i, 2)), _ => BitConverter.ToUInt32(idx.Slice(i, 4)) };
                 total += CodedOutputStream.ComputeUInt32Size(c);
             }
 
