@@ -34,7 +34,7 @@ internal static class LogitsBenchmark
         var fashionKs = a.Ints("fashion-k", [1, 2, 4, 8]);
         var fashionSubset = a.Int("fashion-subset", 12000);
         var largeClasses = a.Int("large-classes", 1000);
-        var largeNoise = double.Parse(a.String("large-noise", "1.2"), CultureInfo.InvariantCulture);
+        var largeNoise = double.Parse(a.String("large-noise", "0.5"), CultureInfo.InvariantCulture);
         var accuracy = a.String("accuracy", "yes") != "no";
         var clock = Stopwatch.StartNew();
         var loads = new List<object> { new { at = "start", loadavg = LoadAverage() } };
