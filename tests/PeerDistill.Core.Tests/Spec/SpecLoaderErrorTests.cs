@@ -157,6 +157,8 @@ public class SpecLoaderErrorTests
         { With("exchange: {wire_dtype: topk, topk: 2.5}"), "exchange.topk", "expected an integer" },
         { With("exchange: {wire_dtype: topk, topk: 4, topk_rest: spread}"), "exchange.topk_rest", "unknown top-k rest 'spread' (known: uniform, drop)" },
         { With("exchange: {topk: 4}"), "exchange.topk", "only for wire_dtype topk (wire_dtype is fp32)" },
+        { With("exchange: {topk: 0}"), "exchange.topk", "must be in [1, 4096], got 0" },
+        { Synthetic("classes: 4") + "exchange: {wire_dtype: topk, topk: 0}\n", "exchange.topk", "must be in [1, 4096], got 0" },
         { With("exchange: {wire_dtype: fp16, topk_rest: drop}"), "exchange.topk_rest", "only for wire_dtype topk (wire_dtype is fp16)" },
     };
 

@@ -576,30 +576,33 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
             return d;
         }
 
+        var topk = r.Int32("topk");
+        var topkRest = r.String("topk_rest");
         var exchange = new ExchangeSpec
         {
             Mode = r.String("mode") ?? d.Mode,
             MaxStaleness = r.Int32("max_staleness") ?? d.MaxStaleness,
             WireDType = r.String("wire_dtype") ?? d.WireDType,
-            TopK = r.Int32("topk") ?? d.TopK,
-            TopKRest = r.String("topk_rest") ?? d.TopKRest,
+            TopK = topk ?? d.TopK,
+            TopKRest = topkRest ?? d.TopKRest,
             StepTimeoutSeconds = r.Number("step_timeout_seconds") ?? d.StepTimeoutSeconds,
             Quorum = r.Int32("quorum") ?? d.Quorum,
             MaxAbsLogit = r.Number("max_abs_logit") ?? d.MaxAbsLogit,
         };
-        CheckTopK(r, exchange, classes);
+        CheckTopK(r, exchange, classes, topk is not null, topkRest is not null);
         return exchange;
     }
 
     // topk and topk_rest belong to wire_dtype topk, whose k must leave classes out (k < classes).
-    private void CheckTopK(MappingReader r, ExchangeSpec exchange, int classes)
+    // A value already refused (out of range, unknown) is not reported a second time.
+    private void CheckTopK(MappingReader r, ExchangeSpec exchange, int classes, bool topkRead, bool restRead)
     {
         var known = r.Field("wire_dtype").Allowed!.Contains(exchange.WireDType);
         if (exchange.WireDType != ExchangeSpec.WireTopK)
         {
-            foreach (var key in new[] { "topk", "topk_rest" })
+            foreach (var (key, read) in new[] { ("topk", topkRead), ("topk_rest", restRead) })
             {
-                if (known && r.Node(key) is { } node)
+                if (known && read && r.Node(key) is { } node)
                 {
                     context.Report(r.PathOf(key), $"only for wire_dtype {ExchangeSpec.WireTopK} (wire_dtype is {exchange.WireDType})", node);
                 }
@@ -608,7 +611,7 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
             return;
         }
 
-        if (exchange.TopK >= classes)
+        if (exchange.TopK >= classes && (topkRead || r.Node("topk") is null))
         {
             var given = r.Node("topk");
             var what = given is null ? $"the default {exchange.TopK}" : exchange.TopK.ToString(System.Globalization.CultureInfo.InvariantCulture);
