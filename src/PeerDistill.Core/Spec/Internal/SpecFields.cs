@@ -162,7 +162,7 @@ internal static class SpecFields
         new("keep_last", SpecValueKind.Integer, "Checkpoints kept per peer.") { Minimum = 1, Maximum = 1000, Default = CheckpointDefaults.KeepLast });
 
     public static readonly SpecObject Exchange = new(
-        "How distributed peers exchange logits over the network (the embedded runner is always synchronous, in memory).",
+        "How peers exchange logits: in memory (embedded) or over gRPC (distributed), under the same policy and wire form.",
         new("mode", SpecValueKind.String, "synchronous: each step, wait for every live teacher's logits of that step; bounded-staleness: never wait, use each teacher's freshest logits at most max_staleness steps old, on the batch they were computed on.")
         {
             Allowed = [ExchangeSpec.Synchronous, ExchangeSpec.BoundedStaleness], Noun = "exchange mode", Default = ExchangeDefaults.Mode,
