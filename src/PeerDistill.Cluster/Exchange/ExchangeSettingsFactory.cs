@@ -10,17 +10,23 @@ public static class ExchangeSettingsFactory
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(data);
-        var sampler = data.Sampler;
         var steps = data.TotalSteps;
         // A receiver re-activated from a checkpoint must still accept its teachers' newest frame,
         // which may be up to a checkpoint interval ahead of it.
         var window = (int)Math.Clamp(Math.Max(64, spec.Checkpoints.EverySteps * 2), 64, 100_000);
+        if (data.Federation is { } federation)
+        {
+            // A federated peer skips the indices of a round it has nothing to do at: its teachers'
+            // first frame of the next round may be a round ahead of it.
+            window = (int)Math.Clamp(Math.Max(window, (federation.RoundLength * 2) + federation.PublicBatches), 64, 100_000);
+        }
+
         var policy = Core.Exchange.ExchangePolicy.From(spec.Exchange);
         return new ExchangeSettings(
             spec.Cohort,
             run,
             data.Classes,
-            step => step >= 0 && step < steps ? sampler.Batch(step).Length : 0,
+            data.FrameBatchSizeAt,
             steps,
             WireCodec.Parse(spec.Exchange.WireDType),
             policy.StepTimeout,

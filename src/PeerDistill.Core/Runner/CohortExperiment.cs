@@ -27,7 +27,7 @@ public static class CohortExperiment
         }
 
         var clock = Stopwatch.StartNew();
-        var data = CohortData.Load(spec.Data);
+        var data = CohortData.Load(spec);
         var strategy = StrategyRegistry.Create(spec);
         using var metrics = new MetricsFile(metricsPath);
         var all = new CompositeObserver(metrics, observer);
