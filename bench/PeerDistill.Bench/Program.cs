@@ -14,10 +14,12 @@ switch (name)
         return RpcBenchmark.Run(rest);
     case "distributed":
         return DistributedBenchmark.Run(rest);
+    case "federated":
+        return FederatedBenchmark.Run(rest);
     case "rpc-server":
         // Hidden: the server side of `rpc`, started by it as a child process.
         return RpcBenchmark.Serve(rest);
     default:
-        Console.Error.WriteLine($"unknown benchmark '{name}' (known: engine, cohort, dml-gain, rpc, distributed)");
+        Console.Error.WriteLine($"unknown benchmark '{name}' (known: engine, cohort, dml-gain, rpc, distributed, federated)");
         return 2;
 }

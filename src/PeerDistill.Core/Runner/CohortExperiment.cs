@@ -49,6 +49,11 @@ public static class CohortExperiment
         SummaryWriter.Write(summaryPath, spec, result, data);
         metrics.Dispose();
         PlotWriter.Write(plotPath, metricsPath, spec.Cohort);
+        if (data.Federation is { } federation)
+        {
+            PartitionPlotWriter.Write(Path.Combine(output, "partition.svg"), federation, spec.Cohort);
+        }
+
         return result;
     }
 

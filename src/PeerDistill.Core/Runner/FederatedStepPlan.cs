@@ -107,22 +107,15 @@ public sealed class FederatedStepPlan : IStepPlan
 
     public long? LastEpochEndIn(long after, long upTo)
     {
-        for (var s = upTo; s > after; s--)
+        // Rounds end at W + k * R (k = 1..rounds), and the warm-up at W.
+        var (w, r) = (_plan.WarmupSteps, _plan.RoundLength);
+        var k = upTo < w ? 0 : Math.Min(_plan.Rounds, (upTo - w) / r);
+        if (k >= 1 && w + (k * r) > after)
         {
-            if (_plan.EndsRound(s))
-            {
-                return s;
-            }
-
-            // Round ends lie only at the warm-up's end and at multiples of the round length after it.
-            if (s > _plan.WarmupSteps)
-            {
-                var previous = _plan.WarmupSteps + ((s - _plan.WarmupSteps - 1) / _plan.RoundLength * _plan.RoundLength);
-                s = Math.Max(previous, after) + 1;
-            }
+            return w + (k * r);
         }
 
-        return null;
+        return w > 0 && w <= upTo && w > after ? w : null;
     }
 
     public int EpochAfter(long completedSteps) =>

@@ -96,7 +96,7 @@ public sealed class PeerStepLoop
                 // an evaluation or checkpoint due at any of them is taken once, at the last one due.
                 var ran = step + 1;
                 step = _plan.NextAtOrAfter(ran);
-                doneThrough = step;
+                doneThrough = ran;
                 var epochEnd = _options.EvaluateAtEpochEnd ? _plan.LastEpochEndIn(ran - 1, step) : null;
                 var evaluateAt = Latest(LastMultipleIn(ran - 1, step, _options.EvaluateEverySteps), epochEnd);
                 // The last step is measured by the final test evaluation below.
@@ -109,6 +109,13 @@ public sealed class PeerStepLoop
                 {
                     SaveCheckpoint(c);
                 }
+            }
+
+            if (_stop.StopStep is { } stopAt && stopAt >= doneThrough && stopAt < total)
+            {
+                // Nothing left to run, but asked to stop at a step this peer skipped to the end over
+                // (a federated peer whose last round ended early): the others stop there, so it does too.
+                return Interrupted(stopAt, samplesThisRun, clock, $"stopped on request at step {stopAt}");
             }
 
             _exchange.Withdraw(name, step, "finished");
