@@ -160,7 +160,8 @@ internal sealed class FederatedChecks(SpecContext context)
 
     private void ReportIfPresent(MappingReader? r, string key, string message)
     {
-        if (r?.Node(key) is { } node)
+        // A value already refused (out of range, wrong type) is one error, not two.
+        if (r?.Node(key) is { } node && !context.Errors.Any(e => e.Path == r.PathOf(key)))
         {
             context.Report(r.PathOf(key), message, node);
         }
