@@ -14,6 +14,7 @@ namespace PeerDistill.Cluster.Exchange;
 /// <param name="Window">How many steps ahead of the receiver a frame may be (the credit granted to senders).</param>
 /// <param name="MaxStaleness">0: synchronous (wait for each step's logits); k &gt; 0: bounded staleness (never wait; use each teacher's freshest logits at most k steps old).</param>
 /// <param name="MaxAbsLogit">The largest logit magnitude a frame may carry (exchange.max_abs_logit).</param>
+/// <param name="NextFrameStep">The first step after a given one at which frames are sent (the next step; a federated run's next public step); null: the next step.</param>
 public sealed record ExchangeSettings(
     string Cohort,
     string Run,
@@ -25,8 +26,12 @@ public sealed record ExchangeSettings(
     int Quorum,
     int Window = 64,
     int MaxStaleness = 0,
-    double MaxAbsLogit = 1e6)
+    double MaxAbsLogit = 1e6,
+    Func<long, long>? NextFrameStep = null)
 {
+    /// <summary>The first step after <paramref name="step"/> at which a sender sends frames: a sender that skips no frame sends that one next.</summary>
+    public long FrameAfter(long step) => NextFrameStep?.Invoke(step) ?? step + 1;
+
     /// <summary>The exchange policy these settings carry (the same rules as the embedded exchange).</summary>
     public Core.Exchange.ExchangePolicy Policy { get; } = new(StepTimeout, Quorum, MaxStaleness);
 }

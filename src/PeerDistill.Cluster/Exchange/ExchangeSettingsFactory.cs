@@ -33,6 +33,7 @@ public static class ExchangeSettingsFactory
             policy.Quorum,
             window,
             policy.MaxStaleness,
-            spec.Exchange.MaxAbsLogit);
+            spec.Exchange.MaxAbsLogit,
+            data.Federation is { } f ? f.NextPublicStepAfter : null);
     }
 }

@@ -177,6 +177,34 @@ public sealed class FederatedPlan
         return offset >= first && offset < first + n ? (round * n) + (offset - first) : null;
     }
 
+    /// <summary>
+    /// The first public step after <paramref name="step"/> (<see cref="TotalSteps"/> when none): where
+    /// a peer that sent the frames of <paramref name="step"/> sends its next ones. The exchange
+    /// believes a sender's frame that follows its last one in this sequence, as it believes step
+    /// s + 1 after step s of a peer that runs every step.
+    /// </summary>
+    public long NextPublicStepAfter(long step)
+    {
+        var first = Strategy == FedMd ? 0 : LongestLocal;
+        var s = Math.Max(step + 1, WarmupSteps);
+        if (s >= TotalSteps)
+        {
+            return TotalSteps;
+        }
+
+        var (round, offset) = RoundOf(s);
+        if (offset < first)
+        {
+            offset = first;
+        }
+        else if (offset >= first + PublicBatches)
+        {
+            (round, offset) = (round + 1, first);
+        }
+
+        return Math.Min(TotalSteps, WarmupSteps + (round * RoundLength) + offset);
+    }
+
     /// <summary>Whether <paramref name="step"/> is the last public step of its round (feddf's barrier between server and clients).</summary>
     public bool IsLastPublicOfRound(long step) =>
         PublicIndexAt(step) is { } k && (k - WarmupSteps) % PublicBatches == PublicBatches - 1;

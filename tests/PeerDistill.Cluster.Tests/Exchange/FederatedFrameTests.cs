@@ -56,12 +56,27 @@ public sealed class FederatedFrameTests
             Assert.Contains($"expected [0, {data.Classes}]", refused.Reason, StringComparison.Ordinal);
         }
 
+        // A sender's first frame is of the first public step (after the warm-up), and each next one of
+        // the next public step: believed on a stream of its own, with no progress reported yet, as
+        // step s + 1 after step s of a peer that runs every step.
         var first = 2L;
-        var rows = plan.PublicSampler.Batch(plan.PublicIndexAt(first)!.Value).Length;
-        Assert.True(hub.Deliver(Frame("b", first, rows, data.Classes)).Accepted);
-        // A public step a round later (the first of the next round) is within the window.
+        var lastOfRound = first + plan.PublicBatches - 1;
         var next = first + plan.RoundLength;
-        Assert.True(hub.Deliver(Frame("c", next, plan.PublicSampler.Batch(plan.PublicIndexAt(next)!.Value).Length, data.Classes)).Accepted);
+        Assert.Equal(first + 1, plan.NextPublicStepAfter(first));
+        Assert.Equal(next, plan.NextPublicStepAfter(lastOfRound));
+        foreach (var step in Enumerable.Range((int)first, plan.PublicBatches).Select(s => (long)s).Append(next))
+        {
+            var rows = plan.PublicSampler.Batch(plan.PublicIndexAt(step)!.Value).Length;
+            var verdict = hub.Deliver(Frame("b", step, rows, data.Classes), new object());
+            Assert.True(verdict.Accepted, $"step {step}: {verdict.Reason}");
+        }
+
+        // A frame that skips a public step is not believed on a stream that did not carry the previous one.
+        var skipping = next + 1 + 1;
+        var refusedAhead = hub.Deliver(Frame("c", skipping, plan.PublicSampler.Batch(plan.PublicIndexAt(skipping)!.Value).Length, data.Classes), new object());
+        Assert.False(refusedAhead.Accepted);
+        Assert.Equal(StatusCode.OutOfRange, refusedAhead.Code);
+        Assert.Contains($"its next step is {first}", refusedAhead.Reason, StringComparison.Ordinal);
     }
 
     private static LogitsFrame Frame(string sender, long step, int rows, int classes)

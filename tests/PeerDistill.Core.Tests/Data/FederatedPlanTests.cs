@@ -29,6 +29,8 @@ public class FederatedPlanTests
         Assert.Equal([2, 3, 4, 2 + (int)f.RoundLength, 3 + (int)f.RoundLength, 4 + (int)f.RoundLength], publicSteps);
         Assert.Equal([2L, 3, 4, 5, 6, 7], publicSteps.Select(s => f.PublicIndexAt(s)!.Value));
         Assert.All(Enumerable.Range(0, (int)f.TotalSteps), s => Assert.Equal(f.PublicIndexAt(s) is { } k ? f.PublicSampler.Batch(k).Length : 0, data.FrameBatchSizeAt(s)));
+        // The next public step after any step (where a sender's next frame is), from -1 (none sent yet) on.
+        Assert.All(Enumerable.Range(-1, (int)f.TotalSteps + 1), s => Assert.Equal(publicSteps.Where(p => p > s).Select(p => (long)p).DefaultIfEmpty(f.TotalSteps).First(), f.NextPublicStepAfter(s)));
     }
 
     [Fact]
@@ -79,6 +81,8 @@ public class FederatedPlanTests
         Assert.Equal(publicSteps, serverSteps);
         // Public steps follow the longest local training in each round.
         Assert.Equal(f.LongestLocal, publicSteps[0]);
+        Assert.Equal(publicSteps[0], f.NextPublicStepAfter(-1));
+        Assert.Equal(f.RoundLength + f.LongestLocal, f.NextPublicStepAfter(f.RoundLength - 1));
         Assert.All(serverSteps, s => Assert.True(server.At(s).Gather && server.At(s).Train && !server.At(s).IncludeSelf));
         var barriers = publicSteps.Where(f.IsLastPublicOfRound).ToList();
         Assert.Equal([f.RoundLength - 1, (2 * f.RoundLength) - 1], barriers);
