@@ -8,9 +8,11 @@ namespace PeerDistill.Core.Runner;
 
 /// <summary>
 /// The training loop of one peer, the same for the embedded runner and for distributed workers
-/// (only the <see cref="ILogitExchange"/> differs). At step s the peer builds batch s (the same on
-/// every peer), computes its logits, publishes them if anyone learns from it, gathers its teachers'
-/// logits of step s, and steps on the strategy's loss. A failure of this peer (NaN or infinite
+/// (only the <see cref="ILogitExchange"/> differs). At step s the peer builds the batch its
+/// <see cref="IStepPlan"/> names (for DML batch s of the shared order, the same on every peer; for
+/// a federated peer a public or a private batch, and indices it has nothing to do at are skipped),
+/// computes its logits, publishes them if anyone learns from it and the plan says so, gathers its
+/// teachers' logits of step s, and steps on the strategy's loss. A failure of this peer (NaN or infinite
 /// logits or loss, an I/O error) ends this peer only: it withdraws from the exchange, and the other
 /// peers go on without it. A stop ends the peer at a step boundary, or (cancellation) while it waits
 /// for its teachers, with that step undone; either way it checkpoints the steps it completed.
