@@ -16,10 +16,12 @@ switch (name)
         return DistributedBenchmark.Run(rest);
     case "logits":
         return LogitsBenchmark.Run(rest);
+    case "federated":
+        return FederatedBenchmark.Run(rest);
     case "rpc-server":
         // Hidden: the server side of `rpc`, started by it as a child process.
         return RpcBenchmark.Serve(rest);
     default:
-        Console.Error.WriteLine($"unknown benchmark '{name}' (known: engine, cohort, dml-gain, rpc, distributed, logits)");
+        Console.Error.WriteLine($"unknown benchmark '{name}' (known: engine, cohort, dml-gain, rpc, distributed, logits, federated)");
         return 2;
 }

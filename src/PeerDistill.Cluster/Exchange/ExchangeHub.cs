@@ -138,7 +138,7 @@ public sealed class ExchangeHub
                     // more than one step beyond this one (one beyond is normal: a teacher that learns
                     // from this peer completes the step as soon as it has this peer's logits, while its
                     // own may still be on their way).
-                    var ahead = inbox.Highest(teacher) > step || (location?.Step ?? 0) > step + 1;
+                    var ahead = inbox.Highest(teacher) > step || (location?.Step ?? 0) > Settings.FrameAfter(step);
                     availability[i] = state == PeerPresence.Done || ahead ? TeacherAvailability.Gone
                         : state == PeerPresence.Active ? TeacherAvailability.Awaited
                         : TeacherAvailability.Missing;
@@ -318,10 +318,10 @@ public sealed class ExchangeHub
             // sender skips steps only when frames were dropped on its way here); any other stream must
             // continue the sequence, or stay within the progress the coordinator last saw.
             var trusted = stream is null || inbox.IsTrusted(frame.Sender, frame.Generation, stream);
-            var reached = Math.Max(highest + 1, sender.Step);
+            var reached = Math.Max(s.FrameAfter(highest), sender.Step);
             if (!trusted && frame.Step > reached)
             {
-                return Refuse(StatusCode.OutOfRange, highest, $"frame from '{frame.Sender}' has step {frame.Step}, ahead of its progress: its next step is {highest + 1} and the coordinator last saw it complete {sender.Step} steps");
+                return Refuse(StatusCode.OutOfRange, highest, $"frame from '{frame.Sender}' has step {frame.Step}, ahead of its progress: its next step is {s.FrameAfter(highest)} and the coordinator last saw it complete {sender.Step} steps");
             }
 
             // Only a frame that passed every check is kept: a refused one leaves no trace.

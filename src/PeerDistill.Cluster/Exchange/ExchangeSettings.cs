@@ -16,6 +16,7 @@ namespace PeerDistill.Cluster.Exchange;
 /// <param name="MaxAbsLogit">The largest logit magnitude a frame may carry (exchange.max_abs_logit).</param>
 /// <param name="TopK">Top-k frames: the classes each row must carry (exchange.topk); 0 for dense dtypes.</param>
 /// <param name="TopKRest">Top-k frames: the rest mode they must name (exchange.topk_rest).</param>
+/// <param name="NextFrameStep">The first step after a given one at which frames are sent (the next step; a federated run's next public step); null: the next step.</param>
 public sealed record ExchangeSettings(
     string Cohort,
     string Run,
@@ -29,7 +30,8 @@ public sealed record ExchangeSettings(
     int MaxStaleness = 0,
     double MaxAbsLogit = 1e6,
     int TopK = 0,
-    Core.Exchange.RestMass TopKRest = Core.Exchange.RestMass.Uniform)
+    Core.Exchange.RestMass TopKRest = Core.Exchange.RestMass.Uniform,
+    Func<long, long>? NextFrameStep = null)
 {
     /// <summary>The form the frames carry logits in (what the sender applied, and the receiver reconstructs).</summary>
     public Core.Exchange.LogitWireFormat Format => WireDType switch
@@ -38,6 +40,9 @@ public sealed record ExchangeSettings(
         WireDType.Topk => new(Core.Exchange.LogitEncoding.TopK, TopK, TopKRest),
         _ => Core.Exchange.LogitWireFormat.Fp32,
     };
+
+    /// <summary>The first step after <paramref name="step"/> at which a sender sends frames: a sender that skips no frame sends that one next.</summary>
+    public long FrameAfter(long step) => NextFrameStep?.Invoke(step) ?? step + 1;
 
     /// <summary>The exchange policy these settings carry (the same rules as the embedded exchange).</summary>
     public Core.Exchange.ExchangePolicy Policy { get; } = new(StepTimeout, Quorum, MaxStaleness);

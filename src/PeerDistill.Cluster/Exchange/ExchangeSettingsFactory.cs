@@ -11,11 +11,17 @@ public static class ExchangeSettingsFactory
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(data);
-        var sampler = data.Sampler;
         var steps = data.TotalSteps;
         // A receiver re-activated from a checkpoint must still accept its teachers' newest frame,
         // which may be up to a checkpoint interval ahead of it.
         var window = (int)Math.Clamp(Math.Max(64, spec.Checkpoints.EverySteps * 2), 64, 100_000);
+        if (data.Federation is { } federation)
+        {
+            // A federated peer skips the indices of a round it has nothing to do at: its teachers'
+            // first frame of the next round may be a round ahead of it.
+            window = (int)Math.Clamp(Math.Max(window, (federation.RoundLength * 2) + federation.PublicBatches), 64, 100_000);
+        }
+
         var policy = Core.Exchange.ExchangePolicy.From(spec.Exchange);
         var format = Core.Exchange.LogitWireFormat.From(spec.Exchange);
         if (WireCodec.TooLarge(spec.Data.BatchSize, data.Classes, format, GrpcServiceHostOptions.DefaultMaxReceiveMessageSize) is { } problem)
@@ -27,7 +33,7 @@ public static class ExchangeSettingsFactory
             spec.Cohort,
             run,
             data.Classes,
-            step => step >= 0 && step < steps ? sampler.Batch(step).Length : 0,
+            data.FrameBatchSizeAt,
             steps,
             WireCodec.Parse(spec.Exchange.WireDType),
             policy.StepTimeout,
@@ -36,6 +42,7 @@ public static class ExchangeSettingsFactory
             policy.MaxStaleness,
             spec.Exchange.MaxAbsLogit,
             format.K,
-            format.Rest);
+            format.Rest,
+            data.Federation is { } f ? f.NextPublicStepAfter : null);
     }
 }

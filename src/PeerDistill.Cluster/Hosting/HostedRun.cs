@@ -75,7 +75,7 @@ internal sealed class HostedRun : IAsyncDisposable
             throw new InvalidOperationException($"cohort '{spec.Cohort}' has no peer '{assignment.Peer}' (peers: {string.Join(", ", spec.Peers.Select(p => p.Name))})");
         }
 
-        var data = CohortData.Load(spec.Data);
+        var data = CohortData.Load(spec);
         var strategy = StrategyRegistry.Create(spec);
         var names = spec.Peers.Select(p => p.Name).ToList();
         var settings = ExchangeSettingsFactory.From(spec, data, assignment.Run);

@@ -47,7 +47,33 @@ public sealed class CohortData
 
     public int StepsPerEpoch => Sampler.BatchesPerEpoch;
 
-    public long TotalSteps => (long)Sampler.BatchesPerEpoch * Spec.Epochs;
+    public long TotalSteps => Federation?.TotalSteps ?? (long)Sampler.BatchesPerEpoch * Spec.Epochs;
+
+    /// <summary>The public split, partition and round plan of a federated run (fedmd, feddf); null otherwise.</summary>
+    public FederatedPlan? Federation { get; private init; }
+
+    /// <summary>The batch size of the logits frames of a step (0 where none may be sent): the exchange checks frames against it.</summary>
+    public int FrameBatchSizeAt(long step) =>
+        Federation is { } f ? f.FrameBatchSizeAt(step) : step >= 0 && step < TotalSteps ? Sampler.Batch(step).Length : 0;
+
+    /// <summary>
+    /// The data of <paramref name="spec"/>'s run: as <see cref="Load(DataSpec)"/>, and for a
+    /// federated strategy also its public split, partition and round plan.
+    /// </summary>
+    public static CohortData Load(CohortSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (!FederatedPlan.IsFederated(spec.Distillation.Strategy))
+        {
+            return Load(spec.Data);
+        }
+
+        var data = LoadData(spec.Data);
+        return new CohortData(data.Train, data.Evaluation, data.EvaluationName, data.Test, data.Normalization, spec.Data)
+        {
+            Federation = FederatedPlan.Create(spec, data.Train),
+        };
+    }
 
     /// <summary>A batch builder with the cohort's normalization and augmentation (stateless; one per peer thread is fine).</summary>
     public BatchBuilder NewBuilder() => new(Train, Normalization, Augmentation, Spec.Seed);
@@ -55,6 +81,17 @@ public sealed class CohortData
     public static CohortData Load(DataSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
+        if (spec.Partition is not null || spec.Public is not null)
+        {
+            throw new ArgumentException("data.partition and data.public belong to a federated run: load it with Load(CohortSpec)");
+        }
+
+        var d = LoadData(spec);
+        return new CohortData(d.Train, d.Evaluation, d.EvaluationName, d.Test, d.Normalization, spec);
+    }
+
+    private static (InMemoryDataset Train, InMemoryDataset Evaluation, string EvaluationName, InMemoryDataset Test, Normalization Normalization) LoadData(DataSpec spec)
+    {
         InMemoryDataset train, test;
         Normalization normalization;
         if (spec.Dataset == "synthetic")
@@ -79,9 +116,9 @@ public sealed class CohortData
         if (spec.ValidationSplit > 0)
         {
             var (rest, validation) = DatasetSplit.Split(train, spec.ValidationSplit, spec.Seed);
-            return new CohortData(rest, validation, "validation", test, normalization, spec);
+            return (rest, validation, "validation", test, normalization);
         }
 
-        return new CohortData(train, test, "test", test, normalization, spec);
+        return (train, test, "test", test, normalization);
     }
 }

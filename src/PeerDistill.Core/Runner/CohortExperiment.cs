@@ -27,7 +27,7 @@ public static class CohortExperiment
         }
 
         var clock = Stopwatch.StartNew();
-        var data = CohortData.Load(spec.Data);
+        var data = CohortData.Load(spec);
         var strategy = StrategyRegistry.Create(spec);
         using var metrics = new MetricsFile(metricsPath);
         var all = new CompositeObserver(metrics, observer);
@@ -49,6 +49,11 @@ public static class CohortExperiment
         SummaryWriter.Write(summaryPath, spec, result, data);
         metrics.Dispose();
         PlotWriter.Write(plotPath, metricsPath, spec.Cohort);
+        if (data.Federation is { } federation)
+        {
+            PartitionPlotWriter.Write(Path.Combine(output, "partition.svg"), federation, spec.Cohort);
+        }
+
         return result;
     }
 

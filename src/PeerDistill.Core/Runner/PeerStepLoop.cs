@@ -8,9 +8,11 @@ namespace PeerDistill.Core.Runner;
 
 /// <summary>
 /// The training loop of one peer, the same for the embedded runner and for distributed workers
-/// (only the <see cref="ILogitExchange"/> differs). At step s the peer builds batch s (the same on
-/// every peer), computes its logits, publishes them if anyone learns from it, gathers its teachers'
-/// logits of step s, and steps on the strategy's loss. A failure of this peer (NaN or infinite
+/// (only the <see cref="ILogitExchange"/> differs). At step s the peer builds the batch its
+/// <see cref="IStepPlan"/> names (for DML batch s of the shared order, the same on every peer; for
+/// a federated peer a public or a private batch, and indices it has nothing to do at are skipped),
+/// computes its logits, publishes them if anyone learns from it and the plan says so, gathers its
+/// teachers' logits of step s, and steps on the strategy's loss. A failure of this peer (NaN or infinite
 /// logits or loss, an I/O error) ends this peer only: it withdraws from the exchange, and the other
 /// peers go on without it. A stop ends the peer at a step boundary, or (cancellation) while it waits
 /// for its teachers, with that step undone; either way it checkpoints the steps it completed.
@@ -25,6 +27,11 @@ public sealed class PeerStepLoop
     private readonly StopControl _stop;
     private readonly CheckpointStore _checkpoints;
     private readonly PeerLoopOptions _options;
+
+    // Which batch each step index trains on, and whether it publishes, gathers and updates (the
+    // shared batch order at every step for DML; public and private steps for federated peers).
+    private readonly IStepPlan _plan;
+    private readonly LogitNoise _noise;
 
     // Whether a forward pass changes the model besides its parameters (batch norm, dropout): only
     // then is there anything to undo when a step is abandoned half way.
@@ -49,33 +56,36 @@ public sealed class PeerStepLoop
         _checkpoints = checkpoints;
         _options = options;
         _hasStepState = peer.Model.HasStepState;
+        _plan = StepPlans.For(data, strategy, peer.Name);
+        _noise = new LogitNoise(data.Federation?.NoiseSigma ?? 0, peer.Spec.Seed);
     }
 
     /// <summary>Trains from the session's start step to the end (or a stop request); runs on the calling thread.</summary>
     public PeerOutcome Run(CancellationToken cancellation)
     {
         var name = _peer.Name;
-        var builder = _data.NewBuilder();
-        var total = _data.TotalSteps;
+        var total = _plan.TotalSteps;
         var publishes = _strategy.Publishes(name);
         var clock = Stopwatch.StartNew();
-        long step = _peer.StartStep;
+        long step = _plan.NextAtOrAfter(_peer.StartStep);
+        // Every index before this one is done (the start step, or the end of the last step run).
+        var doneThrough = _peer.StartStep;
         long samplesThisRun = 0;
-        _observer.OnEvent(new PeerEvent(_options.Run, name, step, step == 0 ? "started" : "resumed",
-            step == 0 ? $"{_peer.Spec.Model}, {_peer.Model.ParameterCount} parameters" : $"from the checkpoint at step {step}"));
+        _observer.OnEvent(new PeerEvent(_options.Run, name, _peer.StartStep, _peer.StartStep == 0 ? "started" : "resumed",
+            _peer.StartStep == 0 ? $"{_peer.Spec.Model}, {_peer.Model.ParameterCount} parameters" : $"from the checkpoint at step {step}"));
         try
         {
             while (step < total)
             {
                 if (!_stop.TryBeginStep(name, step))
                 {
-                    return Interrupted(step, samplesThisRun, clock, $"stopped on request after {step} steps");
+                    return Interrupted(StopLabel(doneThrough, step), samplesThisRun, clock, $"stopped on request after {step} steps");
                 }
 
-                var (epoch, batchIndex) = _data.Sampler.Locate(step);
+                var planned = _plan.At(step);
                 try
                 {
-                    samplesThisRun += TrainStep(builder, step, epoch, batchIndex, publishes, cancellation, clock, samplesThisRun);
+                    samplesThisRun += TrainStep(planned, step, publishes, cancellation, clock, samplesThisRun);
                 }
                 catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
                 {
@@ -84,19 +94,30 @@ public sealed class PeerStepLoop
                     return Interrupted(step, samplesThisRun, clock, $"stopped while waiting for its teachers' logits of step {step}, after {step} steps");
                 }
 
-                step++;
-
-                var epochEnd = step % _data.StepsPerEpoch == 0;
+                // The indices up to the next one this peer runs are done too (nothing to do at them):
+                // an evaluation or checkpoint due at any of them is taken once, at the last one due.
+                var ran = step + 1;
+                step = _plan.NextAtOrAfter(ran);
+                doneThrough = ran;
+                var epochEnd = _options.EvaluateAtEpochEnd ? _plan.LastEpochEndIn(ran - 1, step) : null;
+                var evaluateAt = Latest(LastMultipleIn(ran - 1, step, _options.EvaluateEverySteps), epochEnd);
                 // The last step is measured by the final test evaluation below.
-                if (step < total && ((_options.EvaluateEverySteps > 0 && step % _options.EvaluateEverySteps == 0) || (epochEnd && _options.EvaluateAtEpochEnd)))
+                if (evaluateAt is { } e && e < total)
                 {
-                    Evaluate(step, epochEnd ? epoch + 1 : epoch);
+                    Evaluate(e, _plan.EpochAfter(e));
                 }
 
-                if (_options.CheckpointEverySteps > 0 && step % _options.CheckpointEverySteps == 0 && step < total)
+                if (LastMultipleIn(ran - 1, step, _options.CheckpointEverySteps) is { } c && c < total)
                 {
-                    SaveCheckpoint(step);
+                    SaveCheckpoint(c);
                 }
+            }
+
+            if (_stop.StopStep is { } stopAt && stopAt >= doneThrough && stopAt < total)
+            {
+                // Nothing left to run, but asked to stop at a step this peer skipped to the end over
+                // (a federated peer whose last round ended early): the others stop there, so it does too.
+                return Interrupted(stopAt, samplesThisRun, clock, $"stopped on request at step {stopAt}");
             }
 
             _exchange.Withdraw(name, step, "finished");
@@ -105,7 +126,7 @@ public sealed class PeerStepLoop
             var probabilities = new float[_data.Test.Count * _data.Test.Classes];
             var test = ModelEvaluation.Evaluate(_peer.Model, _data.Test, _data.Normalization, _options.EvaluationBatchSize, probabilities);
             _peer.TestProbabilities = probabilities;
-            _observer.OnEvaluation(new EvalRecord(_options.Run, name, step, _data.Spec.Epochs, "test", test.Accuracy, test.MeanLoss, Final: true));
+            _observer.OnEvaluation(new EvalRecord(_options.Run, name, step, _plan.EpochAfter(step), "test", test.Accuracy, test.MeanLoss, Final: true));
             _observer.OnEvent(new PeerEvent(_options.Run, name, step, "finished", $"test accuracy {test.Accuracy:F4}"));
             return Outcome(PeerStatus.Completed, step, samplesThisRun, clock, test.Accuracy, test.MeanLoss);
         }
@@ -119,6 +140,29 @@ public sealed class PeerStepLoop
             return Outcome(PeerStatus.Failed, step, samplesThisRun, clock, null, null, message);
         }
     }
+
+    /// <summary>The last multiple of <paramref name="every"/> in (<paramref name="after"/>, <paramref name="upTo"/>], if any (none when every is 0).</summary>
+    private static long? LastMultipleIn(long after, long upTo, long every)
+    {
+        if (every <= 0)
+        {
+            return null;
+        }
+
+        var last = upTo / every * every;
+        return last > after ? last : null;
+    }
+
+    private static long? Latest(long? a, long? b) => a is null ? b : b is null ? a : Math.Max(a.Value, b.Value);
+
+    /// <summary>
+    /// The completed-steps count a stop on request is recorded at: the step it was asked to stop
+    /// at when that lies in the indices this peer skipped up to <paramref name="next"/> (every
+    /// count there is the same state), so that peers that skip and peers that do not checkpoint
+    /// the same count; otherwise <paramref name="next"/>.
+    /// </summary>
+    private long StopLabel(long doneThrough, long next) =>
+        _stop.StopStep is { } at && at >= doneThrough && at <= next ? at : next;
 
     /// <summary>Ends the run at <paramref name="step"/> completed steps: a checkpoint of them (unless the stop said not to), then the exchange is left.</summary>
     private PeerOutcome Interrupted(long step, long samples, Stopwatch clock, string reason)
@@ -142,23 +186,27 @@ public sealed class PeerStepLoop
     /// and throws <see cref="OperationCanceledException"/>: the model is then exactly as after the
     /// previous step, the optimizer untouched.
     /// </summary>
-    private int TrainStep(Torch.Data.BatchBuilder builder, long step, int epoch, int batchIndex, bool publishes, CancellationToken cancellation, Stopwatch clock, long samplesBefore)
+    private int TrainStep(PlannedStep planned, long step, bool publishes, CancellationToken cancellation, Stopwatch clock, long samplesBefore)
     {
         var name = _peer.Name;
+        var (builder, epoch) = (planned.Builder, planned.Epoch);
         var lr = _peer.Schedule.At(step);
         _peer.Optimizer.LearningRate = lr;
-        var batch = builder.Build(_data.Sampler, epoch, batchIndex);
+        var batch = builder.Build(planned.Sampler, planned.SamplerEpoch, planned.BatchIndex);
         using var x = OnDevice(batch.ImagesTensor());
         using var y = OnDevice(batch.LabelsTensor());
-        var wanted = _strategy.Configure(name, step);
+        var wanted = planned.Gather ? _strategy.Configure(name, step) : Array.Empty<string>();
         using var before = wanted.Count > 0 && _hasStepState ? _peer.Model.CaptureStepState() : null;
         _peer.Optimizer.ZeroGrad();
-        using var logits = _peer.Model.Forward(x);
-        if (publishes)
+        using var logits = planned.Train ? _peer.Model.Forward(x) : PredictInEvaluationMode(x);
+        Tensor? own = null;
+        if (publishes && planned.Publish)
         {
             // Never hand a peer non-finite or absurd logits: a diverged peer leaves before anyone learns from it.
             logits.EnsureFinite($"logits at step {step}", _options.MaxAbsLogit);
-            _exchange.Publish(name, step, logits.Detach());
+            var published = _noise.Apply(logits, step);
+            own = planned.IncludeSelf ? published.Detach() : null;
+            _exchange.Publish(name, step, published);
         }
 
         IReadOnlyList<TeacherLogits> arrived;
@@ -173,11 +221,23 @@ public sealed class PeerStepLoop
                 _peer.Model.RestoreStepState(before);
             }
 
+            own?.Dispose();
             throw;
+        }
+
+        if (own is not null)
+        {
+            arrived = [new TeacherLogits(name, step, own), .. arrived];
         }
 
         try
         {
+            if (!planned.Train)
+            {
+                // Logits published (and a barrier waited for); nothing to learn at this step.
+                return 0;
+            }
+
             var plan = _strategy.Aggregate(name, step, arrived);
             double total, crossEntropy, distillation;
             if (arrived.Any(t => t.Step != step))
@@ -276,6 +336,20 @@ public sealed class PeerStepLoop
         }
     }
 
+    /// <summary>Logits of a step that only publishes: evaluation mode (no dropout, batch-norm statistics untouched), no autograd.</summary>
+    private Tensor PredictInEvaluationMode(Tensor x)
+    {
+        _peer.Model.Eval();
+        try
+        {
+            return _peer.Model.Predict(x);
+        }
+        finally
+        {
+            _peer.Model.Train();
+        }
+    }
+
     private Tensor OnDevice(Tensor t)
     {
         if (_peer.Spec.Device == "cpu")
@@ -297,7 +371,7 @@ public sealed class PeerStepLoop
 
     private void SaveCheckpoint(long stepsCompleted)
     {
-        var (epoch, _) = stepsCompleted < _data.TotalSteps ? _data.Sampler.Locate(stepsCompleted) : (_data.Spec.Epochs, 0);
+        var epoch = _plan.EpochAfter(stepsCompleted);
         var path = _checkpoints.Save(_peer.Name, _peer.Model, _peer.Optimizer, stepsCompleted, new Dictionary<string, object>
         {
             ["cohort"] = _options.Cohort,

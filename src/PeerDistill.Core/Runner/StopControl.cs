@@ -29,6 +29,18 @@ public sealed class StopControl
         }
     }
 
+    /// <summary>The step the coupled peers stop at, once a stop was asked for and that step is known; null otherwise.</summary>
+    public long? StopStep
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _requested ? _stopAt : null;
+            }
+        }
+    }
+
     /// <summary>Whether a peer that stops on request writes a checkpoint of its completed steps (default true).</summary>
     public bool CheckpointOnStop { get; private set; } = true;
 

@@ -26,6 +26,11 @@ public static class SummaryWriter
             ["finished_at"] = DateTimeOffset.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
             ["runs"] = new JsonObject(),
         };
+        if (data.Federation is { } federation)
+        {
+            root["federation"] = FederationNode(spec, federation);
+        }
+
         var runs = root["runs"]!.AsObject();
         runs[result.Distilled.Run] = RunNode(result.Distilled);
         if (result.Baseline is { } baseline)
@@ -54,6 +59,44 @@ public static class SummaryWriter
         }
 
         File.WriteAllText(path, root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    /// <summary>The round plan and the partition: class counts per participant and of the public split.</summary>
+    private static JsonObject FederationNode(CohortSpec spec, FederatedPlan f)
+    {
+        var participants = new JsonArray();
+        for (var i = 0; i < f.Participants.Count; i++)
+        {
+            participants.Add(new JsonObject
+            {
+                ["peer"] = f.Participants[i],
+                ["images"] = f.ClassCounts[i].Sum(),
+                ["class_counts"] = new JsonArray([.. f.ClassCounts[i].Select(c => (JsonNode)c)]),
+                ["private_steps_per_round"] = f.PrivateStepsPerRound(i),
+            });
+        }
+
+        var partition = spec.Data.Partition ?? new PartitionSpec();
+        return new JsonObject
+        {
+            ["strategy"] = f.Strategy,
+            ["server"] = f.Server,
+            ["rounds"] = f.Rounds,
+            ["public_batches"] = f.PublicBatches,
+            ["public_warmup_steps"] = f.WarmupSteps,
+            ["round_length"] = f.RoundLength,
+            ["logit_noise_sigma"] = f.NoiseSigma,
+            ["partition"] = new JsonObject
+            {
+                ["kind"] = partition.Kind,
+                ["alpha"] = partition.Kind == PartitionSpec.Dirichlet ? partition.Alpha : null,
+                ["shards_per_client"] = partition.Kind == PartitionSpec.Shards ? partition.ShardsPerClient : null,
+                ["seed"] = partition.Seed,
+            },
+            ["public_images"] = f.Public.Count,
+            ["public_class_counts"] = new JsonArray([.. f.PublicClassCounts.Select(c => (JsonNode)c)]),
+            ["participants"] = participants,
+        };
     }
 
     private static JsonObject RunNode(RunResult run)

@@ -41,4 +41,10 @@ public sealed record DataSpec
 
     /// <summary><c>synthetic.classes</c> (synthetic only).</summary>
     public int SyntheticClasses { get; init; } = 10;
+
+    /// <summary><c>partition</c>: how a federated run splits the private images over its participants; null for the other strategies.</summary>
+    public PartitionSpec? Partition { get; init; }
+
+    /// <summary><c>public</c>: the public split of a federated run; null for the other strategies.</summary>
+    public PublicSplitSpec? Public { get; init; }
 }

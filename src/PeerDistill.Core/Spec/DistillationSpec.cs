@@ -29,4 +29,13 @@ public sealed record DistillationSpec
 
     /// <summary><c>weights</c>: teacher weights by teacher peer name (default 1 each).</summary>
     public IReadOnlyDictionary<string, double>? Weights { get; init; }
+
+    /// <summary><c>federated</c>: rounds of fedmd and feddf.</summary>
+    public FederatedSpec Federated { get; init; } = new();
+
+    /// <summary>
+    /// <c>logit_noise_sigma</c>: standard deviation of Gaussian noise added to every published logit
+    /// (seeded per peer and step). A privacy knob, not a guarantee: no differential-privacy accounting is done.
+    /// </summary>
+    public double LogitNoiseSigma { get; init; }
 }

@@ -24,4 +24,13 @@ public sealed record PeerSpec
 
     /// <summary><c>threads</c>: intra-op threads of this peer. Default 1.</summary>
     public int Threads { get; init; } = 1;
+
+    /// <summary>A participant of a federated strategy (the default role).</summary>
+    public const string ParticipantRole = "participant";
+
+    /// <summary>FedDF's server: no private data; distils the clients' averaged logits on the public split.</summary>
+    public const string ServerRole = "server";
+
+    /// <summary><c>role</c>: participant or server (feddf's one server).</summary>
+    public string Role { get; init; } = ParticipantRole;
 }

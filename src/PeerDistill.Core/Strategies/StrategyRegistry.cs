@@ -10,6 +10,8 @@ public static class StrategyRegistry
     {
         [DmlStrategy.StrategyKey] = spec => new DmlStrategy(DmlOptionsFrom(spec)),
         [IndependentStrategy.StrategyKey] = spec => new IndependentStrategy(spec.Distillation.LabelSmoothing),
+        [FedMdStrategy.StrategyKey] = spec => new FedMdStrategy(FederatedOptionsFrom(spec)),
+        [FedDfStrategy.StrategyKey] = spec => new FedDfStrategy(FederatedOptionsFrom(spec)),
     };
 
     public static IReadOnlyCollection<string> Keys { get; } = [.. Factories.Keys];
@@ -25,6 +27,12 @@ public static class StrategyRegistry
 
     /// <summary>The same peers without distillation: the baseline of a cohort.</summary>
     public static IDistillationStrategy Baseline(CohortSpec spec) => new IndependentStrategy(spec.Distillation.LabelSmoothing);
+
+    private static FederatedOptions FederatedOptionsFrom(CohortSpec spec) => new(
+        spec.Peers.Where(p => p.Role != PeerSpec.ServerRole).Select(p => p.Name).ToList(),
+        spec.Peers.FirstOrDefault(p => p.Role == PeerSpec.ServerRole)?.Name,
+        spec.Distillation.Temperature,
+        spec.Distillation.LabelSmoothing);
 
     private static DmlOptions DmlOptionsFrom(CohortSpec spec)
     {

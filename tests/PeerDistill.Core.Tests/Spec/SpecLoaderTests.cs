@@ -210,9 +210,9 @@ public class SpecLoaderTests
     }
 
     [Fact]
-    public void KnownStrategies_AreDmlAndNone()
+    public void KnownStrategies_AreDmlNoneFedMdAndFedDf()
     {
-        Assert.Equal(["dml", "none"], SpecLoader.KnownStrategies);
+        Assert.Equal(["dml", "none", "fedmd", "feddf"], SpecLoader.KnownStrategies);
         Assert.True(Parse(With("distillation: {strategy: none}")).IsValid);
     }
 

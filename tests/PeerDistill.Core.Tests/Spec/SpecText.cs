@@ -72,6 +72,50 @@ internal static class SpecText
 
         """;
 
+    /// <summary>The federated keys a dml spec may not have, for fedmd (with <see cref="FullFedDf"/>, each key once).</summary>
+    public const string FullFedMd = """
+        cohort: full-fedmd
+        peers:
+          - {name: a, model: mlp, role: participant}
+          - {name: b, model: cnn}
+        distillation:
+          strategy: fedmd
+          temperature: 2
+          federated: {rounds: 3, public_batches: 4, local_epochs: 2, public_warmup_steps: 10}
+          logit_noise_sigma: 0.1
+        data:
+          dataset: synthetic
+          public: {fraction: 0.1}
+          partition: {kind: dirichlet, alpha: 0.5, seed: 4}
+
+        """;
+
+    /// <summary>The federated keys of feddf that <see cref="FullFedMd"/> cannot have with it.</summary>
+    public const string FullFedDf = """
+        cohort: full-feddf
+        peers:
+          - {name: s, model: mlp, role: server}
+          - {name: a, model: mlp}
+          - {name: b, model: mlp}
+        distillation:
+          strategy: feddf
+          federated: {rounds: 2}
+        data:
+          dataset: synthetic
+          public: {count: 100}
+          partition: {kind: shards, shards_per_client: 2}
+
+        """;
+
+    /// <summary><see cref="FullFedMd"/> with <paramref name="from"/> replaced by <paramref name="to"/>.</summary>
+    public static string FedMd(string from, string to) => Bend(FullFedMd, from, to);
+
+    /// <summary><see cref="FullFedDf"/> with <paramref name="from"/> replaced by <paramref name="to"/>.</summary>
+    public static string FedDf(string from, string to) => Bend(FullFedDf, from, to);
+
+    private static string Bend(string text, string from, string to) =>
+        text.Contains(from, StringComparison.Ordinal) ? text.Replace(from, to, StringComparison.Ordinal) : throw new ArgumentException($"'{from}' is not in the spec", nameof(from));
+
     /// <summary><see cref="Minimal"/> with <paramref name="lines"/> (YAML at the top level) appended.</summary>
     public static string With(string lines) => Minimal + lines + "\n";
 

@@ -42,6 +42,7 @@ internal static class SpecFields
     private static readonly EvaluationSpec EvaluationDefaults = new();
     private static readonly CheckpointSpec CheckpointDefaults = new();
     private static readonly ExchangeSpec ExchangeDefaults = new();
+    private static readonly FederatedSpec FederatedDefaults = new();
 
     public static readonly SpecObject Optimizer = new(
         "The optimizer of this peer.",
@@ -87,7 +88,21 @@ internal static class SpecFields
         new("schedule", SpecValueKind.Object, "The learning-rate schedule.") { Object = Schedule },
         new("device", SpecValueKind.String, "cpu, cuda or cuda:N.") { Pattern = DevicePattern, Noun = "device", PatternHint = "use cpu, cuda or cuda:N", Default = PeerDefaults.Device },
         new("seed", SpecValueKind.Integer, "Weight initialisation and dropout stream; default the peer's index.") { Minimum = MinSeed, Maximum = MaxSeed },
-        new("threads", SpecValueKind.Integer, "Intra-op threads of this peer.") { Minimum = 1, Maximum = 256, Default = PeerDefaults.Threads });
+        new("threads", SpecValueKind.Integer, "Intra-op threads of this peer.") { Minimum = 1, Maximum = 256, Default = PeerDefaults.Threads },
+        new("role", SpecValueKind.String, "participant, or server: feddf's one server (no private data; it distils the clients' averaged logits on the public split). Only feddf has a server.")
+        {
+            Allowed = [PeerSpec.ParticipantRole, PeerSpec.ServerRole], Noun = "role", Default = PeerDefaults.Role,
+        });
+
+    public static readonly SpecObject Federated = new(
+        "The rounds of a federated strategy (fedmd, feddf); only for those.",
+        new("rounds", SpecValueKind.Integer, "Communication rounds.") { Minimum = 1, Maximum = 100_000, Default = FederatedDefaults.Rounds },
+        new("public_batches", SpecValueKind.Integer, "Public batches per round on which logits are exchanged and distilled.") { Minimum = 1, Maximum = 1_000_000, Default = FederatedDefaults.PublicBatches },
+        new("local_epochs", SpecValueKind.Integer, "Passes over its private partition each participant trains per round (FedMD's revisit, FedDF's local training).") { Minimum = 1, Maximum = 1000, Default = FederatedDefaults.LocalEpochs },
+        new("public_warmup_steps", SpecValueKind.Integer, "fedmd only: steps of cross-entropy on labelled public batches before the first round (FedMD's transfer learning).")
+        {
+            Minimum = 0, Maximum = MaxSteps, Default = FederatedDefaults.PublicWarmupSteps,
+        });
 
     public static readonly SpecObject Distillation = new(
         "How the peers teach each other.",
@@ -120,6 +135,11 @@ internal static class SpecFields
         {
             KeyPattern = PeerNamePattern,
             Items = new("weight", SpecValueKind.Number, "A teacher's weight.") { Minimum = 0, Maximum = 1000 },
+        },
+        new("federated", SpecValueKind.Object, "Rounds of fedmd and feddf; only for those strategies.") { Object = Federated },
+        new("logit_noise_sigma", SpecValueKind.Number, "Standard deviation of Gaussian noise added to every published logit, seeded per peer and step. A privacy knob, not a guarantee (no differential-privacy accounting).")
+        {
+            Minimum = 0, Maximum = 100, Default = DistillationDefaults.LogitNoiseSigma,
         });
 
     public static readonly SpecObject Augmentation = new(
@@ -134,6 +154,24 @@ internal static class SpecFields
         new("noise", SpecValueKind.Number, "Standard deviation of the pixel noise.") { Minimum = 0, Maximum = 100, Default = DataDefaults.SyntheticNoise },
         new("classes", SpecValueKind.Integer, "Number of classes.") { Minimum = 2, Maximum = 10_000, Default = DataDefaults.SyntheticClasses });
 
+    public static readonly SpecObject Partition = new(
+        "How a federated run splits the private training images over its participants.",
+        new("kind", SpecValueKind.String, "iid: equal random shares; dirichlet: each class split by proportions drawn from Dirichlet(alpha); shards: label-sorted shards, shards_per_client each.")
+        {
+            Allowed = [PartitionSpec.Iid, PartitionSpec.Dirichlet, PartitionSpec.Shards], Noun = "partition kind", Default = "iid",
+        },
+        new("alpha", SpecValueKind.Number, "Dirichlet concentration (dirichlet only; required there). Smaller is more skewed; 0.1, 0.5 and 1.0 are the usual settings.")
+        {
+            Minimum = 0.001, Maximum = 1000,
+        },
+        new("shards_per_client", SpecValueKind.Integer, "Shards per participant (shards only; required there); at most the number of classes.") { Minimum = 1, Maximum = 1000 },
+        new("seed", SpecValueKind.Integer, "Seed of the partition (default the data seed).") { Minimum = MinSeed, Maximum = MaxSeed });
+
+    public static readonly SpecObject Public = new(
+        "The public split of a federated run: held out of the training images at random; only logits on it cross the wire.",
+        new("fraction", SpecValueKind.Number, "Share of the training images held out as the public split (exactly one of fraction and count).") { Minimum = 0, ExclusiveMinimum = true, Maximum = 0.9 },
+        new("count", SpecValueKind.Integer, "Number of training images held out as the public split (exactly one of fraction and count).") { Minimum = 1, Maximum = 10_000_000 });
+
     public static readonly SpecObject Data = new(
         "What every peer trains on, batch by batch in the same order.",
         new("dataset", SpecValueKind.String, "Data set; inputs are 1x28x28.") { Allowed = ["fashion-mnist", SyntheticDataset], Noun = "dataset", Default = DataDefaults.Dataset },
@@ -147,7 +185,9 @@ internal static class SpecFields
         },
         new("seed", SpecValueKind.Integer, "Seed of the batch order, subset and augmentation.") { Minimum = MinSeed, Maximum = MaxSeed, Default = DataDefaults.Seed },
         new("augmentation", SpecValueKind.Object, "Training-time augmentation.") { Object = Augmentation },
-        new("synthetic", SpecValueKind.Object, "Synthetic data set options; only for dataset synthetic.") { Object = Synthetic });
+        new("synthetic", SpecValueKind.Object, "Synthetic data set options; only for dataset synthetic.") { Object = Synthetic },
+        new("partition", SpecValueKind.Object, "Federated strategies (fedmd, feddf) only: how the private images are split over the participants (default iid).") { Object = Partition },
+        new("public", SpecValueKind.Object, "Federated strategies (fedmd, feddf) only, and required there: the public split.") { Object = Public });
 
     public static readonly SpecObject Evaluation = new(
         "When each peer is measured on held-out data.",

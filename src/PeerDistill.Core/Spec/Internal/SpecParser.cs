@@ -13,6 +13,9 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
     private static readonly string[] ScriptExtensions = [".pt", ".pth", ".ts"];
     private static readonly Mark Origin = new(0, 1, 1);
 
+    // The readers the federated cross-field checks look at again (see FederatedChecks).
+    private readonly FederatedChecks _federated = new(context);
+
     public CohortSpec? Parse(string text)
     {
         if (System.Text.Encoding.UTF8.GetByteCount(text) is var bytes && bytes > SpecLimits.MaxBytes)
@@ -73,6 +76,7 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
         var checkpoints = ReadCheckpoints(root.Object("checkpoints"));
         var exchange = ReadExchange(root.Object("exchange"), classes);
         var output = root.String("output");
+        _federated.Check(root, distillation, data, peers, classes);
 
         if (cohort is null || peers is null || data is null)
         {
@@ -117,6 +121,12 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
             }
         }
 
+        var partition = r.Object("partition");
+        var publicSplit = r.Object("public");
+        _federated.Data = r;
+        _federated.Partition = partition;
+        _federated.Public = publicSplit;
+        var seed = r.Integer("seed") ?? d.Seed;
         var data = new DataSpec
         {
             Dataset = dataset,
@@ -125,13 +135,25 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
             Epochs = r.Int32("epochs") ?? d.Epochs,
             TrainSubset = r.Int32("train_subset") ?? d.TrainSubset,
             ValidationSplit = r.Number("validation_split") ?? d.ValidationSplit,
-            Seed = r.Integer("seed") ?? d.Seed,
+            Seed = seed,
             CropPadding = augmentation?.Int32("crop_padding") ?? d.CropPadding,
             HorizontalFlip = augmentation?.Boolean("horizontal_flip") ?? d.HorizontalFlip,
             SyntheticTrainCount = s?.Int32("train_count") ?? d.SyntheticTrainCount,
             SyntheticTestCount = s?.Int32("test_count") ?? d.SyntheticTestCount,
             SyntheticNoise = s?.Number("noise") ?? d.SyntheticNoise,
             SyntheticClasses = s?.Int32("classes") ?? d.SyntheticClasses,
+            Partition = partition is null ? null : new PartitionSpec
+            {
+                Kind = partition.String("kind") ?? PartitionSpec.Iid,
+                Alpha = partition.Number("alpha") ?? 0,
+                ShardsPerClient = partition.Int32("shards_per_client") ?? 0,
+                Seed = partition.Integer("seed") ?? seed,
+            },
+            Public = publicSplit is null ? null : new PublicSplitSpec
+            {
+                Fraction = publicSplit.Number("fraction") ?? 0,
+                Count = publicSplit.Int32("count") ?? 0,
+            },
         };
         return (data, dataset == SpecFields.SyntheticDataset ? data.SyntheticClasses : FashionMnistClasses);
     }
@@ -199,6 +221,8 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
         var device = r.String("device") ?? p.Device;
         var seed = r.Integer("seed") ?? index;
         var threads = r.Int32("threads") ?? p.Threads;
+        var role = r.String("role") ?? p.Role;
+        _federated.Peers.Add(r);
 
         if (model is not null)
         {
@@ -220,6 +244,7 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
             Device = device,
             Seed = seed,
             Threads = threads,
+            Role = role,
         };
     }
 
@@ -419,7 +444,10 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
             Teacher = r.String("teacher") ?? d.Teacher,
             Combine = r.String("combine") ?? d.Combine,
             LabelSmoothing = r.Number("label_smoothing") ?? d.LabelSmoothing,
+            Federated = ReadFederated(r.Object("federated")),
+            LogitNoiseSigma = r.Number("logit_noise_sigma") ?? d.LogitNoiseSigma,
         };
+        _federated.Distillation = r;
 
         if (spec.Combine == SpecFields.Convex && spec.Alpha > 1)
         {
@@ -433,6 +461,21 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
             Teachers = names is null ? null : AllToAll(names, teachers),
             Weights = names?.ToDictionary(n => n, n => weights.GetValueOrDefault(n, 1.0)),
         };
+    }
+
+    private FederatedSpec ReadFederated(MappingReader? r)
+    {
+        var d = new FederatedSpec();
+        _federated.Federated = r;
+        return r is null
+            ? d
+            : new FederatedSpec
+            {
+                Rounds = r.Int32("rounds") ?? d.Rounds,
+                PublicBatches = r.Int32("public_batches") ?? d.PublicBatches,
+                LocalEpochs = r.Int32("local_epochs") ?? d.LocalEpochs,
+                PublicWarmupSteps = r.Integer("public_warmup_steps") ?? d.PublicWarmupSteps,
+            };
     }
 
     /// <summary>Every peer's teachers: as listed, or every other peer.</summary>
@@ -571,6 +614,7 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
     private ExchangeSpec ReadExchange(MappingReader? r, int classes)
     {
         var d = new ExchangeSpec();
+        _federated.Exchange = r;
         if (r is null)
         {
             return d;
