@@ -36,7 +36,7 @@ public sealed class MetricsFile : ICohortObserver, IDisposable
         }
     }
 
-    public void OnStep(StepRecord r) => Write(new JsonObject
+    public void OnStep(StepRecord r) => Write(WithTeacherWeights(new JsonObject
     {
         ["type"] = "step",
         ["run"] = r.Run,
@@ -51,7 +51,7 @@ public sealed class MetricsFile : ICohortObserver, IDisposable
         ["teachers"] = r.Teachers,
         ["samples_per_s"] = Math.Round(r.SamplesPerSecond, 1),
         ["elapsed_s"] = Math.Round(r.ElapsedSeconds, 3),
-    });
+    }, r.TeacherWeights));
 
     public void OnEvaluation(EvalRecord r) => Write(new JsonObject
     {
@@ -76,6 +76,23 @@ public sealed class MetricsFile : ICohortObserver, IDisposable
         ["message"] = r.Message,
         ["time"] = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture),
     });
+
+    /// <summary>A step record with <c>teacher_weights</c> (teacher name -> mean weight at the step) when the strategy reports them.</summary>
+    private static JsonObject WithTeacherWeights(JsonObject record, IReadOnlyDictionary<string, double>? weights)
+    {
+        if (weights is not null)
+        {
+            var node = new JsonObject();
+            foreach (var (teacher, weight) in weights.OrderBy(w => w.Key, StringComparer.Ordinal))
+            {
+                node[teacher] = weight;
+            }
+
+            record["teacher_weights"] = node;
+        }
+
+        return record;
+    }
 
     public void Dispose()
     {

@@ -35,9 +35,7 @@ public sealed class PeerSession : IDisposable
     {
         ArgumentNullException.ThrowIfNull(spec);
         TorchRuntime.SetNumThreads(spec.Threads);
-        var model = File.Exists(spec.Model)
-            ? Model.LoadTorchScript(spec.Model, spec.Device, spec.Seed)
-            : Model.Create(spec.Model, shape, classes, spec.Seed, spec.Device, spec.ModelOptions);
+        var model = PeerModels.Build(spec, shape, classes);
         try
         {
             var o = spec.Optimizer;

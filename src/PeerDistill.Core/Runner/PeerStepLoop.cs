@@ -30,6 +30,9 @@ public sealed class PeerStepLoop
     // then is there anything to undo when a step is abandoned half way.
     private readonly bool _hasStepState;
 
+    // The mean teacher weights of the steps of this run, for the summary.
+    private readonly TeacherWeightTally _teacherWeights = new();
+
     public PeerStepLoop(
         PeerSession peer,
         CohortData data,
@@ -65,6 +68,7 @@ public sealed class PeerStepLoop
             step == 0 ? $"{_peer.Spec.Model}, {_peer.Model.ParameterCount} parameters" : $"from the checkpoint at step {step}"));
         try
         {
+            _strategy.Prepare(_data);
             while (step < total)
             {
                 if (!_stop.TryBeginStep(name, step))
@@ -75,7 +79,9 @@ public sealed class PeerStepLoop
                 var (epoch, batchIndex) = _data.Sampler.Locate(step);
                 try
                 {
-                    samplesThisRun += TrainStep(builder, step, epoch, batchIndex, publishes, cancellation, clock, samplesThisRun);
+                    samplesThisRun += _peer.Spec.Frozen
+                        ? FrozenStep(builder, step, epoch, batchIndex, publishes, cancellation, clock, samplesThisRun)
+                        : TrainStep(builder, step, epoch, batchIndex, publishes, cancellation, clock, samplesThisRun);
                 }
                 catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
                 {
@@ -87,8 +93,8 @@ public sealed class PeerStepLoop
                 step++;
 
                 var epochEnd = step % _data.StepsPerEpoch == 0;
-                // The last step is measured by the final test evaluation below.
-                if (step < total && ((_options.EvaluateEverySteps > 0 && step % _options.EvaluateEverySteps == 0) || (epochEnd && _options.EvaluateAtEpochEnd)))
+                // The last step is measured by the final test evaluation below; a frozen peer does not change.
+                if (step < total && !_peer.Spec.Frozen && ((_options.EvaluateEverySteps > 0 && step % _options.EvaluateEverySteps == 0) || (epochEnd && _options.EvaluateAtEpochEnd)))
                 {
                     Evaluate(step, epochEnd ? epoch + 1 : epoch);
                 }
@@ -178,7 +184,7 @@ public sealed class PeerStepLoop
 
         try
         {
-            var plan = _strategy.Aggregate(name, step, arrived);
+            var plan = _strategy.Aggregate(name, step, arrived, y);
             double total, crossEntropy, distillation;
             if (arrived.Any(t => t.Step != step))
             {
@@ -186,8 +192,10 @@ public sealed class PeerStepLoop
             }
             else
             {
-                using var loss = DistillationLoss.Compute(
-                    logits, y, plan.Teachers, plan.Weights, plan.Temperature, plan.Alpha, plan.Form, plan.Combination, plan.LabelSmoothing, checkFinite: true);
+                using var sampleWeights = plan.SampleWeights;
+                using var loss = sampleWeights is null
+                    ? DistillationLoss.Compute(logits, y, plan.Teachers, plan.Weights, plan.Temperature, plan.Alpha, plan.Form, plan.Combination, plan.LabelSmoothing, checkFinite: true)
+                    : DistillationLoss.ComputePerSample(logits, y, plan.Teachers, sampleWeights, plan.Temperature, plan.Alpha, plan.Form, plan.Combination, plan.LabelSmoothing, checkFinite: true);
                 loss.Total.Backward();
                 (total, crossEntropy, distillation) = (loss.Total.Item(), loss.CrossEntropy.Item(), loss.Distillation.Item());
             }
@@ -206,7 +214,8 @@ public sealed class PeerStepLoop
                 plan.Teachers.Count > 0 ? plan.Alpha : 0,
                 plan.Teachers.Count,
                 (samplesBefore + batch.Count) / Math.Max(elapsed, 1e-9),
-                elapsed));
+                elapsed) { TeacherWeights = plan.MeanWeights });
+            _teacherWeights.Add(plan.MeanWeights);
             return batch.Count;
         }
         finally
@@ -216,6 +225,41 @@ public sealed class PeerStepLoop
                 t.Dispose();
             }
         }
+    }
+
+    /// <summary>
+    /// One step of a frozen teacher: its logits of batch s under no_grad, in evaluation mode,
+    /// published; then it waits for its learners' logits of step s (the strategy names them) only
+    /// to stay in step with them. Nothing changes in the model. Its step record carries its
+    /// cross-entropy on the batch, with no distillation and learning rate 0.
+    /// </summary>
+    private int FrozenStep(Torch.Data.BatchBuilder builder, long step, int epoch, int batchIndex, bool publishes, CancellationToken cancellation, Stopwatch clock, long samplesBefore)
+    {
+        var name = _peer.Name;
+        var batch = builder.Build(_data.Sampler, epoch, batchIndex);
+        using var x = OnDevice(batch.ImagesTensor());
+        using var y = OnDevice(batch.LabelsTensor());
+        using var logits = _peer.Model.Predict(x);
+        logits.EnsureFinite($"logits at step {step}", _options.MaxAbsLogit);
+        if (publishes)
+        {
+            _exchange.Publish(name, step, logits.Detach());
+        }
+
+        var pace = _strategy.Configure(name, step);
+        if (pace.Count > 0)
+        {
+            foreach (var t in _exchange.Gather(name, step, pace, cancellation))
+            {
+                t.Dispose();
+            }
+        }
+
+        using var ce = DistillationLoss.CrossEntropy(logits, y, checkFinite: true);
+        var loss = ce.Total.Item();
+        var elapsed = clock.Elapsed.TotalSeconds;
+        _observer.OnStep(new StepRecord(_options.Run, name, step, epoch, loss, loss, 0, 0, 0, 0, (samplesBefore + batch.Count) / Math.Max(elapsed, 1e-9), elapsed));
+        return batch.Count;
     }
 
     /// <summary>
@@ -311,5 +355,5 @@ public sealed class PeerStepLoop
     }
 
     private PeerOutcome Outcome(PeerStatus status, long steps, long samples, Stopwatch clock, double? accuracy, double? loss, string? message = null) =>
-        new(_peer.Name, _peer.Spec.Model, status, steps, accuracy, loss, samples / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), message, samples);
+        new(_peer.Name, _peer.Spec.Model, status, steps, accuracy, loss, samples / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), message, samples) { TeacherWeights = _teacherWeights.Means() };
 }

@@ -13,4 +13,8 @@ public sealed record StepRecord(
     double Alpha,
     int Teachers,
     double SamplesPerSecond,
-    double ElapsedSeconds);
+    double ElapsedSeconds)
+{
+    /// <summary>The mean weight of each teacher at this step (summing to 1), by name; null when the strategy reports none.</summary>
+    public IReadOnlyDictionary<string, double>? TeacherWeights { get; init; }
+}

@@ -29,4 +29,14 @@ public sealed record DistillationSpec
 
     /// <summary><c>weights</c>: teacher weights by teacher peer name (default 1 each).</summary>
     public IReadOnlyDictionary<string, double>? Weights { get; init; }
+
+    /// <summary>
+    /// <c>weighting</c> (strategy multi-teacher): how a student weights its teachers: uniform, fixed
+    /// (<c>weights</c>), entropy (per sample), correctness (per sample, CA-MKD) or validation-accuracy
+    /// (per teacher, measured once at the start). Default uniform.
+    /// </summary>
+    public string Weighting { get; init; } = "uniform";
+
+    /// <summary><c>weighting_temperature</c>: temperature of the softmax over teachers of the entropy and correctness rules. Default 1.</summary>
+    public double WeightingTemperature { get; init; } = 1.0;
 }

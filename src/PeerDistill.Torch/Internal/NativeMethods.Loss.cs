@@ -20,4 +20,21 @@ internal static unsafe partial class NativeMethods
         out TensorHandle total,
         out TensorHandle crossEntropy,
         out TensorHandle distillation);
+
+    [LibraryImport(Library, EntryPoint = "pd_loss_distill_per_sample")]
+    internal static partial int LossDistillPerSample(
+        TensorHandle logits,
+        TensorHandle targets,
+        IntPtr* teachers,
+        TensorHandle sampleWeights,
+        int teacherCount,
+        double temperature,
+        double alpha,
+        int form,
+        int combine,
+        double labelSmoothing,
+        int checkFinite,
+        out TensorHandle total,
+        out TensorHandle crossEntropy,
+        out TensorHandle distillation);
 }

@@ -31,6 +31,10 @@ internal static class SpecFields
     public const string Convex = "convex";
     public const string StepSchedule = "step";
     public const string SyntheticDataset = "synthetic";
+    public const string MultiTeacher = Strategies.MultiTeacherStrategy.StrategyKey;
+
+    /// <summary>The values of <c>distillation.weighting</c>.</summary>
+    public static readonly string[] MultiTeacherWeightings = [.. Strategies.MultiTeacherStrategy.Weightings];
 
     private static readonly PeerSpec PeerDefaults = new() { Name = "p", Model = "mlp" };
     private static readonly OptimizerSpec OptimizerDefaults = new();
@@ -85,7 +89,12 @@ internal static class SpecFields
         new("schedule", SpecValueKind.Object, "The learning-rate schedule.") { Object = Schedule },
         new("device", SpecValueKind.String, "cpu, cuda or cuda:N.") { Pattern = DevicePattern, Noun = "device", PatternHint = "use cpu, cuda or cuda:N", Default = PeerDefaults.Device },
         new("seed", SpecValueKind.Integer, "Weight initialisation and dropout stream; default the peer's index.") { Minimum = MinSeed, Maximum = MaxSeed },
-        new("threads", SpecValueKind.Integer, "Intra-op threads of this peer.") { Minimum = 1, Maximum = 256, Default = PeerDefaults.Threads });
+        new("threads", SpecValueKind.Integer, "Intra-op threads of this peer.") { Minimum = 1, Maximum = 256, Default = PeerDefaults.Threads },
+        new("frozen", SpecValueKind.Boolean, "A frozen teacher: evaluated under no_grad in evaluation mode, never updated, its logits published every step; it learns from nobody and takes no optimizer or schedule. Needs trained weights: checkpoint, or a checkpoint (.ckpt) or TorchScript file as model.")
+        {
+            Default = PeerDefaults.Frozen,
+        },
+        new("checkpoint", SpecValueKind.String, "Frozen zoo model only: the checkpoint (.ckpt, e.g. from `peerdistill train --output`) whose weights it loads, relative to the spec's directory; its model must be the same zoo model with the same options."));
 
     public static readonly SpecObject Distillation = new(
         "How the peers teach each other.",
@@ -114,10 +123,18 @@ internal static class SpecFields
                 Items = new("teacher", SpecValueKind.String, "A peer name.") { MaxLength = 64 },
             },
         },
-        new("weights", SpecValueKind.Map, "Teacher weights by teacher peer name (default 1 each).")
+        new("weights", SpecValueKind.Map, "Teacher weights by teacher peer name (default 1 each); with strategy multi-teacher only for weighting fixed.")
         {
             KeyPattern = PeerNamePattern,
             Items = new("weight", SpecValueKind.Number, "A teacher's weight.") { Minimum = 0, Maximum = 1000 },
+        },
+        new("weighting", SpecValueKind.String, "Strategy multi-teacher: how a student weights its teachers. uniform; fixed (weights); entropy (per sample: softmax over teachers of -H/tau, H the entropy of a teacher's prediction); correctness (per sample, CA-MKD: (1 - softmax over teachers of CE/tau) / (K - 1), CE against the label); validation-accuracy (per teacher, proportional to its accuracy on the evaluation set measured once at the start).")
+        {
+            Allowed = MultiTeacherWeightings, Noun = "weighting", Default = DistillationDefaults.Weighting,
+        },
+        new("weighting_temperature", SpecValueKind.Number, "Strategy multi-teacher, weighting entropy or correctness: tau, the temperature of the softmax over teachers.")
+        {
+            Minimum = 0.01, Maximum = 100, Default = DistillationDefaults.WeightingTemperature,
         });
 
     public static readonly SpecObject Augmentation = new(

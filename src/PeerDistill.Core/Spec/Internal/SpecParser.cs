@@ -11,6 +11,7 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
 {
     private const int FashionMnistClasses = 10;
     private static readonly string[] ScriptExtensions = [".pt", ".pth", ".ts"];
+    private const string CheckpointExtension = ".ckpt";
     private static readonly Mark Origin = new(0, 1, 1);
 
     public CohortSpec? Parse(string text)
@@ -68,10 +69,13 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
         var cohort = root.String("cohort");
         var (data, classes) = ReadData(root.Object("data"));
         var (peers, names) = ReadPeers(root, classes);
-        var distillation = ReadDistillation(root.Object("distillation"), names);
+        var exchange = ReadExchange(root.Object("exchange"));
+        var frozen = peers?.Where(p => p.Frozen).Select(p => p.Name).ToHashSet(StringComparer.Ordinal) ?? [];
+        var distillationReader = root.Object("distillation");
+        var distillation = ReadDistillation(distillationReader, names, frozen, exchange);
+        MultiTeacherChecks.CheckFrozenStrategy(context, distillationReader, distillation.Strategy, peers, rootNode.Start);
         var evaluation = ReadEvaluation(root.Object("evaluation"));
         var checkpoints = ReadCheckpoints(root.Object("checkpoints"));
-        var exchange = ReadExchange(root.Object("exchange"));
         var output = root.String("output");
 
         if (cohort is null || peers is null || data is null)
@@ -199,10 +203,17 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
         var device = r.String("device") ?? p.Device;
         var seed = r.Integer("seed") ?? index;
         var threads = r.Int32("threads") ?? p.Threads;
+        var frozen = r.Boolean("frozen") ?? p.Frozen;
+        var checkpoint = r.String("checkpoint");
 
         if (model is not null)
         {
             model = ResolveModel(r, model, options, optionsValid, classes);
+        }
+
+        if (frozen || checkpoint is not null)
+        {
+            checkpoint = FrozenTeacherChecks.Check(context, r, model, options, optionsValid, frozen, checkpoint, baseDirectory, classes, engineChecks);
         }
 
         if (name is null || model is null)
@@ -220,12 +231,19 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
             Device = device,
             Seed = seed,
             Threads = threads,
+            Frozen = frozen,
+            Checkpoint = checkpoint,
         };
     }
 
     /// <summary>A TorchScript file resolves to a full path that must exist; a zoo name is built once to check it and its options.</summary>
     private string? ResolveModel(MappingReader r, string model, Dictionary<string, string> options, bool optionsValid, int classes)
     {
+        if (model.EndsWith(CheckpointExtension, StringComparison.OrdinalIgnoreCase))
+        {
+            return ResolveFile(r, "model", model, "checkpoint", options);
+        }
+
         if (ScriptExtensions.Any(e => model.EndsWith(e, StringComparison.OrdinalIgnoreCase)))
         {
             var fullPath = Path.GetFullPath(model, baseDirectory);
@@ -261,6 +279,24 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
         }
 
         return model;
+    }
+
+    /// <summary>A model given as a file (a checkpoint) resolves to a full path that must exist; a file takes no model options.</summary>
+    private string? ResolveFile(MappingReader r, string key, string path, string what, Dictionary<string, string> options)
+    {
+        var fullPath = Path.GetFullPath(path, baseDirectory);
+        if (options.Count > 0)
+        {
+            context.Report(r.PathOf("model_options"), "only for zoo models, not model files", r.Node("model_options")!);
+        }
+
+        if (!File.Exists(fullPath))
+        {
+            context.Report(r.PathOf(key), $"{what} file {SpecContext.Quote(fullPath, int.MaxValue)} not found", r.Node(key)!);
+            return null;
+        }
+
+        return fullPath;
     }
 
     private Dictionary<string, string> ReadModelOptions(MappingReader r, out bool valid)
@@ -398,14 +434,14 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
         return spec;
     }
 
-    private DistillationSpec ReadDistillation(MappingReader? r, IReadOnlyList<string>? names)
+    private DistillationSpec ReadDistillation(MappingReader? r, IReadOnlyList<string>? names, IReadOnlySet<string> frozen, ExchangeSpec exchange)
     {
         var d = new DistillationSpec();
         if (r is null)
         {
             return d with
             {
-                Teachers = names is null ? null : AllToAll(names, new Dictionary<string, IReadOnlyList<string>>()),
+                Teachers = names is null ? null : AllToAll(names, new Dictionary<string, IReadOnlyList<string>>(), frozen),
                 Weights = names is null ? null : names.ToDictionary(n => n, _ => 1.0),
             };
         }
@@ -419,6 +455,8 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
             Teacher = r.String("teacher") ?? d.Teacher,
             Combine = r.String("combine") ?? d.Combine,
             LabelSmoothing = r.Number("label_smoothing") ?? d.LabelSmoothing,
+            Weighting = r.String("weighting") ?? d.Weighting,
+            WeightingTemperature = r.Number("weighting_temperature") ?? d.WeightingTemperature,
         };
 
         if (spec.Combine == SpecFields.Convex && spec.Alpha > 1)
@@ -426,20 +464,23 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
             context.Report(r.PathOf("alpha"), $"must be <= 1 when combine is {SpecFields.Convex}, got {SpecField.Format(spec.Alpha)}", r.Node("alpha")!);
         }
 
-        var teachers = ReadTeachers(r, names);
+        var teachers = ReadTeachers(r, names, frozen);
         var weights = ReadWeights(r, names);
-        return spec with
+        var result = spec with
         {
-            Teachers = names is null ? null : AllToAll(names, teachers),
+            Teachers = names is null ? null : AllToAll(names, teachers, frozen),
             Weights = names?.ToDictionary(n => n, n => weights.GetValueOrDefault(n, 1.0)),
         };
+        MultiTeacherChecks.Check(context, r, result, names, frozen, exchange);
+        return result;
     }
 
-    /// <summary>Every peer's teachers: as listed, or every other peer.</summary>
-    private static Dictionary<string, IReadOnlyList<string>> AllToAll(IReadOnlyList<string> names, IReadOnlyDictionary<string, IReadOnlyList<string>> listed) =>
-        names.ToDictionary(n => n, n => listed.GetValueOrDefault(n) ?? [.. names.Where(o => o != n)], StringComparer.Ordinal);
+    /// <summary>Every peer's teachers: as listed, or every other peer; a frozen peer learns from nobody.</summary>
+    private static Dictionary<string, IReadOnlyList<string>> AllToAll(
+        IReadOnlyList<string> names, IReadOnlyDictionary<string, IReadOnlyList<string>> listed, IReadOnlySet<string> frozen) =>
+        names.ToDictionary(n => n, n => frozen.Contains(n) ? [] : listed.GetValueOrDefault(n) ?? [.. names.Where(o => o != n)], StringComparer.Ordinal);
 
-    private Dictionary<string, IReadOnlyList<string>> ReadTeachers(MappingReader r, IReadOnlyList<string>? names)
+    private Dictionary<string, IReadOnlyList<string>> ReadTeachers(MappingReader r, IReadOnlyList<string>? names, IReadOnlySet<string> frozen)
     {
         var listed = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
         if (r.Map("teachers") is not { } map)
@@ -456,6 +497,12 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
             }
 
             var path = SpecPath.Field(r.PathOf("teachers"), student);
+            if (frozen.Contains(student))
+            {
+                context.Report(path, $"peer {SpecContext.Quote(student)} is frozen: it learns from nobody", keyNode);
+                continue;
+            }
+
             if (SpecContext.IsNull(valueNode) || context.ExpectList(valueNode, path, listField) is not { } list)
             {
                 if (SpecContext.IsNull(valueNode))
