@@ -212,7 +212,7 @@ public class SpecLoaderTests
     [Fact]
     public void KnownStrategies_AreDmlAndNone()
     {
-        Assert.Equal(["dml", "none"], SpecLoader.KnownStrategies);
+        Assert.Equal(["dml", "none", "multi-teacher"], SpecLoader.KnownStrategies);
         Assert.True(Parse(With("distillation: {strategy: none}")).IsValid);
     }
 

@@ -72,6 +72,17 @@ internal static class SpecText
 
         """;
 
+    /// <summary>Every key of multi-teacher distillation that <see cref="Full"/> cannot hold, in a valid spec around a frozen mlp at <paramref name="checkpoint"/>.</summary>
+    public static string FullMultiTeacher(string checkpoint) => $$"""
+        cohort: multi
+        peers:
+          - {name: t, model: mlp, frozen: true, checkpoint: '{{checkpoint}}'}
+          - {name: s, model: mlp, frozen: false}
+        distillation: {strategy: multi-teacher, weighting: entropy, weighting_temperature: 2}
+        data: {dataset: fashion-mnist}
+
+        """;
+
     /// <summary><see cref="Minimal"/> with <paramref name="lines"/> (YAML at the top level) appended.</summary>
     public static string With(string lines) => Minimal + lines + "\n";
 

@@ -10,15 +10,17 @@ namespace PeerDistill.Core.Spec.Internal;
 /// </summary>
 internal static class MultiTeacherChecks
 {
-    public static void Check(SpecContext context, MappingReader r, DistillationSpec spec, IReadOnlyList<string>? names, IReadOnlySet<string> frozen, ExchangeSpec exchange)
+    /// <summary>Reports what is wrong; <paramref name="weightingGiven"/> and <paramref name="temperatureGiven"/> say whether those fields were given with valid values (invalid ones are reported already).</summary>
+    public static void Check(
+        SpecContext context, MappingReader r, DistillationSpec spec, bool weightingGiven, bool temperatureGiven, IReadOnlyList<string>? names, IReadOnlySet<string> frozen, ExchangeSpec exchange)
     {
         if (spec.Strategy != MultiTeacherStrategy.StrategyKey)
         {
-            foreach (var key in new[] { "weighting", "weighting_temperature" })
+            foreach (var (key, given) in new[] { ("weighting", weightingGiven), ("weighting_temperature", temperatureGiven) })
             {
-                if (r.Node(key) is { } node)
+                if (given)
                 {
-                    context.Report(r.PathOf(key), $"only for strategy {MultiTeacherStrategy.StrategyKey}", node);
+                    context.Report(r.PathOf(key), $"only for strategy {MultiTeacherStrategy.StrategyKey}", r.Node(key)!);
                 }
             }
 
@@ -27,9 +29,9 @@ internal static class MultiTeacherChecks
 
         var weighting = spec.Weighting;
         var perSample = weighting is MultiTeacherStrategy.Entropy or MultiTeacherStrategy.Correctness;
-        if (r.Node("weighting_temperature") is { } tau && !perSample)
+        if (temperatureGiven && !perSample)
         {
-            context.Report(r.PathOf("weighting_temperature"), $"only for weighting {MultiTeacherStrategy.Entropy} or {MultiTeacherStrategy.Correctness} (weighting is {weighting})", tau);
+            context.Report(r.PathOf("weighting_temperature"), $"only for weighting {MultiTeacherStrategy.Entropy} or {MultiTeacherStrategy.Correctness} (weighting is {weighting})", r.Node("weighting_temperature")!);
         }
 
         var weightsNode = r.Node("weights");

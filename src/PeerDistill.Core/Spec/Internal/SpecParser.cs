@@ -203,7 +203,8 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
         var device = r.String("device") ?? p.Device;
         var seed = r.Integer("seed") ?? index;
         var threads = r.Int32("threads") ?? p.Threads;
-        var frozen = r.Boolean("frozen") ?? p.Frozen;
+        var frozenValue = r.Boolean("frozen");
+        var frozen = frozenValue ?? p.Frozen;
         var checkpoint = r.String("checkpoint");
 
         if (model is not null)
@@ -211,7 +212,8 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
             model = ResolveModel(r, model, options, optionsValid, classes);
         }
 
-        if (frozen || checkpoint is not null)
+        // An invalid frozen is reported already; what depends on it is not judged.
+        if ((frozen || checkpoint is not null) && (frozenValue is not null || r.Node("frozen") is null))
         {
             checkpoint = FrozenTeacherChecks.Check(context, r, model, options, optionsValid, frozen, checkpoint, baseDirectory, classes, engineChecks);
         }
@@ -446,6 +448,8 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
             };
         }
 
+        var weighting = r.String("weighting");
+        var weightingTemperature = r.Number("weighting_temperature");
         var spec = new DistillationSpec
         {
             Strategy = r.String("strategy") ?? d.Strategy,
@@ -455,8 +459,8 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
             Teacher = r.String("teacher") ?? d.Teacher,
             Combine = r.String("combine") ?? d.Combine,
             LabelSmoothing = r.Number("label_smoothing") ?? d.LabelSmoothing,
-            Weighting = r.String("weighting") ?? d.Weighting,
-            WeightingTemperature = r.Number("weighting_temperature") ?? d.WeightingTemperature,
+            Weighting = weighting ?? d.Weighting,
+            WeightingTemperature = weightingTemperature ?? d.WeightingTemperature,
         };
 
         if (spec.Combine == SpecFields.Convex && spec.Alpha > 1)
@@ -471,7 +475,7 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
             Teachers = names is null ? null : AllToAll(names, teachers, frozen),
             Weights = names?.ToDictionary(n => n, n => weights.GetValueOrDefault(n, 1.0)),
         };
-        MultiTeacherChecks.Check(context, r, result, names, frozen, exchange);
+        MultiTeacherChecks.Check(context, r, result, weighting is not null, weightingTemperature is not null, names, frozen, exchange);
         return result;
     }
 
