@@ -128,5 +128,34 @@ public sealed class MultiTeacherRunTests : IDisposable
         Assert.Contains("\"teacher_weights\"", File.ReadAllText(result.SummaryPath), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void InterruptedThenResumed_EndsAsAnUninterruptedRun_FrozenTeacherIncluded()
+    {
+        var spec = Spec("entropy") with { Checkpoints = new CheckpointSpec { EverySteps = 10, KeepLast = 2 } };
+        var uninterrupted = new RecordingObserver();
+        var expected = CohortExperiment.Run(spec, new ExperimentOptions(), uninterrupted, new StopControl());
+
+        var split = spec with { Output = Path.Combine(_dir.Path, "split") };
+        var stop = new StopControl();
+        stop.StopAt(23);
+        var interrupted = CohortExperiment.Run(split, new ExperimentOptions(), new RecordingObserver(), stop);
+        Assert.True(interrupted.Interrupted);
+        Assert.All(interrupted.Distilled.Peers, p => Assert.Equal(23, p.StepsCompleted));
+
+        var resumed = new RecordingObserver();
+        var actual = CohortExperiment.Run(split, new ExperimentOptions { Resume = true }, resumed, new StopControl());
+        Assert.Equal(23, actual.Distilled.ResumedFromStep);
+        Assert.Equal(expected.Distilled.Peers.Select(p => p.TestAccuracy), actual.Distilled.Peers.Select(p => p.TestAccuracy));
+        var all = uninterrupted.Losses();
+        Assert.NotEmpty(resumed.Losses());
+        foreach (var (key, value) in resumed.Losses())
+        {
+            Assert.Equal(all[key], value);
+        }
+
+        var weights = uninterrupted.Steps.Where(s => s.Peer == "s").ToDictionary(s => s.Step, s => s.TeacherWeights!["t"]);
+        Assert.All(resumed.Steps.Where(s => s.Peer == "s"), s => Assert.Equal(weights[s.Step], s.TeacherWeights!["t"]));
+    }
+
     public void Dispose() => _dir.Dispose();
 }
