@@ -105,4 +105,16 @@ public static unsafe class DistillationLoss
             out var kd));
         return new LossTerms(new Tensor(total), new Tensor(ce), new Tensor(kd));
     }
+
+    /// <summary>
+    /// The hint term of FitNets (Romero et al. 2015): mean squared error between a student's
+    /// projected intermediate output and the teacher's (a constant), over every element.
+    /// </summary>
+    public static Tensor Hint(Tensor projectedStudent, Tensor teacher)
+    {
+        ArgumentNullException.ThrowIfNull(projectedStudent);
+        ArgumentNullException.ThrowIfNull(teacher);
+        NativeStatus.Check(NativeMethods.LossHint(projectedStudent.Handle, teacher.Handle, out var loss));
+        return new Tensor(loss);
+    }
 }

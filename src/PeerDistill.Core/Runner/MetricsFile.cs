@@ -51,7 +51,7 @@ public sealed class MetricsFile : ICohortObserver, IDisposable
         ["teachers"] = r.Teachers,
         ["samples_per_s"] = Math.Round(r.SamplesPerSecond, 1),
         ["elapsed_s"] = Math.Round(r.ElapsedSeconds, 3),
-    }, r.TeacherWeights));
+    }, r.TeacherWeights, r.Hint));
 
     public void OnEvaluation(EvalRecord r) => Write(new JsonObject
     {
@@ -77,9 +77,14 @@ public sealed class MetricsFile : ICohortObserver, IDisposable
         ["time"] = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture),
     });
 
-    /// <summary>A step record with <c>teacher_weights</c> (teacher name -> mean weight at the step) when the strategy reports them.</summary>
-    private static JsonObject WithTeacherWeights(JsonObject record, IReadOnlyDictionary<string, double>? weights)
+    /// <summary>A step record with <c>teacher_weights</c> (teacher name -> mean weight at the step) when the strategy reports them, and <c>hint</c> for a peer with a hint term.</summary>
+    private static JsonObject WithTeacherWeights(JsonObject record, IReadOnlyDictionary<string, double>? weights, double? hint)
     {
+        if (hint is { } h)
+        {
+            record["hint"] = h;
+        }
+
         if (weights is not null)
         {
             var node = new JsonObject();

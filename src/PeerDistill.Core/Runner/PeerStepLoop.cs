@@ -159,7 +159,9 @@ public sealed class PeerStepLoop
         var wanted = _strategy.Configure(name, step);
         using var before = wanted.Count > 0 && _hasStepState ? _peer.Model.CaptureStepState() : null;
         _peer.Optimizer.ZeroGrad();
-        using var logits = _peer.Model.Forward(x);
+        var (forward, hintOutput) = _peer.Hint is { } hintTerm ? hintTerm.Forward(_peer.Model, x) : (_peer.Model.Forward(x), null);
+        using var logits = forward;
+        using var studentOutput = hintOutput;
         if (publishes)
         {
             // Never hand a peer non-finite or absurd logits: a diverged peer leaves before anyone learns from it.
@@ -186,6 +188,7 @@ public sealed class PeerStepLoop
         {
             var plan = _strategy.Aggregate(name, step, arrived, y);
             double total, crossEntropy, distillation;
+            double? hint = null;
             if (arrived.Any(t => t.Step != step))
             {
                 (total, crossEntropy, distillation) = StepOnStaleTeachers(builder, step, logits, y, arrived, plan);
@@ -196,8 +199,17 @@ public sealed class PeerStepLoop
                 using var loss = sampleWeights is null
                     ? DistillationLoss.Compute(logits, y, plan.Teachers, plan.Weights, plan.Temperature, plan.Alpha, plan.Form, plan.Combination, plan.LabelSmoothing, checkFinite: true)
                     : DistillationLoss.ComputePerSample(logits, y, plan.Teachers, sampleWeights, plan.Temperature, plan.Alpha, plan.Form, plan.Combination, plan.LabelSmoothing, checkFinite: true);
-                loss.Total.Backward();
-                (total, crossEntropy, distillation) = (loss.Total.Item(), loss.CrossEntropy.Item(), loss.Distillation.Item());
+                Tensor? withHint = null;
+                if (studentOutput is not null)
+                {
+                    withHint = _peer.Hint!.AddTo(loss.Total, _peer.Model, studentOutput, x, out var hintValue);
+                    hint = hintValue;
+                }
+
+                using var hinted = withHint;
+                var objective = withHint ?? loss.Total;
+                objective.Backward();
+                (total, crossEntropy, distillation) = (objective.Item(), loss.CrossEntropy.Item(), loss.Distillation.Item());
             }
 
             _peer.Optimizer.Step();
@@ -214,7 +226,7 @@ public sealed class PeerStepLoop
                 plan.Teachers.Count > 0 ? plan.Alpha : 0,
                 plan.Teachers.Count,
                 (samplesBefore + batch.Count) / Math.Max(elapsed, 1e-9),
-                elapsed) { TeacherWeights = plan.MeanWeights });
+                elapsed) { TeacherWeights = plan.MeanWeights, Hint = hint });
             _teacherWeights.Add(plan.MeanWeights);
             return batch.Count;
         }

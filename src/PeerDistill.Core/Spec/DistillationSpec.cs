@@ -39,4 +39,7 @@ public sealed record DistillationSpec
 
     /// <summary><c>weighting_temperature</c>: temperature of the softmax over teachers of the entropy and correctness rules. Default 1.</summary>
     public double WeightingTemperature { get; init; } = 1.0;
+
+    /// <summary><c>hint</c> (strategy multi-teacher): a hint term from a frozen teacher's intermediate output; null for none.</summary>
+    public HintSpec? Hint { get; init; }
 }

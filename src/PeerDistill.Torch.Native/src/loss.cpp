@@ -207,3 +207,16 @@ PD_API int32_t pd_loss_distill_per_sample(PdTensor* logits_h, PdTensor* targets_
   }
   PD_CATCH
 }
+
+// The hint term of FitNets (Romero et al. 2015): the mean squared error between a student's
+// projected intermediate output and a teacher's (detached), mean over every element.
+PD_API int32_t pd_loss_hint(PdTensor* student_h, PdTensor* teacher_h, PdTensor** out) {
+  PD_TRY {
+    auto& student = unwrap(student_h);
+    auto teacher = unwrap(teacher_h).detach().to(student.device(), student.scalar_type());
+    pd::require(student.sizes() == teacher.sizes(),
+                "the student's projected output " + sizes(student) + " does not match the teacher's " + sizes(teacher));
+    *out = wrap(torch::mse_loss(student, teacher));
+  }
+  PD_CATCH
+}

@@ -37,4 +37,7 @@ internal static unsafe partial class NativeMethods
         out TensorHandle total,
         out TensorHandle crossEntropy,
         out TensorHandle distillation);
+
+    [LibraryImport(Library, EntryPoint = "pd_loss_hint")]
+    internal static partial int LossHint(TensorHandle student, TensorHandle teacher, out TensorHandle loss);
 }

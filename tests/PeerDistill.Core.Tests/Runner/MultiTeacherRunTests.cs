@@ -32,17 +32,18 @@ public sealed class MultiTeacherRunTests : IDisposable
 
     private static Dictionary<string, string> TeacherOptions => new() { ["width"] = "0.25" };
 
-    private CohortSpec Spec(string weighting)
+    /// <summary>The cohort; with <paramref name="hint"/> the student is a cnn with a hint from the teacher's layer3 to its conv2 (both 7x7).</summary>
+    private CohortSpec Spec(string weighting, bool hint = false)
     {
         var spec = TestSpecs.Synthetic(
-            Path.Combine(_dir.Path, weighting),
+            Path.Combine(_dir.Path, weighting + (hint ? "-hint" : string.Empty)),
             strategy: "multi-teacher",
             epochs: 1,
             peers:
             [
                 new PeerSpec { Name = "t", Model = "resnet8", ModelOptions = TeacherOptions, Frozen = true, Checkpoint = _checkpoint, Seed = 0 },
                 TestSpecs.Peer("p", "mlp", 2),
-                TestSpecs.Peer("s", "mlp", 3),
+                TestSpecs.Peer("s", hint ? "cnn" : "mlp", 3),
             ]);
         return spec with
         {
@@ -50,6 +51,7 @@ public sealed class MultiTeacherRunTests : IDisposable
             {
                 Weighting = weighting,
                 Teachers = new Dictionary<string, IReadOnlyList<string>> { ["t"] = [], ["p"] = ["t"], ["s"] = ["t", "p"] },
+                Hint = hint ? new HintSpec { Teacher = "t", TeacherLayer = "layer3", StudentLayer = "conv2", Students = ["s"], Weight = 0.5 } : null,
             },
         };
     }
@@ -131,7 +133,7 @@ public sealed class MultiTeacherRunTests : IDisposable
     [Fact]
     public void InterruptedThenResumed_EndsAsAnUninterruptedRun_FrozenTeacherIncluded()
     {
-        var spec = Spec("entropy") with { Checkpoints = new CheckpointSpec { EverySteps = 10, KeepLast = 2 } };
+        var spec = Spec("entropy", hint: true) with { Checkpoints = new CheckpointSpec { EverySteps = 10, KeepLast = 2 } };
         var uninterrupted = new RecordingObserver();
         var expected = CohortExperiment.Run(spec, new ExperimentOptions(), uninterrupted, new StopControl());
 
@@ -153,8 +155,37 @@ public sealed class MultiTeacherRunTests : IDisposable
             Assert.Equal(all[key], value);
         }
 
-        var weights = uninterrupted.Steps.Where(s => s.Peer == "s").ToDictionary(s => s.Step, s => s.TeacherWeights!["t"]);
-        Assert.All(resumed.Steps.Where(s => s.Peer == "s"), s => Assert.Equal(weights[s.Step], s.TeacherWeights!["t"]));
+        var weights = uninterrupted.Steps.Where(s => s.Peer == "s").ToDictionary(s => s.Step, s => (s.TeacherWeights!["t"], s.Hint));
+        Assert.All(resumed.Steps.Where(s => s.Peer == "s"), s => Assert.Equal(weights[s.Step], (s.TeacherWeights!["t"], s.Hint)));
+    }
+
+    [Fact]
+    public void Hint_IsANamedTermOfTheLoss_AndItsProjectionLearns()
+    {
+        var spec = Spec("uniform", hint: true);
+        var observer = new RecordingObserver();
+        var result = CohortExperiment.Run(spec, new ExperimentOptions(), observer, new StopControl());
+
+        Assert.All(result.Distilled.Peers, p => Assert.Equal(PeerStatus.Completed, p.Status));
+        var student = observer.Steps.Where(s => s.Peer == "s").OrderBy(s => s.Step).ToList();
+        Assert.All(student, s =>
+        {
+            Assert.NotNull(s.Hint);
+            // total = CE + alpha KD + 0.5 hint (alpha 1, no warm-up)
+            Assert.Equal(s.CrossEntropy + s.Distillation + (0.5 * s.Hint!.Value), s.Loss, 5);
+        });
+        Assert.True(student[^1].Hint < student[0].Hint * 0.8, $"hint went from {student[0].Hint} to {student[^1].Hint}");
+        Assert.All(observer.Steps.Where(s => s.Peer != "s"), s => Assert.Null(s.Hint));
+
+        // The projection is the student's: in its checkpoints.
+        var checkpoint = Directory.GetFiles(Path.Combine(spec.Output!, "checkpoints", "multi-teacher", "s"), "*.ckpt").Single();
+        var (model, _) = Checkpoint.LoadModel(checkpoint);
+        using (model)
+        {
+            var state = model.State();
+            Assert.Contains(state, e => e.Name == "hint_projection.weight" && e.Tensor.Shape.SequenceEqual(new long[] { 16, 64, 1, 1 }));
+            state.ToList().ForEach(e => e.Dispose());
+        }
     }
 
     public void Dispose() => _dir.Dispose();

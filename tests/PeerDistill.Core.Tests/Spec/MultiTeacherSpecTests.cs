@@ -103,6 +103,18 @@ public sealed class MultiTeacherSpecTests : IDisposable
         { Cohort("strategy: multi-teacher, teachers: {p: [], s: []}"), "distillation.strategy", "multi-teacher needs a student" },
         { Cohort("strategy: multi-teacher, weighting: correctness", extra: "exchange: {mode: bounded-staleness}"), "distillation.weighting", "per-sample weighting (correctness) needs exchange.mode synchronous" },
         { Cohort(teacher: "{name: t, model: cnn, model_options: {hidden: 16}, frozen: maybe, checkpoint: cnn16.ckpt}"), "peers[0].frozen", "expected true or false, got 'maybe'" },
+        { Cohort("strategy: none, hint: {teacher: t, teacher_layer: fc1, student_layer: fc0}"), "distillation.hint", "only for strategy multi-teacher" },
+        { Cohort("strategy: multi-teacher, hint: {teacher: p, teacher_layer: fc0, student_layer: fc0}"), "distillation.hint.teacher", "peer 'p' is live: a hint needs the teacher's intermediate output on each student's side" },
+        { Cohort("strategy: multi-teacher, hint: {teacher: z, teacher_layer: fc0, student_layer: fc0}"), "distillation.hint.teacher", "unknown peer 'z'" },
+        { Cohort("strategy: multi-teacher, teachers: {p: [s], s: [p]}, hint: {teacher: t, teacher_layer: fc1, student_layer: fc0}"), "distillation.hint.teacher", "no student learns from 't'" },
+        { Cohort("strategy: multi-teacher, hint: {teacher: t, teacher_layer: conv9, student_layer: fc0}"), "distillation.hint.teacher_layer", "the teacher's model has no output 'conv9' (its outputs: conv1, conv2, fc1)" },
+        { Cohort("strategy: multi-teacher, teachers: {p: [t], s: [p]}, hint: {teacher: t, teacher_layer: fc1, student_layer: fc3}"), "distillation.hint.student_layer", "student 'p''s model has no output 'fc3' (its outputs: fc0)" },
+        { Cohort("strategy: multi-teacher, teachers: {p: [t], s: [p]}, hint: {teacher: t, teacher_layer: conv2, student_layer: fc0}"), "distillation.hint.student_layer", "they need the same rank and height and width" },
+        { Cohort("strategy: multi-teacher, hint: {teacher: t, teacher_layer: fc1, student_layer: fc0}", extra: "exchange: {mode: bounded-staleness}"), "distillation.hint", "needs exchange.mode synchronous" },
+        { Cohort("strategy: multi-teacher, hint: {teacher: t, teacher_layer: fc1, student_layer: fc0, weight: -1}"), "distillation.hint.weight", "must be in [0, 1000], got -1" },
+        { Cohort("strategy: multi-teacher, hint: {teacher: t, student_layer: fc0}"), "distillation.hint.teacher_layer", "missing required field" },
+        { Cohort("strategy: multi-teacher, teachers: {p: [s]}, hint: {teacher: t, teacher_layer: fc1, student_layer: fc0, students: [s, p]}"), "distillation.hint.students[1]", "'p' does not learn from 't'" },
+        { Cohort("strategy: multi-teacher, hint: {teacher: t, teacher_layer: fc1, student_layer: fc0, students: [q]}"), "distillation.hint.students[0]", "unknown peer 'q'" },
     };
 
     [Theory]
@@ -116,6 +128,15 @@ public sealed class MultiTeacherSpecTests : IDisposable
         Assert.Equal(path, error.Path);
         Assert.Contains(message, error.Message, StringComparison.Ordinal);
         Assert.True(error.Line >= 1 && error.Column >= 1, $"no position: {error}");
+    }
+
+    [Fact]
+    public void Hint_IsRead()
+    {
+        var result = Parse(Cohort("strategy: multi-teacher, hint: {teacher: t, teacher_layer: fc1, student_layer: fc0, weight: 0.5}"));
+
+        Assert.True(result.IsValid, result.ToString());
+        Assert.Equal(new HintSpec { Teacher = "t", TeacherLayer = "fc1", StudentLayer = "fc0", Weight = 0.5 }, result.Spec!.Distillation.Hint);
     }
 
     [Fact]

@@ -107,7 +107,7 @@ public class SpecLoaderErrorTests
         { With("distillation: {weights: {z: 1}}"), "distillation.weights.z", "unknown peer 'z' (peers: a, b)" },
         { With("distillation: {weights: {a: -1}}"), "distillation.weights.a", "must be in [0, 1000], got -1" },
         { With("distillation: {weights: {a: heavy}}"), "distillation.weights.a", "expected a number, got 'heavy'" },
-        { With("distillation: {tau: 2}"), "distillation.tau", "unknown field (known: strategy, temperature, alpha, alpha_warmup_steps, teacher, combine, label_smoothing, teachers, weights, weighting, weighting_temperature)" },
+        { With("distillation: {tau: 2}"), "distillation.tau", "unknown field (known: strategy, temperature, alpha, alpha_warmup_steps, teacher, combine, label_smoothing, teachers, weights, weighting, weighting_temperature, hint)" },
         { With("distillation: dml"), "distillation", "expected a mapping, got 'dml'" },
 
         // Data.

@@ -73,12 +73,12 @@ internal static class SpecText
         """;
 
     /// <summary>Every key of multi-teacher distillation that <see cref="Full"/> cannot hold, in a valid spec around a frozen mlp at <paramref name="checkpoint"/>.</summary>
-    public static string FullMultiTeacher(string checkpoint) => $$"""
+    public static string FullMultiTeacher(string checkpoint) => $$$"""
         cohort: multi
         peers:
-          - {name: t, model: mlp, frozen: true, checkpoint: '{{checkpoint}}'}
+          - {name: t, model: mlp, frozen: true, checkpoint: '{{{checkpoint}}}'}
           - {name: s, model: mlp, frozen: false}
-        distillation: {strategy: multi-teacher, weighting: entropy, weighting_temperature: 2}
+        distillation: {strategy: multi-teacher, weighting: entropy, weighting_temperature: 2, hint: {teacher: t, teacher_layer: fc1, student_layer: fc0, students: [s], weight: 0.5}}
         data: {dataset: fashion-mnist}
 
         """;

@@ -40,6 +40,7 @@ internal static class SpecFields
     private static readonly OptimizerSpec OptimizerDefaults = new();
     private static readonly ScheduleSpec ScheduleDefaults = new();
     private static readonly DistillationSpec DistillationDefaults = new();
+    private static readonly HintSpec HintDefaults = new() { Teacher = "t", TeacherLayer = "l", StudentLayer = "l" };
     private static readonly DataSpec DataDefaults = new();
     private static readonly EvaluationSpec EvaluationDefaults = new();
     private static readonly CheckpointSpec CheckpointDefaults = new();
@@ -96,6 +97,19 @@ internal static class SpecFields
         },
         new("checkpoint", SpecValueKind.String, "Frozen zoo model only: the checkpoint (.ckpt, e.g. from `peerdistill train --output`) whose weights it loads, relative to the spec's directory; its model must be the same zoo model with the same options."));
 
+    public static readonly SpecObject Hint = new(
+        "A hint term (FitNets): a frozen teacher's named intermediate output taught to every student that learns from it, through a learned projection, as weight * MSE next to CE and KD.",
+        new("teacher", SpecValueKind.String, "The frozen peer whose output is the hint.") { Required = true, Pattern = PeerNamePattern, Noun = "peer name", PatternHint = "use 1 to 64 letters, digits, '-' or '_'" },
+        new("teacher_layer", SpecValueKind.String, "A named output of the teacher's model: mlp fc0, fc1, ...; cnn conv1, conv2, fc1; resnet8/20/32 layer1, layer2, layer3; mobilenetv2 features, head.") { Required = true, MaxLength = 64 },
+        new("student_layer", SpecValueKind.String, "A named output of each student's model, of the same rank and spatial size as the teacher's (the projection maps channels).") { Required = true, MaxLength = 64 },
+        new("students", SpecValueKind.List, "The students that take the hint (default: every student that learns from the teacher).")
+        {
+            MinItems = 1,
+            MaxItems = MaxPeers - 1,
+            Items = new("student", SpecValueKind.String, "A peer name.") { MaxLength = 64 },
+        },
+        new("weight", SpecValueKind.Number, "Weight of the hint term in the loss.") { Minimum = 0, Maximum = 1000, Default = HintDefaults.Weight });
+
     public static readonly SpecObject Distillation = new(
         "How the peers teach each other.",
         new("strategy", SpecValueKind.String, "Distillation strategy; none trains the peers independently.")
@@ -135,7 +149,8 @@ internal static class SpecFields
         new("weighting_temperature", SpecValueKind.Number, "Strategy multi-teacher, weighting entropy or correctness: tau, the temperature of the softmax over teachers.")
         {
             Minimum = 0.01, Maximum = 100, Default = DistillationDefaults.WeightingTemperature,
-        });
+        },
+        new("hint", SpecValueKind.Object, "Strategy multi-teacher: a hint term from a frozen teacher's intermediate output.") { Object = Hint });
 
     public static readonly SpecObject Augmentation = new(
         "Training-time augmentation.",

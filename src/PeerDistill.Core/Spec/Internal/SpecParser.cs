@@ -74,6 +74,7 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
         var distillationReader = root.Object("distillation");
         var distillation = ReadDistillation(distillationReader, names, frozen, exchange);
         MultiTeacherChecks.CheckFrozenStrategy(context, distillationReader, distillation.Strategy, peers, rootNode.Start);
+        HintChecks.Check(context, distillationReader, distillation, peers, exchange, classes, engineChecks);
         var evaluation = ReadEvaluation(root.Object("evaluation"));
         var checkpoints = ReadCheckpoints(root.Object("checkpoints"));
         var output = root.String("output");
@@ -448,6 +449,7 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
             };
         }
 
+        var hint = ReadHint(r.Object("hint"));
         var weighting = r.String("weighting");
         var weightingTemperature = r.Number("weighting_temperature");
         var spec = new DistillationSpec
@@ -461,6 +463,7 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
             LabelSmoothing = r.Number("label_smoothing") ?? d.LabelSmoothing,
             Weighting = weighting ?? d.Weighting,
             WeightingTemperature = weightingTemperature ?? d.WeightingTemperature,
+            Hint = hint,
         };
 
         if (spec.Combine == SpecFields.Convex && spec.Alpha > 1)
@@ -477,6 +480,45 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
         };
         MultiTeacherChecks.Check(context, r, result, weighting is not null, weightingTemperature is not null, names, frozen, exchange);
         return result;
+    }
+
+    private HintSpec? ReadHint(MappingReader? r)
+    {
+        if (r is null)
+        {
+            return null;
+        }
+
+        var teacher = r.String("teacher");
+        var teacherLayer = r.String("teacher_layer");
+        var studentLayer = r.String("student_layer");
+        var weight = r.Number("weight");
+        List<string>? students = null;
+        var complete = true;
+        if (r.List("students") is { } list)
+        {
+            var item = r.Field("students").Items!;
+            students = [];
+            for (var i = 0; i < list.Children.Count; i++)
+            {
+                if (context.ReadString(list.Children[i], SpecPath.Index(r.PathOf("students"), i), item) is { } student)
+                {
+                    students.Add(student);
+                }
+                else
+                {
+                    complete = false;
+                }
+            }
+        }
+        else if (r.Node("students") is not null)
+        {
+            complete = false;
+        }
+
+        return teacher is null || teacherLayer is null || studentLayer is null || !complete
+            ? null
+            : new HintSpec { Teacher = teacher, TeacherLayer = teacherLayer, StudentLayer = studentLayer, Students = students, Weight = weight ?? 1.0 };
     }
 
     /// <summary>Every peer's teachers: as listed, or every other peer; a frozen peer learns from nobody.</summary>
