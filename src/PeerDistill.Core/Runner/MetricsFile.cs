@@ -77,6 +77,14 @@ public sealed class MetricsFile : ICohortObserver, IDisposable
         ["time"] = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture),
     });
 
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _writer.Dispose();
+        }
+    }
+
     /// <summary>A step record with <c>teacher_weights</c> (teacher name -> mean weight at the step) when the strategy reports them, and <c>hint</c> for a peer with a hint term.</summary>
     private static JsonObject WithTeacherWeights(JsonObject record, IReadOnlyDictionary<string, double>? weights, double? hint)
     {
@@ -97,14 +105,6 @@ public sealed class MetricsFile : ICohortObserver, IDisposable
         }
 
         return record;
-    }
-
-    public void Dispose()
-    {
-        lock (_gate)
-        {
-            _writer.Dispose();
-        }
     }
 
     private static bool Keep(string line, string run, long resumeStep)

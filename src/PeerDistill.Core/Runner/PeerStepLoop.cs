@@ -195,21 +195,7 @@ public sealed class PeerStepLoop
             }
             else
             {
-                using var sampleWeights = plan.SampleWeights;
-                using var loss = sampleWeights is null
-                    ? DistillationLoss.Compute(logits, y, plan.Teachers, plan.Weights, plan.Temperature, plan.Alpha, plan.Form, plan.Combination, plan.LabelSmoothing, checkFinite: true)
-                    : DistillationLoss.ComputePerSample(logits, y, plan.Teachers, sampleWeights, plan.Temperature, plan.Alpha, plan.Form, plan.Combination, plan.LabelSmoothing, checkFinite: true);
-                Tensor? withHint = null;
-                if (studentOutput is not null)
-                {
-                    withHint = _peer.Hint!.AddTo(loss.Total, _peer.Model, studentOutput, x, out var hintValue);
-                    hint = hintValue;
-                }
-
-                using var hinted = withHint;
-                var objective = withHint ?? loss.Total;
-                objective.Backward();
-                (total, crossEntropy, distillation) = (objective.Item(), loss.CrossEntropy.Item(), loss.Distillation.Item());
+                (total, crossEntropy, distillation, hint) = StepOnCurrentTeachers(x, logits, y, studentOutput, plan);
             }
 
             _peer.Optimizer.Step();
@@ -237,6 +223,28 @@ public sealed class PeerStepLoop
                 t.Dispose();
             }
         }
+    }
+
+    /// <summary>
+    /// Back-propagates the loss on teachers' logits of this step: CE + alpha KD with per-teacher or
+    /// per-sample weights (<see cref="TeacherPlan.SampleWeights"/>, disposed here), plus the hint
+    /// term when the peer has one. Returns the loss terms (the total includes the hint).
+    /// </summary>
+    private (double Total, double CrossEntropy, double Distillation, double? Hint) StepOnCurrentTeachers(Tensor x, Tensor logits, Tensor y, Tensor? studentOutput, TeacherPlan plan)
+    {
+        using var sampleWeights = plan.SampleWeights;
+        using var loss = sampleWeights is null
+            ? DistillationLoss.Compute(logits, y, plan.Teachers, plan.Weights, plan.Temperature, plan.Alpha, plan.Form, plan.Combination, plan.LabelSmoothing, checkFinite: true)
+            : DistillationLoss.ComputePerSample(logits, y, plan.Teachers, sampleWeights, plan.Temperature, plan.Alpha, plan.Form, plan.Combination, plan.LabelSmoothing, checkFinite: true);
+        if (studentOutput is null)
+        {
+            loss.Total.Backward();
+            return (loss.Total.Item(), loss.CrossEntropy.Item(), loss.Distillation.Item(), null);
+        }
+
+        using var withHint = _peer.Hint!.AddTo(loss.Total, _peer.Model, studentOutput, x, out var hint);
+        withHint.Backward();
+        return (withHint.Item(), loss.CrossEntropy.Item(), loss.Distillation.Item(), hint);
     }
 
     /// <summary>
