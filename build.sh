@@ -3,7 +3,7 @@
 #
 #   ./build.sh run [ARGS...]   install what is missing, build, and run the main job
 #   ./build.sh test            install what is missing, build, and run the whole test suite
-#   ./build.sh bench [NAME]    install what is missing, build, and run a benchmark (engine, cohort, dml-gain, rpc, distributed, logits, federated)
+#   ./build.sh bench [NAME]    install what is missing, build, and run a benchmark (engine, cohort, dml-gain, multi-teacher, rpc, distributed, logits, federated)
 #   ./build.sh setup           install what is missing and build, nothing else
 #
 # System packages come from Debian (apt-get, as root or through sudo). The .NET SDK must be on PATH.

@@ -10,6 +10,8 @@ switch (name)
         return CohortBenchmark.Run(rest);
     case "dml-gain":
         return DmlGainBenchmark.Run(rest);
+    case "multi-teacher":
+        return MultiTeacherBenchmark.Run(rest);
     case "rpc":
         return RpcBenchmark.Run(rest);
     case "distributed":
@@ -22,6 +24,6 @@ switch (name)
         // Hidden: the server side of `rpc`, started by it as a child process.
         return RpcBenchmark.Serve(rest);
     default:
-        Console.Error.WriteLine($"unknown benchmark '{name}' (known: engine, cohort, dml-gain, rpc, distributed, logits, federated)");
+        Console.Error.WriteLine($"unknown benchmark '{name}' (known: engine, cohort, dml-gain, multi-teacher, rpc, distributed, logits, federated)");
         return 2;
 }

@@ -119,6 +119,52 @@ public sealed class Model : IDisposable
         return new Tensor(logits);
     }
 
+    /// <summary>
+    /// The named intermediate outputs of the model, in forward order (empty when it has none): mlp
+    /// fc0, fc1, ... (each hidden layer after its ReLU, [N, width]); cnn conv1 ([N, 32, H/2, W/2]),
+    /// conv2 ([N, 64, H/4, W/4]), fc1 ([N, hidden]); resnet8/20/32 layer1, layer2, layer3 (each
+    /// stage's output, [N, C, H', W']); mobilenetv2 features, head ([N, C, H', W']).
+    /// </summary>
+    public IReadOnlyList<string> OutputNames
+    {
+        get
+        {
+            NativeStatus.Check(NativeMethods.ModelFeatureNames(Handle, out var text));
+            return NativeMethods.TakeString(text).Split(',', StringSplitOptions.RemoveEmptyEntries);
+        }
+    }
+
+    /// <summary>
+    /// One forward pass that gives the logits and the named output <paramref name="name"/> (see
+    /// <see cref="OutputNames"/>), with the same ops and random draws as <see cref="Forward"/>;
+    /// with autograd unless <paramref name="grad"/> is false.
+    /// </summary>
+    public (Tensor Logits, Tensor Output) ForwardWithOutput(Tensor input, string name, bool grad = true)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(name);
+        NativeStatus.Check(NativeMethods.ModelForwardFeatures(Handle, input.Handle, grad ? 1 : 0, name, out var logits, out var output));
+        return (new Tensor(logits), new Tensor(output));
+    }
+
+    /// <summary>
+    /// Adds the learned projection of a hint term (FitNets) from <paramref name="inChannels"/> to
+    /// <paramref name="outChannels"/>: a 1x1 convolution when <paramref name="spatial"/> (outputs
+    /// [N, C, H, W]), else a linear map; initialised as PyTorch's layers from <paramref name="seed"/>.
+    /// It becomes part of the model's parameters (trained by an optimizer created afterwards, kept
+    /// in checkpoints) without changing its logits.
+    /// </summary>
+    public void AddHintProjection(long inChannels, long outChannels, bool spatial, long seed) =>
+        NativeStatus.Check(NativeMethods.ModelAddHintProjection(Handle, inChannels, outChannels, spatial ? 1 : 0, seed));
+
+    /// <summary>The hint projection applied to <paramref name="output"/> (with autograd).</summary>
+    public Tensor ProjectHint(Tensor output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        NativeStatus.Check(NativeMethods.ModelProjectHint(Handle, output.Handle, out var projected));
+        return new Tensor(projected);
+    }
+
     /// <summary>Parameters, then buffers, as live tensors (dispose the returned entries).</summary>
     public IReadOnlyList<NamedTensor> State()
     {

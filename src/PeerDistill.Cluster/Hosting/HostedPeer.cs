@@ -77,7 +77,7 @@ internal sealed class HostedPeer
         try
         {
             _stop.BeginRun(coupled: false);
-            using var session = PeerSession.Create(peerSpec, data.Shape, data.Classes, data.TotalSteps);
+            using var session = PeerSession.Create(peerSpec, data.Shape, data.Classes, data.TotalSteps, spec);
             var store = new CheckpointStore(_assignment.CheckpointDirectory, _assignment.Run, spec.Checkpoints.KeepLast);
             if (_assignment.ResumeFromStep is { } resume)
             {

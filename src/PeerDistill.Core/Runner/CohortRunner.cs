@@ -49,7 +49,7 @@ public static class CohortRunner
         {
             try
             {
-                sessions[i] = PeerSession.Create(peer, data.Shape, data.Classes, data.TotalSteps);
+                sessions[i] = PeerSession.Create(peer, data.Shape, data.Classes, data.TotalSteps, spec);
                 if (resumeStep is { } at)
                 {
                     sessions[i]!.Restore(store.PathOf(peer.Name, at));

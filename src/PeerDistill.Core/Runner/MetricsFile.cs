@@ -36,7 +36,7 @@ public sealed class MetricsFile : ICohortObserver, IDisposable
         }
     }
 
-    public void OnStep(StepRecord r) => Write(new JsonObject
+    public void OnStep(StepRecord r) => Write(WithTeacherWeights(new JsonObject
     {
         ["type"] = "step",
         ["run"] = r.Run,
@@ -51,7 +51,7 @@ public sealed class MetricsFile : ICohortObserver, IDisposable
         ["teachers"] = r.Teachers,
         ["samples_per_s"] = Math.Round(r.SamplesPerSecond, 1),
         ["elapsed_s"] = Math.Round(r.ElapsedSeconds, 3),
-    });
+    }, r.TeacherWeights, r.Hint));
 
     public void OnEvaluation(EvalRecord r) => Write(new JsonObject
     {
@@ -83,6 +83,28 @@ public sealed class MetricsFile : ICohortObserver, IDisposable
         {
             _writer.Dispose();
         }
+    }
+
+    /// <summary>A step record with <c>teacher_weights</c> (teacher name -> mean weight at the step) when the strategy reports them, and <c>hint</c> for a peer with a hint term.</summary>
+    private static JsonObject WithTeacherWeights(JsonObject record, IReadOnlyDictionary<string, double>? weights, double? hint)
+    {
+        if (hint is { } h)
+        {
+            record["hint"] = h;
+        }
+
+        if (weights is not null)
+        {
+            var node = new JsonObject();
+            foreach (var (teacher, weight) in weights.OrderBy(w => w.Key, StringComparer.Ordinal))
+            {
+                node[teacher] = weight;
+            }
+
+            record["teacher_weights"] = node;
+        }
+
+        return record;
     }
 
     private static bool Keep(string line, string run, long resumeStep)

@@ -13,4 +13,7 @@ public sealed record PeerOutcome(
     long SamplesTrained = 0)
 {
     public long? CheckpointStep { get; init; }
+
+    /// <summary>The mean weight of each teacher over this run's steps (<see cref="TeacherWeightTally"/>); null when none were reported.</summary>
+    public IReadOnlyDictionary<string, double>? TeacherWeights { get; init; }
 }

@@ -6,13 +6,17 @@ namespace PeerDistill.Core.Runner;
 /// <summary>One live peer: its spec, model, optimizer and schedule, and the step it starts from.</summary>
 public sealed class PeerSession : IDisposable
 {
-    private PeerSession(PeerSpec spec, Model model, Optimizer optimizer, LearningRateSchedule schedule)
+    private PeerSession(PeerSpec spec, Model model, Optimizer optimizer, LearningRateSchedule schedule, HintTerm? hint)
     {
         Spec = spec;
         Model = model;
         Optimizer = optimizer;
         Schedule = schedule;
+        Hint = hint;
     }
+
+    /// <summary>This peer's hint term (<c>distillation.hint</c>), when it is a student of the hint's teacher.</summary>
+    public HintTerm? Hint { get; }
 
     public PeerSpec Spec { get; }
 
@@ -30,16 +34,24 @@ public sealed class PeerSession : IDisposable
     /// <summary>Softmax outputs on the test set after the final evaluation (for the ensemble).</summary>
     public float[]? TestProbabilities { get; set; }
 
-    /// <summary>Builds the peer's model and optimizer; must run on the thread that will train it.</summary>
-    public static PeerSession Create(PeerSpec spec, InputShape shape, int classes, long totalSteps)
+    /// <summary>
+    /// Builds the peer's model and optimizer (and its hint term, when <paramref name="cohort"/> gives
+    /// it one: the projection becomes part of the model before the optimizer is made); must run on
+    /// the thread that will train it.
+    /// </summary>
+    public static PeerSession Create(PeerSpec spec, InputShape shape, int classes, long totalSteps, CohortSpec? cohort = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
         TorchRuntime.SetNumThreads(spec.Threads);
-        var model = File.Exists(spec.Model)
-            ? Model.LoadTorchScript(spec.Model, spec.Device, spec.Seed)
-            : Model.Create(spec.Model, shape, classes, spec.Seed, spec.Device, spec.ModelOptions);
+        var model = PeerModels.Build(spec, shape, classes);
+        HintTerm? hint = null;
         try
         {
+            if (cohort is not null && HintTerm.For(cohort, spec.Name) is { } hintSpec)
+            {
+                hint = HintTerm.Attach(hintSpec, cohort.Peers.First(p => p.Name == hintSpec.Teacher), model, spec, shape, classes);
+            }
+
             var o = spec.Optimizer;
             var optimizer = Optimizer.Create(model, new OptimizerOptions
             {
@@ -63,10 +75,11 @@ public sealed class PeerSession : IDisposable
                 Gamma = s.Gamma,
                 MinLearningRate = s.MinLearningRate,
             };
-            return new PeerSession(spec, model, optimizer, schedule);
+            return new PeerSession(spec, model, optimizer, schedule, hint);
         }
         catch
         {
+            hint?.Dispose();
             model.Dispose();
             throw;
         }
@@ -80,6 +93,7 @@ public sealed class PeerSession : IDisposable
 
     public void Dispose()
     {
+        Hint?.Dispose();
         Optimizer.Dispose();
         Model.Dispose();
     }

@@ -37,6 +37,9 @@ public sealed class PeerStepLoop
     // then is there anything to undo when a step is abandoned half way.
     private readonly bool _hasStepState;
 
+    // The mean teacher weights of the steps of this run, for the summary.
+    private readonly TeacherWeightTally _teacherWeights = new();
+
     public PeerStepLoop(
         PeerSession peer,
         CohortData data,
@@ -75,6 +78,7 @@ public sealed class PeerStepLoop
             _peer.StartStep == 0 ? $"{_peer.Spec.Model}, {_peer.Model.ParameterCount} parameters" : $"from the checkpoint at step {step}"));
         try
         {
+            _strategy.Prepare(_data);
             while (step < total)
             {
                 if (!_stop.TryBeginStep(name, step))
@@ -85,7 +89,9 @@ public sealed class PeerStepLoop
                 var planned = _plan.At(step);
                 try
                 {
-                    samplesThisRun += TrainStep(planned, step, publishes, cancellation, clock, samplesThisRun);
+                    samplesThisRun += _peer.Spec.Frozen
+                        ? FrozenStep(planned, step, publishes, cancellation, clock, samplesThisRun)
+                        : TrainStep(planned, step, publishes, cancellation, clock, samplesThisRun);
                 }
                 catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
                 {
@@ -101,8 +107,8 @@ public sealed class PeerStepLoop
                 doneThrough = ran;
                 var epochEnd = _options.EvaluateAtEpochEnd ? _plan.LastEpochEndIn(ran - 1, step) : null;
                 var evaluateAt = Latest(LastMultipleIn(ran - 1, step, _options.EvaluateEverySteps), epochEnd);
-                // The last step is measured by the final test evaluation below.
-                if (evaluateAt is { } e && e < total)
+                // The last step is measured by the final test evaluation below; a frozen peer does not change.
+                if (evaluateAt is { } e && e < total && !_peer.Spec.Frozen)
                 {
                     Evaluate(e, _plan.EpochAfter(e));
                 }
@@ -198,7 +204,11 @@ public sealed class PeerStepLoop
         var wanted = planned.Gather ? _strategy.Configure(name, step) : Array.Empty<string>();
         using var before = wanted.Count > 0 && _hasStepState ? _peer.Model.CaptureStepState() : null;
         _peer.Optimizer.ZeroGrad();
-        using var logits = planned.Train ? _peer.Model.Forward(x) : PredictInEvaluationMode(x);
+        var (forward, hintOutput) = _peer.Hint is { } hintTerm
+            ? hintTerm.Forward(_peer.Model, x)
+            : (planned.Train ? _peer.Model.Forward(x) : PredictInEvaluationMode(x), null);
+        using var logits = forward;
+        using var studentOutput = hintOutput;
         Tensor? own = null;
         if (publishes && planned.Publish)
         {
@@ -238,18 +248,16 @@ public sealed class PeerStepLoop
                 return 0;
             }
 
-            var plan = _strategy.Aggregate(name, step, arrived);
+            var plan = _strategy.Aggregate(name, step, arrived, y);
             double total, crossEntropy, distillation;
+            double? hint = null;
             if (arrived.Any(t => t.Step != step))
             {
                 (total, crossEntropy, distillation) = StepOnStaleTeachers(builder, step, logits, y, arrived, plan);
             }
             else
             {
-                using var loss = DistillationLoss.Compute(
-                    logits, y, plan.Teachers, plan.Weights, plan.Temperature, plan.Alpha, plan.Form, plan.Combination, plan.LabelSmoothing, checkFinite: true);
-                loss.Total.Backward();
-                (total, crossEntropy, distillation) = (loss.Total.Item(), loss.CrossEntropy.Item(), loss.Distillation.Item());
+                (total, crossEntropy, distillation, hint) = StepOnCurrentTeachers(x, logits, y, studentOutput, plan);
             }
 
             _peer.Optimizer.Step();
@@ -266,7 +274,8 @@ public sealed class PeerStepLoop
                 plan.Teachers.Count > 0 ? plan.Alpha : 0,
                 plan.Teachers.Count,
                 (samplesBefore + batch.Count) / Math.Max(elapsed, 1e-9),
-                elapsed));
+                elapsed) { TeacherWeights = plan.MeanWeights, Hint = hint });
+            _teacherWeights.Add(plan.MeanWeights);
             return batch.Count;
         }
         finally
@@ -276,6 +285,64 @@ public sealed class PeerStepLoop
                 t.Dispose();
             }
         }
+    }
+
+    /// <summary>
+    /// Back-propagates the loss on teachers' logits of this step: CE + alpha KD with per-teacher or
+    /// per-sample weights (<see cref="TeacherPlan.SampleWeights"/>, disposed here), plus the hint
+    /// term when the peer has one. Returns the loss terms (the total includes the hint).
+    /// </summary>
+    private (double Total, double CrossEntropy, double Distillation, double? Hint) StepOnCurrentTeachers(Tensor x, Tensor logits, Tensor y, Tensor? studentOutput, TeacherPlan plan)
+    {
+        using var sampleWeights = plan.SampleWeights;
+        using var loss = sampleWeights is null
+            ? DistillationLoss.Compute(logits, y, plan.Teachers, plan.Weights, plan.Temperature, plan.Alpha, plan.Form, plan.Combination, plan.LabelSmoothing, checkFinite: true)
+            : DistillationLoss.ComputePerSample(logits, y, plan.Teachers, sampleWeights, plan.Temperature, plan.Alpha, plan.Form, plan.Combination, plan.LabelSmoothing, checkFinite: true);
+        if (studentOutput is null)
+        {
+            loss.Total.Backward();
+            return (loss.Total.Item(), loss.CrossEntropy.Item(), loss.Distillation.Item(), null);
+        }
+
+        using var withHint = _peer.Hint!.AddTo(loss.Total, _peer.Model, studentOutput, x, out var hint);
+        withHint.Backward();
+        return (withHint.Item(), loss.CrossEntropy.Item(), loss.Distillation.Item(), hint);
+    }
+
+    /// <summary>
+    /// One step of a frozen teacher: its logits of batch s under no_grad, in evaluation mode,
+    /// published; then it waits for its learners' logits of step s (the strategy names them) only
+    /// to stay in step with them. Nothing changes in the model. Its step record carries its
+    /// cross-entropy on the batch, with no distillation and learning rate 0.
+    /// </summary>
+    private int FrozenStep(PlannedStep planned, long step, bool publishes, CancellationToken cancellation, Stopwatch clock, long samplesBefore)
+    {
+        var name = _peer.Name;
+        var epoch = planned.Epoch;
+        var batch = planned.Builder.Build(planned.Sampler, planned.SamplerEpoch, planned.BatchIndex);
+        using var x = OnDevice(batch.ImagesTensor());
+        using var y = OnDevice(batch.LabelsTensor());
+        using var logits = _peer.Model.Predict(x);
+        logits.EnsureFinite($"logits at step {step}", _options.MaxAbsLogit);
+        if (publishes)
+        {
+            _exchange.Publish(name, step, logits.Detach());
+        }
+
+        var pace = _strategy.Configure(name, step);
+        if (pace.Count > 0)
+        {
+            foreach (var t in _exchange.Gather(name, step, pace, cancellation))
+            {
+                t.Dispose();
+            }
+        }
+
+        using var ce = DistillationLoss.CrossEntropy(logits, y, checkFinite: true);
+        var loss = ce.Total.Item();
+        var elapsed = clock.Elapsed.TotalSeconds;
+        _observer.OnStep(new StepRecord(_options.Run, name, step, epoch, loss, loss, 0, 0, 0, 0, (samplesBefore + batch.Count) / Math.Max(elapsed, 1e-9), elapsed));
+        return batch.Count;
     }
 
     /// <summary>
@@ -385,5 +452,5 @@ public sealed class PeerStepLoop
     }
 
     private PeerOutcome Outcome(PeerStatus status, long steps, long samples, Stopwatch clock, double? accuracy, double? loss, string? message = null) =>
-        new(_peer.Name, _peer.Spec.Model, status, steps, accuracy, loss, samples / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), message, samples);
+        new(_peer.Name, _peer.Spec.Model, status, steps, accuracy, loss, samples / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), message, samples) { TeacherWeights = _teacherWeights.Means() };
 }

@@ -13,4 +13,11 @@ public sealed record StepRecord(
     double Alpha,
     int Teachers,
     double SamplesPerSecond,
-    double ElapsedSeconds);
+    double ElapsedSeconds)
+{
+    /// <summary>The mean weight of each teacher at this step (summing to 1), by name; null when the strategy reports none.</summary>
+    public IReadOnlyDictionary<string, double>? TeacherWeights { get; init; }
+
+    /// <summary>The hint term (unweighted MSE) at this step; null for a peer without one.</summary>
+    public double? Hint { get; init; }
+}

@@ -115,6 +115,16 @@ public static class SummaryWriter
                 ["samples_per_s"] = Math.Round(p.SamplesPerSecond, 1),
                 ["message"] = p.Message,
             });
+            if (p.TeacherWeights is { } weights)
+            {
+                var node = new JsonObject();
+                foreach (var (teacher, weight) in weights)
+                {
+                    node[teacher] = Math.Round(weight, 6);
+                }
+
+                peers[^1]!.AsObject()["teacher_weights"] = node;
+            }
         }
 
         return new JsonObject

@@ -38,4 +38,17 @@ public sealed record DistillationSpec
     /// (seeded per peer and step). A privacy knob, not a guarantee: no differential-privacy accounting is done.
     /// </summary>
     public double LogitNoiseSigma { get; init; }
+
+    /// <summary>
+    /// <c>weighting</c> (strategy multi-teacher): how a student weights its teachers: uniform, fixed
+    /// (<c>weights</c>), entropy (per sample), correctness (per sample, CA-MKD) or validation-accuracy
+    /// (per teacher, measured once at the start). Default uniform.
+    /// </summary>
+    public string Weighting { get; init; } = "uniform";
+
+    /// <summary><c>weighting_temperature</c>: temperature of the softmax over teachers of the entropy and correctness rules. Default 1.</summary>
+    public double WeightingTemperature { get; init; } = 1.0;
+
+    /// <summary><c>hint</c> (strategy multi-teacher): a hint term from a frozen teacher's intermediate output; null for none.</summary>
+    public HintSpec? Hint { get; init; }
 }

@@ -6,7 +6,7 @@ public sealed record PeerSpec
     /// <summary><c>name</c>: unique within the cohort; letters, digits, '-', '_'.</summary>
     public required string Name { get; init; }
 
-    /// <summary><c>model</c>: a zoo name (mlp, cnn, resnet8, resnet20, resnet32, mobilenetv2) or a path to a TorchScript file (.pt/.pth/.ts).</summary>
+    /// <summary><c>model</c>: a zoo name (mlp, cnn, resnet8, resnet20, resnet32, mobilenetv2), a path to a TorchScript file (.pt/.pth/.ts) or to a checkpoint (.ckpt, which rebuilds its model).</summary>
     public required string Model { get; init; }
 
     /// <summary><c>model_options</c>: zoo options as a map (widths: "512,256", dropout: 0.2, width: 2, ...).</summary>
@@ -33,4 +33,14 @@ public sealed record PeerSpec
 
     /// <summary><c>role</c>: participant or server (feddf's one server).</summary>
     public string Role { get; init; } = ParticipantRole;
+
+    /// <summary>
+    /// <c>frozen</c>: a frozen teacher. It never steps (no gradient, evaluation mode for batch norm
+    /// and dropout, its optimizer unused), publishes its logits every step like a peer, and learns
+    /// from nobody. Default false.
+    /// </summary>
+    public bool Frozen { get; init; }
+
+    /// <summary><c>checkpoint</c>: full path of the checkpoint whose weights a frozen zoo model loads; null for none.</summary>
+    public string? Checkpoint { get; init; }
 }

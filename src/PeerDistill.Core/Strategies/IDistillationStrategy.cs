@@ -1,4 +1,6 @@
+using PeerDistill.Core.Data;
 using PeerDistill.Core.Exchange;
+using PeerDistill.Torch;
 
 namespace PeerDistill.Core.Strategies;
 
@@ -21,4 +23,18 @@ public interface IDistillationStrategy
 
     /// <summary>The teacher and loss settings of <paramref name="peer"/> at <paramref name="step"/>.</summary>
     TeacherPlan Aggregate(string peer, long step, IReadOnlyList<TeacherLogits> arrived);
+
+    /// <summary>
+    /// Like <see cref="Aggregate(string, long, IReadOnlyList{TeacherLogits})"/>, with the labels of
+    /// the peer's batch (int64 [batch]), for strategies that weigh teachers by them. The step loop calls this one.
+    /// </summary>
+    TeacherPlan Aggregate(string peer, long step, IReadOnlyList<TeacherLogits> arrived, Tensor labels) => Aggregate(peer, step, arrived);
+
+    /// <summary>
+    /// Called by every peer's step loop before its first step, with the cohort's data: a strategy
+    /// that measures something once (the teachers' accuracies) does it here, once per process. Default: nothing.
+    /// </summary>
+    void Prepare(CohortData data)
+    {
+    }
 }

@@ -12,6 +12,7 @@ public static class StrategyRegistry
         [IndependentStrategy.StrategyKey] = spec => new IndependentStrategy(spec.Distillation.LabelSmoothing),
         [FedMdStrategy.StrategyKey] = spec => new FedMdStrategy(FederatedOptionsFrom(spec)),
         [FedDfStrategy.StrategyKey] = spec => new FedDfStrategy(FederatedOptionsFrom(spec)),
+        [MultiTeacherStrategy.StrategyKey] = MultiTeacher,
     };
 
     public static IReadOnlyCollection<string> Keys { get; } = [.. Factories.Keys];
@@ -42,6 +43,12 @@ public static class StrategyRegistry
             n => n,
             n => d.Teachers is not null && d.Teachers.TryGetValue(n, out var t) ? t : (IReadOnlyList<string>)names.Where(m => m != n).ToList(),
             StringComparer.Ordinal);
+        foreach (var frozen in spec.Peers.Where(p => p.Frozen))
+        {
+            // A frozen peer learns from nobody, whatever the strategy.
+            teachers[frozen.Name] = [];
+        }
+
         return new DmlOptions(
             d.Temperature,
             d.Alpha,
@@ -51,5 +58,25 @@ public static class StrategyRegistry
             d.LabelSmoothing,
             teachers,
             d.Weights ?? new Dictionary<string, double>());
+    }
+
+    private static MultiTeacherStrategy MultiTeacher(CohortSpec spec)
+    {
+        var dml = DmlOptionsFrom(spec);
+        var options = new MultiTeacherOptions(
+            dml.Temperature,
+            dml.Alpha,
+            dml.AlphaWarmupSteps,
+            dml.Form,
+            dml.Combination,
+            dml.LabelSmoothing,
+            dml.Teachers,
+            dml.Weights,
+            MultiTeacherStrategy.ParseWeighting(spec.Distillation.Weighting),
+            spec.Distillation.WeightingTemperature,
+            spec.Peers.Where(p => p.Frozen).Select(p => p.Name).ToHashSet(StringComparer.Ordinal));
+        return new MultiTeacherStrategy(
+            options,
+            options.Weighting == TeacherWeighting.ValidationAccuracy ? data => TeacherAccuracyProbe.Measure(spec, options.Teachers, data) : null);
     }
 }

@@ -66,6 +66,28 @@ torch::jit::Module module_from_bytes(const std::string& bytes, const torch::Devi
   return torch::jit::load(s, device);
 }
 
+torch::jit::IValue run_method(PdModel* m, const std::string& method, const torch::Tensor& x) {
+  auto fn = m->module.get_method(method);
+  if (m->stochastic && m->module.is_training()) {
+    // Draw from this model's stream: swap it in as the default generator for this call only.
+    std::lock_guard<std::mutex> lock(rng_mutex());
+    at::Generator global = at::globalContext().defaultGenerator(m->device);  // shares the default impl
+    auto saved = global.clone();
+    global.set_state(m->generator.get_state());
+    torch::jit::IValue result;
+    try {
+      result = fn({x});
+    } catch (...) {
+      global.set_state(saved.get_state());
+      throw;
+    }
+    m->generator.set_state(global.get_state());
+    global.set_state(saved.get_state());
+    return result;
+  }
+  return fn({x});
+}
+
 PdModel* model_handle(PdModel* m) {
   if (m == nullptr) fail(PD_ERR_ARGUMENT, "null model handle");
   return m;
@@ -96,6 +118,23 @@ std::string shape_str(const torch::Tensor& x) {
 }
 
 }  // namespace
+
+namespace pd {
+
+void check_input(const PdModel* m, const torch::Tensor& x) {
+  if (!m->input_shape.empty()) {
+    const auto& s = m->input_shape;
+    if (x.dim() != 4 || x.size(1) != s[0] || x.size(2) != s[1] || x.size(3) != s[2]) {
+      fail(PD_ERR_ARGUMENT, "model '" + m->arch + "' expects input [N, " + std::to_string(s[0]) + ", " +
+                                std::to_string(s[1]) + ", " + std::to_string(s[2]) + "], got " + shape_str(x));
+    }
+  }
+  if (x.device() != m->device) {
+    fail(PD_ERR_ARGUMENT, "input is on " + x.device().str() + " but the model is on " + m->device.str());
+  }
+}
+
+}  // namespace pd
 
 // Builds a model of the zoo. options: "key=value;key=value" (see zoo.cpp for the keys).
 // Weights are initialised from `seed`, identically whatever other threads are doing.
@@ -146,36 +185,10 @@ PD_API int32_t pd_model_forward(PdModel* handle, PdTensor* input, int32_t grad, 
   PD_TRY {
     auto* m = pd::model_handle(handle);
     auto& x = unwrap(input);
-    if (!m->input_shape.empty()) {
-      const auto& s = m->input_shape;
-      if (x.dim() != 4 || x.size(1) != s[0] || x.size(2) != s[1] || x.size(3) != s[2]) {
-        pd::fail(PD_ERR_ARGUMENT, "model '" + m->arch + "' expects input [N, " + std::to_string(s[0]) + ", " +
-                                      std::to_string(s[1]) + ", " + std::to_string(s[2]) + "], got " + shape_str(x));
-      }
-    }
-    if (x.device() != m->device) {
-      pd::fail(PD_ERR_ARGUMENT, "input is on " + x.device().str() + " but the model is on " + m->device.str());
-    }
+    pd::check_input(m, x);
     std::optional<torch::NoGradGuard> no_grad;
     if (grad == 0) no_grad.emplace();
-    torch::jit::IValue result;
-    if (m->stochastic && m->module.is_training()) {
-      // Draw from this model's stream: swap it in as the default generator for this forward only.
-      std::lock_guard<std::mutex> lock(pd::rng_mutex());
-      at::Generator global = at::globalContext().defaultGenerator(m->device);  // shares the default impl
-      auto saved = global.clone();
-      global.set_state(m->generator.get_state());
-      try {
-        result = m->module.forward({x});
-      } catch (...) {
-        global.set_state(saved.get_state());
-        throw;
-      }
-      m->generator.set_state(global.get_state());
-      global.set_state(saved.get_state());
-    } else {
-      result = m->module.forward({x});
-    }
+    auto result = pd::run_method(m, "forward", x);
     pd::require(result.isTensor(), "model forward returned " + result.tagKind() + ", expected a tensor of logits");
     auto logits = result.toTensor();
     if (m->classes > 0 && (logits.dim() != 2 || logits.size(1) != m->classes)) {

@@ -38,4 +38,11 @@ torch::jit::Module module_from_bytes(const std::string& bytes, const torch::Devi
 
 PdModel* model_handle(PdModel* m);
 
+// Runs one method of the model's module on x, drawing random numbers from the model's own stream
+// in training mode (as forward does); the caller sets grad mode.
+torch::jit::IValue run_method(PdModel* m, const std::string& method, const torch::Tensor& x);
+
+// Checks that x is an input the model takes (shape for zoo models, device); throws pd::Error.
+void check_input(const PdModel* m, const torch::Tensor& x);
+
 }  // namespace pd

@@ -120,6 +120,8 @@ class Builder {
  public:
   Builder(std::string model, bool dry) : model_(std::move(model)), dry_(dry) {}
 
+  bool dry() const { return dry_; }
+
   // Compiles `source` as methods of `m` (not when dry).
   void define(Module& m, const std::string& source) {
     if (!dry_) m.define(source);
@@ -226,6 +228,36 @@ class Builder {
   std::shared_ptr<torch::jit::CompilationUnit> cu_ = std::make_shared<torch::jit::CompilationUnit>();
 };
 
+// A forward pass written once as lines of TorchScript on `x`; a line with a name makes x, as it is
+// after that line, a named intermediate output. It becomes two methods: forward(x) -> logits and
+// forward_features(x) -> [named outputs in order..., logits] with the same ops, and the module's
+// attribute feature_names lists the names (saved with the module, so a checkpoint or an exported
+// file keeps them).
+struct ForwardBody {
+  std::vector<std::pair<std::string, std::string>> lines;  // (source line(s), name or "")
+  std::string result;                                       // expression of the logits
+};
+
+void define_forwards(Builder& b, Module& m, const ForwardBody& body, bool dry) {
+  std::ostringstream forward, features;
+  forward << "def forward(self, x):\n";
+  features << "def forward_features(self, x):\n";
+  c10::List<std::string> names;
+  for (const auto& [line, name] : body.lines) {
+    forward << line;
+    features << line;
+    if (!name.empty()) {
+      features << (names.empty() ? "    outputs = [x]\n" : "    outputs.append(x)\n");
+      names.push_back(name);
+    }
+  }
+  forward << "    return " << body.result << "\n";
+  features << "    outputs.append(" << body.result << ")\n    return outputs\n";
+  b.define(m, forward.str());
+  b.define(m, features.str());
+  if (!dry) m.register_attribute("feature_names", c10::ListType::ofStrings(), names);
+}
+
 std::string num(double v) {
   std::ostringstream s;
   s.precision(17);
@@ -247,18 +279,17 @@ Module build_mlp(Builder& b, Options& o, int64_t c, int64_t h, int64_t w, int64_
   const double dropout = o.number("dropout", 0.0, 0.0, 0.95);
   o.finish();
   auto m = b.make("Mlp");
-  std::ostringstream src;
-  src << "def forward(self, x):\n    x = torch.flatten(x, 1)\n";
+  ForwardBody body{{{"    x = torch.flatten(x, 1)\n", ""}}, "self.out.forward(x)"};
   int64_t in = c * h * w;
   for (size_t i = 0; i < widths.size(); ++i) {
     const auto name = "fc" + std::to_string(i);
     m.register_module(name, b.linear(in, widths[i], Init::Default));
-    src << "    x = torch.relu(self." << name << ".forward(x))\n" << dropout_line("x", dropout);
+    body.lines.emplace_back("    x = torch.relu(self." + name + ".forward(x))\n", name);
+    body.lines.emplace_back(dropout_line("x", dropout), "");
     in = widths[i];
   }
   m.register_module("out", b.linear(in, classes, Init::Default));
-  src << "    return self.out.forward(x)\n";
-  b.define(m, src.str());
+  define_forwards(b, m, body, b.dry());
   return m;
 }
 
@@ -272,13 +303,13 @@ Module build_cnn(Builder& b, Options& o, int64_t c, int64_t h, int64_t w, int64_
   m.register_module("conv2", b.conv2d(32, 64, 3, 1, 1, 1, true, Init::Default));
   m.register_module("fc1", b.linear(64 * (h / 2 / 2) * (w / 2 / 2), hidden, Init::Default));
   m.register_module("fc2", b.linear(hidden, classes, Init::Default));
-  std::ostringstream src;
-  src << "def forward(self, x):\n"
-      << "    x = torch.max_pool2d(torch.relu(self.conv1.forward(x))" << kMaxPool << "\n"
-      << "    x = torch.max_pool2d(torch.relu(self.conv2.forward(x))" << kMaxPool << "\n"
-      << "    x = torch.relu(self.fc1.forward(torch.flatten(x, 1)))\n"
-      << dropout_line("x", dropout) << "    return self.fc2.forward(x)\n";
-  b.define(m, src.str());
+  const ForwardBody body{
+      {{std::string("    x = torch.max_pool2d(torch.relu(self.conv1.forward(x))") + kMaxPool + "\n", "conv1"},
+       {std::string("    x = torch.max_pool2d(torch.relu(self.conv2.forward(x))") + kMaxPool + "\n", "conv2"},
+       {"    x = torch.relu(self.fc1.forward(torch.flatten(x, 1)))\n", "fc1"},
+       {dropout_line("x", dropout), ""}},
+      "self.fc2.forward(x)"};
+  define_forwards(b, m, body, b.dry());
   return m;
 }
 
@@ -327,12 +358,14 @@ Module build_resnet(Builder& b, Options& o, int depth, int64_t c, int64_t classe
     m.register_module("layer" + std::to_string(s + 1), stage);
   }
   m.register_module("fc", b.linear(in, classes, Init::Default));
-  b.define(m,
-      "def forward(self, x):\n"
-      "    x = torch.relu(self.bn1.forward(self.conv1.forward(x)))\n"
-      "    x = self.layer3.forward(self.layer2.forward(self.layer1.forward(x)))\n"
-      "    x = torch.flatten(torch.adaptive_avg_pool2d(x, [1, 1]), 1)\n"
-      "    return self.fc.forward(x)\n");
+  const ForwardBody body{
+      {{"    x = torch.relu(self.bn1.forward(self.conv1.forward(x)))\n", ""},
+       {"    x = self.layer1.forward(x)\n", "layer1"},
+       {"    x = self.layer2.forward(x)\n", "layer2"},
+       {"    x = self.layer3.forward(x)\n", "layer3"},
+       {"    x = torch.flatten(torch.adaptive_avg_pool2d(x, [1, 1]), 1)\n", ""}},
+      "self.fc.forward(x)"};
+  define_forwards(b, m, body, b.dry());
   return m;
 }
 
@@ -395,13 +428,13 @@ Module build_mobilenetv2(Builder& b, Options& o, int64_t c, int64_t classes) {
   m.register_module("head_conv", b.conv2d(in, last, 1, 1, 0, 1, false, Init::KaimingFanOut));
   m.register_module("head_bn", b.batch_norm(last));
   m.register_module("classifier", b.linear(last, classes, Init::SmallNormal));
-  b.define(m,
-      "def forward(self, x):\n"
-      "    x = torch.hardtanh(self.stem_bn.forward(self.stem_conv.forward(x)), 0.0, 6.0)\n"
-      "    x = self.features.forward(x)\n"
-      "    x = torch.hardtanh(self.head_bn.forward(self.head_conv.forward(x)), 0.0, 6.0)\n"
-      "    x = torch.flatten(torch.adaptive_avg_pool2d(x, [1, 1]), 1)\n" +
-      dropout_line("x", dropout) + "    return self.classifier.forward(x)\n");
+  const ForwardBody body{
+      {{"    x = torch.hardtanh(self.stem_bn.forward(self.stem_conv.forward(x)), 0.0, 6.0)\n", ""},
+       {"    x = self.features.forward(x)\n", "features"},
+       {"    x = torch.hardtanh(self.head_bn.forward(self.head_conv.forward(x)), 0.0, 6.0)\n", "head"},
+       {"    x = torch.flatten(torch.adaptive_avg_pool2d(x, [1, 1]), 1)\n" + dropout_line("x", dropout), ""}},
+      "self.classifier.forward(x)"};
+  define_forwards(b, m, body, b.dry());
   return m;
 }
 

@@ -68,6 +68,6 @@ public class StrategyTests
     {
         var spec = TestSpecs.Synthetic("x", strategy: "fedavg");
         var e = Assert.Throws<ArgumentException>(() => StrategyRegistry.Create(spec));
-        Assert.Contains("unknown strategy 'fedavg' (known: dml, none, fedmd, feddf)", e.Message, StringComparison.Ordinal);
+        Assert.Contains("unknown strategy 'fedavg' (known: dml, none, fedmd, feddf, multi-teacher)", e.Message, StringComparison.Ordinal);
     }
 }

@@ -33,7 +33,7 @@ public class SpecLoaderErrorTests
         { With("output: [a, b]"), "output", "expected a string, got a list" },
 
         // A peer.
-        { WithPeerA("optimiser: {kind: sgd}"), "peers[0].optimiser", "unknown field (known: name, model, model_options, optimizer, schedule, device, seed, threads, role)" },
+        { WithPeerA("optimiser: {kind: sgd}"), "peers[0].optimiser", "unknown field (known: name, model, model_options, optimizer, schedule, device, seed, threads, role, frozen, checkpoint)" },
         { Minimal.Replace("  - name: b\n    model: cnn", "  - model: cnn", StringComparison.Ordinal), "peers[1].name", "missing required field" },
         { Minimal.Replace("    model: cnn\n", string.Empty, StringComparison.Ordinal), "peers[1].model", "missing required field" },
         { Minimal.Replace("name: b", "name: 'b c'", StringComparison.Ordinal), "peers[1].name", "invalid peer name 'b c': use 1 to 64 letters, digits, '-' or '_'" },
@@ -86,7 +86,7 @@ public class SpecLoaderErrorTests
         { WithPeerA("schedule: {every: 1}"), "peers[0].schedule.every", "unknown field (known: kind, warmup_steps, step_size, gamma, min_lr)" },
 
         // Distillation.
-        { With("distillation: {strategy: x}"), "distillation.strategy", "unknown strategy 'x' (known: dml, none, fedmd, feddf)" },
+        { With("distillation: {strategy: x}"), "distillation.strategy", "unknown strategy 'x' (known: dml, none, fedmd, feddf, multi-teacher)" },
         { With("distillation: {temperature: hot}"), "distillation.temperature", "expected a number, got 'hot'" },
         { With("distillation: {temperature: '2'}"), "distillation.temperature", "expected a number, got the string '2'" },
         { With("distillation: {temperature: .nan}"), "distillation.temperature", "expected a number, got '.nan'" },
@@ -107,7 +107,7 @@ public class SpecLoaderErrorTests
         { With("distillation: {weights: {z: 1}}"), "distillation.weights.z", "unknown peer 'z' (peers: a, b)" },
         { With("distillation: {weights: {a: -1}}"), "distillation.weights.a", "must be in [0, 1000], got -1" },
         { With("distillation: {weights: {a: heavy}}"), "distillation.weights.a", "expected a number, got 'heavy'" },
-        { With("distillation: {tau: 2}"), "distillation.tau", "unknown field (known: strategy, temperature, alpha, alpha_warmup_steps, teacher, combine, label_smoothing, teachers, weights, federated, logit_noise_sigma)" },
+        { With("distillation: {tau: 2}"), "distillation.tau", "unknown field (known: strategy, temperature, alpha, alpha_warmup_steps, teacher, combine, label_smoothing, teachers, weights, federated, logit_noise_sigma, weighting, weighting_temperature, hint)" },
         { With("distillation: dml"), "distillation", "expected a mapping, got 'dml'" },
 
         // Data.

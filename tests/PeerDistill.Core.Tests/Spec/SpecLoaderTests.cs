@@ -210,9 +210,9 @@ public class SpecLoaderTests
     }
 
     [Fact]
-    public void KnownStrategies_AreDmlNoneFedMdAndFedDf()
+    public void KnownStrategies_AreDmlNoneFedMdFedDfAndMultiTeacher()
     {
-        Assert.Equal(["dml", "none", "fedmd", "feddf"], SpecLoader.KnownStrategies);
+        Assert.Equal(["dml", "none", "fedmd", "feddf", "multi-teacher"], SpecLoader.KnownStrategies);
         Assert.True(Parse(With("distillation: {strategy: none}")).IsValid);
     }
 

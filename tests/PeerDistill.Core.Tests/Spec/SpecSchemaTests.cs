@@ -44,6 +44,20 @@ public class SpecSchemaTests
             CollectKeys((YamlMappingNode)yaml.Documents[0].RootNode, string.Empty, accepted);
         }
 
+        // The keys of multi-teacher distillation, which Full's dml cohort cannot take, from a second valid spec.
+        using var dir = new TempSpecDirectory();
+        var checkpoint = System.IO.Path.Combine(dir.Path, "teacher.ckpt");
+        using (var teacher = PeerDistill.Torch.Model.Create("mlp", new PeerDistill.Torch.InputShape(1, 28, 28), 10, seed: 1))
+        {
+            PeerDistill.Torch.Checkpoint.Save(checkpoint, teacher, optimizer: null, step: 0);
+        }
+
+        var multiTeacher = SpecText.FullMultiTeacher(checkpoint);
+        Assert.True(SpecText.Parse(multiTeacher).IsValid, SpecText.Parse(multiTeacher).ToString());
+        var second = new YamlStream();
+        second.Load(new StringReader(multiTeacher));
+        CollectKeys((YamlMappingNode)second.Documents[0].RootNode, string.Empty, accepted);
+
         var described = new SortedSet<string>(StringComparer.Ordinal);
         CollectProperties(Schema, string.Empty, described);
 
@@ -54,7 +68,7 @@ public class SpecSchemaTests
     public void Constraints_ComeFromTheSameTablesAsTheLoader()
     {
         var distillation = Schema.GetProperty("properties").GetProperty("distillation").GetProperty("properties");
-        Assert.Equal(["dml", "none", "fedmd", "feddf"], distillation.GetProperty("strategy").GetProperty("enum").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["dml", "none", "fedmd", "feddf", "multi-teacher"], distillation.GetProperty("strategy").GetProperty("enum").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal(0.01, distillation.GetProperty("temperature").GetProperty("minimum").GetDouble());
         Assert.Equal(100, distillation.GetProperty("temperature").GetProperty("maximum").GetDouble());
         Assert.Equal(1.0, distillation.GetProperty("temperature").GetProperty("default").GetDouble());

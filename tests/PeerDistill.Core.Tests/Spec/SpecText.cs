@@ -116,6 +116,17 @@ internal static class SpecText
     private static string Bend(string text, string from, string to) =>
         text.Contains(from, StringComparison.Ordinal) ? text.Replace(from, to, StringComparison.Ordinal) : throw new ArgumentException($"'{from}' is not in the spec", nameof(from));
 
+    /// <summary>Every key of multi-teacher distillation that <see cref="Full"/> cannot hold, in a valid spec around a frozen mlp at <paramref name="checkpoint"/>.</summary>
+    public static string FullMultiTeacher(string checkpoint) => $$$"""
+        cohort: multi
+        peers:
+          - {name: t, model: mlp, frozen: true, checkpoint: '{{{checkpoint}}}'}
+          - {name: s, model: mlp, frozen: false}
+        distillation: {strategy: multi-teacher, weighting: entropy, weighting_temperature: 2, hint: {teacher: t, teacher_layer: fc1, student_layer: fc0, students: [s], weight: 0.5}}
+        data: {dataset: fashion-mnist}
+
+        """;
+
     /// <summary><see cref="Minimal"/> with <paramref name="lines"/> (YAML at the top level) appended.</summary>
     public static string With(string lines) => Minimal + lines + "\n";
 

@@ -33,11 +33,16 @@ internal static class SpecFields
     public const string Convex = "convex";
     public const string StepSchedule = "step";
     public const string SyntheticDataset = "synthetic";
+    public const string MultiTeacher = Strategies.MultiTeacherStrategy.StrategyKey;
+
+    /// <summary>The values of <c>distillation.weighting</c>.</summary>
+    public static readonly string[] MultiTeacherWeightings = [.. Strategies.MultiTeacherStrategy.Weightings];
 
     private static readonly PeerSpec PeerDefaults = new() { Name = "p", Model = "mlp" };
     private static readonly OptimizerSpec OptimizerDefaults = new();
     private static readonly ScheduleSpec ScheduleDefaults = new();
     private static readonly DistillationSpec DistillationDefaults = new();
+    private static readonly HintSpec HintDefaults = new() { Teacher = "t", TeacherLayer = "l", StudentLayer = "l" };
     private static readonly DataSpec DataDefaults = new();
     private static readonly EvaluationSpec EvaluationDefaults = new();
     private static readonly CheckpointSpec CheckpointDefaults = new();
@@ -92,7 +97,12 @@ internal static class SpecFields
         new("role", SpecValueKind.String, "participant, or server: feddf's one server (no private data; it distils the clients' averaged logits on the public split). Only feddf has a server.")
         {
             Allowed = [PeerSpec.ParticipantRole, PeerSpec.ServerRole], Noun = "role", Default = PeerDefaults.Role,
-        });
+        },
+        new("frozen", SpecValueKind.Boolean, "A frozen teacher: evaluated under no_grad in evaluation mode, never updated, its logits published every step; it learns from nobody and takes no optimizer or schedule. Needs trained weights: checkpoint, or a checkpoint (.ckpt) or TorchScript file as model.")
+        {
+            Default = PeerDefaults.Frozen,
+        },
+        new("checkpoint", SpecValueKind.String, "Frozen zoo model only: the checkpoint (.ckpt, e.g. from `peerdistill train --output`) whose weights it loads, relative to the spec's directory; its model must be the same zoo model with the same options."));
 
     public static readonly SpecObject Federated = new(
         "The rounds of a federated strategy (fedmd, feddf); only for those.",
@@ -103,6 +113,19 @@ internal static class SpecFields
         {
             Minimum = 0, Maximum = MaxSteps, Default = FederatedDefaults.PublicWarmupSteps,
         });
+
+    public static readonly SpecObject Hint = new(
+        "A hint term (FitNets): a frozen teacher's named intermediate output taught to every student that learns from it, through a learned projection, as weight * MSE next to CE and KD.",
+        new("teacher", SpecValueKind.String, "The frozen peer whose output is the hint.") { Required = true, Pattern = PeerNamePattern, Noun = "peer name", PatternHint = "use 1 to 64 letters, digits, '-' or '_'" },
+        new("teacher_layer", SpecValueKind.String, "A named output of the teacher's model: mlp fc0, fc1, ...; cnn conv1, conv2, fc1; resnet8/20/32 layer1, layer2, layer3; mobilenetv2 features, head.") { Required = true, MaxLength = 64 },
+        new("student_layer", SpecValueKind.String, "A named output of each student's model, of the same rank and spatial size as the teacher's (the projection maps channels).") { Required = true, MaxLength = 64 },
+        new("students", SpecValueKind.List, "The students that take the hint (default: every student that learns from the teacher).")
+        {
+            MinItems = 1,
+            MaxItems = MaxPeers - 1,
+            Items = new("student", SpecValueKind.String, "A peer name.") { MaxLength = 64 },
+        },
+        new("weight", SpecValueKind.Number, "Weight of the hint term in the loss.") { Minimum = 0, Maximum = 1000, Default = HintDefaults.Weight });
 
     public static readonly SpecObject Distillation = new(
         "How the peers teach each other.",
@@ -131,7 +154,7 @@ internal static class SpecFields
                 Items = new("teacher", SpecValueKind.String, "A peer name.") { MaxLength = 64 },
             },
         },
-        new("weights", SpecValueKind.Map, "Teacher weights by teacher peer name (default 1 each).")
+        new("weights", SpecValueKind.Map, "Teacher weights by teacher peer name (default 1 each); with strategy multi-teacher only for weighting fixed.")
         {
             KeyPattern = PeerNamePattern,
             Items = new("weight", SpecValueKind.Number, "A teacher's weight.") { Minimum = 0, Maximum = 1000 },
@@ -140,7 +163,16 @@ internal static class SpecFields
         new("logit_noise_sigma", SpecValueKind.Number, "Standard deviation of Gaussian noise added to every published logit, seeded per peer and step. A privacy knob, not a guarantee (no differential-privacy accounting).")
         {
             Minimum = 0, Maximum = 100, Default = DistillationDefaults.LogitNoiseSigma,
-        });
+        },
+        new("weighting", SpecValueKind.String, "Strategy multi-teacher: how a student weights its teachers. uniform; fixed (weights); entropy (per sample: softmax over teachers of -H/tau, H the entropy of a teacher's prediction); correctness (per sample, CA-MKD: (1 - softmax over teachers of CE/tau) / (K - 1), CE against the label); validation-accuracy (per teacher, proportional to its accuracy on the evaluation set measured once at the start).")
+        {
+            Allowed = MultiTeacherWeightings, Noun = "weighting", Default = DistillationDefaults.Weighting,
+        },
+        new("weighting_temperature", SpecValueKind.Number, "Strategy multi-teacher, weighting entropy or correctness: tau, the temperature of the softmax over teachers.")
+        {
+            Minimum = 0.01, Maximum = 100, Default = DistillationDefaults.WeightingTemperature,
+        },
+        new("hint", SpecValueKind.Object, "Strategy multi-teacher: a hint term from a frozen teacher's intermediate output.") { Object = Hint });
 
     public static readonly SpecObject Augmentation = new(
         "Training-time augmentation.",

@@ -11,6 +11,7 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
 {
     private const int FashionMnistClasses = 10;
     private static readonly string[] ScriptExtensions = [".pt", ".pth", ".ts"];
+    private const string CheckpointExtension = ".ckpt";
     private static readonly Mark Origin = new(0, 1, 1);
 
     // The readers the federated cross-field checks look at again (see FederatedChecks).
@@ -71,10 +72,14 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
         var cohort = root.String("cohort");
         var (data, classes) = ReadData(root.Object("data"));
         var (peers, names) = ReadPeers(root, classes);
-        var distillation = ReadDistillation(root.Object("distillation"), names);
+        var exchange = ReadExchange(root.Object("exchange"), classes);
+        var frozen = peers?.Where(p => p.Frozen).Select(p => p.Name).ToHashSet(StringComparer.Ordinal) ?? [];
+        var distillationReader = root.Object("distillation");
+        var distillation = ReadDistillation(distillationReader, names, frozen, exchange);
+        MultiTeacherChecks.CheckFrozenStrategy(context, distillationReader, distillation.Strategy, peers, rootNode.Start);
+        HintChecks.Check(context, distillationReader, distillation, peers, exchange, classes, engineChecks);
         var evaluation = ReadEvaluation(root.Object("evaluation"));
         var checkpoints = ReadCheckpoints(root.Object("checkpoints"));
-        var exchange = ReadExchange(root.Object("exchange"), classes);
         var output = root.String("output");
         _federated.Check(root, distillation, data, peers, classes);
 
@@ -223,10 +228,19 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
         var threads = r.Int32("threads") ?? p.Threads;
         var role = r.String("role") ?? p.Role;
         _federated.Peers.Add(r);
+        var frozenValue = r.Boolean("frozen");
+        var frozen = frozenValue ?? p.Frozen;
+        var checkpoint = r.String("checkpoint");
 
         if (model is not null)
         {
             model = ResolveModel(r, model, options, optionsValid, classes);
+        }
+
+        // An invalid frozen is reported already; what depends on it is not judged.
+        if ((frozen || checkpoint is not null) && (frozenValue is not null || r.Node("frozen") is null))
+        {
+            checkpoint = FrozenTeacherChecks.Check(context, r, model, options, optionsValid, frozen, checkpoint, baseDirectory, classes, engineChecks);
         }
 
         if (name is null || model is null)
@@ -245,12 +259,19 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
             Seed = seed,
             Threads = threads,
             Role = role,
+            Frozen = frozen,
+            Checkpoint = checkpoint,
         };
     }
 
     /// <summary>A TorchScript file resolves to a full path that must exist; a zoo name is built once to check it and its options.</summary>
     private string? ResolveModel(MappingReader r, string model, Dictionary<string, string> options, bool optionsValid, int classes)
     {
+        if (model.EndsWith(CheckpointExtension, StringComparison.OrdinalIgnoreCase))
+        {
+            return ResolveFile(r, "model", model, "checkpoint", options);
+        }
+
         if (ScriptExtensions.Any(e => model.EndsWith(e, StringComparison.OrdinalIgnoreCase)))
         {
             var fullPath = Path.GetFullPath(model, baseDirectory);
@@ -286,6 +307,24 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
         }
 
         return model;
+    }
+
+    /// <summary>A model given as a file (a checkpoint) resolves to a full path that must exist; a file takes no model options.</summary>
+    private string? ResolveFile(MappingReader r, string key, string path, string what, Dictionary<string, string> options)
+    {
+        var fullPath = Path.GetFullPath(path, baseDirectory);
+        if (options.Count > 0)
+        {
+            context.Report(r.PathOf("model_options"), "only for zoo models, not model files", r.Node("model_options")!);
+        }
+
+        if (!File.Exists(fullPath))
+        {
+            context.Report(r.PathOf(key), $"{what} file {SpecContext.Quote(fullPath, int.MaxValue)} not found", r.Node(key)!);
+            return null;
+        }
+
+        return fullPath;
     }
 
     private Dictionary<string, string> ReadModelOptions(MappingReader r, out bool valid)
@@ -423,18 +462,21 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
         return spec;
     }
 
-    private DistillationSpec ReadDistillation(MappingReader? r, IReadOnlyList<string>? names)
+    private DistillationSpec ReadDistillation(MappingReader? r, IReadOnlyList<string>? names, IReadOnlySet<string> frozen, ExchangeSpec exchange)
     {
         var d = new DistillationSpec();
         if (r is null)
         {
             return d with
             {
-                Teachers = names is null ? null : AllToAll(names, new Dictionary<string, IReadOnlyList<string>>()),
+                Teachers = names is null ? null : AllToAll(names, new Dictionary<string, IReadOnlyList<string>>(), frozen),
                 Weights = names is null ? null : names.ToDictionary(n => n, _ => 1.0),
             };
         }
 
+        var hint = ReadHint(r.Object("hint"));
+        var weighting = r.String("weighting");
+        var weightingTemperature = r.Number("weighting_temperature");
         var spec = new DistillationSpec
         {
             Strategy = r.String("strategy") ?? d.Strategy,
@@ -446,6 +488,9 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
             LabelSmoothing = r.Number("label_smoothing") ?? d.LabelSmoothing,
             Federated = ReadFederated(r.Object("federated")),
             LogitNoiseSigma = r.Number("logit_noise_sigma") ?? d.LogitNoiseSigma,
+            Weighting = weighting ?? d.Weighting,
+            WeightingTemperature = weightingTemperature ?? d.WeightingTemperature,
+            Hint = hint,
         };
         _federated.Distillation = r;
 
@@ -454,13 +499,15 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
             context.Report(r.PathOf("alpha"), $"must be <= 1 when combine is {SpecFields.Convex}, got {SpecField.Format(spec.Alpha)}", r.Node("alpha")!);
         }
 
-        var teachers = ReadTeachers(r, names);
+        var teachers = ReadTeachers(r, names, frozen);
         var weights = ReadWeights(r, names);
-        return spec with
+        var result = spec with
         {
-            Teachers = names is null ? null : AllToAll(names, teachers),
+            Teachers = names is null ? null : AllToAll(names, teachers, frozen),
             Weights = names?.ToDictionary(n => n, n => weights.GetValueOrDefault(n, 1.0)),
         };
+        MultiTeacherChecks.Check(context, r, result, weighting is not null, weightingTemperature is not null, names, frozen, exchange);
+        return result;
     }
 
     private FederatedSpec ReadFederated(MappingReader? r)
@@ -478,11 +525,51 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
             };
     }
 
-    /// <summary>Every peer's teachers: as listed, or every other peer.</summary>
-    private static Dictionary<string, IReadOnlyList<string>> AllToAll(IReadOnlyList<string> names, IReadOnlyDictionary<string, IReadOnlyList<string>> listed) =>
-        names.ToDictionary(n => n, n => listed.GetValueOrDefault(n) ?? [.. names.Where(o => o != n)], StringComparer.Ordinal);
+    private HintSpec? ReadHint(MappingReader? r)
+    {
+        if (r is null)
+        {
+            return null;
+        }
 
-    private Dictionary<string, IReadOnlyList<string>> ReadTeachers(MappingReader r, IReadOnlyList<string>? names)
+        var teacher = r.String("teacher");
+        var teacherLayer = r.String("teacher_layer");
+        var studentLayer = r.String("student_layer");
+        var weight = r.Number("weight");
+        List<string>? students = null;
+        var complete = true;
+        if (r.List("students") is { } list)
+        {
+            var item = r.Field("students").Items!;
+            students = [];
+            for (var i = 0; i < list.Children.Count; i++)
+            {
+                if (context.ReadString(list.Children[i], SpecPath.Index(r.PathOf("students"), i), item) is { } student)
+                {
+                    students.Add(student);
+                }
+                else
+                {
+                    complete = false;
+                }
+            }
+        }
+        else if (r.Node("students") is not null)
+        {
+            complete = false;
+        }
+
+        return teacher is null || teacherLayer is null || studentLayer is null || !complete
+            ? null
+            : new HintSpec { Teacher = teacher, TeacherLayer = teacherLayer, StudentLayer = studentLayer, Students = students, Weight = weight ?? 1.0 };
+    }
+
+    /// <summary>Every peer's teachers: as listed, or every other peer; a frozen peer learns from nobody.</summary>
+    private static Dictionary<string, IReadOnlyList<string>> AllToAll(
+        IReadOnlyList<string> names, IReadOnlyDictionary<string, IReadOnlyList<string>> listed, IReadOnlySet<string> frozen) =>
+        names.ToDictionary(n => n, n => frozen.Contains(n) ? [] : listed.GetValueOrDefault(n) ?? [.. names.Where(o => o != n)], StringComparer.Ordinal);
+
+    private Dictionary<string, IReadOnlyList<string>> ReadTeachers(MappingReader r, IReadOnlyList<string>? names, IReadOnlySet<string> frozen)
     {
         var listed = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
         if (r.Map("teachers") is not { } map)
@@ -499,6 +586,12 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
             }
 
             var path = SpecPath.Field(r.PathOf("teachers"), student);
+            if (frozen.Contains(student))
+            {
+                context.Report(path, $"peer {SpecContext.Quote(student)} is frozen: it learns from nobody", keyNode);
+                continue;
+            }
+
             if (SpecContext.IsNull(valueNode) || context.ExpectList(valueNode, path, listField) is not { } list)
             {
                 if (SpecContext.IsNull(valueNode))
