@@ -52,6 +52,5 @@ public sealed class DmlStrategy : IDistillationStrategy
     }
 
     /// <summary>alpha, ramped linearly from 0 over the warm-up steps.</summary>
-    public double AlphaAt(long step) =>
-        _options.AlphaWarmupSteps <= 0 ? _options.Alpha : _options.Alpha * Math.Min(1.0, (step + 1) / (double)_options.AlphaWarmupSteps);
+    public double AlphaAt(long step) => AlphaRamp.At(_options.Alpha, _options.AlphaWarmupSteps, step);
 }

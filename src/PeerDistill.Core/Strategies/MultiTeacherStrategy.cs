@@ -166,8 +166,7 @@ public sealed class MultiTeacherStrategy : IDistillationStrategy
     }
 
     /// <summary>alpha, ramped linearly from 0 over the warm-up steps.</summary>
-    public double AlphaAt(long step) =>
-        _options.AlphaWarmupSteps <= 0 ? _options.Alpha : _options.Alpha * Math.Min(1.0, (step + 1) / (double)_options.AlphaWarmupSteps);
+    public double AlphaAt(long step) => AlphaRamp.At(_options.Alpha, _options.AlphaWarmupSteps, step);
 
     /// <summary>The per-sample weights as a [batch, teachers] tensor, and their batch means.</summary>
     private (double[] Means, Tensor Weights) PerSample(IReadOnlyList<TeacherLogits> arrived, Tensor labels)

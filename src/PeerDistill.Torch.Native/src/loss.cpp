@@ -41,6 +41,41 @@ torch::Tensor kl_batchmean(const torch::Tensor& log_student, const torch::Tensor
   return torch::kl_div(log_student, target_probs, at::Reduction::Sum) / log_student.size(0);
 }
 
+// The checks both distillation losses make of their inputs and settings.
+void check_loss_args(const torch::Tensor& logits, const torch::Tensor& targets, double temperature, double alpha,
+                     int32_t form, int32_t combine, double label_smoothing) {
+  pd::require(logits.dim() == 2, "logits must be [batch, classes], got " + sizes(logits));
+  pd::require(targets.dim() == 1 && targets.size(0) == logits.size(0),
+              "targets must be [" + std::to_string(logits.size(0)) + "], got " + sizes(targets));
+  pd::require(targets.scalar_type() == torch::kInt64, "targets must be int64 class indices");
+  pd::require(temperature > 0, "temperature must be positive, got " + std::to_string(temperature));
+  pd::require((alpha >= 0 && alpha <= 1 + 1e-12) || combine == PD_COMBINE_ADDITIVE,
+              "alpha must be in [0, 1] for the convex combination, got " + std::to_string(alpha));
+  pd::require(alpha >= 0, "alpha must not be negative, got " + std::to_string(alpha));
+  pd::require(label_smoothing >= 0 && label_smoothing < 1, "label smoothing must be in [0, 1)");
+  pd::require(form == PD_TEACHER_PAIRWISE || form == PD_TEACHER_ENSEMBLE, "unknown teacher form " + std::to_string(form));
+  pd::require(combine == PD_COMBINE_CONVEX || combine == PD_COMBINE_ADDITIVE, "unknown combine mode " + std::to_string(combine));
+}
+
+// With check_finite, a NaN or infinite total is PD_ERR_NON_FINITE naming both terms; then the
+// outputs: detached CE and KD (0 when there is no KD term), and the total with its graph.
+void finish_loss(torch::Tensor total, const torch::Tensor& ce, const torch::Tensor& kd, const torch::Tensor& logits,
+                 int32_t check_finite, PdTensor** out_total, PdTensor** out_ce, PdTensor** out_kd) {
+  if (check_finite != 0) {
+    const double value = total.detach().item<double>();
+    if (!std::isfinite(value)) {
+      std::ostringstream m;
+      m << "loss is " << (std::isnan(value) ? "NaN" : "infinite") << " (cross-entropy " << ce.detach().item<double>();
+      if (kd.defined()) m << ", distillation " << kd.detach().item<double>();
+      m << ")";
+      pd::fail(PD_ERR_NON_FINITE, m.str());
+    }
+  }
+  if (out_ce != nullptr) *out_ce = wrap(ce.detach());
+  if (out_kd != nullptr) *out_kd = kd.defined() ? wrap(kd.detach()) : wrap(torch::zeros({}, logits.options().requires_grad(false)));
+  *out_total = wrap(std::move(total));
+}
+
 }  // namespace
 
 // total = (1 - alpha) * CE + alpha * KD   (combine = convex)
@@ -57,17 +92,7 @@ PD_API int32_t pd_loss_distill(PdTensor* logits_h, PdTensor* targets_h, PdTensor
   PD_TRY {
     auto& logits = unwrap(logits_h);
     auto& targets = unwrap(targets_h);
-    pd::require(logits.dim() == 2, "logits must be [batch, classes], got " + sizes(logits));
-    pd::require(targets.dim() == 1 && targets.size(0) == logits.size(0),
-                "targets must be [" + std::to_string(logits.size(0)) + "], got " + sizes(targets));
-    pd::require(targets.scalar_type() == torch::kInt64, "targets must be int64 class indices");
-    pd::require(temperature > 0, "temperature must be positive, got " + std::to_string(temperature));
-    pd::require((alpha >= 0 && alpha <= 1 + 1e-12) || combine == PD_COMBINE_ADDITIVE,
-                "alpha must be in [0, 1] for the convex combination, got " + std::to_string(alpha));
-    pd::require(alpha >= 0, "alpha must not be negative, got " + std::to_string(alpha));
-    pd::require(label_smoothing >= 0 && label_smoothing < 1, "label smoothing must be in [0, 1)");
-    pd::require(form == PD_TEACHER_PAIRWISE || form == PD_TEACHER_ENSEMBLE, "unknown teacher form " + std::to_string(form));
-    pd::require(combine == PD_COMBINE_CONVEX || combine == PD_COMBINE_ADDITIVE, "unknown combine mode " + std::to_string(combine));
+    check_loss_args(logits, targets, temperature, alpha, form, combine, label_smoothing);
     pd::require(n_teachers >= 0, "negative teacher count");
 
     auto ce = torch::nn::functional::cross_entropy(
@@ -107,19 +132,7 @@ PD_API int32_t pd_loss_distill(PdTensor* logits_h, PdTensor* targets_h, PdTensor
       total = combine == PD_COMBINE_CONVEX ? ce * (1.0 - alpha) + kd * alpha : ce + kd * alpha;
     }
 
-    if (check_finite != 0) {
-      const double value = total.detach().item<double>();
-      if (!std::isfinite(value)) {
-        std::ostringstream m;
-        m << "loss is " << (std::isnan(value) ? "NaN" : "infinite") << " (cross-entropy " << ce.detach().item<double>();
-        if (kd.defined()) m << ", distillation " << kd.detach().item<double>();
-        m << ")";
-        pd::fail(PD_ERR_NON_FINITE, m.str());
-      }
-    }
-    if (out_ce != nullptr) *out_ce = wrap(ce.detach());
-    if (out_kd != nullptr) *out_kd = kd.defined() ? wrap(kd.detach()) : wrap(torch::zeros({}, logits.options().requires_grad(false)));
-    *out_total = wrap(std::move(total));
+    finish_loss(std::move(total), ce, kd, logits, check_finite, out_total, out_ce, out_kd);
   }
   PD_CATCH
 }
@@ -138,17 +151,7 @@ PD_API int32_t pd_loss_distill_per_sample(PdTensor* logits_h, PdTensor* targets_
   PD_TRY {
     auto& logits = unwrap(logits_h);
     auto& targets = unwrap(targets_h);
-    pd::require(logits.dim() == 2, "logits must be [batch, classes], got " + sizes(logits));
-    pd::require(targets.dim() == 1 && targets.size(0) == logits.size(0),
-                "targets must be [" + std::to_string(logits.size(0)) + "], got " + sizes(targets));
-    pd::require(targets.scalar_type() == torch::kInt64, "targets must be int64 class indices");
-    pd::require(temperature > 0, "temperature must be positive, got " + std::to_string(temperature));
-    pd::require((alpha >= 0 && alpha <= 1 + 1e-12) || combine == PD_COMBINE_ADDITIVE,
-                "alpha must be in [0, 1] for the convex combination, got " + std::to_string(alpha));
-    pd::require(alpha >= 0, "alpha must not be negative, got " + std::to_string(alpha));
-    pd::require(label_smoothing >= 0 && label_smoothing < 1, "label smoothing must be in [0, 1)");
-    pd::require(form == PD_TEACHER_PAIRWISE || form == PD_TEACHER_ENSEMBLE, "unknown teacher form " + std::to_string(form));
-    pd::require(combine == PD_COMBINE_CONVEX || combine == PD_COMBINE_ADDITIVE, "unknown combine mode " + std::to_string(combine));
+    check_loss_args(logits, targets, temperature, alpha, form, combine, label_smoothing);
     pd::require(n_teachers > 0, "per-sample weights need at least one teacher");
     pd::require(sample_weights_h != nullptr, "null sample weights");
     auto raw = unwrap(sample_weights_h).detach();
@@ -192,18 +195,7 @@ PD_API int32_t pd_loss_distill_per_sample(PdTensor* logits_h, PdTensor* targets_
     kd = kd * (temperature * temperature);
     torch::Tensor total = combine == PD_COMBINE_CONVEX ? ce * (1.0 - alpha) + kd * alpha : ce + kd * alpha;
 
-    if (check_finite != 0) {
-      const double value = total.detach().item<double>();
-      if (!std::isfinite(value)) {
-        std::ostringstream m;
-        m << "loss is " << (std::isnan(value) ? "NaN" : "infinite") << " (cross-entropy " << ce.detach().item<double>()
-          << ", distillation " << kd.detach().item<double>() << ")";
-        pd::fail(PD_ERR_NON_FINITE, m.str());
-      }
-    }
-    if (out_ce != nullptr) *out_ce = wrap(ce.detach());
-    if (out_kd != nullptr) *out_kd = wrap(kd.detach());
-    *out_total = wrap(std::move(total));
+    finish_loss(std::move(total), ce, kd, logits, check_finite, out_total, out_ce, out_kd);
   }
   PD_CATCH
 }
