@@ -12,6 +12,8 @@
 #   --engine   the benchmark binary: a PeerDistill.Bench.dll (run with `dotnet`) or a self-contained
 #              PeerDistill.Bench executable; its folder is copied and its libpeerdistill_native.so
 #              replaced by the one built here. Default: the Release build in bench/PeerDistill.Bench.
+#   --direct   build the shim on the torch package's include/ and lib/ without find_package(Torch)
+#              (done anyway when find_package fails, e.g. a CUDA torch without the CUDA toolkit).
 #   --dry-run  device cpu, 1 warm-up + 2 timed steps, so that a CPU machine checks every step here.
 #   --work     where the shim is built and the engine copied (default OUTDIR/../.gpubench-work-NAME;
 #              reused, so a second run only rebuilds what changed).
@@ -20,13 +22,14 @@ set -euo pipefail
 die() { echo "run.sh: error: $*" >&2; exit 1; }
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-[[ $# -ge 1 && $1 != --* ]] || die "usage: bench/gpu/run.sh OUTDIR [--dry-run] [--engine PATH] [--python PY] [--device DEV] [--warmup N] [--steps N] [--batches B1,B2] [--threads N] [--jobs N] [--work DIR]"
+[[ $# -ge 1 && $1 != --* ]] || die "usage: bench/gpu/run.sh OUTDIR [--dry-run] [--engine PATH] [--python PY] [--device DEV] [--warmup N] [--steps N] [--batches B1,B2] [--threads N] [--jobs N] [--work DIR] [--direct]"
 out=$1; shift
 dry=0; engine="$repo/bench/PeerDistill.Bench/bin/Release/net10.0/PeerDistill.Bench.dll"
-python=""; device=""; warmup=""; steps=""; batches="128,512"; threads=1; jobs=$(nproc); work=""
+direct=0; python=""; device=""; warmup=""; steps=""; batches="128,512"; threads=1; jobs=$(nproc); work=""
 while [[ $# -gt 0 ]]; do
   case $1 in
     --dry-run) dry=1; shift ;;
+    --direct) direct=1; shift ;;
     --engine|--python|--device|--warmup|--steps|--batches|--threads|--jobs|--work)
       [[ $# -ge 2 ]] || die "$1 needs a value"
       declare "${1#--}=$2"; shift 2 ;;
@@ -75,14 +78,30 @@ if [[ $torch_cuda != none ]]; then
   cmake_args+=("-DTORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-9.0}")
   [[ -d ${CUDA_HOME:-/usr/local/cuda} ]] && cmake_args+=("-DCUDAToolkit_ROOT=${CUDA_HOME:-/usr/local/cuda}")
 fi
-say "configuring the shim: cmake ${cmake_args[*]}"
-cmake "${cmake_args[@]}" >>"$log" 2>&1 || die "cmake could not configure the shim against $prefix (see $log; a CUDA libtorch needs the CUDA toolkit: set CUDA_HOME)"
+# Without find_package: the torch package's own include/ and lib/ (no CUDA toolkit needed).
+torch_dir=$("$python" -c 'import os, torch; print(os.path.dirname(torch.__file__))')
+abi=$("$python" -c 'import torch; print(int(torch.compiled_with_cxx11_abi()))')
+direct_args=(-S "$repo/src/PeerDistill.Torch.Native" -B "$build-direct" -DCMAKE_BUILD_TYPE=Release "-DPD_TORCH_DIR=$torch_dir" "-DPD_TORCH_CXX11_ABI=$abi")
+[[ $torch_cuda != none ]] && direct_args+=(-DPD_TORCH_CUDA=ON)
+if [[ $direct == 1 ]]; then
+  say "configuring the shim on the torch package directly: cmake ${direct_args[*]}"
+  cmake "${direct_args[@]}" >>"$log" 2>&1 || die "cmake could not configure the shim on $torch_dir (see $log)"
+  build="$build-direct"
+else
+  say "configuring the shim: cmake ${cmake_args[*]}"
+  if ! cmake "${cmake_args[@]}" >>"$log" 2>&1; then
+    # A CUDA libtorch's TorchConfig.cmake wants the CUDA toolkit; the shim itself does not.
+    say "find_package(Torch) failed against $prefix (see $log); configuring on the torch package directly: cmake ${direct_args[*]}"
+    cmake "${direct_args[@]}" >>"$log" 2>&1 || die "cmake could not configure the shim, neither through find_package(Torch) at $prefix nor on $torch_dir (see $log)"
+    build="$build-direct"
+  fi
+fi
 say "building the shim (-j $jobs)"
 cmake --build "$build" -j "$jobs" >>"$log" 2>&1 || die "the shim did not build (see $log)"
 shim="$build/libpeerdistill_native.so"
 [[ -f $shim ]] || die "the build made no $shim"
 if [[ $device == cuda* ]] && ! ldd "$shim" | grep -q 'torch_cuda'; then
-  die "the shim built against $prefix does not link libtorch_cuda (ldd $shim): not a CUDA libtorch"
+  say "warning: ldd shows no libtorch_cuda for $shim; the engine will say so if it sees no CUDA device"
 fi
 built=$(date +%s)
 say "shim built in $((built - started)) s: $(ldd "$shim" | grep -E 'libtorch(_cuda)?\.so|libc10(_cuda)?\.so' | awk '{print $1 " -> " $3}' | tr '\n' ' ')"
