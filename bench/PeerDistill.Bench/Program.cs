@@ -20,10 +20,12 @@ switch (name)
         return LogitsBenchmark.Run(rest);
     case "federated":
         return FederatedBenchmark.Run(rest);
+    case "gpu":
+        return GpuBenchmark.Run(rest);
     case "rpc-server":
         // Hidden: the server side of `rpc`, started by it as a child process.
         return RpcBenchmark.Serve(rest);
     default:
-        Console.Error.WriteLine($"unknown benchmark '{name}' (known: engine, cohort, dml-gain, multi-teacher, rpc, distributed, logits, federated)");
+        Console.Error.WriteLine($"unknown benchmark '{name}' (known: engine, cohort, dml-gain, multi-teacher, rpc, distributed, logits, federated, gpu)");
         return 2;
 }

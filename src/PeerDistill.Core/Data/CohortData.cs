@@ -96,7 +96,7 @@ public sealed class CohortData
         Normalization normalization;
         if (spec.Dataset == "synthetic")
         {
-            var all = SyntheticDataset.Create(spec.SyntheticTrainCount + spec.SyntheticTestCount, spec.SyntheticClasses, seed: spec.Seed, noise: spec.SyntheticNoise);
+            var all = SyntheticDataset.Create(spec.SyntheticTrainCount + spec.SyntheticTestCount, spec.SyntheticClasses, spec.SyntheticShape, seed: spec.Seed, noise: spec.SyntheticNoise);
             train = all.Subset(Enumerable.Range(0, spec.SyntheticTrainCount).ToList(), "synthetic-train");
             test = all.Subset(Enumerable.Range(spec.SyntheticTrainCount, spec.SyntheticTestCount).ToList(), "synthetic-test");
             normalization = Normalization.None;

@@ -42,6 +42,12 @@ public sealed record DataSpec
     /// <summary><c>synthetic.classes</c> (synthetic only).</summary>
     public int SyntheticClasses { get; init; } = 10;
 
+    /// <summary>
+    /// Shape of a synthetic sample (synthetic only); null for 1x28x28. Set from code (the GPU
+    /// benchmark's CIFAR-10-shaped 3x32x32), not a spec field.
+    /// </summary>
+    public PeerDistill.Torch.InputShape? SyntheticShape { get; init; }
+
     /// <summary><c>partition</c>: how a federated run splits the private images over its participants; null for the other strategies.</summary>
     public PartitionSpec? Partition { get; init; }
 
