@@ -156,7 +156,7 @@ case "$command" in
     publish "$@"
     ;;
   *)
-    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
     [ -z "$command" ] || die "unknown command '$command'"
     exit 2
     ;;
