@@ -5,6 +5,8 @@
 #   ./build.sh test            install what is missing, build, and run the whole test suite
 #   ./build.sh bench [NAME]    install what is missing, build, and run a benchmark (engine, cohort, dml-gain, multi-teacher, rpc, distributed, logits, federated)
 #   ./build.sh setup           install what is missing and build, nothing else
+#   ./build.sh publish [DIR]   self-contained, trimmed linux-x64 CLI into DIR (default artifacts/publish/linux-x64),
+#                              checked by running its info and validate without the SDK on PATH
 #
 # System packages come from Debian (apt-get, as root or through sudo). The .NET SDK must be on PATH.
 set -euo pipefail
@@ -68,6 +70,38 @@ cli() {
   dotnet "src/PeerDistill.Cli/bin/$CONFIGURATION/net10.0/peerdistill.dll" "$@"
 }
 
+# A self-contained, trimmed linux-x64 publish of the CLI (runtime included: runs without a .NET SDK).
+# libpeerdistill_native.so is published next to the binary; a machine with another libtorch replaces
+# that file (or sets LD_LIBRARY_PATH to the folder of its own build, see the README).
+publish() {
+  local out="${1:-$ROOT/artifacts/publish/linux-x64}"
+  check_dotnet
+  mkdir -p "$out"
+  out="$(cd "$out" && pwd)"
+  say "publishing the CLI (self-contained, trimmed, linux-x64) into $out"
+  local log unexpected
+  log=$(mktemp)
+  # Trim warnings are errors (TreatWarningsAsErrors), except IL2104 ("assembly produced trim
+  # warnings"), allowed only for the third-party assemblies PeerDistill.Cli.csproj roots whole.
+  dotnet publish src/PeerDistill.Cli -c "$CONFIGURATION" -r linux-x64 --self-contained \
+    -p:PublishTrimmed=true -p:InvariantGlobalization=true -o "$out" -nologo -v quiet \
+    "-clp:ErrorsOnly;WarningsOnly" 2>&1 | tee "$log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || { rm -f "$log"; die "publish failed"; }
+  unexpected=$(grep -E 'warning IL[0-9]+' "$log" \
+    | grep -vE "warning IL2104: Assembly '(Orleans\.[A-Za-z.]+|Newtonsoft\.Json|Grpc\.AspNetCore\.Server\.Reflection)' produced trim warnings" || true)
+  rm -f "$log"
+  [ -z "$unexpected" ] || die "trim warnings from assemblies that are not rooted on purpose:
+$unexpected"
+  [ -x "$out/peerdistill" ] || die "publish produced no $out/peerdistill"
+  [ -f "$out/libpeerdistill_native.so" ] || die "publish did not copy libpeerdistill_native.so into $out"
+  say "checking the published binary without the SDK on PATH"
+  env -i PATH=/usr/bin:/bin HOME="${HOME:-/tmp}" "$out/peerdistill" info \
+    || die "the published 'peerdistill info' failed"
+  env -i PATH=/usr/bin:/bin HOME="${HOME:-/tmp}" "$out/peerdistill" validate "$ROOT/examples/smoke.yaml" \
+    || die "the published 'peerdistill validate examples/smoke.yaml' failed"
+  say "published: $(du -sh "$out" | cut -f1) in $out"
+}
+
 run_tests() {
   local log status results
   log=$(mktemp)
@@ -117,8 +151,12 @@ case "$command" in
     build
     dotnet "bench/PeerDistill.Bench/bin/$CONFIGURATION/net10.0/PeerDistill.Bench.dll" "${@:-engine}"
     ;;
+  publish)
+    install_packages "${RUN_PACKAGES[@]}"
+    publish "$@"
+    ;;
   *)
-    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
     [ -z "$command" ] || die "unknown command '$command'"
     exit 2
     ;;

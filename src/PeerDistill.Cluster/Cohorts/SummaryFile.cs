@@ -9,16 +9,10 @@ namespace PeerDistill.Cluster.Cohorts;
 /// interruptions (workers lost, peers interrupted and reactivated). Ensemble accuracy needs every
 /// peer's predictions at once, which the cohort never sees; it is left out.
 /// </summary>
-public static class SummaryFile
+public static partial class SummaryFile
 {
     public const string FileName = "summary.json";
 
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        WriteIndented = true,
-        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-    };
 
     /// <summary>Writes the summary of a finished run to &lt;output&gt;/summary.json (through a temporary file); returns the path.</summary>
     public static string Write(CohortRecord run)
@@ -41,7 +35,7 @@ public static class SummaryFile
         Directory.CreateDirectory(run.OutputDirectory);
         var path = Path.Combine(run.OutputDirectory, FileName);
         var temporary = path + ".tmp";
-        File.WriteAllText(temporary, JsonSerializer.Serialize(document, Json));
+        File.WriteAllText(temporary, JsonSerializer.Serialize(document, SummaryJson.Default.Document));
         File.Move(temporary, path, overwrite: true);
         return path;
     }
@@ -62,4 +56,12 @@ public static class SummaryFile
     private sealed record PeerEntry(string Peer, string Model, string State, long Steps, long TotalSteps, double? Accuracy, double? LastLoss, string? Worker, ulong Generation, string Message);
 
     private sealed record InterruptionEntry(string At, string Kind, string Peer, string Message);
+
+    /// <summary>Source-generated serialization of the document (reflection-based serialization does not survive trimming).</summary>
+    [JsonSourceGenerationOptions(
+        PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+    [JsonSerializable(typeof(Document))]
+    private sealed partial class SummaryJson : JsonSerializerContext;
 }

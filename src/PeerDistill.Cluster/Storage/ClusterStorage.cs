@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
@@ -21,6 +22,11 @@ internal sealed partial class ClusterStorage(Func<string> root, Serializer seria
 
     private const int HeaderBytes = sizeof(long);
 
+    // IGrainStorage's T carries no trimming annotation (an implementation cannot add one). The only
+    // states stored here are CohortRecord and CohortIndexGrain.IndexState, both in this assembly,
+    // which the trimmed CLI publish roots whole (TrimmerRootAssembly in PeerDistill.Cli.csproj), so
+    // their parameterless constructors are kept.
+    [UnconditionalSuppressMessage("Trimming", "IL2091", Justification = "grain state types live in PeerDistill.Cluster, rooted in the trimmed publish")]
     public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         var path = PathOf(stateName, grainId);
@@ -68,6 +74,11 @@ internal sealed partial class ClusterStorage(Func<string> root, Serializer seria
         LogWritten(logger, grainId.ToString(), version, bytes.Length);
     }
 
+    // IGrainStorage's T carries no trimming annotation (an implementation cannot add one). The only
+    // states stored here are CohortRecord and CohortIndexGrain.IndexState, both in this assembly,
+    // which the trimmed CLI publish roots whole (TrimmerRootAssembly in PeerDistill.Cli.csproj), so
+    // their parameterless constructors are kept.
+    [UnconditionalSuppressMessage("Trimming", "IL2091", Justification = "grain state types live in PeerDistill.Cluster, rooted in the trimmed publish")]
     public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         File.Delete(PathOf(stateName, grainId));

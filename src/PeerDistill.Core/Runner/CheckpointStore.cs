@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.Text.Json;
+using System.Text.Json.Nodes;
 using PeerDistill.Torch;
 
 namespace PeerDistill.Core.Runner;
@@ -25,13 +25,38 @@ public sealed class CheckpointStore
     {
         var dir = PeerDirectory(peer);
         var path = Path.Combine(dir, string.Create(CultureInfo.InvariantCulture, $"step-{stepsCompleted:D8}.ckpt"));
-        Checkpoint.Save(path, model, optimizer, stepsCompleted, JsonSerializer.Serialize(metadata));
+        Checkpoint.Save(path, model, optimizer, stepsCompleted, MetadataJson(metadata));
         foreach (var old in List(peer).SkipLast(_keepLast))
         {
             File.Delete(old.Path);
         }
 
         return path;
+    }
+
+    /// <summary>
+    /// The metadata as a JSON object. Built from JSON values rather than by reflection-based
+    /// serialization, so that it survives a trimmed publish; only JSON primitives are accepted.
+    /// </summary>
+    internal static string MetadataJson(IReadOnlyDictionary<string, object> metadata)
+    {
+        var node = new JsonObject();
+        foreach (var (key, value) in metadata)
+        {
+            node[key] = value switch
+            {
+                string s => JsonValue.Create(s),
+                int i => JsonValue.Create(i),
+                long l => JsonValue.Create(l),
+                double d => JsonValue.Create(d),
+                bool b => JsonValue.Create(b),
+                _ => throw new ArgumentException(
+                    $"checkpoint metadata '{key}' is a {value?.GetType().Name ?? "null"}; only strings, integers, doubles and booleans are stored",
+                    nameof(metadata)),
+            };
+        }
+
+        return node.ToJsonString();
     }
 
     /// <summary>This peer's checkpoints, oldest first.</summary>

@@ -5,6 +5,7 @@ using PeerDistill.Core.Spec;
 
 namespace PeerDistill.Core.Runner;
 
+// Objects are added as JsonNode (JsonArray.Add(JsonNode)): the generic Add<T> is not trim-safe.
 /// <summary>Writes summary.json: per-peer results of each run, the gains over the baseline, the ensembles.</summary>
 public static class SummaryWriter
 {
@@ -40,7 +41,7 @@ public static class SummaryWriter
             foreach (var peer in result.Distilled.Peers)
             {
                 var b = baseline.Peers.FirstOrDefault(p => p.Peer == peer.Peer);
-                comparison.Add(new JsonObject
+                comparison.Add((JsonNode)new JsonObject
                 {
                     ["peer"] = peer.Peer,
                     ["model"] = peer.Model,
@@ -67,7 +68,7 @@ public static class SummaryWriter
         var participants = new JsonArray();
         for (var i = 0; i < f.Participants.Count; i++)
         {
-            participants.Add(new JsonObject
+            participants.Add((JsonNode)new JsonObject
             {
                 ["peer"] = f.Participants[i],
                 ["images"] = f.ClassCounts[i].Sum(),
@@ -104,7 +105,7 @@ public static class SummaryWriter
         var peers = new JsonArray();
         foreach (var p in run.Peers)
         {
-            peers.Add(new JsonObject
+            peers.Add((JsonNode)new JsonObject
             {
                 ["peer"] = p.Peer,
                 ["model"] = p.Model,
