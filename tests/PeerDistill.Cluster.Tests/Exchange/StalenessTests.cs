@@ -13,16 +13,21 @@ public sealed class StalenessTests
     /// <summary>
     /// Paces the peers by sleeping in their step callbacks (each on its own thread): for the first
     /// <see cref="PacedSteps"/> steps both keep one clock's beat, step k ending no earlier than
-    /// (k + 1) x <see cref="Beat"/> after the start, so that they stay within a step of each other
+    /// (k + 1) x <see cref="Beat"/> after the start — the moment every peer has finished its first
+    /// step (a peer that gets there first waits for the others: the two workers start their peers
+    /// seconds apart on a loaded machine, and a clock started before that paced nobody) — so that they stay within a step of each other
     /// however their compute times differ on a loaded machine, while the links come up and each
     /// peer's logits reach the other within the staleness bound even in a cold process; after that
     /// the slow one sleeps six times as long as the other per step.
     /// </summary>
-    private sealed class SlowPeer(string peer, int millis) : ICohortObserver
+    private sealed class SlowPeer(string peer, int millis, int peers = 2) : ICohortObserver
     {
         public const int PacedSteps = 30;
         private static readonly TimeSpan Beat = TimeSpan.FromMilliseconds(200);
-        private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+        private static readonly TimeSpan StartPatience = TimeSpan.FromSeconds(60);
+        private readonly System.Diagnostics.Stopwatch _clock = new();
+        private readonly ConcurrentDictionary<string, bool> _started = new(StringComparer.Ordinal);
+        private readonly ManualResetEventSlim _allStarted = new();
 
         public ConcurrentQueue<StepRecord> Steps { get; } = new();
 
@@ -31,6 +36,17 @@ public sealed class StalenessTests
             Steps.Enqueue(record);
             if (record.Step < PacedSteps)
             {
+                if (record.Step == 0 && _started.TryAdd(record.Peer, true) && _started.Count == peers)
+                {
+                    _clock.Start();
+                    _allStarted.Set();
+                }
+
+                if (!_allStarted.Wait(StartPatience))
+                {
+                    throw new TimeoutException($"{record.Peer}: not every peer finished its first step within {StartPatience.TotalSeconds} s");
+                }
+
                 var wait = Beat * (record.Step + 1) - _clock.Elapsed;
                 if (wait > TimeSpan.Zero)
                 {
