@@ -49,19 +49,7 @@ public static class SparseLogits
         for (var r = 0; r < rows; r++)
         {
             var row = logits.Slice(r * classes, classes);
-            var max = double.NegativeInfinity;
-            foreach (var z in row)
-            {
-                max = Math.Max(max, z);
-            }
-
-            var sum = 0.0;
-            foreach (var z in row)
-            {
-                sum += Math.Exp(z - max);
-            }
-
-            var lse = max + Math.Log(sum);
+            var lse = RowMath.LogSumExp(row);
             var count = 0;
             for (var c = 0; c < classes; c++)
             {

@@ -133,19 +133,7 @@ public static class TeacherWeights
 
     private static double[] LogSoftmax(ReadOnlySpan<float> z)
     {
-        var max = double.NegativeInfinity;
-        foreach (var v in z)
-        {
-            max = Math.Max(max, v);
-        }
-
-        var sum = 0.0;
-        foreach (var v in z)
-        {
-            sum += Math.Exp(v - max);
-        }
-
-        var log = max + Math.Log(sum);
+        var log = Exchange.RowMath.LogSumExp(z);
         var result = new double[z.Length];
         for (var i = 0; i < z.Length; i++)
         {
