@@ -9,7 +9,7 @@ internal static class TrainCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = $"Zoo model ({string.Join(", ", Model.ZooNames)}) or a TorchScript file.", DefaultValueFactory = _ => "cnn" };
+        var model = new Option<string>("--model") { Description = "Zoo model (peerdistill info lists them) or a TorchScript file.", DefaultValueFactory = _ => "cnn" };
         var modelOption = new Option<string[]>("--model-option") { Description = "Model option key=value (repeatable), e.g. width=2 or widths=512,256.", AllowMultipleArgumentsPerToken = false };
         var dataset = new Option<string>("--dataset") { Description = "fashion-mnist or synthetic.", DefaultValueFactory = _ => "fashion-mnist" };
         var data = new Option<string?>("--data") { Description = "Directory of the Fashion-MNIST IDX files (default /usr/share/datasets/fashion-mnist)." };

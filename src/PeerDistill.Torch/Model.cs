@@ -17,7 +17,7 @@ public sealed class Model : IDisposable
     internal ModelHandle Handle { get; }
 
     /// <summary>Names of the models in the zoo.</summary>
-    public static IReadOnlyList<string> ZooNames { get; } = ReadZooNames();
+    public static IReadOnlyList<string> ZooNames => ZooNamesOnce.Value;
 
     /// <summary>
     /// Builds a zoo model for inputs of <paramref name="input"/> and <paramref name="classes"/>
@@ -244,6 +244,10 @@ public sealed class Model : IDisposable
 
         return string.Join(';', options.Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key}={kv.Value}")));
     }
+
+    // Read on first use, not in a static constructor: where the engine cannot be loaded the
+    // caller gets its TorchException, not a TypeInitializationException for the whole type.
+    private static readonly Lazy<string[]> ZooNamesOnce = new(ReadZooNames);
 
     private static string[] ReadZooNames()
     {

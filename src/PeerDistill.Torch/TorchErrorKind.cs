@@ -23,4 +23,10 @@ public enum TorchErrorKind
 
     /// <summary>Anything else thrown inside the native code.</summary>
     Unknown,
+
+    /// <summary>
+    /// The native engine itself could not be loaded: libpeerdistill_native.so is missing, or a
+    /// library it needs (libtorch) is, or it is a build from another version of the project.
+    /// </summary>
+    EngineUnavailable,
 }

@@ -20,9 +20,14 @@ public sealed class TorchException : Exception
     }
 
     public TorchException(string message, Exception innerException)
+        : this(TorchErrorKind.Unknown, message, innerException)
+    {
+    }
+
+    public TorchException(TorchErrorKind kind, string message, Exception innerException)
         : base(message, innerException)
     {
-        Kind = TorchErrorKind.Unknown;
+        Kind = kind;
     }
 
     /// <summary>What kind of failure this is.</summary>

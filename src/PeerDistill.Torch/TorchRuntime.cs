@@ -5,14 +5,63 @@ namespace PeerDistill.Torch;
 /// <summary>Process- and thread-level settings of the engine.</summary>
 public static class TorchRuntime
 {
+    private const string LibraryFile = "libpeerdistill_native.so";
+
     private static readonly Lazy<bool> Initialized = new(() =>
     {
-        NativeStatus.Check(NativeMethods.RuntimeInit());
+        try
+        {
+            NativeStatus.Check(NativeMethods.RuntimeInit());
+        }
+        catch (DllNotFoundException e)
+        {
+            throw new TorchException(TorchErrorKind.EngineUnavailable, WhyNotLoaded(e.Message), e);
+        }
+        catch (EntryPointNotFoundException e)
+        {
+            throw new TorchException(
+                TorchErrorKind.EngineUnavailable,
+                $"the native engine {Path.Combine(AppContext.BaseDirectory, LibraryFile)} is from another version of PeerDistill ({e.Message}); rebuild it with ./build.sh (or the shim's CMake build) and put it next to the program",
+                e);
+        }
+
         return true;
     });
 
-    /// <summary>Loads the native engine and applies its one-time settings (idempotent).</summary>
+    /// <summary>
+    /// Loads the native engine and applies its one-time settings (idempotent). Throws a
+    /// <see cref="TorchException"/> of kind <see cref="TorchErrorKind.EngineUnavailable"/> naming
+    /// the missing file when the engine cannot be loaded.
+    /// </summary>
     public static void EnsureInitialized() => _ = Initialized.Value;
+
+    /// <summary>
+    /// Device memory of a CUDA device's caching allocator (<paramref name="device"/> is cuda or
+    /// cuda:N). With <paramref name="resetPeaks"/> the peaks start again from the current values
+    /// after they are read. Throws where CUDA is absent, for a CPU device, and where the shim was
+    /// built against a libtorch without device allocator statistics.
+    /// </summary>
+    public static DeviceMemory CudaMemory(string device, bool resetPeaks = false)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        EnsureInitialized();
+        NativeStatus.Check(NativeMethods.CudaMemoryStats(device, resetPeaks ? 1 : 0, out var allocated, out var peakAllocated, out var reserved, out var peakReserved));
+        return new DeviceMemory(allocated, peakAllocated, reserved, peakReserved);
+    }
+
+    // The loader's message lists every path it tried; where the shim is present but a library it
+    // needs is not, the line for the shim's own path says which one.
+    private static string WhyNotLoaded(string loaderMessage)
+    {
+        var expected = Path.Combine(AppContext.BaseDirectory, LibraryFile);
+        if (!File.Exists(expected))
+        {
+            return $"the native engine {LibraryFile} is not next to the program ({expected}) nor on LD_LIBRARY_PATH; build it with ./build.sh build, or for a published binary put the shim built against this machine's libtorch there (README, \"Self-contained build\")";
+        }
+
+        var cause = loaderMessage.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith(expected + ":", StringComparison.Ordinal));
+        return $"the native engine {expected} could not be loaded: {(cause is null ? loaderMessage.Split('\n')[0].Trim() : cause[(expected.Length + 1)..].Trim())} (the shim must be a build of src/PeerDistill.Torch.Native for this machine, and the libtorch it was built against must be on the library path or in its RUNPATH)";
+    }
 
     /// <summary>
     /// Sets the intra-op thread count for parallel work started from the calling thread (and the

@@ -24,9 +24,11 @@ internal static class CliProcess
     }
 
     /// <summary>Starts the command without waiting (working directory <paramref name="workingDirectory"/>).</summary>
-    public static Process Start(string workingDirectory, params string[] args)
+    public static Process Start(string workingDirectory, params string[] args) => StartDll(Path.Combine(AppContext.BaseDirectory, "peerdistill.dll"), workingDirectory, args);
+
+    /// <summary>Starts the command from another copy of the program (<paramref name="dll"/>).</summary>
+    public static Process StartDll(string dll, string workingDirectory, params string[] args)
     {
-        var dll = Path.Combine(AppContext.BaseDirectory, "peerdistill.dll");
         var info = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -48,9 +50,11 @@ internal static class CliProcess
 
     public static (int ExitCode, string Stdout, string Stderr) Run(params string[] args) => RunIn(Directory.GetCurrentDirectory(), args);
 
-    public static (int ExitCode, string Stdout, string Stderr) RunIn(string workingDirectory, params string[] args)
+    public static (int ExitCode, string Stdout, string Stderr) RunIn(string workingDirectory, params string[] args) => RunDll(Path.Combine(AppContext.BaseDirectory, "peerdistill.dll"), workingDirectory, args);
+
+    public static (int ExitCode, string Stdout, string Stderr) RunDll(string dll, string workingDirectory, params string[] args)
     {
-        using var process = Start(workingDirectory, args);
+        using var process = StartDll(dll, workingDirectory, args);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         if (!process.WaitForExit(Limit))

@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
@@ -24,7 +25,16 @@ class CachingCpuAllocator final : public c10::Allocator {
  public:
   explicit CachingCpuAllocator(size_t max_cached) : max_cached_(max_cached) {}
 
-  c10::DataPtr allocate(size_t n) const override {
+  // c10::Allocator's interface changed across libtorch releases: allocate was const up to 2.2
+  // and is not since, and 2.3 added the pure virtual copy_data. Both allocate overloads are
+  // declared (without `override`) so that whichever the libtorch in use declares is overridden,
+  // and copy_data is declared so that it overrides where it exists and is unused elsewhere.
+  c10::DataPtr allocate(size_t n) { return allocate_block(n); }
+  c10::DataPtr allocate(size_t n) const { return allocate_block(n); }
+  void copy_data(void* dest, const void* src, size_t count) const { std::memcpy(dest, src, count); }
+
+ private:
+  c10::DataPtr allocate_block(size_t n) const {
     if (n < kMinCached) {
       void* p = c10::alloc_cpu(n);
       return {p, p, &free_any, c10::Device(c10::DeviceType::CPU)};
@@ -48,6 +58,7 @@ class CachingCpuAllocator final : public c10::Allocator {
     return {p, p, &free_any, c10::Device(c10::DeviceType::CPU)};
   }
 
+ public:
   // Also used by raw_allocate/raw_deallocate callers (oneDNN paths): one deleter for every block.
   c10::DeleterFnPtr raw_deleter() const override { return &free_any; }
 

@@ -2,6 +2,14 @@
 // optimizer state, step counter, the model's random stream and free-form metadata from the
 // managed side. Files are written to a temporary name, flushed to disk and renamed into place, so
 // a crash never leaves a torn checkpoint behind.
+//
+// A checkpoint is not tied to the device it was written on: every tensor in it is mapped, while
+// the archive is read, onto the device of the model it is restored into (optimizer state
+// included), so a file written on cuda:0 loads on a CPU-only machine and the other way round.
+// The one thing that cannot travel is the model's random stream: CPU and CUDA generators are
+// different algorithms (Mersenne Twister and Philox) with incompatible states, so a model moved
+// to the other kind of device goes on with a fresh stream seeded from the saved state (the same
+// file always gives the same stream).
 #include "optim.h"
 
 #include <fcntl.h>
@@ -11,6 +19,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 char* pd_dup_string(const std::string& s);
@@ -19,12 +28,14 @@ namespace {
 
 const char* const kFormat = "peerdistill-checkpoint-1";
 
+const char* device_kind(const torch::Device& device) { return device.is_cuda() ? "cuda" : "cpu"; }
+
 torch::Tensor bytes_tensor(const std::string& bytes) {
   return torch::from_blob(const_cast<char*>(bytes.data()), {static_cast<int64_t>(bytes.size())}, torch::kUInt8).clone();
 }
 
 std::string tensor_bytes(const torch::Tensor& t) {
-  auto c = t.contiguous();
+  auto c = t.to(torch::kCPU).contiguous();
   return std::string(static_cast<const char*>(c.data_ptr()), static_cast<size_t>(c.numel()));
 }
 
@@ -56,14 +67,15 @@ void write_durably(const std::string& path, const std::string& data) {
   }
 }
 
-torch::serialize::InputArchive open_checkpoint(const std::string& path) {
+// Opens a checkpoint with every tensor in it mapped onto `device`.
+torch::serialize::InputArchive open_checkpoint(const std::string& path, const torch::Device& device) {
   {
     std::ifstream probe(path, std::ios::binary);
     if (!probe) pd::fail(PD_ERR_IO, "cannot open checkpoint '" + path + "'");
   }
   torch::serialize::InputArchive archive;
   try {
-    archive.load_from(path);
+    archive.load_from(path, device);
   } catch (const c10::Error& e) {
     pd::fail(PD_ERR_IO, "'" + path + "' is not a readable checkpoint: " + e.what_without_backtrace());
   }
@@ -86,6 +98,25 @@ torch::Tensor read_tensor(torch::serialize::InputArchive& archive, const std::st
   return t;
 }
 
+// Restores the model's random stream from the checkpoint: the saved state itself when it was
+// written on the same kind of device, otherwise a stream seeded from it (see the top of the file).
+// Checkpoints from before the device was recorded were written on the CPU.
+void restore_generator(torch::serialize::InputArchive& archive, const std::string& path, PdModel* m) {
+  const auto state = read_tensor(archive, "generator", path).to(torch::kCPU).contiguous();
+  c10::IValue saved_on;
+  const std::string from = archive.try_read("generator_device", saved_on) && saved_on.isString() ? saved_on.toStringRef() : "cpu";
+  if (from == device_kind(m->device)) {
+    m->generator.set_state(state);
+    return;
+  }
+  uint64_t seed = 1469598103934665603ULL;  // FNV-1a over the saved state's bytes
+  const auto* bytes = static_cast<const uint8_t*>(state.data_ptr());
+  for (int64_t i = 0; i < state.numel() * static_cast<int64_t>(state.element_size()); ++i) {
+    seed = (seed ^ bytes[i]) * 1099511628211ULL;
+  }
+  m->generator.set_current_seed(seed);
+}
+
 }  // namespace
 
 // Saves model, optimizer (may be null), step and metadata to `path`.
@@ -104,6 +135,7 @@ PD_API int32_t pd_checkpoint_save(PdModel* model, PdOptimizer* optimizer, int64_
     archive.write("stochastic", c10::IValue(m->stochastic));
     archive.write("module", bytes_tensor(pd::module_to_bytes(m->module)));
     archive.write("generator", m->generator.get_state());
+    archive.write("generator_device", c10::IValue(std::string(device_kind(m->device))));
     if (optimizer != nullptr) {
       auto* o = pd::optimizer_handle(optimizer);
       torch::serialize::OutputArchive nested;
@@ -124,7 +156,7 @@ PD_API int32_t pd_checkpoint_restore(const char* path, PdModel* model, PdOptimiz
   PD_TRY {
     auto* m = pd::model_handle(model);
     pd::require(path != nullptr, "null checkpoint path");
-    auto archive = open_checkpoint(path);
+    auto archive = open_checkpoint(path, m->device);
     const auto arch = read_value(archive, "arch", path).toStringRef();
     if (arch != m->arch) {
       pd::fail(PD_ERR_ARGUMENT, "checkpoint '" + std::string(path) + "' holds a '" + arch + "' model, not '" + m->arch + "'");
@@ -152,7 +184,7 @@ PD_API int32_t pd_checkpoint_restore(const char* path, PdModel* model, PdOptimiz
       pd::fail(PD_ERR_ARGUMENT, "checkpoint '" + std::string(path) + "' has " + std::to_string(values.size()) +
                                     " entries but the model has " + std::to_string(matched));
     }
-    m->generator.set_state(read_tensor(archive, "generator", path));
+    restore_generator(archive, path, m);
     if (optimizer != nullptr) {
       auto* o = pd::optimizer_handle(optimizer);
       c10::IValue kind;
@@ -174,18 +206,18 @@ PD_API int32_t pd_checkpoint_load_model(const char* path, const char* device, Pd
   PD_TRY {
     pd::require(path != nullptr, "null checkpoint path");
     auto dev = pd::parse_device(device == nullptr ? "cpu" : device);
-    auto archive = open_checkpoint(path);
+    auto archive = open_checkpoint(path, dev);
     auto* m = new PdModel();
     try {
       m->module = pd::module_from_bytes(tensor_bytes(read_tensor(archive, "module", path)), dev);
       m->arch = read_value(archive, "arch", path).toStringRef();
       m->device = dev;
       m->classes = read_value(archive, "classes", path).toInt();
-      auto shape = read_tensor(archive, "input_shape", path);
+      auto shape = read_tensor(archive, "input_shape", path).to(torch::kCPU);
       for (int64_t i = 0; i < shape.numel(); ++i) m->input_shape.push_back(shape[i].item<int64_t>());
       m->stochastic = read_value(archive, "stochastic", path).toBool();
       m->generator = at::globalContext().defaultGenerator(dev).clone();
-      m->generator.set_state(read_tensor(archive, "generator", path));
+      restore_generator(archive, path, m);
       *step = read_value(archive, "step", path).toInt();
     } catch (...) {
       delete m;
@@ -199,7 +231,7 @@ PD_API int32_t pd_checkpoint_load_model(const char* path, const char* device, Pd
 PD_API int32_t pd_checkpoint_metadata(const char* path, char** out, int64_t* step) {
   PD_TRY {
     pd::require(path != nullptr, "null checkpoint path");
-    auto archive = open_checkpoint(path);
+    auto archive = open_checkpoint(path, torch::kCPU);
     *out = pd_dup_string(read_value(archive, "metadata", path).toStringRef());
     *step = read_value(archive, "step", path).toInt();
   }

@@ -4,6 +4,11 @@
 
 #include <torch/torch.h>
 #include <torch/script.h>
+// Named explicitly: newer libtorch releases trim what torch/torch.h brings in.
+#include <torch/nn.h>
+#include <torch/optim.h>
+#include <torch/serialize.h>
+#include <torch/version.h>
 
 #include <cstdint>
 #include <stdexcept>

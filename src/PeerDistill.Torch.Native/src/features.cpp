@@ -5,6 +5,8 @@
 // hint_projection so that the student's optimizer trains it and its checkpoints keep it.
 #include "model.h"
 
+#include <algorithm>
+#include <cmath>
 #include <sstream>
 
 char* pd_dup_string(const std::string& s);

@@ -4,6 +4,7 @@
 // (KL to the weighted mean of the peers' softened probabilities).
 #include "common.h"
 
+#include <cmath>
 #include <sstream>
 
 namespace {
@@ -115,7 +116,7 @@ PD_API int32_t pd_loss_distill(PdTensor* logits_h, PdTensor* targets_h, PdTensor
       if (form == PD_TEACHER_PAIRWISE) {
         for (int32_t i = 0; i < n_teachers; ++i) {
           const double w = (weights == nullptr ? 1.0 : weights[i]) / weight_sum;
-          auto p = torch::softmax(soften(unwrap(teachers[i]).detach().to(logits.scalar_type()), temperature), 1);
+          auto p = torch::softmax(soften(unwrap(teachers[i]).detach().to(logits.device(), logits.scalar_type()), temperature), 1);
           auto term = kl_batchmean(log_student, p) * w;
           kd = i == 0 ? term : kd + term;
         }
@@ -123,7 +124,7 @@ PD_API int32_t pd_loss_distill(PdTensor* logits_h, PdTensor* targets_h, PdTensor
         torch::Tensor mix;
         for (int32_t i = 0; i < n_teachers; ++i) {
           const double w = (weights == nullptr ? 1.0 : weights[i]) / weight_sum;
-          auto p = torch::softmax(soften(unwrap(teachers[i]).detach().to(logits.scalar_type()), temperature), 1) * w;
+          auto p = torch::softmax(soften(unwrap(teachers[i]).detach().to(logits.device(), logits.scalar_type()), temperature), 1) * w;
           mix = i == 0 ? p : mix + p;
         }
         kd = kl_batchmean(log_student, mix);
@@ -177,7 +178,7 @@ PD_API int32_t pd_loss_distill_per_sample(PdTensor* logits_h, PdTensor* targets_
     torch::Tensor kd;
     if (form == PD_TEACHER_PAIRWISE) {
       for (int32_t i = 0; i < n_teachers; ++i) {
-        auto p = torch::softmax(soften(unwrap(teachers[i]).detach().to(logits.scalar_type()), temperature), 1);
+        auto p = torch::softmax(soften(unwrap(teachers[i]).detach().to(logits.device(), logits.scalar_type()), temperature), 1);
         // KL per sample: sum over classes of p (log p - log q), 0 where p is 0 (as kl_div does).
         auto per_sample = torch::kl_div(log_student, p, at::Reduction::None).sum(1);
         auto term = (per_sample * w.select(1, i)).sum() / batch;
@@ -186,7 +187,7 @@ PD_API int32_t pd_loss_distill_per_sample(PdTensor* logits_h, PdTensor* targets_
     } else {
       torch::Tensor mix;
       for (int32_t i = 0; i < n_teachers; ++i) {
-        auto p = torch::softmax(soften(unwrap(teachers[i]).detach().to(logits.scalar_type()), temperature), 1) *
+        auto p = torch::softmax(soften(unwrap(teachers[i]).detach().to(logits.device(), logits.scalar_type()), temperature), 1) *
                  w.select(1, i).unsqueeze(1);
         mix = i == 0 ? p : mix + p;
       }

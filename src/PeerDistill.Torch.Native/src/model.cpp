@@ -5,6 +5,7 @@
 #include <torch/csrc/jit/serialization/import.h>
 
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <unordered_set>
 
@@ -66,8 +67,10 @@ torch::jit::Module module_from_bytes(const std::string& bytes, const torch::Devi
   return torch::jit::load(s, device);
 }
 
-torch::jit::IValue run_method(PdModel* m, const std::string& method, const torch::Tensor& x) {
+torch::jit::IValue run_method(PdModel* m, const std::string& method, const torch::Tensor& input) {
   auto fn = m->module.get_method(method);
+  // Inputs come from host memory (batches, evaluation sets); a model on a GPU takes them there.
+  const auto x = input.device() == m->device ? input : input.to(m->device);
   if (m->stochastic && m->module.is_training()) {
     // Draw from this model's stream: swap it in as the default generator for this call only.
     std::lock_guard<std::mutex> lock(rng_mutex());

@@ -4,6 +4,10 @@
 #include <ATen/Parallel.h>
 #include <torch/csrc/jit/runtime/graph_executor.h>
 
+#if PD_HAVE_DEVICE_ALLOCATOR_STATS
+#include <c10/core/CachingDeviceAllocator.h>
+#endif
+
 #include <malloc.h>
 
 #include <cstdlib>
@@ -22,6 +26,8 @@ torch::Device parse_device(const std::string& spec) {
     fail(PD_ERR_ARGUMENT, "invalid device '" + spec + "' (expected cpu, cuda or cuda:N)");
   }
   if (device.is_cuda()) {
+    // "cuda" is cuda:0, as in the cluster's slot descriptors; every model knows its index.
+    if (!device.has_index()) device = torch::Device(torch::kCUDA, 0);
     if (!torch::cuda::is_available()) {
       fail(PD_ERR_DEVICE, "device '" + spec + "' requested but CUDA is not available (libtorch " +
                               std::string(TORCH_VERSION) + " sees no CUDA device)");
@@ -82,6 +88,37 @@ PD_API int32_t pd_manual_seed(int64_t seed) {
 
 PD_API int32_t pd_cuda_device_count(int32_t* out) {
   PD_TRY { *out = torch::cuda::is_available() ? static_cast<int32_t>(torch::cuda::device_count()) : 0; }
+  PD_CATCH
+}
+
+// Memory statistics of a CUDA device's caching allocator, in bytes: currently allocated to
+// tensors, the most allocated since the last reset, reserved from the device (allocated plus
+// cached), and the most reserved. With reset != 0 the peaks start again from the current values.
+PD_API int32_t pd_cuda_memory_stats(const char* spec, int32_t reset, int64_t* allocated, int64_t* peak_allocated,
+                                    int64_t* reserved, int64_t* peak_reserved) {
+  PD_TRY {
+    pd::require(spec != nullptr, "null device string");
+    const auto device = pd::parse_device(spec);
+    if (!device.is_cuda()) {
+      pd::fail(PD_ERR_ARGUMENT, "memory statistics are kept for CUDA devices only, not for '" + std::string(spec) + "'");
+    }
+#if PD_HAVE_DEVICE_ALLOCATOR_STATS
+    const auto index = device.has_index() ? device.index() : static_cast<c10::DeviceIndex>(0);
+    // Initialises CUDA and the device's allocator if nothing has run on it yet.
+    (void)torch::empty({1}, torch::TensorOptions().device(torch::kCUDA, index));
+    auto* allocator = c10::getDeviceAllocator(c10::DeviceType::CUDA);
+    const auto s = allocator->getDeviceStats(index);
+    *allocated = s.allocated_bytes[0].current;  // [0]: the aggregate over all pools
+    *peak_allocated = s.allocated_bytes[0].peak;
+    *reserved = s.reserved_bytes[0].current;
+    *peak_reserved = s.reserved_bytes[0].peak;
+    if (reset != 0) allocator->resetPeakStats(index);
+#else
+    (void)reset, (void)allocated, (void)peak_allocated, (void)reserved, (void)peak_reserved;
+    pd::fail(PD_ERR_DEVICE, "this shim was built against libtorch " + std::string(TORCH_VERSION) +
+                                ", which has no device allocator statistics (c10::DeviceAllocator, libtorch 2.8 and newer)");
+#endif
+  }
   PD_CATCH
 }
 

@@ -19,6 +19,9 @@ internal static partial class NativeMethods
     [LibraryImport(Library, EntryPoint = "pd_cuda_device_count")]
     internal static partial int CudaDeviceCount(out int count);
 
+    [LibraryImport(Library, EntryPoint = "pd_cuda_memory_stats", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int CudaMemoryStats(string device, int reset, out long allocated, out long peakAllocated, out long reserved, out long peakReserved);
+
     [LibraryImport(Library, EntryPoint = "pd_check_device", StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int CheckDevice(string device);
 
