@@ -7,6 +7,8 @@
 #   ./build.sh setup           install what is missing and build, nothing else
 #   ./build.sh publish [DIR]   self-contained, trimmed linux-x64 CLI into DIR (default artifacts/publish/linux-x64),
 #                              checked by running its info and validate without the SDK on PATH
+#   ./build.sh publish-gpu-bench [DIR]   the same for the GPU benchmark's engine (bench/PeerDistill.GpuBench),
+#                              into DIR (default artifacts/publish/gpu-bench) and DIR.tar.gz, for bench/gpu/run.sh
 #
 # System packages come from Debian (apt-get, as root or through sudo). The .NET SDK must be on PATH.
 set -euo pipefail
@@ -70,36 +72,58 @@ cli() {
   dotnet "src/PeerDistill.Cli/bin/$CONFIGURATION/net10.0/peerdistill.dll" "$@"
 }
 
-# A self-contained, trimmed linux-x64 publish of the CLI (runtime included: runs without a .NET SDK).
-# libpeerdistill_native.so is published next to the binary; a machine with another libtorch replaces
-# that file (or sets LD_LIBRARY_PATH to the folder of its own build, see the README).
-publish() {
-  local out="${1:-$ROOT/artifacts/publish/linux-x64}"
+# A self-contained, trimmed linux-x64 publish of PROJECT into OUT (runtime included: runs without a
+# .NET SDK). libpeerdistill_native.so is published next to the binary; a machine with another
+# libtorch replaces that file (or sets LD_LIBRARY_PATH to the folder of its own build, see the
+# README). Trim warnings are errors (TreatWarningsAsErrors), except IL2104 ("assembly produced trim
+# warnings") from the assemblies matched by ROOTED, the ones the project roots whole on purpose.
+publish_trimmed() {
+  local project="$1" out="$2" rooted="$3" log unexpected
   check_dotnet
-  mkdir -p "$out"
-  out="$(cd "$out" && pwd)"
-  say "publishing the CLI (self-contained, trimmed, linux-x64) into $out"
-  local log unexpected
   log=$(mktemp)
-  # Trim warnings are errors (TreatWarningsAsErrors), except IL2104 ("assembly produced trim
-  # warnings"), allowed only for the third-party assemblies PeerDistill.Cli.csproj roots whole.
-  dotnet publish src/PeerDistill.Cli -c "$CONFIGURATION" -r linux-x64 --self-contained \
+  dotnet publish "$project" -c "$CONFIGURATION" -r linux-x64 --self-contained \
     -p:PublishTrimmed=true -p:InvariantGlobalization=true -o "$out" -nologo -v quiet \
     "-clp:ErrorsOnly;WarningsOnly" 2>&1 | tee "$log"
-  [ "${PIPESTATUS[0]}" -eq 0 ] || { rm -f "$log"; die "publish failed"; }
-  unexpected=$(grep -E 'warning IL[0-9]+' "$log" \
-    | grep -vE "warning IL2104: Assembly '(Orleans\.[A-Za-z.]+|Newtonsoft\.Json|Grpc\.AspNetCore\.Server\.Reflection)' produced trim warnings" || true)
+  [ "${PIPESTATUS[0]}" -eq 0 ] || { rm -f "$log"; die "publishing $project failed"; }
+  unexpected=$(grep -E 'warning IL[0-9]+' "$log" | grep -vE "warning IL2104: Assembly '($rooted)' produced trim warnings" || true)
   rm -f "$log"
   [ -z "$unexpected" ] || die "trim warnings from assemblies that are not rooted on purpose:
 $unexpected"
-  [ -x "$out/peerdistill" ] || die "publish produced no $out/peerdistill"
   [ -f "$out/libpeerdistill_native.so" ] || die "publish did not copy libpeerdistill_native.so into $out"
+}
+
+publish() {
+  local out="${1:-$ROOT/artifacts/publish/linux-x64}"
+  mkdir -p "$out"
+  out="$(cd "$out" && pwd)"
+  say "publishing the CLI (self-contained, trimmed, linux-x64) into $out"
+  publish_trimmed src/PeerDistill.Cli "$out" 'Orleans\.[A-Za-z.]+|Newtonsoft\.Json|Grpc\.AspNetCore\.Server\.Reflection'
+  [ -x "$out/peerdistill" ] || die "publish produced no $out/peerdistill"
   say "checking the published binary without the SDK on PATH"
   env -i PATH=/usr/bin:/bin HOME="${HOME:-/tmp}" "$out/peerdistill" info \
     || die "the published 'peerdistill info' failed"
   env -i PATH=/usr/bin:/bin HOME="${HOME:-/tmp}" "$out/peerdistill" validate "$ROOT/examples/smoke.yaml" \
     || die "the published 'peerdistill validate examples/smoke.yaml' failed"
   say "published: $(du -sh "$out" | cut -f1) in $out"
+}
+
+# The GPU benchmark's engine, published as the CLI is, and packed for the GPU machine (which has
+# no .NET): bench/gpu/run.sh --engine DIR.tar.gz unpacks it and puts its own shim next to it.
+publish_gpu_bench() {
+  local out="${1:-$ROOT/artifacts/publish/gpu-bench}" check
+  mkdir -p "$out"
+  out="$(cd "$out" && pwd)"
+  say "publishing the GPU benchmark's engine (self-contained, trimmed, linux-x64) into $out"
+  publish_trimmed bench/PeerDistill.GpuBench "$out" 'none'
+  [ -x "$out/peerdistill-gpubench" ] || die "publish produced no $out/peerdistill-gpubench"
+  say "checking it without the SDK on PATH (one CPU step)"
+  check=$(mktemp -d)
+  env -i PATH=/usr/bin:/bin HOME="${HOME:-/tmp}" "$out/peerdistill-gpubench" --device cpu --batches 8 \
+    --warmup 1 --steps 1 --report "$check/engine.json" >/dev/null \
+    || { rm -rf "$check"; die "the published peerdistill-gpubench failed on the CPU"; }
+  rm -rf "$check"
+  tar -C "$(dirname "$out")" -czf "$out.tar.gz" "$(basename "$out")"
+  say "published: $(du -sh "$out" | cut -f1) in $out; packed: $(du -h "$out.tar.gz" | cut -f1) in $out.tar.gz"
 }
 
 run_tests() {
@@ -155,8 +179,12 @@ case "$command" in
     install_packages "${RUN_PACKAGES[@]}"
     publish "$@"
     ;;
+  publish-gpu-bench)
+    install_packages "${RUN_PACKAGES[@]}"
+    publish_gpu_bench "$@"
+    ;;
   *)
-    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
     [ -z "$command" ] || die "unknown command '$command'"
     exit 2
     ;;

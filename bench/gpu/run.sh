@@ -2,16 +2,19 @@
 # The device benchmark of PeerDistill, for a machine with PyTorch (and its libtorch) but no .NET SDK:
 #   1. finds a python3 with torch and builds the native shim with CMake against that torch's libtorch
 #      (CMAKE_PREFIX_PATH = torch.utils.cmake_prefix_path), with CUDA when that torch has it;
-#   2. runs the engine's `gpu` benchmark (bench/PeerDistill.Bench) with that shim: a 2-peer embedded
+#   2. runs the engine's benchmark (bench/PeerDistill.GpuBench, peerdistill-gpubench) with that shim: first a
+#      checkpoint carried from the device to the CPU and back, then a 2-peer embedded
 #      DML cohort (cnn + resnet20) on synthetic 3x32x32 / 10-class data, at batch 128 and 512;
 #   3. runs bench/gpu/torch_anchor.py, the same steps in PyTorch on the same device;
 #   4. writes engine.json, torch.json, summary.json and summary.md into OUTDIR.
 #
 # Usage: bench/gpu/run.sh OUTDIR [--dry-run] [--engine PATH] [--python PY] [--device DEV]
 #                         [--warmup N] [--steps N] [--batches B1,B2] [--threads N] [--jobs N] [--work DIR]
-#   --engine   the benchmark binary: a PeerDistill.Bench.dll (run with `dotnet`) or a self-contained
-#              PeerDistill.Bench executable; its folder is copied and its libpeerdistill_native.so
-#              replaced by the one built here. Default: the Release build in bench/PeerDistill.Bench.
+#   --engine   the benchmark's engine: the .tar.gz of ./build.sh publish-gpu-bench (self-contained, for a
+#              machine without .NET; unpacked into the work folder), its folder, its peerdistill-gpubench
+#              executable, or a peerdistill-gpubench.dll (run with `dotnet`). Its libpeerdistill_native.so
+#              is replaced by the one built here. Default: artifacts/publish/gpu-bench.tar.gz when it
+#              exists, else the Release build in bench/PeerDistill.GpuBench.
 #   --direct   build the shim on the torch package's include/ and lib/ without find_package(Torch)
 #              (done anyway when find_package fails, e.g. a CUDA torch without the CUDA toolkit).
 #   --dry-run  device cpu, 1 warm-up + 2 timed steps, so that a CPU machine checks every step here.
@@ -24,7 +27,8 @@ die() { echo "run.sh: error: $*" >&2; exit 1; }
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 [[ $# -ge 1 && $1 != --* ]] || die "usage: bench/gpu/run.sh OUTDIR [--dry-run] [--engine PATH] [--python PY] [--device DEV] [--warmup N] [--steps N] [--batches B1,B2] [--threads N] [--jobs N] [--work DIR] [--direct]"
 out=$1; shift
-dry=0; engine="$repo/bench/PeerDistill.Bench/bin/Release/net10.0/PeerDistill.Bench.dll"
+dry=0; engine="$repo/artifacts/publish/gpu-bench.tar.gz"
+[[ -f $engine ]] || engine="$repo/bench/PeerDistill.GpuBench/bin/Release/net10.0/peerdistill-gpubench.dll"
 direct=0; python=""; device=""; warmup=""; steps=""; batches="128,512"; threads=1; jobs=$(nproc); work=""
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -97,7 +101,14 @@ else
   fi
 fi
 say "building the shim (-j $jobs)"
-cmake --build "$build" -j "$jobs" >>"$log" 2>&1 || die "the shim did not build (see $log)"
+if ! cmake --build "$build" -j "$jobs" >>"$log" 2>&1; then
+  # The C++ standard is chosen from the libtorch version (CMakeLists.txt); try the other one once.
+  chosen=$(sed -n 's/^PD_CXX_STANDARD:STRING=//p' "$build/CMakeCache.txt")
+  other=$([[ $chosen == 20 ]] && echo 17 || echo 20)
+  say "the shim did not build as C++$chosen (see $log); trying C++$other"
+  cmake "$build" "-DPD_CXX_STANDARD=$other" >>"$log" 2>&1 && cmake --build "$build" -j "$jobs" >>"$log" 2>&1 \
+    || die "the shim did not build as C++$chosen nor as C++$other (see $log)"
+fi
 shim="$build/libpeerdistill_native.so"
 [[ -f $shim ]] || die "the build made no $shim"
 if [[ $device == cuda* ]] && ! ldd "$shim" | grep -q 'torch_cuda'; then
@@ -107,19 +118,30 @@ built=$(date +%s)
 say "shim built in $((built - started)) s: $(ldd "$shim" | grep -E 'libtorch(_cuda)?\.so|libc10(_cuda)?\.so' | awk '{print $1 " -> " $3}' | tr '\n' ' ')"
 
 # 2. The engine, with this shim next to it.
-[[ -e $engine ]] || die "engine binary $engine not found (build bench/PeerDistill.Bench, or give a published one with --engine)"
+[[ -e $engine ]] || die "engine $engine not found (./build.sh publish-gpu-bench makes artifacts/publish/gpu-bench.tar.gz; or give one with --engine)"
 engine_dir="$work/engine"
 rm -rf "$engine_dir"; mkdir -p "$engine_dir"
-cp -a "$(dirname "$engine")"/. "$engine_dir"/
-cp "$shim" "$engine_dir/libpeerdistill_native.so"
-engine_bin="$engine_dir/$(basename "$engine")"
+case $engine in
+  *.tar.gz|*.tgz)
+    tar -xzf "$engine" -C "$engine_dir" || die "could not unpack $engine"
+    found=$(find "$engine_dir" -maxdepth 2 -name peerdistill-gpubench -type f | head -1)
+    [[ -n $found ]] || die "$engine holds no peerdistill-gpubench"
+    engine_bin=$found ;;
+  *)
+    if [[ -d $engine ]]; then src_dir=$engine; name=peerdistill-gpubench; else src_dir=$(dirname "$engine"); name=$(basename "$engine"); fi
+    cp -a "$src_dir"/. "$engine_dir"/
+    engine_bin="$engine_dir/$name" ;;
+esac
+[[ -e $engine_bin ]] || die "no $(basename "$engine_bin") in $engine"
+cp "$shim" "$(dirname "$engine_bin")/libpeerdistill_native.so"
 if [[ $engine_bin == *.dll ]]; then
-  command -v dotnet >/dev/null || die "$engine is a .dll and there is no dotnet on PATH; give a self-contained binary with --engine"
+  command -v dotnet >/dev/null || die "$engine is a .dll and there is no dotnet on PATH; give the self-contained publish with --engine"
   run_engine=(dotnet "$engine_bin")
 else
-  [[ -x $engine_bin ]] || die "$engine is neither a .dll nor an executable"
+  [[ -x $engine_bin ]] || die "$engine_bin is neither a .dll nor an executable"
   run_engine=("$engine_bin")
 fi
+say "engine: $engine_bin ($(du -sh "$(dirname "$engine_bin")" | cut -f1))"
 
 gpu_mem_pid=""
 sample_memory() {  # device-wide used memory (MiB) every 100 ms into $1, on CUDA with nvidia-smi only
@@ -132,9 +154,9 @@ stop_sampling() { if [[ -n $gpu_mem_pid ]]; then kill "$gpu_mem_pid" 2>/dev/null
 trap stop_sampling EXIT
 
 common=(--device "$device" --batches "$batches" --warmup "$warmup" --steps "$steps" --threads "$threads" --temperature 4)
-say "engine: ${run_engine[*]} gpu ${common[*]}"
+say "engine: ${run_engine[*]} ${common[*]}"
 sample_memory "$out/engine-device-memory.txt"
-"${run_engine[@]}" gpu "${common[@]}" --report "$out/engine.json" 2>&1 | tee -a "$log" || die "the engine benchmark failed (see $log)"
+"${run_engine[@]}" "${common[@]}" --report "$out/engine.json" 2>&1 | tee -a "$log" || die "the engine benchmark failed (see $log)"
 stop_sampling
 
 # 3. The PyTorch anchor.
@@ -167,7 +189,10 @@ for e in engine["results"]:
         "engine_exchange_share": {p["model"]: p["exchange_share"] for p in e["peers"]},
         "torch_samples_per_second": t["cohort_samples_per_second"],
         "torch_ms_per_step": t["ms_per_cohort_step"],
+        "engine_max_memory_allocated_bytes": e["max_memory_allocated_bytes"],
+        "engine_max_memory_reserved_bytes": e["max_memory_reserved_bytes"],
         "torch_max_memory_allocated_bytes": t["max_memory_allocated_bytes"],
+        "torch_max_memory_reserved_bytes": t.get("max_memory_reserved_bytes"),
         "engine_over_torch": e["cohort_samples_per_second"] / t["cohort_samples_per_second"],
     })
 summary = {
@@ -176,6 +201,7 @@ summary = {
     "build_seconds": build_s, "total_seconds": total_s, "load": load,
     "engine_device_memory_peak_mib": peak("engine-device-memory.txt"),
     "torch_device_memory_peak_mib": peak("torch-device-memory.txt"),
+    "checkpoint_across_devices": engine["checkpoint_across_devices"],
     "rows": rows,
 }
 json.dump(summary, open(os.path.join(out, "summary.json"), "w"), indent=2)
@@ -187,12 +213,14 @@ lines = [
     f"2-peer DML ({' + '.join(engine['models'])}), synthetic 3x32x32 / 10 classes, T=4, SGD; {engine['warmup']} warm-up + {engine['steps']} timed steps; build {build_s} s, all {total_s} s",
     f"load: {load.strip()}",
     "",
-    "| batch | engine samples/s | PyTorch samples/s | engine / PyTorch | engine ms/step | PyTorch ms/step | exchange share (per peer) | PyTorch max allocated |",
-    "|---:|---:|---:|---:|---:|---:|---|---:|",
+    "| batch | engine samples/s | PyTorch samples/s | engine / PyTorch | engine ms/step | PyTorch ms/step | exchange share (per peer) | max allocated, engine / PyTorch | max reserved, engine / PyTorch |",
+    "|---:|---:|---:|---:|---:|---:|---|---:|---:|",
 ]
 for r in rows:
     share = ", ".join(f"{m} {s * 100:.1f}%" for m, s in r["engine_exchange_share"].items())
-    lines.append(f"| {r['batch']} | {r['engine_samples_per_second']:.0f} | {r['torch_samples_per_second']:.0f} | {r['engine_over_torch']:.3f} | {r['engine_ms_per_step']:.1f} | {r['torch_ms_per_step']:.1f} | {share} | {mem(r['torch_max_memory_allocated_bytes'])} |")
+    lines.append(f"| {r['batch']} | {r['engine_samples_per_second']:.0f} | {r['torch_samples_per_second']:.0f} | {r['engine_over_torch']:.3f} | {r['engine_ms_per_step']:.1f} | {r['torch_ms_per_step']:.1f} | {share} | {mem(r['engine_max_memory_allocated_bytes'])} / {mem(r['torch_max_memory_allocated_bytes'])} | {mem(r['engine_max_memory_reserved_bytes'])} / {mem(r['torch_max_memory_reserved_bytes'])} |")
+c = engine["checkpoint_across_devices"]
+lines += ["", f"checkpoint written on {c['from']}: loaded on the cpu (max logit difference {c['loaded_on_cpu_max_logit_difference']:.2g}), restored with its optimizer on the cpu ({c['restored_on_cpu_max_logit_difference']:.2g}), and back on {c['from']} ({c['restored_back_max_logit_difference']:.2g})"]
 lines += ["", f"device memory used, peak over each run (nvidia-smi, whole device): engine {summary['engine_device_memory_peak_mib'] or 'n/a'} MiB, PyTorch {summary['torch_device_memory_peak_mib'] or 'n/a'} MiB"]
 open(os.path.join(out, "summary.md"), "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))

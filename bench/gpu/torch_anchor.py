@@ -7,7 +7,7 @@ softmax(self/T)) to the other's detached logits of the same batch, SGD (lr 0.05,
 weight decay 5e-4), on synthetic CIFAR-10-shaped data (3x32x32 float in [0, 1], 10 classes) held on
 the device. Both peers step one after the other in one process (what single-process DML does).
 Timing brackets the timed steps with torch.cuda.synchronize on CUDA; the loss is read back every
-step (.item()), as the engine does. Peak memory is torch.cuda.max_memory_allocated per batch size.
+step (.item()), as the engine does. Peak memory is torch.cuda.max_memory_allocated (and _reserved) per batch size.
 
 Usage: python3 torch_anchor.py --device cuda:0 --batches 128,512 --warmup 20 --steps 100 --report FILE
 """
@@ -121,11 +121,13 @@ def run_batch(names, device, batch, warmup, steps, temperature):
     sync(device)
     ms = (time.perf_counter() - start) * 1000 / steps
     peak = torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None
+    reserved = torch.cuda.max_memory_reserved(device) if device.type == "cuda" else None
     return {
         "batch": batch,
         "ms_per_cohort_step": ms,
         "cohort_samples_per_second": 2 * batch / (ms / 1000),
         "max_memory_allocated_bytes": peak,
+        "max_memory_reserved_bytes": reserved,
         "final_losses": [float(loss) for loss in losses],
     }
 

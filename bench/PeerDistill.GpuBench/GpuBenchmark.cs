@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using PeerDistill.Core.Data;
 using PeerDistill.Core.Exchange;
 using PeerDistill.Core.Runner;
@@ -11,13 +12,18 @@ using PeerDistill.Torch;
 namespace PeerDistill.Bench;
 
 /// <summary>
-/// The device benchmark of bench/gpu/run.sh: a 2-peer embedded DML cohort (cnn and resnet20 by
+/// The device benchmark of bench/gpu/run.sh (program peerdistill-gpubench): a 2-peer embedded DML cohort (cnn and resnet20 by
 /// default) on synthetic CIFAR-10-shaped data (3x32x32, 10 classes) on one device, at each batch
 /// size. Each peer runs the project's own step loop (<see cref="PeerStepLoop"/>) on its own thread
 /// over an in-memory exchange, as <see cref="CohortRunner"/> does; the exchange is wrapped so that
 /// the time each peer spends in publish and gather (waiting for the other peer included) is
 /// measured over the timed window. Reports samples/s per peer, ms per cohort step and the share
-/// of a step spent in the exchange; bench/gpu/torch_anchor.py does the same steps in PyTorch.
+/// of a step spent in the exchange; on CUDA also the peak device memory of each batch size (the
+/// caching allocator's, as torch.cuda.max_memory_allocated/reserved). bench/gpu/torch_anchor.py
+/// does the same steps in PyTorch. Before timing, it checks that a checkpoint written on the device
+/// loads on the CPU with the same logits and goes back onto the device (the CUDA tests of
+/// PeerDistill.Torch.Tests cannot run where there is no .NET). The report is written with
+/// System.Text.Json's nodes, which the trimmed publish keeps working without reflection.
 /// </summary>
 internal static class GpuBenchmark
 {
@@ -31,7 +37,12 @@ internal static class GpuBenchmark
         var steps = a.Int("steps", 100);
         var threads = a.Int("threads", 1);
         var temperature = double.Parse(a.String("temperature", "4"), CultureInfo.InvariantCulture);
-        var report = a.String("report", Path.Combine(EngineBenchmark.FindRepoRoot(), "bench", "reports", "gpu-engine.json"));
+        var report = a.String("report", string.Empty);
+        if (report.Length == 0)
+        {
+            throw new ArgumentException("--report FILE is required (where the JSON report goes)");
+        }
+
         if (models.Length != 2)
         {
             throw new ArgumentException($"--models takes exactly two models (one per peer), got '{string.Join(',', models)}'");
@@ -47,63 +58,173 @@ internal static class GpuBenchmark
         Console.WriteLine($"gpu benchmark: DML, peers {models[0]} + {models[1]}, device {device}, synthetic 3x32x32 / 10 classes, batches {string.Join(',', batches)}, {warmup} warm-up + {steps} timed steps, T={temperature.ToString(CultureInfo.InvariantCulture)}, {threads} intra-op thread(s) per peer");
         Console.WriteLine($"{TorchRuntime.BuildInfo.Split(';')[0]}; CUDA devices: {TorchRuntime.CudaDeviceCount}");
 
-        var results = new List<object>();
+        var checkpoint = CheckpointAcrossDevices(device);
+        Console.WriteLine(checkpoint.ToJsonString());
+        var cuda = device.StartsWith("cuda", StringComparison.Ordinal);
+        var results = new JsonArray();
         foreach (var batch in batches)
         {
             var spec = Spec(models, device, batch, warmup + steps, threads, temperature);
             var data = CohortData.Load(spec.Data);
+            if (cuda)
+            {
+                TorchRuntime.CudaMemory(device, resetPeaks: true);
+            }
+
             var r = TimeCohort(spec, data, warmup, steps);
+            var memory = cuda ? TorchRuntime.CudaMemory(device) : null;
             var msPerStep = r.MillisecondsPerStep;
-            var perPeer = spec.Peers.Select((p, i) => new
+            var perPeer = new JsonArray();
+            for (var i = 0; i < spec.Peers.Count; i++)
             {
-                peer = p.Name,
-                model = p.Model,
-                ms_per_step = r.PeerMillisecondsPerStep[i],
-                samples_per_second = batch / (r.PeerMillisecondsPerStep[i] / 1000),
-                exchange_ms_per_step = r.ExchangeMillisecondsPerStep[i],
-                publish_ms_per_step = r.PublishMillisecondsPerStep[i],
-                gather_ms_per_step = r.GatherMillisecondsPerStep[i],
-                exchange_share = r.ExchangeMillisecondsPerStep[i] / r.PeerMillisecondsPerStep[i],
-            }).ToList();
-            foreach (var p in perPeer)
-            {
+                var share = r.ExchangeMillisecondsPerStep[i] / r.PeerMillisecondsPerStep[i];
+                perPeer.Add((JsonNode)new JsonObject
+                {
+                    ["peer"] = spec.Peers[i].Name,
+                    ["model"] = spec.Peers[i].Model,
+                    ["ms_per_step"] = r.PeerMillisecondsPerStep[i],
+                    ["samples_per_second"] = batch / (r.PeerMillisecondsPerStep[i] / 1000),
+                    ["exchange_ms_per_step"] = r.ExchangeMillisecondsPerStep[i],
+                    ["publish_ms_per_step"] = r.PublishMillisecondsPerStep[i],
+                    ["gather_ms_per_step"] = r.GatherMillisecondsPerStep[i],
+                    ["exchange_share"] = share,
+                });
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"batch {batch,4} {p.model,-9} {p.ms_per_step,8:F2} ms/step {p.samples_per_second,9:F0} samples/s  exchange {p.exchange_ms_per_step:F2} ms/step ({p.exchange_share * 100:F1}%: publish {p.publish_ms_per_step:F2}, gather {p.gather_ms_per_step:F2})"));
+                    $"batch {batch,4} {spec.Peers[i].Model,-9} {r.PeerMillisecondsPerStep[i],8:F2} ms/step {batch / (r.PeerMillisecondsPerStep[i] / 1000),9:F0} samples/s  exchange {r.ExchangeMillisecondsPerStep[i]:F2} ms/step ({share * 100:F1}%: publish {r.PublishMillisecondsPerStep[i]:F2}, gather {r.GatherMillisecondsPerStep[i]:F2})"));
             }
 
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"batch {batch,4} cohort    {msPerStep,8:F2} ms/step {2 * batch / (msPerStep / 1000),9:F0} samples/s (both peers)"));
-            results.Add(new
+                $"batch {batch,4} cohort    {msPerStep,8:F2} ms/step {2 * batch / (msPerStep / 1000),9:F0} samples/s (both peers){(memory is null ? string.Empty : $"; device memory peak {memory.PeakAllocatedBytes / 1048576.0:F0} MiB allocated, {memory.PeakReservedBytes / 1048576.0:F0} MiB reserved")}"));
+            results.Add((JsonNode)new JsonObject
             {
-                batch,
-                ms_per_cohort_step = msPerStep,
-                cohort_samples_per_second = 2 * batch / (msPerStep / 1000),
-                peers = perPeer,
-                peak_resident_bytes = TorchRuntime.PeakResidentBytes,
+                ["batch"] = batch,
+                ["ms_per_cohort_step"] = msPerStep,
+                ["cohort_samples_per_second"] = 2 * batch / (msPerStep / 1000),
+                ["peers"] = perPeer,
+                ["peak_resident_bytes"] = TorchRuntime.PeakResidentBytes,
+                ["max_memory_allocated_bytes"] = memory?.PeakAllocatedBytes,
+                ["max_memory_reserved_bytes"] = memory?.PeakReservedBytes,
             });
         }
 
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(report))!);
-        File.WriteAllText(report, JsonSerializer.Serialize(new
+        var document = new JsonObject
         {
-            benchmark = "gpu-engine",
-            engine = "peerdistill",
-            device,
-            models,
-            shape = "3x32x32",
-            classes = 10,
-            warmup,
-            steps,
-            temperature,
-            threads_per_peer = threads,
-            libtorch = TorchRuntime.BuildInfo.Split(';')[0],
-            cuda_devices = TorchRuntime.CudaDeviceCount,
-            // Device memory is sampled from outside (nvidia-smi, by run.sh): the shim exposes no allocator statistics.
-            results,
-        }, new JsonSerializerOptions { WriteIndented = true }));
+            ["benchmark"] = "gpu-engine",
+            ["engine"] = "peerdistill",
+            ["device"] = device,
+            ["models"] = new JsonArray(models.Select(m => (JsonNode?)JsonValue.Create(m)).ToArray()),
+            ["shape"] = "3x32x32",
+            ["classes"] = 10,
+            ["warmup"] = warmup,
+            ["steps"] = steps,
+            ["temperature"] = temperature,
+            ["threads_per_peer"] = threads,
+            ["libtorch"] = TorchRuntime.BuildInfo.Split(';')[0],
+            ["cuda_devices"] = TorchRuntime.CudaDeviceCount,
+            ["checkpoint_across_devices"] = checkpoint,
+            ["results"] = results,
+        };
+        File.WriteAllText(report, document.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         Console.WriteLine($"report: {report}");
         return 0;
     }
+
+    /// <summary>
+    /// A cnn trained two steps on <paramref name="device"/> (SGD with momentum), saved there, then
+    /// loaded on the CPU alone and restored with its optimizer into a CPU model; the CPU copy is
+    /// saved and restored back onto the device. Reports the largest logit difference of each
+    /// copy from the original on one batch, and fails when a copy is not the same model: beyond
+    /// 1% of the largest logit (the CPU's and the GPU's kernels differ in rounding, cuDNN's
+    /// convolutions run in TF32 by default; another model's logits differ by their whole size).
+    /// </summary>
+    private static JsonObject CheckpointAcrossDevices(string device)
+    {
+        var shape = new InputShape(3, 32, 32);
+        var opts = new OptimizerOptions { Kind = OptimizerKind.Sgd, LearningRate = 0.05, Momentum = 0.9 };
+        var dir = Directory.CreateTempSubdirectory("peerdistill-gpubench-ckpt-");
+        try
+        {
+            using var hostX = Tensor.Randn(5, 16, 3, 32, 32);
+            using var hostY = Tensor.FromArray(Enumerable.Range(0, 16).Select(i => (long)(i % 10)).ToArray(), 16);
+            using var original = Model.Create("cnn", shape, 10, seed: 3, device: device);
+            using var optimizer = Optimizer.Create(original, opts);
+            for (var step = 0; step < 2; step++)
+            {
+                Step(original, optimizer, hostX, hostY, device);
+            }
+
+            var onDevice = Path.Combine(dir.FullName, "device.ckpt");
+            Checkpoint.Save(onDevice, original, optimizer, step: 2);
+            original.Eval();
+            var reference = Logits(original, hostX);
+
+            var (alone, _) = Checkpoint.LoadModel(onDevice, "cpu");
+            double aloneDiff;
+            using (alone)
+            {
+                alone.Eval();
+                aloneDiff = MaxDifference(reference, Logits(alone, hostX));
+            }
+
+            using var onCpu = Model.Create("cnn", shape, 10, seed: 99);
+            using var cpuOptimizer = Optimizer.Create(onCpu, opts);
+            Checkpoint.Restore(onDevice, onCpu, cpuOptimizer);
+            onCpu.Eval();
+            var restoredDiff = MaxDifference(reference, Logits(onCpu, hostX));
+            onCpu.Train();
+            Step(onCpu, cpuOptimizer, hostX, hostY, "cpu"); // the momentum buffers came along, on the CPU
+
+            var fromCpu = Path.Combine(dir.FullName, "cpu.ckpt");
+            Checkpoint.Save(fromCpu, onCpu, cpuOptimizer, step: 3);
+            using var back = Model.Create("cnn", shape, 10, seed: 42, device: device);
+            using var backOptimizer = Optimizer.Create(back, opts);
+            Checkpoint.Restore(fromCpu, back, backOptimizer);
+            onCpu.Eval();
+            back.Eval();
+            var backDiff = MaxDifference(Logits(onCpu, hostX), Logits(back, hostX));
+            back.Train();
+            Step(back, backOptimizer, hostX, hostY, device);
+
+            var tolerance = 0.01 * Math.Max(1, reference.Max(Math.Abs));
+            if (aloneDiff > tolerance || restoredDiff > tolerance || backDiff > tolerance)
+            {
+                throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                    $"a checkpoint did not carry the model across devices: max logit difference {aloneDiff:G3} (loaded on the cpu), {restoredDiff:G3} (restored on the cpu), {backDiff:G3} (back on {device}); tolerance {tolerance}"));
+            }
+
+            return new JsonObject
+            {
+                ["from"] = device,
+                ["loaded_on_cpu_max_logit_difference"] = aloneDiff,
+                ["restored_on_cpu_max_logit_difference"] = restoredDiff,
+                ["restored_back_max_logit_difference"] = backDiff,
+                ["passed"] = true,
+            };
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    private static void Step(Model model, Optimizer optimizer, Tensor hostX, Tensor hostY, string device)
+    {
+        using var y = hostY.To(device);
+        optimizer.ZeroGrad();
+        using var logits = model.Forward(hostX);
+        using var loss = DistillationLoss.CrossEntropy(logits, y, checkFinite: true);
+        loss.Total.Backward();
+        optimizer.Step();
+    }
+
+    private static float[] Logits(Model model, Tensor hostX)
+    {
+        using var logits = model.Predict(hostX);
+        return logits.ToFloatArray();
+    }
+
+    private static double MaxDifference(float[] a, float[] b) => a.Zip(b, (x, y) => (double)Math.Abs(x - y)).Max();
 
     private static CohortSpec Spec(string[] models, string device, int batch, int totalSteps, int threads, double temperature)
     {
