@@ -92,7 +92,7 @@ PD_API int32_t pd_loss_distill(PdTensor* logits_h, PdTensor* targets_h, PdTensor
                                PdTensor** out_kd) {
   PD_TRY {
     auto& logits = unwrap(logits_h);
-    auto& targets = unwrap(targets_h);
+    const auto targets = unwrap(targets_h).to(logits.device());  // labels may come from host memory
     check_loss_args(logits, targets, temperature, alpha, form, combine, label_smoothing);
     pd::require(n_teachers >= 0, "negative teacher count");
 
@@ -151,7 +151,7 @@ PD_API int32_t pd_loss_distill_per_sample(PdTensor* logits_h, PdTensor* targets_
                                           PdTensor** out_total, PdTensor** out_ce, PdTensor** out_kd) {
   PD_TRY {
     auto& logits = unwrap(logits_h);
-    auto& targets = unwrap(targets_h);
+    const auto targets = unwrap(targets_h).to(logits.device());  // labels may come from host memory
     check_loss_args(logits, targets, temperature, alpha, form, combine, label_smoothing);
     pd::require(n_teachers > 0, "per-sample weights need at least one teacher");
     pd::require(sample_weights_h != nullptr, "null sample weights");

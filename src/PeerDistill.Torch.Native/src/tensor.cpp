@@ -222,7 +222,7 @@ PD_API int32_t pd_tensor_weighted_mean(PdTensor** items, const double* weights, 
       const double w = weights == nullptr ? 1.0 : weights[i];
       pd::require(w >= 0, "negative weight");
       auto& x = unwrap(items[i]);
-      acc = i == 0 ? x * w : acc + x * w;
+      acc = i == 0 ? x * w : acc + x.to(acc.device()) * w;  // on the first item's device
       total += w;
     }
     pd::require(total > 0, "weights sum to zero");

@@ -164,7 +164,7 @@ public class DeviceTests
         AssertClose(TinyTraining.Snapshot(cpu), TinyTraining.Snapshot(back), 1e-3);
     }
 
-    // Teachers' logits arrive in host memory (the exchange); the loss takes them to the student's device.
+    // Teachers' logits arrive in host memory (the exchange); the loss takes them (and host labels) to the student's device.
     [CudaFact]
     public void DistillationLoss_WithHostTeachers_OnACudaStudent_EqualsTheCpuLoss()
     {
@@ -183,7 +183,17 @@ public class DeviceTests
             using var perSampleCpu = DistillationLoss.ComputePerSample(hostLogits, hostLabels, [teacherA, teacherB], weights, 4, 1, form, LossCombination.Additive);
             using var perSampleGpu = DistillationLoss.ComputePerSample(logits, labels, [teacherA, teacherB], weights, 4, 1, form, LossCombination.Additive);
             Assert.Equal(perSampleCpu.Total.Item(), perSampleGpu.Total.Item(), 1e-4);
+
+            // Labels from host memory too (evaluation's cross-entropy takes them so).
+            using var hostLabelsOnGpu = DistillationLoss.Compute(logits, hostLabels, [teacherA, teacherB], [1.0, 3.0], 4, 1, form, LossCombination.Additive);
+            Assert.Equal(onCpu.Total.Item(), hostLabelsOnGpu.Total.Item(), 1e-4);
         }
+
+        // The consensus of a federated round mixes the peer's own logits (on its device) with host ones.
+        using var mean = Tensor.WeightedMean([logits, teacherA], []);
+        using var expected = Tensor.WeightedMean([hostLogits, teacherA], []);
+        Assert.Equal(Gpu, mean.Device);
+        Assert.True(expected.ToFloatArray().Zip(mean.ToFloatArray(), (a, b) => Math.Abs(a - b)).Max() < 1e-6);
     }
 
     [CudaFact]
