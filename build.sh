@@ -134,7 +134,7 @@ run_tests() {
   say "running the test suite"
   set +e
   dotnet test PeerDistill.sln -c "$CONFIGURATION" --no-build -nologo \
-    --results-directory "$results" --logger "console;verbosity=normal" 2>&1 | tee "$log"
+    --results-directory "$results" --logger "console;verbosity=normal" --logger trx 2>&1 | tee "$log"
   status=${PIPESTATUS[0]}
   set -e
   # One closing line over all test assemblies.
@@ -143,7 +143,15 @@ run_tests() {
     /^[[:space:]]*Failed:[[:space:]]*[0-9]+[[:space:]]*$/  { f += $2 }
     /^[[:space:]]*Skipped:[[:space:]]*[0-9]+[[:space:]]*$/ { s += $2 }
     END { printf "Tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
-  grep -E '^\s+Skipped ' "$log" | sed 's/^\s*/  /' || true
+  # Each skipped test with its reason (the console logger prints only the name), from the TRX files.
+  /usr/bin/python3 - "$results" <<'EOF' || grep -E '^\s+Skipped ' "$log" | sed 's/^\s*/  /' || true
+import glob, sys, xml.etree.ElementTree as et
+ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+for path in sorted(glob.glob(sys.argv[1] + "/*.trx")):
+    for r in et.parse(path).getroot().iterfind(".//t:UnitTestResult[@outcome='NotExecuted']", ns):
+        reason = r.find("t:Output/t:ErrorInfo/t:Message", ns)
+        print(f"  Skipped {r.get('testName')}: {reason.text.strip() if reason is not None and reason.text else '(no reason given)'}")
+EOF
   rm -f "$log"
   return "$status"
 }

@@ -99,6 +99,17 @@ public class DeviceTests
     }
 
     [CudaFact]
+    public void CudaIndexPastTheLastDevice_IsRefusedSayingHowManyThereAre()
+    {
+        var count = TorchRuntime.CudaDeviceCount;
+        var e = Assert.Throws<TorchException>(() => Model.Create("mlp", TinyTraining.Shape, 10, seed: 0, device: $"cuda:{count}"));
+        Assert.Equal(TorchErrorKind.DeviceUnavailable, e.Kind);
+        Assert.Equal($"device 'cuda:{count}' requested but only {count} CUDA device(s) are visible", e.Message);
+        using var bare = Model.Create("mlp", TinyTraining.Shape, 10, seed: 0, device: "cuda");
+        Assert.Equal(Gpu, bare.Device); // "cuda" is cuda:0
+    }
+
+    [CudaFact]
     public void Model_OnCuda_TrainsAndEvaluatesThere_AsOnTheCpu()
     {
         TorchRuntime.SetNumThreads(1);
