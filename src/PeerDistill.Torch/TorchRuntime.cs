@@ -21,7 +21,7 @@ public static class TorchRuntime
         {
             throw new TorchException(
                 TorchErrorKind.EngineUnavailable,
-                $"the native engine {Path.Combine(AppContext.BaseDirectory, LibraryFile)} is from another version of PeerDistill ({e.Message}); rebuild it with ./build.sh (or the shim's CMake build) and put it next to the program",
+                $"the native engine {Path.Combine(AppContext.BaseDirectory, LibraryFile)} is from another version of PeerDistill ({e.Message}); rebuild it with ./build.sh setup (or the shim's CMake build) and put it next to the program",
                 e);
         }
 
@@ -56,7 +56,7 @@ public static class TorchRuntime
         var expected = Path.Combine(AppContext.BaseDirectory, LibraryFile);
         if (!File.Exists(expected))
         {
-            return $"the native engine {LibraryFile} is not next to the program ({expected}) nor on LD_LIBRARY_PATH; build it with ./build.sh build, or for a published binary put the shim built against this machine's libtorch there (README, \"Self-contained build\")";
+            return $"the native engine {LibraryFile} is not next to the program ({expected}) nor on LD_LIBRARY_PATH; build it with ./build.sh setup, or for a published binary put the shim built against this machine's libtorch there (README, \"Self-contained build\")";
         }
 
         var cause = loaderMessage.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith(expected + ":", StringComparison.Ordinal));

@@ -51,6 +51,22 @@ public sealed class EngineMissingTests
         Assert.DoesNotContain("Exception", stderr + stdout, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void WithALibraryThatIsNotTheShim_TheErrorSaysItIsFromAnotherBuild()
+    {
+        using var copy = new TempDirectory("peerdistill-otherengine-");
+        var dll = CopyProgram(copy.Path);
+        var shim = Path.Combine(copy.Path, Shim);
+        File.Copy("/usr/lib/x86_64-linux-gnu/libz.so.1", shim); // a real shared library without the shim's functions (zlib, required by Debian)
+
+        var (code, stdout, stderr) = CliProcess.RunDll(dll, copy.Path, "info");
+
+        Assert.Equal(1, code);
+        Assert.Contains($"the native engine {shim} is from another version of PeerDistill", stderr, StringComparison.Ordinal);
+        Assert.Contains("pd_runtime_init", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stderr + stdout, StringComparison.Ordinal);
+    }
+
     // The program's files from the test's output folder, without the shim.
     private static string CopyProgram(string into)
     {
