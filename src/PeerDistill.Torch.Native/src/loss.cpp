@@ -37,6 +37,12 @@ torch::Tensor soften(const torch::Tensor& z, double temperature) {
   return torch::where(safe, scaled, shifted);
 }
 
+// A teacher's softened probabilities, as constants, on the student's device and in its dtype
+// (teachers' logits arrive in host memory from the exchange).
+torch::Tensor teacher_probs(PdTensor* teacher, const torch::Tensor& logits, double temperature) {
+  return torch::softmax(soften(unwrap(teacher).detach().to(logits.device(), logits.scalar_type()), temperature), 1);
+}
+
 // KL(target || softmax(student)) averaged over the batch; student given as log-probabilities.
 torch::Tensor kl_batchmean(const torch::Tensor& log_student, const torch::Tensor& target_probs) {
   return torch::kl_div(log_student, target_probs, at::Reduction::Sum) / log_student.size(0);
@@ -116,7 +122,7 @@ PD_API int32_t pd_loss_distill(PdTensor* logits_h, PdTensor* targets_h, PdTensor
       if (form == PD_TEACHER_PAIRWISE) {
         for (int32_t i = 0; i < n_teachers; ++i) {
           const double w = (weights == nullptr ? 1.0 : weights[i]) / weight_sum;
-          auto p = torch::softmax(soften(unwrap(teachers[i]).detach().to(logits.device(), logits.scalar_type()), temperature), 1);
+          auto p = teacher_probs(teachers[i], logits, temperature);
           auto term = kl_batchmean(log_student, p) * w;
           kd = i == 0 ? term : kd + term;
         }
@@ -124,7 +130,7 @@ PD_API int32_t pd_loss_distill(PdTensor* logits_h, PdTensor* targets_h, PdTensor
         torch::Tensor mix;
         for (int32_t i = 0; i < n_teachers; ++i) {
           const double w = (weights == nullptr ? 1.0 : weights[i]) / weight_sum;
-          auto p = torch::softmax(soften(unwrap(teachers[i]).detach().to(logits.device(), logits.scalar_type()), temperature), 1) * w;
+          auto p = teacher_probs(teachers[i], logits, temperature) * w;
           mix = i == 0 ? p : mix + p;
         }
         kd = kl_batchmean(log_student, mix);
@@ -178,7 +184,7 @@ PD_API int32_t pd_loss_distill_per_sample(PdTensor* logits_h, PdTensor* targets_
     torch::Tensor kd;
     if (form == PD_TEACHER_PAIRWISE) {
       for (int32_t i = 0; i < n_teachers; ++i) {
-        auto p = torch::softmax(soften(unwrap(teachers[i]).detach().to(logits.device(), logits.scalar_type()), temperature), 1);
+        auto p = teacher_probs(teachers[i], logits, temperature);
         // KL per sample: sum over classes of p (log p - log q), 0 where p is 0 (as kl_div does).
         auto per_sample = torch::kl_div(log_student, p, at::Reduction::None).sum(1);
         auto term = (per_sample * w.select(1, i)).sum() / batch;
@@ -187,8 +193,7 @@ PD_API int32_t pd_loss_distill_per_sample(PdTensor* logits_h, PdTensor* targets_
     } else {
       torch::Tensor mix;
       for (int32_t i = 0; i < n_teachers; ++i) {
-        auto p = torch::softmax(soften(unwrap(teachers[i]).detach().to(logits.device(), logits.scalar_type()), temperature), 1) *
-                 w.select(1, i).unsqueeze(1);
+        auto p = teacher_probs(teachers[i], logits, temperature) * w.select(1, i).unsqueeze(1);
         mix = i == 0 ? p : mix + p;
       }
       kd = kl_batchmean(log_student, mix);

@@ -121,8 +121,8 @@ public class DeviceTests
         var opts = new OptimizerOptions { Kind = OptimizerKind.Sgd, LearningRate = 0.05, Momentum = 0.9 };
         using var gpuOpt = Optimizer.Create(gpu, opts);
         using var cpuOpt = Optimizer.Create(cpu, opts);
-        Steps(gpu, gpuOpt, 0, 3, Gpu);
-        Steps(cpu, cpuOpt, 0, 3, "cpu");
+        TinyTraining.Run(gpu, gpuOpt, 0, 3, device: Gpu);
+        TinyTraining.Run(cpu, cpuOpt, 0, 3, device: "cpu");
         AssertClose(TinyTraining.Snapshot(cpu), TinyTraining.Snapshot(gpu), 1e-3);
 
         // Evaluation takes host batches to the model's device.
@@ -141,7 +141,7 @@ public class DeviceTests
         var opts = new OptimizerOptions { Kind = OptimizerKind.Sgd, LearningRate = 0.05, Momentum = 0.9 };
         using var gpu = Model.Create("mlp", TinyTraining.Shape, 10, seed: 7, device: Gpu, options: new Dictionary<string, string> { ["dropout"] = "0.3" });
         using var gpuOpt = Optimizer.Create(gpu, opts);
-        Steps(gpu, gpuOpt, 0, 3, Gpu);
+        TinyTraining.Run(gpu, gpuOpt, 0, 3, device: Gpu);
         var fromGpu = dir.File("gpu.ckpt");
         Checkpoint.Save(fromGpu, gpu, gpuOpt, step: 3);
 
@@ -159,8 +159,8 @@ public class DeviceTests
         AssertClose(TinyTraining.Snapshot(gpu), TinyTraining.Snapshot(cpu), 0);
         cpu.Eval();
         gpu.Eval(); // no dropout: the two devices' streams differ by design, the weights do not
-        Steps(cpu, cpuOpt, 3, 2, "cpu");
-        Steps(gpu, gpuOpt, 3, 2, Gpu);
+        TinyTraining.Run(cpu, cpuOpt, 3, 2, device: "cpu");
+        TinyTraining.Run(gpu, gpuOpt, 3, 2, device: Gpu);
         AssertClose(TinyTraining.Snapshot(gpu), TinyTraining.Snapshot(cpu), 1e-3);
 
         // And back onto the GPU.
@@ -170,8 +170,8 @@ public class DeviceTests
         using var backOpt = Optimizer.Create(back, opts);
         Assert.Equal(5, Checkpoint.Restore(fromCpu, back, backOpt));
         AssertClose(TinyTraining.Snapshot(cpu), TinyTraining.Snapshot(back), 0);
-        Steps(back, backOpt, 5, 1, Gpu);
-        Steps(cpu, cpuOpt, 5, 1, "cpu");
+        TinyTraining.Run(back, backOpt, 5, 1, device: Gpu);
+        TinyTraining.Run(cpu, cpuOpt, 5, 1, device: "cpu");
         AssertClose(TinyTraining.Snapshot(cpu), TinyTraining.Snapshot(back), 1e-3);
     }
 
@@ -221,23 +221,6 @@ public class DeviceTests
         TorchRuntime.CudaMemory(Gpu, resetPeaks: true);
         var reset = TorchRuntime.CudaMemory(Gpu);
         Assert.Equal(reset.AllocatedBytes, reset.PeakAllocatedBytes);
-    }
-
-    // Steps [first, first + count) with the inputs and labels of TinyTraining, on `device`.
-    private static void Steps(Model model, Optimizer optimizer, int first, int count, string device)
-    {
-        for (var step = first; step < first + count; step++)
-        {
-            using var hostX = Tensor.Randn(1000 + step, 16, 1, 28, 28);
-            using var hostY = Tensor.FromArray(Enumerable.Range(0, 16).Select(i => (long)((i + step) % 10)).ToArray(), 16);
-            using var x = hostX.To(device);
-            using var y = hostY.To(device);
-            optimizer.ZeroGrad();
-            using var logits = model.Forward(x);
-            using var loss = DistillationLoss.CrossEntropy(logits, y, checkFinite: true);
-            loss.Total.Backward();
-            optimizer.Step();
-        }
     }
 
     private static InMemoryDataset Images(int count, long seed)

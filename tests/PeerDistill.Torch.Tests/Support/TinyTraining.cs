@@ -5,8 +5,11 @@ internal static class TinyTraining
 {
     public static readonly InputShape Shape = new(1, 28, 28);
 
-    /// <summary>Runs steps [first, first + count) with inputs derived from the step number; returns the last loss.</summary>
-    public static double Run(Model model, Optimizer optimizer, int first, int count, LearningRateSchedule? schedule = null, int batch = 16)
+    /// <summary>
+    /// Runs steps [first, first + count) with inputs derived from the step number, put on
+    /// <paramref name="device"/> first; returns the last loss.
+    /// </summary>
+    public static double Run(Model model, Optimizer optimizer, int first, int count, LearningRateSchedule? schedule = null, int batch = 16, string device = "cpu")
     {
         double last = double.NaN;
         for (var step = first; step < first + count; step++)
@@ -16,8 +19,10 @@ internal static class TinyTraining
                 optimizer.LearningRate = schedule.At(step);
             }
 
-            using var x = Tensor.Randn(1000 + step, batch, Shape.Channels, Shape.Height, Shape.Width);
-            using var y = Tensor.FromArray(Enumerable.Range(0, batch).Select(i => (long)((i + step) % 10)).ToArray(), batch);
+            using var hostX = Tensor.Randn(1000 + step, batch, Shape.Channels, Shape.Height, Shape.Width);
+            using var hostY = Tensor.FromArray(Enumerable.Range(0, batch).Select(i => (long)((i + step) % 10)).ToArray(), batch);
+            using var x = device == "cpu" ? hostX.Detach() : hostX.To(device);
+            using var y = device == "cpu" ? hostY.Detach() : hostY.To(device);
             optimizer.ZeroGrad();
             using var logits = model.Forward(x);
             using var loss = DistillationLoss.CrossEntropy(logits, y, checkFinite: true);
