@@ -73,6 +73,7 @@ public sealed class CohortGrpcService(CohortApi api) : CohortService.CohortServi
             {
                 Peer = peer.Name,
                 WorkerId = peer.WorkerId ?? string.Empty,
+                WorkerSilo = peer.Silo ?? string.Empty,
                 Generation = peer.EverPlaced ? peer.Generation : 0,
                 Step = peer.Step,
                 TotalSteps = peer.TotalSteps,

@@ -54,7 +54,7 @@ internal sealed class CohortStatusView(TextWriter output, bool interactive)
         var lines = new List<string>
         {
             $"cohort {status.Cohort}  run {status.Run}  {Name(status.State)}",
-            string.Create(CultureInfo.InvariantCulture, $"  {"peer",-14} {"worker",-12} {"gen",3} {"step",13} {"loss",8} {"acc",7}  state"),
+            string.Create(CultureInfo.InvariantCulture, $"  {"peer",-14} {"worker",-28} {"gen",3} {"step",13} {"loss",8} {"acc",7}  state"),
         };
         foreach (var p in status.Peers)
         {
@@ -62,7 +62,7 @@ internal sealed class CohortStatusView(TextWriter output, bool interactive)
             var accuracy = p.HasAccuracy ? p.Accuracy.ToString("F4", CultureInfo.InvariantCulture) : "-";
             var steps = $"{p.Step}/{p.TotalSteps}";
             lines.Add(string.Create(CultureInfo.InvariantCulture,
-                $"  {p.Peer,-14} {(string.IsNullOrEmpty(p.WorkerId) ? "-" : p.WorkerId),-12} {p.Generation,3} {steps,13} {loss,8} {accuracy,7}  {Name(p.State)}{(string.IsNullOrEmpty(p.Message) ? string.Empty : "  " + p.Message)}"));
+                $"  {p.Peer,-14} {Worker(p),-28} {p.Generation,3} {steps,13} {loss,8} {accuracy,7}  {Name(p.State)}{(string.IsNullOrEmpty(p.Message) ? string.Empty : "  " + p.Message)}"));
         }
 
         foreach (var e in status.Events.TakeLast(5))
@@ -72,6 +72,18 @@ internal sealed class CohortStatusView(TextWriter output, bool interactive)
         }
 
         return lines;
+    }
+
+    /// <summary>The worker of a peer and the address of its process (<c>w1@127.0.0.1:36311</c>), or "-".</summary>
+    private static string Worker(PeerStatus p)
+    {
+        if (string.IsNullOrEmpty(p.WorkerId))
+        {
+            return "-";
+        }
+
+        var at = p.WorkerSilo.IndexOf('@', StringComparison.Ordinal);
+        return p.WorkerSilo.Length == 0 ? p.WorkerId : $"{p.WorkerId}@{(at > 0 ? p.WorkerSilo[..at] : p.WorkerSilo)}";
     }
 
     public static bool IsFinished(CohortState state) => state is CohortState.Completed or CohortState.Failed or CohortState.Cancelled;

@@ -100,12 +100,26 @@ public sealed class CohortLifecycle(CohortRecord record, TimeProvider time)
 
         Changed(durable: false);
         peer.Message = report.Message;
+        peer.WaitingAt = States.IsLive(report.State) ? report.WaitingAtStep : null;
 
         switch (report.State)
         {
+            case PeerState.Active when peer.State == PeerState.Stalled:
+                peer.State = PeerState.Active;
+                AddEvent(peer.Name, EventKinds.Moving, $"generation {peer.Generation} steps again, at step {report.Step}");
+                break;
             case PeerState.Active when peer.State != PeerState.Active:
                 peer.State = PeerState.Active;
                 AddEvent(peer.Name, EventKinds.Activated, $"generation {peer.Generation} active on worker '{peer.WorkerId}' slot {peer.SlotIndex} at step {report.Step}");
+                break;
+            case PeerState.Stalled when peer.State != PeerState.Stalled:
+                if (peer.State != PeerState.Active)
+                {
+                    AddEvent(peer.Name, EventKinds.Activated, $"generation {peer.Generation} active on worker '{peer.WorkerId}' slot {peer.SlotIndex} at step {report.Step}");
+                }
+
+                peer.State = PeerState.Stalled;
+                AddEvent(peer.Name, EventKinds.Stalled, report.Message);
                 break;
             case PeerState.Pending or PeerState.Recovering:
                 peer.State = report.State;
@@ -195,15 +209,19 @@ public sealed class CohortLifecycle(CohortRecord record, TimeProvider time)
         peer.SlotIndex = started.Slot;
         peer.ResumeFromStep = assignment.ResumeFromStep;
         peer.AvoidWorkerId = null;
+        // The new generation starts where its checkpoint left off: that is its progress now (the
+        // other peers, further on, learn at once that it is behind them and do not wait for it).
+        peer.Step = assignment.ResumeFromStep ?? 0;
+        peer.WaitingAt = null;
         var resume = peer.ResumeFromStep is { } step ? $"resuming from step {step}" : "from scratch";
         if (reactivation)
         {
             peer.Message = $"reactivated on worker '{started.WorkerId}', {resume}";
-            AddEvent(peer.Name, EventKinds.Reactivated, $"generation {peer.Generation} on worker '{started.WorkerId}' slot {started.Slot}, {resume}");
+            AddEvent(peer.Name, EventKinds.Reactivated, $"generation {peer.Generation} on worker '{started.WorkerId}' slot {started.Slot}, {resume} (silo {started.Silo})");
         }
         else
         {
-            AddEvent(peer.Name, EventKinds.Placed, $"generation {peer.Generation} on worker '{started.WorkerId}' slot {started.Slot}");
+            AddEvent(peer.Name, EventKinds.Placed, $"generation {peer.Generation} on worker '{started.WorkerId}' slot {started.Slot} (silo {started.Silo})");
         }
 
         UpdateRunState();
@@ -264,7 +282,8 @@ public sealed class CohortLifecycle(CohortRecord record, TimeProvider time)
             p.Placed ? p.Address ?? string.Empty : string.Empty,
             p.EverPlaced ? p.Generation : 0,
             p.State,
-            p.Step))
+            p.Step,
+            p.WaitingAt))
         .ToList();
 
     /// <summary>The run ended: true once, when it reaches a terminal state (its summary is then due).</summary>
@@ -280,6 +299,7 @@ public sealed class CohortLifecycle(CohortRecord record, TimeProvider time)
         peer.ResumeFromStep = null;
         peer.Generation = old + 1;
         peer.State = PeerState.Recovering;
+        peer.WaitingAt = null;
         peer.AvoidWorkerId = avoidWorker;
         peer.Message = reason;
         AddEvent(peer.Name, EventKinds.Recovering, $"generation {old} {reason}; generation {peer.Generation} waits for a slot");

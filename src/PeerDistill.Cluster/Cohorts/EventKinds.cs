@@ -15,6 +15,12 @@ public static class EventKinds
     public const string Cancelled = "cancelled";
     public const string WorkerLost = "worker-lost";
 
+    /// <summary>A peer waited for its teachers at one step longer than the stall threshold (the message says what for).</summary>
+    public const string Stalled = "stalled";
+
+    /// <summary>A stalled peer stepped again.</summary>
+    public const string Moving = "moving";
+
     /// <summary>The kinds summary.json lists as interruptions.</summary>
     public static bool IsInterruption(string kind) => kind is WorkerLost or Interrupted or Reactivated;
 }

@@ -55,6 +55,9 @@ public sealed class PeerRecord
     /// <summary>Steps completed by the newest checkpoint known of the peer (reported on the way out, or found on disk); null if none.</summary>
     [Id(18)] public long? LastCheckpointStep { get; set; }
 
+    /// <summary>The step at which its current generation was last reported waiting for its teachers; null when it was not.</summary>
+    [Id(19)] public long? WaitingAt { get; set; }
+
     public bool IsFinished => States.IsFinished(State);
 
     /// <summary>Whether the peer occupies a slot now.</summary>

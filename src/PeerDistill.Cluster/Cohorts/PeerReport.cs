@@ -27,4 +27,10 @@ public sealed record PeerReport
 
     /// <summary>Steps completed by the checkpoint this generation wrote on its way out (or last), if any.</summary>
     [Id(9)] public long? CheckpointStep { get; init; }
+
+    /// <summary>The step at which it is blocked now, waiting for its teachers (it has published its own logits of it); null when it is not waiting.</summary>
+    [Id(10)] public long? WaitingAtStep { get; init; }
+
+    /// <summary>How long it has waited at <see cref="WaitingAtStep"/>, in seconds (as its worker measures it).</summary>
+    [Id(11)] public double WaitedSeconds { get; init; }
 }

@@ -20,4 +20,7 @@ public enum PeerState
 
     /// <summary>Stopped on request before it finished.</summary>
     Interrupted = 6,
+
+    /// <summary>Placed and live, but it has waited for its teachers at one step longer than <see cref="Exchange.ExchangeSettings.StallWarningAfter"/> (its message says what for).</summary>
+    Stalled = 7,
 }

@@ -9,8 +9,11 @@ public static class States
     /// <summary>Completed, failed or cancelled.</summary>
     public static bool IsFinished(CohortState state) => state is CohortState.Completed or CohortState.Failed or CohortState.Cancelled;
 
-    /// <summary>Pending, active or recovering: the peer holds (or wants) a slot.</summary>
-    public static bool IsTraining(PeerState state) => state is PeerState.Active or PeerState.Pending or PeerState.Recovering;
+    /// <summary>Pending, active, stalled or recovering: the peer holds (or wants) a slot.</summary>
+    public static bool IsTraining(PeerState state) => state is PeerState.Active or PeerState.Stalled or PeerState.Pending or PeerState.Recovering;
+
+    /// <summary>Active or stalled: a generation that trains on its slot now.</summary>
+    public static bool IsLive(PeerState state) => state is PeerState.Active or PeerState.Stalled;
 
     /// <summary>"active", "completed", ... (lower case, as in events, summaries and the CLI).</summary>
     public static string Name(PeerState state) => state.ToString().ToLowerInvariant();

@@ -5,8 +5,16 @@ namespace PeerDistill.Cluster.Exchange;
 /// <param name="Address">The gRPC address of the worker hosting it (where its PeerExchange is served).</param>
 /// <param name="Generation">Its current activation generation (starts at 1; each re-activation adds one).</param>
 /// <param name="State">Whether it trains now, is missing (lost, being re-activated), or is done for good.</param>
-/// <param name="Step">Steps it has completed, as last reported (0 if unknown): it sends no logits for earlier steps.</param>
-public sealed record PeerLocation(string Peer, string Address, ulong Generation, PeerPresence State, long Step = 0);
+/// <param name="Step">
+/// Steps its current generation has completed, as last reported (a re-activated generation starts at
+/// the step of the checkpoint it resumes): it sends no logits for earlier steps.
+/// </param>
+/// <param name="WorkerId">The worker hosting it (for messages); empty when unknown.</param>
+/// <param name="WaitingAt">
+/// The step at which it was last reported blocked, waiting for its own teachers' logits (it has
+/// published its logits of that step by then); null when it was not waiting.
+/// </param>
+public sealed record PeerLocation(string Peer, string Address, ulong Generation, PeerPresence State, long Step = 0, string WorkerId = "", long? WaitingAt = null);
 
 /// <summary>How present a peer is, as the exchange sees it.</summary>
 public enum PeerPresence

@@ -97,9 +97,11 @@ public sealed class ExchangeHub
 
     /// <summary>
     /// The logits of <paramref name="step"/> from each of <paramref name="from"/> that can be had:
-    /// waits for every active teacher whose logits of that step may still come (one that is ahead
-    /// of <paramref name="step"/> or missing is not waited for), at most the step timeout, and
-    /// always until the quorum of teachers is present. In the order of <paramref name="from"/>.
+    /// waits for every active teacher whose logits of that step may still come, at most the step
+    /// timeout, and until the quorum of teachers is present (see <see cref="Classify"/> for which
+    /// teachers are waited for, and how long). In the order of <paramref name="from"/>. While it
+    /// waits, <see cref="WaitOf"/> says what for, and every <see cref="ExchangeSettings.StallWarningAfter"/>
+    /// a warning names the teachers it lacks.
     /// </summary>
     public IReadOnlyList<(string Peer, long Step, float[] Values)> Gather(string receiver, long step, IReadOnlyList<string> from, CancellationToken cancellation)
     {
@@ -109,57 +111,139 @@ public sealed class ExchangeHub
             return GatherFreshest(receiver, step, from);
         }
 
-        var deadline = DateTime.UtcNow + policy.StepTimeout;
+        var started = DateTime.UtcNow;
+        var deadline = started + policy.StepTimeout;
+        var warnAt = started + ExchangeSettings.StallWarningAfter;
         using var wake = cancellation.Register(Wake);
         lock (_gate)
         {
             var inbox = _inboxes.GetValueOrDefault(receiver) ?? throw new InvalidOperationException($"peer '{receiver}' is not hosted by this worker");
             inbox.Advance(step, 0);
             var availability = new TeacherAvailability[from.Count];
-            while (true)
+            var views = new TeacherView[from.Count];
+            try
             {
-                cancellation.ThrowIfCancellationRequested();
-                var present = new List<(string, long, float[])>(from.Count);
-                for (var i = 0; i < from.Count; i++)
+                while (true)
                 {
-                    var teacher = from[i];
-                    var location = Directory.Find(teacher);
-                    var state = location?.State ?? PeerPresence.Missing;
-                    if (inbox.TryGet(teacher, step, out var values))
+                    cancellation.ThrowIfCancellationRequested();
+                    var now = DateTime.UtcNow;
+                    var pastDeadline = now >= deadline;
+                    var present = new List<(string, long, float[])>(from.Count);
+                    for (var i = 0; i < from.Count; i++)
                     {
-                        present.Add((teacher, step, values));
-                        availability[i] = TeacherAvailability.Present;
-                        continue;
+                        if (inbox.TryGet(from[i], step, out var values))
+                        {
+                            present.Add((from[i], step, values));
+                            (views[i], availability[i]) = (TeacherView.Present, TeacherAvailability.Present);
+                            continue;
+                        }
+
+                        views[i] = Classify(inbox, from[i], step, pastDeadline);
+                        availability[i] = views[i] switch
+                        {
+                            TeacherView.Awaited => TeacherAvailability.Awaited,
+                            TeacherView.Missing or TeacherView.Behind => TeacherAvailability.Missing,
+                            _ => TeacherAvailability.Gone,
+                        };
                     }
 
-                    // A teacher past this step will never send logits of it: this peer is catching up
-                    // after a re-activation. Past it means: a later frame of it was taken (frames come
-                    // in order, and only believable ones are taken), or its cohort saw it complete
-                    // more than one step beyond this one (one beyond is normal: a teacher that learns
-                    // from this peer completes the step as soon as it has this peer's logits, while its
-                    // own may still be on their way).
-                    var ahead = inbox.Highest(teacher) > step || (location?.Step ?? 0) > Settings.FrameAfter(step);
-                    availability[i] = state == PeerPresence.Done || ahead ? TeacherAvailability.Gone
-                        : state == PeerPresence.Active ? TeacherAvailability.Awaited
-                        : TeacherAvailability.Missing;
-                }
-
-                var now = DateTime.UtcNow;
-                if (policy.MayStep(availability, now >= deadline))
-                {
-                    var awaited = availability.Count(a => a == TeacherAvailability.Awaited);
-                    if (awaited > 0)
+                    if (policy.MayStep(availability, pastDeadline))
                     {
-                        Log.SteppedWithout(_logger, receiver, step, awaited, policy.StepTimeout.TotalSeconds);
+                        var awaited = views.Count(v => v == TeacherView.Awaited);
+                        if (awaited > 0)
+                        {
+                            Log.SteppedWithout(_logger, receiver, step, awaited, policy.StepTimeout.TotalSeconds);
+                        }
+
+                        foreach (var lost in from.Where((_, i) => views[i] == TeacherView.Lost))
+                        {
+                            Log.SteppedWithoutLost(_logger, receiver, step, lost, policy.StepTimeout.TotalSeconds);
+                        }
+
+                        inbox.Advance(step + 1, 0);
+                        return present;
                     }
 
-                    inbox.Advance(step + 1, 0);
-                    return present;
-                }
+                    var lacking = from.Select((t, i) => (Teacher: t, View: views[i])).Where(t => t.View is not (TeacherView.Present or TeacherView.Ahead or TeacherView.Lost)).Select(t => Describe(inbox, t.Teacher, t.View)).ToList();
+                    inbox.Wait = new GatherWait(step, started, lacking);
+                    if (now >= warnAt)
+                    {
+                        Log.StillWaiting(_logger, receiver, step, (now - started).TotalSeconds, string.Join("; ", lacking));
+                        warnAt = now + ExchangeSettings.StallWarningAfter;
+                    }
 
-                Monitor.Wait(_gate, ExchangePolicy.NextCheck(deadline, now));
+                    Monitor.Wait(_gate, ExchangePolicy.NextCheck(deadline, now));
+                }
+            }
+            finally
+            {
+                inbox.Wait = null;
             }
         }
+    }
+
+    /// <summary>What <paramref name="receiver"/> waits for now (the step, since when, and each teacher it lacks and why); null when it is not waiting.</summary>
+    public GatherWait? WaitOf(string receiver)
+    {
+        lock (_gate)
+        {
+            return _inboxes.GetValueOrDefault(receiver)?.Wait;
+        }
+    }
+
+    /// <summary>
+    /// Where a teacher whose logits of <paramref name="step"/> are not here stands, from what the
+    /// coordinator says of it (the directory) and the frames taken from it:
+    /// <list type="bullet">
+    /// <item>done for good, or past the step (a later frame of it was taken, or the coordinator saw it
+    /// complete more than one step beyond this one; one beyond is normal: a teacher that learns from
+    /// this peer completes the step as soon as it has this peer's logits, while its own may still be
+    /// on their way): it will never send them (<see cref="TeacherView.Ahead"/>, not waited for);</item>
+    /// <item>not placed now (lost, being re-activated): <see cref="TeacherView.Missing"/>;</item>
+    /// <item>more than one frame behind this step (a re-activation from an older checkpoint, catching
+    /// up): <see cref="TeacherView.Behind"/>, counted like a missing teacher, never waited for until
+    /// the timeout; the cohort tells its progress, so this is known at once;</item>
+    /// <item>past the step timeout, a teacher that has sent them (it completed the step, or it waits
+    /// at it for its own teachers, having published) but whose frame did not arrive:
+    /// <see cref="TeacherView.Lost"/>, not waited for any longer;</item>
+    /// <item>otherwise <see cref="TeacherView.Awaited"/>: live, and its logits may still come.</item>
+    /// </list>
+    /// </summary>
+    private TeacherView Classify(Inbox inbox, string teacher, long step, bool pastDeadline)
+    {
+        var location = Directory.Find(teacher);
+        if (location?.State == PeerPresence.Done || inbox.Highest(teacher) > step || (location?.Step ?? 0) > Settings.FrameAfter(step))
+        {
+            return TeacherView.Ahead;
+        }
+
+        if (location is null || location.State != PeerPresence.Active)
+        {
+            return TeacherView.Missing;
+        }
+
+        var progress = Math.Max(location.Step, inbox.Highest(teacher, location.Generation) + 1);
+        if (Settings.FrameAfter(progress) < step)
+        {
+            return TeacherView.Behind;
+        }
+
+        return pastDeadline && (location.Step > step || location.WaitingAt >= step) ? TeacherView.Lost : TeacherView.Awaited;
+    }
+
+    /// <summary>A lacking teacher, for a person: who, and what the coordinator says of it.</summary>
+    private string Describe(Inbox inbox, string teacher, TeacherView view)
+    {
+        var location = Directory.Find(teacher);
+        var where = location is null || location.WorkerId.Length == 0 ? string.Empty : $" on worker '{location.WorkerId}'";
+        return view switch
+        {
+            TeacherView.Behind => $"'{teacher}' (generation {location!.Generation}{where}, catching up: at step {Math.Max(location.Step, inbox.Highest(teacher, location.Generation) + 1)})",
+            TeacherView.Missing => location is null || location.Generation == 0
+                ? $"'{teacher}' (not placed yet)"
+                : $"'{teacher}' (generation {location.Generation} lost, being re-activated)",
+            _ => $"'{teacher}' (active{where}, at step {location!.Step}{(location.WaitingAt is { } w ? $", itself waiting at step {w}" : string.Empty)})",
+        };
     }
 
     /// <summary>
@@ -360,6 +444,9 @@ public sealed class ExchangeHub
 
         /// <summary>The step this peer gathers next; older frames are of no use to it.</summary>
         public long Current { get; private set; } = current;
+
+        /// <summary>What a gather of this peer waits for now; null when none waits.</summary>
+        public GatherWait? Wait { get; set; }
 
         /// <summary>The highest step accepted from <paramref name="teacher"/> (-1: none).</summary>
         public long Highest(string teacher) => _last.TryGetValue(teacher, out var last) ? last.Step : -1;

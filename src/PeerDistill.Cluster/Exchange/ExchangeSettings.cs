@@ -33,6 +33,13 @@ public sealed record ExchangeSettings(
     Core.Exchange.RestMass TopKRest = Core.Exchange.RestMass.Uniform,
     Func<long, long>? NextFrameStep = null)
 {
+    /// <summary>
+    /// How long a peer may wait for its teachers at one step before it says so: a warning in the
+    /// worker's log naming the teachers it lacks (again every as long), and the state STALLED in its
+    /// cohort's status until it steps.
+    /// </summary>
+    public static readonly TimeSpan StallWarningAfter = TimeSpan.FromSeconds(10);
+
     /// <summary>The form the frames carry logits in (what the sender applied, and the receiver reconstructs).</summary>
     public Core.Exchange.LogitWireFormat Format => WireDType switch
     {

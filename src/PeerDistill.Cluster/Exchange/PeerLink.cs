@@ -10,9 +10,11 @@ namespace PeerDistill.Cluster.Exchange;
 /// <summary>
 /// Carries one local peer's frames to one receiving peer: a long-lived Exchange stream to the
 /// receiver's worker (or a direct hand-over when the receiver is hosted here). Frames queue in a
-/// bounded buffer that drops the oldest (a receiver that is gone needs none of them). When the
-/// receiver moves (re-activated elsewhere, new generation) or the stream fails, the link
-/// reconnects and sends the latest frame again, so the receiver learns where its teacher is.
+/// bounded buffer that drops the oldest (a receiver that is gone needs none of them). A frame the
+/// receiver refuses for now is held, with every later one, in a <see cref="FrameBacklog"/> and sent
+/// again in step order, so that no frame the receiver will need is lost. When the receiver moves
+/// (re-activated elsewhere, new generation) or the stream fails, the link reconnects and sends the
+/// latest frame again, so the receiver learns where its teacher is.
 /// </summary>
 internal sealed class PeerLink : IAsyncDisposable
 {
@@ -28,13 +30,11 @@ internal sealed class PeerLink : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
     private readonly ExchangeStatistics _statistics;
-    private LogitsFrame? _last;
+    private readonly FrameBacklog _backlog;
 
-    // The earliest frame the receiver refused for now: too far ahead of it (it is catching up after a
-    // re-activation), ahead of what the coordinator has told it of this sender's progress (a new
-    // stream), or of a generation the coordinator's news has not brought it yet. It is sent again
-    // until it is taken or has become useless (the receiver moved past it).
-    private LogitsFrame? _retry;
+    // Wakes the sending loop when a verdict makes the backlog's next frame due.
+    private readonly SemaphoreSlim _due = new(0, 1);
+    private LogitsFrame? _last;
 
     public PeerLink(string sender, string receiver, string localAddress, ExchangeHub localHub, CohortDirectory directory, Func<string, GrpcChannel> channelFor, ExchangeStatistics statistics, ILogger logger)
     {
@@ -46,7 +46,9 @@ internal sealed class PeerLink : IAsyncDisposable
         _channelFor = channelFor;
         _statistics = statistics;
         _logger = logger;
-        _queue = Channel.CreateBounded<(LogitsFrame, long)>(new BoundedChannelOptions(Math.Max(8, localHub.Settings.Window)) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
+        var capacity = Math.Max(8, localHub.Settings.Window);
+        _queue = Channel.CreateBounded<(LogitsFrame, long)>(new BoundedChannelOptions(capacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
+        _backlog = new FrameBacklog(capacity);
         _loop = Task.Run(RunAsync);
     }
 
@@ -70,11 +72,13 @@ internal sealed class PeerLink : IAsyncDisposable
         }
 
         _stop.Dispose();
+        _due.Dispose();
     }
 
     private async Task RunAsync()
     {
         var backoff = TimeSpan.FromMilliseconds(100);
+        PeerLocation? previous = null;
         while (!_stop.IsCancellationRequested)
         {
             var location = _directory.Find(_receiver);
@@ -89,6 +93,13 @@ internal sealed class PeerLink : IAsyncDisposable
                 continue;
             }
 
+            if (previous is not null && previous.Generation != location.Generation)
+            {
+                // A new incarnation of the receiver: what the old one refused means nothing to it.
+                _backlog.Clear();
+            }
+
+            previous = location;
             try
             {
                 var finished = location.Address == _localAddress
@@ -112,31 +123,56 @@ internal sealed class PeerLink : IAsyncDisposable
                 await Task.Delay(backoff).ConfigureAwait(false);
                 backoff = TimeSpan.FromTicks(Math.Min(MaxBackoff.Ticks, backoff.Ticks * 2));
             }
+            finally
+            {
+                // A frame sent on a stream that ended gets no verdict: it goes again on the next one.
+                _backlog.Reset();
+            }
         }
     }
 
     /// <summary>Hands frames to the hub of this worker while the receiver stays at <paramref name="location"/>; true when the queue is done.</summary>
     private async Task<bool> DeliverLocallyAsync(PeerLocation location)
     {
-        if (_last is not null)
+        if (_last is not null && _backlog.IsEmpty)
         {
             Deliver(_last, Stopwatch.GetTimestamp());
         }
 
         while (await WaitForFrameAsync(location).ConfigureAwait(false))
         {
-            if (_queue.Reader.TryRead(out var item))
+            if (Next() is { } next)
             {
-                Deliver(item.Frame, item.Enqueued);
-                _last = item.Frame;
-            }
-            else if (Volatile.Read(ref _retry) is { } retry)
-            {
-                Deliver(retry, Stopwatch.GetTimestamp());
+                Deliver(next.Frame, next.Enqueued);
             }
         }
 
-        return _queue.Reader.Completion.IsCompleted;
+        return _queue.Reader.Completion.IsCompleted && _backlog.IsEmpty;
+    }
+
+    /// <summary>
+    /// The next frame to send: the backlog's first when it is due; else a queued frame, unless the
+    /// backlog holds frames (it then joins them, to go out in order); null when nothing is to go now.
+    /// </summary>
+    private (LogitsFrame Frame, long Enqueued)? Next()
+    {
+        if (_backlog.TakeDue(Stopwatch.GetTimestamp()) is { } due)
+        {
+            return (due, Stopwatch.GetTimestamp());
+        }
+
+        while (_queue.Reader.TryRead(out var item))
+        {
+            _last = item.Frame;
+            if (_backlog.IsEmpty)
+            {
+                return item;
+            }
+
+            _backlog.Hold(item.Frame);
+        }
+
+        return null;
     }
 
     private void Deliver(LogitsFrame frame, long enqueued)
@@ -144,7 +180,7 @@ internal sealed class PeerLink : IAsyncDisposable
         var verdict = _localHub.Deliver(frame);
         // Nothing was serialized for a frame that skipped the codec.
         _statistics.Record(frame.Values.IsEmpty && frame.LocalValues is not null ? 0 : frame.CalculateSize(), Stopwatch.GetElapsedTime(enqueued), verdict.Accepted);
-        NoteVerdict(frame, verdict.Accepted, verdict.Code, verdict.HighestStep, verdict.Behind);
+        Note(frame, verdict.Accepted, verdict.Code, verdict.HighestStep, verdict.Behind);
     }
 
     /// <summary>Gives a frame that skipped the codec its wire values before it goes on the network.</summary>
@@ -156,28 +192,20 @@ internal sealed class PeerLink : IAsyncDisposable
         }
     }
 
-    /// <summary>Keeps the earliest frame refused for now as the one to send again; forgets it once it was taken or is of no use.</summary>
-    private void NoteVerdict(LogitsFrame frame, bool accepted, StatusCode code, long highest, bool behind)
+    /// <summary>Passes a verdict to the backlog, and wakes the sending loop when that makes a held frame due.</summary>
+    private void Note(LogitsFrame frame, bool accepted, StatusCode code, long highest, bool behind)
     {
-        var retry = Volatile.Read(ref _retry);
-        if (accepted || behind)
+        var held = !_backlog.IsEmpty;
+        _backlog.Note(frame, accepted, code, highest, behind, Stopwatch.GetTimestamp());
+        if (held && !_backlog.IsEmpty && _due.CurrentCount == 0)
         {
-            // Taken, or the receiver is past it: an earlier frame is of no use any more.
-            if (retry is not null && retry.Step <= frame.Step)
+            try
             {
-                Interlocked.CompareExchange(ref _retry, null, retry);
+                _due.Release();
             }
-        }
-        else if ((code == StatusCode.OutOfRange && frame.Step > highest) || code == StatusCode.Unavailable)
-        {
-            if (retry is null || frame.Step < retry.Step)
+            catch (SemaphoreFullException)
             {
-                Interlocked.CompareExchange(ref _retry, frame, retry);
             }
-        }
-        else if (ReferenceEquals(retry, frame))
-        {
-            Interlocked.CompareExchange(ref _retry, null, retry);
         }
     }
 
@@ -199,17 +227,17 @@ internal sealed class PeerLink : IAsyncDisposable
                 }
 
                 _statistics.Record(s.Bytes, Stopwatch.GetElapsedTime(s.Timestamp), ack.Accepted);
-                NoteVerdict(s.Frame, ack.Accepted, (StatusCode)ack.RefusedCode, ack.Step, ack.Stale);
+                Note(s.Frame, ack.Accepted, (StatusCode)ack.RefusedCode, ack.Step, ack.Stale);
                 if (!ack.Accepted)
                 {
                     var code = (StatusCode)ack.RefusedCode;
                     if (code == StatusCode.NotFound)
                     {
-                        // The receiver is not hosted there (yet): come back with the latest frame shortly.
+                        // The receiver is not hosted there (yet): come back with the frame it needs shortly.
                         resend = true;
                     }
 
-                    if (code is not (StatusCode.OutOfRange or StatusCode.Unavailable or StatusCode.AlreadyExists))
+                    if (code is not (StatusCode.OutOfRange or StatusCode.Unavailable or StatusCode.AlreadyExists or StatusCode.NotFound))
                     {
                         Log.RemoteRefused(_logger, _sender, _receiver, s.Frame.Step, code, ack.Reason);
                     }
@@ -219,29 +247,18 @@ internal sealed class PeerLink : IAsyncDisposable
 
         try
         {
-            // A new stream starts with the frame the receiver still needs, else the latest one, so
-            // that it learns where this sender is.
-            if ((Volatile.Read(ref _retry) ?? _last) is { } first)
+            // A new stream starts with the frame the receiver still needs (the backlog's first), else
+            // the latest one, so that it learns where this sender is.
+            if (_backlog.IsEmpty && _last is { } first)
             {
-                Encode(first);
-                sent.Enqueue((first, Stopwatch.GetTimestamp(), first.CalculateSize()));
-                await call.RequestStream.WriteAsync(first, _stop.Token).ConfigureAwait(false);
+                await SendAsync(call, first, Stopwatch.GetTimestamp()).ConfigureAwait(false);
             }
 
             while (!resend && await WaitForFrameAsync(location).ConfigureAwait(false))
             {
-                if (_queue.Reader.TryRead(out var item))
+                if (Next() is { } next)
                 {
-                    Encode(item.Frame);
-                    sent.Enqueue((item.Frame, item.Enqueued, item.Frame.CalculateSize()));
-                    await call.RequestStream.WriteAsync(item.Frame, _stop.Token).ConfigureAwait(false);
-                    _last = item.Frame;
-                }
-                else if (Volatile.Read(ref _retry) is { } retry)
-                {
-                    Encode(retry);
-                    sent.Enqueue((retry, Stopwatch.GetTimestamp(), retry.CalculateSize()));
-                    await call.RequestStream.WriteAsync(retry, _stop.Token).ConfigureAwait(false);
+                    await SendAsync(call, next.Frame, next.Enqueued).ConfigureAwait(false);
                 }
             }
 
@@ -263,10 +280,20 @@ internal sealed class PeerLink : IAsyncDisposable
             return false;
         }
 
-        return _queue.Reader.Completion.IsCompleted;
+        return _queue.Reader.Completion.IsCompleted && _backlog.IsEmpty;
+
+        async Task SendAsync(AsyncDuplexStreamingCall<LogitsFrame, ExchangeAck> stream, LogitsFrame frame, long enqueued)
+        {
+            Encode(frame);
+            sent.Enqueue((frame, enqueued, frame.CalculateSize()));
+            await stream.RequestStream.WriteAsync(frame, _stop.Token).ConfigureAwait(false);
+        }
     }
 
-    /// <summary>Waits for a frame; false when the queue is done or the receiver moved (new address or generation).</summary>
+    /// <summary>
+    /// Waits for a frame to send (a queued one, or the backlog's first falling due); false when the
+    /// queue is done and nothing is held, or the receiver moved (new address or generation).
+    /// </summary>
     private async Task<bool> WaitForFrameAsync(PeerLocation location)
     {
         while (true)
@@ -277,19 +304,46 @@ internal sealed class PeerLink : IAsyncDisposable
                 return false;
             }
 
+            if (_backlog.IsDue(Stopwatch.GetTimestamp()))
+            {
+                return true;
+            }
+
             using var tick = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-            tick.CancelAfter(TimeSpan.FromMilliseconds(250));
+            tick.CancelAfter(FrameBacklog.RecheckInterval);
             try
             {
-                return await _queue.Reader.WaitToReadAsync(tick.Token).ConfigureAwait(false);
+                var queued = _queue.Reader.WaitToReadAsync(tick.Token).AsTask();
+                var woken = _due.WaitAsync(tick.Token);
+                var first = await Task.WhenAny(queued, woken).ConfigureAwait(false);
+                if (first == queued)
+                {
+                    if (!await queued.ConfigureAwait(false))
+                    {
+                        // The queue is done: what is held still goes out.
+                        if (_backlog.IsEmpty)
+                        {
+                            return false;
+                        }
+
+                        await Task.Delay(FrameBacklog.RecheckInterval, _stop.Token).ConfigureAwait(false);
+                        continue;
+                    }
+
+                    if (_backlog.IsEmpty || _queue.Reader.Count > 0)
+                    {
+                        return true;
+                    }
+                }
+                else
+                {
+                    await woken.ConfigureAwait(false);
+                    return true;
+                }
             }
             catch (OperationCanceledException) when (!_stop.IsCancellationRequested)
             {
-                // Look at the directory again; send a refused frame again.
-                if (Volatile.Read(ref _retry) is not null)
-                {
-                    return true;
-                }
+                // Look at the directory again; send a held frame that fell due.
             }
         }
     }

@@ -111,9 +111,16 @@ internal sealed partial class CohortGrain(
 
         var before = _life.Record.FindPeer(report.Peer)?.State;
         var reply = _life.Apply(report);
-        if (_life.Record.FindPeer(report.Peer) is { } peer && before != peer.State && peer.State == PeerState.Failed)
+        if (_life.Record.FindPeer(report.Peer) is { } peer && before != peer.State)
         {
-            LogPeerFailed(logger, _life.Record.Cohort, _life.Record.Run, peer.Name, report.Message);
+            if (peer.State == PeerState.Failed)
+            {
+                LogPeerFailed(logger, _life.Record.Cohort, _life.Record.Run, peer.Name, report.Message);
+            }
+            else if (peer.State == PeerState.Stalled)
+            {
+                LogPeerStalled(logger, _life.Record.Cohort, _life.Record.Run, peer.Name, report.Message);
+            }
         }
 
         await AfterChangeAsync();
@@ -274,6 +281,9 @@ internal sealed partial class CohortGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "cohort '{Cohort}' run '{Run}': peer '{Peer}' failed: {Message}")]
     private static partial void LogPeerFailed(ILogger logger, string cohort, string run, string peer, string message);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "cohort '{Cohort}' run '{Run}': peer '{Peer}' stalled: {Message}")]
+    private static partial void LogPeerStalled(ILogger logger, string cohort, string run, string peer, string message);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "cohort '{Cohort}' run '{Run}' cancelled: {Reason}")]
     private static partial void LogCancelled(ILogger logger, string cohort, string run, string reason);

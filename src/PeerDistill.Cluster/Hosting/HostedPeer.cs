@@ -17,13 +17,16 @@ internal sealed class HostedPeer
     private readonly TaskCompletionSource<PeerEnd> _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Thread? _thread;
 
+    // While a fresh peer waits for its teachers to be placed before its first step: what for.
+    private volatile GatherWait? _startWait;
+
     public HostedPeer(HostedRun run, PeerAssignment assignment, int slot, ILogger logger)
     {
         _run = run;
         _assignment = assignment;
         _slot = slot;
         _logger = logger;
-        Progress = new PeerProgressState(assignment.Peer, assignment.Generation, run.Data.TotalSteps);
+        Progress = new PeerProgressState(assignment.Peer, assignment.Generation, run.Data.TotalSteps, () => _startWait ?? run.Hub.WaitOf(assignment.Peer), TimeProvider.System);
         Progress.StartAt(StartStep);
     }
 
@@ -128,19 +131,41 @@ internal sealed class HostedPeer
         }
     }
 
-    /// <summary>A fresh run starts when every teacher is active, so that every peer has every teacher from step 0 on.</summary>
+    /// <summary>
+    /// A fresh run starts when every teacher is active, so that every peer has every teacher from
+    /// step 0 on. While it waits, its report says for whom (and it is STALLED after a while), and a
+    /// warning names them every <see cref="ExchangeSettings.StallWarningAfter"/>.
+    /// </summary>
     private void WaitForCohort(IReadOnlyList<string> teachers)
     {
-        while (true)
+        var since = DateTime.UtcNow;
+        var warnAt = since + ExchangeSettings.StallWarningAfter;
+        try
         {
-            _cancel.Token.ThrowIfCancellationRequested();
-            var version = _run.Directory.Version;
-            if (teachers.All(t => _run.Directory.Find(t)?.State is PeerPresence.Active or PeerPresence.Done))
+            while (true)
             {
-                return;
-            }
+                _cancel.Token.ThrowIfCancellationRequested();
+                var version = _run.Directory.Version;
+                var absent = teachers.Where(t => _run.Directory.Find(t)?.State is not (PeerPresence.Active or PeerPresence.Done)).ToList();
+                if (absent.Count == 0)
+                {
+                    return;
+                }
 
-            _run.Directory.WaitForChange(version, TimeSpan.FromMilliseconds(250));
+                var wait = new GatherWait(0, since, absent.Select(t => $"'{t}' (not placed yet: the run starts when every peer is)").ToList(), Published: false);
+                _startWait = wait;
+                if (DateTime.UtcNow >= warnAt)
+                {
+                    Log.StillWaiting(_logger, Name, 0, (DateTime.UtcNow - since).TotalSeconds, string.Join("; ", wait.Teachers));
+                    warnAt = DateTime.UtcNow + ExchangeSettings.StallWarningAfter;
+                }
+
+                _run.Directory.WaitForChange(version, TimeSpan.FromMilliseconds(250));
+            }
+        }
+        finally
+        {
+            _startWait = null;
         }
     }
 }

@@ -93,10 +93,10 @@ internal sealed class HostedRun : IAsyncDisposable
     public void UpdateDirectory(IEnumerable<PeerEndpoint> endpoints) =>
         Directory.Update(endpoints.Select(e => new PeerLocation(e.Peer, NormalizeAddress(e.Address), e.Generation, e.State switch
         {
-            PeerState.Active when NormalizeAddress(e.Address).Length > 0 => PeerPresence.Active,
+            PeerState.Active or PeerState.Stalled when NormalizeAddress(e.Address).Length > 0 => PeerPresence.Active,
             PeerState.Completed or PeerState.Failed or PeerState.Interrupted => PeerPresence.Done,
             _ => PeerPresence.Missing,
-        }, e.Step)));
+        }, e.Step, e.WorkerId, e.WaitingAt)));
 
     /// <summary>Whether the run's spec has a peer named <paramref name="peer"/>.</summary>
     public bool Has(string peer) => HasPeer(Spec, peer);

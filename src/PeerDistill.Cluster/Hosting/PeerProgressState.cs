@@ -1,10 +1,17 @@
+using System.Globalization;
 using PeerDistill.Cluster.Cohorts;
+using PeerDistill.Cluster.Exchange;
 using PeerDistill.Core.Runner;
 
 namespace PeerDistill.Cluster.Hosting;
 
-/// <summary>The latest of what a hosted peer did, as its peer grain reports it to the cohort.</summary>
-internal sealed class PeerProgressState(string peer, ulong generation, long totalSteps) : ICohortObserver
+/// <summary>
+/// The latest of what a hosted peer did, as its peer grain reports it to the cohort: its state,
+/// progress and message, and, while it waits for its teachers (<paramref name="waitOf"/>), at which
+/// step and for how long; a wait longer than <see cref="ExchangeSettings.StallWarningAfter"/> makes
+/// an active peer STALLED, its message naming what it waits for.
+/// </summary>
+internal sealed class PeerProgressState(string peer, ulong generation, long totalSteps, Func<GatherWait?> waitOf, TimeProvider time) : ICohortObserver
 {
     private readonly object _gate = new();
     private PeerState _state = PeerState.Pending;
@@ -17,23 +24,33 @@ internal sealed class PeerProgressState(string peer, ulong generation, long tota
     /// <summary>The report of this generation, as from <paramref name="silo"/>.</summary>
     public PeerReport Snapshot(string silo)
     {
+        var wait = waitOf();
         lock (_gate)
         {
+            var live = States.IsLive(_state);
+            var waited = live && wait is not null ? Math.Max(0, (time.GetUtcNow().UtcDateTime - wait.Since).TotalSeconds) : 0;
+            var stalled = live && wait is not null && waited >= ExchangeSettings.StallWarningAfter.TotalSeconds;
             return new PeerReport
             {
                 Peer = peer,
                 Generation = generation,
                 Silo = silo,
-                State = _state,
+                State = stalled ? PeerState.Stalled : _state == PeerState.Stalled ? PeerState.Active : _state,
                 Step = _step,
                 TotalSteps = totalSteps,
                 Loss = _loss,
                 Accuracy = _accuracy,
-                Message = _message,
+                Message = stalled ? Waiting(wait!, waited) : _message,
                 CheckpointStep = _checkpointStep,
+                WaitingAtStep = live && wait is { Published: true } ? wait.Step : null,
+                WaitedSeconds = waited,
             };
         }
     }
+
+    /// <summary>What a peer that waits says: for how long, at which step, for whom.</summary>
+    private static string Waiting(GatherWait wait, double seconds) =>
+        string.Create(CultureInfo.InvariantCulture, $"waiting {seconds:0} s at step {wait.Step} for {string.Join("; ", wait.Teachers)}");
 
     public PeerState State
     {

@@ -127,6 +127,46 @@ public sealed class CohortLifecycleTests
         Assert.Equal(("w2", 1, (string?)null, 20L), (mlp.WorkerId, mlp.SlotIndex, mlp.AvoidWorkerId, mlp.ResumeFromStep));
         var reactivated = Assert.Single(_h.Run.Record.Events, e => e.Kind == EventKinds.Reactivated);
         Assert.Contains("generation 2 on worker 'w2' slot 1, resuming from step 20", reactivated.Message, StringComparison.Ordinal);
+        Assert.Contains($"(silo {Lifecycle.Silo("w2")})", reactivated.Message, StringComparison.Ordinal);
+        // The new generation's progress is where its checkpoint left off, not where the lost one was.
+        Assert.Equal(20L, mlp.Step);
+        Assert.Equal(20L, _h.Run.Endpoints().Single(e => e.Peer == "mlp").Step);
+    }
+
+    [Fact]
+    public void StalledReport_PeerStalledWithItsMessageAndOneEvent_ActiveAgainWhenItSteps()
+    {
+        _h.PlaceAllActive();
+        const string waiting = "waiting 12 s at step 40 for 'cnn' (active on worker 'w2', at step 40, itself waiting at step 40)";
+
+        var reply = _h.Run.Apply(new PeerReport { Peer = "mlp", Generation = 1, Silo = Lifecycle.Silo("w1"), State = PeerState.Stalled, Step = 40, Message = waiting, WaitingAtStep = 40, WaitedSeconds = 12 });
+        _h.Run.Apply(new PeerReport { Peer = "mlp", Generation = 1, Silo = Lifecycle.Silo("w1"), State = PeerState.Stalled, Step = 40, Message = waiting, WaitingAtStep = 40, WaitedSeconds = 12.5 });
+
+        Assert.False(reply.Stop);
+        var mlp = _h.Peer("mlp");
+        Assert.Equal((PeerState.Stalled, waiting, 40L), (mlp.State, mlp.Message, mlp.WaitingAt));
+        Assert.Equal(40L, _h.Run.Endpoints().Single(e => e.Peer == "mlp").WaitingAt);
+        Assert.Equal(waiting, Assert.Single(_h.Run.Record.Events, e => e.Kind == EventKinds.Stalled).Message);
+        Assert.Equal(CohortState.Running, _h.Run.Record.State);
+
+        _h.Report("mlp", "w1", PeerState.Active, step: 41);
+
+        Assert.Equal((PeerState.Active, (long?)null), (mlp.State, mlp.WaitingAt));
+        Assert.Single(_h.Run.Record.Events, e => e.Kind == EventKinds.Moving && e.Peer == "mlp");
+        Assert.Single(_h.Run.Record.Events, e => e.Kind == EventKinds.Activated && e.Peer == "mlp");
+    }
+
+    [Fact]
+    public void Reactivation_EndpointCarriesTheResumeStep_NotTheLostGenerationsProgress()
+    {
+        _h.PlaceAllActive();
+        _h.Report("cnn", "w2", PeerState.Active, step: 900);
+        _h.Run.LoseSilo(Lifecycle.Silo("w2"), "dead");
+
+        _h.Place("cnn", "w4", newestCheckpoint: 500);
+
+        var endpoint = _h.Run.Endpoints().Single(e => e.Peer == "cnn");
+        Assert.Equal((2UL, 500L, (long?)null), (endpoint.Generation, endpoint.Step, endpoint.WaitingAt));
     }
 
     [Fact]

@@ -351,6 +351,84 @@ public sealed class ExchangeHubTests
     }
 
     [Fact]
+    public void ATeacherReactivatedFromAnOlderCheckpoint_IsNotWaitedFor_WhileItCatchesUp()
+    {
+        // 'c' was lost and came back as generation 2 from its checkpoint of step 10; 'a' is at step 50.
+        var hub = NewHub(out var directory, timeout: TimeSpan.FromSeconds(30));
+        directory.Update([new PeerLocation("b", "http://w2", 1, PeerPresence.Active, Step: 50), new PeerLocation("c", "http://w5", 2, PeerPresence.Active, Step: 10, WorkerId: "w5")]);
+        hub.Host("a", 1, ["b", "c"], startStep: 50);
+        Assert.True(Deliver(hub, Frame("b", 50)).Accepted);
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Assert.Equal(["b"], hub.Gather("a", 50, ["b", "c"], CancellationToken.None).Select(g => g.Peer));
+        Assert.True(clock.ElapsedMilliseconds < 2000, $"waited {clock.ElapsedMilliseconds} ms for a teacher 40 steps behind");
+    }
+
+    [Fact]
+    public async Task ABehindTeacher_BelowQuorum_IsWaitedForUntilItCatchesUp_NotTheTimeout_AndTheWaitSaysSo()
+    {
+        // Only 'c' teaches 'a' here: the quorum of one needs it, so 'a' waits for it to catch up (it
+        // does not give up on it, and it does not wait for the step timeout either).
+        var hub = NewHub(out var directory, timeout: TimeSpan.FromSeconds(30));
+        directory.Update([new PeerLocation("c", "http://w5", 2, PeerPresence.Active, Step: 10, WorkerId: "w5")]);
+        hub.Host("a", 1, ["c"], startStep: 50);
+        var gather = Task.Run(() => hub.Gather("a", 50, ["c"], CancellationToken.None));
+        await WaitUntilAsync(() => hub.WaitOf("a") is not null);
+
+        var wait = hub.WaitOf("a")!;
+        Assert.Equal(50, wait.Step);
+        Assert.Contains("'c' (generation 2 on worker 'w5', catching up: at step 10)", Assert.Single(wait.Teachers), StringComparison.Ordinal);
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        directory.Update([new PeerLocation("c", "http://w5", 2, PeerPresence.Active, Step: 50, WorkerId: "w5")]);
+        Assert.True(Deliver(hub, Frame("c", 50, generation: 2)).Accepted);
+        Assert.Equal(["c"], (await gather.WaitAsync(TimeSpan.FromSeconds(5))).Select(g => g.Peer));
+        Assert.True(clock.ElapsedMilliseconds < 2000, $"took {clock.ElapsedMilliseconds} ms after the teacher caught up");
+        Assert.Null(hub.WaitOf("a"));
+    }
+
+    [Theory]
+    [InlineData(1L, null)]
+    [InlineData(0L, 0L)]
+    public void ATeacherWhoseLogitsWereSentButLost_IsNotWaitedForPastTheTimeout_EvenBelowQuorum(long teacherStep, long? teacherWaitingAt)
+    {
+        // 'c' completed step 0 (or waits at step 0 for its own teachers): it published its logits of
+        // step 0, and they never arrived. Waiting longer cannot bring them.
+        var hub = NewHub(out var directory, timeout: TimeSpan.FromMilliseconds(300));
+        directory.Update([new PeerLocation("c", "http://w3", 1, PeerPresence.Active, Step: teacherStep, WaitingAt: teacherWaitingAt)]);
+        hub.Host("a", 1, ["c"], startStep: 0);
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Assert.Empty(hub.Gather("a", 0, ["c"], CancellationToken.None));
+        Assert.InRange(clock.ElapsedMilliseconds, 250, 10_000);
+    }
+
+    [Fact]
+    public async Task ATeacherThatHasNotSent_BelowQuorum_IsWaitedForPastTheTimeout_AndTheWaitNamesIt()
+    {
+        var hub = NewHub(out var directory, timeout: TimeSpan.FromMilliseconds(200));
+        directory.Update([new PeerLocation("c", "http://w3", 1, PeerPresence.Active, Step: 0, WorkerId: "w3")]);
+        hub.Host("a", 1, ["c"], startStep: 0);
+        var gather = Task.Run(() => hub.Gather("a", 0, ["c"], CancellationToken.None));
+        await Task.Delay(600);
+
+        Assert.False(gather.IsCompleted);
+        Assert.Equal("'c' (active on worker 'w3', at step 0)", Assert.Single(hub.WaitOf("a")!.Teachers));
+        Assert.True(Deliver(hub, Frame("c", 0)).Accepted);
+        Assert.Equal(["c"], (await gather.WaitAsync(TimeSpan.FromSeconds(5))).Select(g => g.Peer));
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), "the condition did not hold within 10 s");
+            await Task.Delay(10);
+        }
+    }
+
+    [Fact]
     public void BoundedStaleness_NeverWaits_AndTakesEachTeachersFreshestLogitsWithinK()
     {
         var hub = NewHub(out var directory, staleness: 2);
