@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Net;
 using System.Security.Cryptography;
 using PeerDistill.Cluster.Hosting;
@@ -53,6 +54,12 @@ internal static class WorkerCommand
                 return ExitCodes.InvalidInput;
             }
 
+            if (name == SiloRoles.Coordinator)
+            {
+                Console.Error.WriteLine($"--id: '{name}' names the coordinator's silo; give this worker another id");
+                return ExitCodes.InvalidInput;
+            }
+
             using var process = new ServiceProcess();
             var exchange = new GrpcServiceHostOptions { Host = parse.GetValue(host)!, Port = parse.GetValue(port), MinimumLogLevel = ServiceProcess.LogLevel };
             while (true)
@@ -69,25 +76,60 @@ internal static class WorkerCommand
                     ClusterId = parse.GetValue(clusterId)!,
                     Slots = descriptors,
                 };
-                await using var worker = await WorkerNode.StartAsync(silo, exchange, parse.GetValue(advertise), cancellation).ConfigureAwait(false);
-                exchange.Port = new Uri(worker.ExchangeAddress).Port;
-                Console.WriteLine($"worker '{name}' serving at {worker.ExchangeAddress} with {descriptors.Count} slot(s) ({string.Join(", ", descriptors.Select(d => d.Device))}); silo {address}:{silo.SiloPort} joined the cluster of {primary}");
-                Console.Out.Flush();
-                var ended = await Task.WhenAny(process.StopRequested, worker.Stopped, worker.CoordinatorLost, Task.Delay(Timeout.Infinite, cancellation)).ConfigureAwait(false);
-                if (ended != worker.CoordinatorLost)
+                WorkerNode started;
+                using (var starting = CancellationTokenSource.CreateLinkedTokenSource(cancellation))
+                using (process.OnStop(_ => starting.Cancel()))
                 {
-                    break;
+                    try
+                    {
+                        started = await WorkerNode.StartAsync(silo, exchange, parse.GetValue(advertise), starting.Token).ConfigureAwait(false);
+                    }
+                    catch (WorkerIdTakenException e)
+                    {
+                        Console.Error.WriteLine($"error: {e.Message}");
+                        return ExitCodes.InvalidInput;
+                    }
+                    catch (OperationCanceledException) when (process.StopRequested.IsCompleted)
+                    {
+                        Console.WriteLine($"worker '{name}' stopped ({process.StopRequested.Result} received while it joined the cluster)");
+                        return ExitCodes.Interrupted;
+                    }
                 }
 
-                Console.WriteLine($"worker '{name}' leaves its cluster: {worker.CoordinatorLost.Result}; its peers stopped with a checkpoint; joining {primary} again");
+                await using var worker = started;
+                // The first thing a stop request does, on the signal's thread: no new peer starts
+                // here and every hosted peer stops at its next step boundary.
+                using var onStop = process.OnStop(signal => worker.BeginStop(signal + " received"));
+                exchange.Port = new Uri(worker.ExchangeAddress).Port;
+                Console.WriteLine($"worker '{name}' serving at {worker.ExchangeAddress} with {descriptors.Count} slot(s) ({string.Join(", ", descriptors.Select(d => d.Device))}); silo {worker.SiloAddress} joined the cluster of {primary}");
                 Console.Out.Flush();
+                var ended = await Task.WhenAny(process.StopRequested, worker.Stopped, worker.CoordinatorLost, Task.Delay(Timeout.Infinite, cancellation)).ConfigureAwait(false);
+                if (ended == worker.CoordinatorLost)
+                {
+                    Console.WriteLine($"worker '{name}' leaves its cluster: {worker.CoordinatorLost.Result}; its peers stopped with a checkpoint; joining {primary} again");
+                    Console.Out.Flush();
+                    continue;
+                }
+
+                var reason = process.StopRequested.IsCompleted ? process.StopRequested.Result + " received" : "its silo left the cluster";
+                var stopped = await worker.StopAsync(reason).ConfigureAwait(false);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"worker '{name}' stopped ({reason}): {Stopped(stopped)}; peers stopped {stopped.ToCheckpoints.TotalSeconds:0.00} s after the request, silo left the cluster after {stopped.ToLeft.TotalSeconds:0.00} s"));
+                Console.Out.Flush();
+                break;
             }
 
-            Console.WriteLine("worker stopping: peers checkpoint at their next step boundary");
-            Console.Out.Flush();
             return process.StopRequested.IsCompleted ? ExitCodes.Interrupted : ExitCodes.Ok;
         });
         return command;
+    }
+
+    /// <summary>What became of the peers of a stopped worker, for its last line.</summary>
+    private static string Stopped(WorkerStopped stopped)
+    {
+        var peers = stopped.Peers.Count == 0 ? "no peer was running" : string.Join(", ", stopped.Peers.Select(p => $"'{p.Peer}' (at step {p.Step} when told)"));
+        return peers
+            + (stopped.PeersStopped ? string.Empty : $"; not every peer stopped within {WorkerNode.PeerStopTimeout.TotalSeconds:0} s")
+            + (stopped.Reported ? string.Empty : "; not every end reached its cohort");
     }
 
     /// <summary>The slots from --slots and --devices (null, with the reason on stderr, when they disagree or are invalid).</summary>

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace PeerDistill.Protocol;
@@ -96,6 +97,9 @@ public sealed class GrpcServiceHost : IAsyncDisposable
         // answers UNKNOWN; processes with more to say add their own checks through configureServices.)
         builder.Services.AddGrpcHealthChecks().AddCheck(ServingCheck, () => HealthCheckResult.Healthy("serving gRPC"));
         builder.Services.AddGrpcReflection();
+        // Ctrl-C and SIGTERM belong to the process that owns the host (it stops its work in its own
+        // order first); the host never reacts to signals by itself.
+        builder.Services.AddSingleton<IHostLifetime, ProcessOwnedLifetime>();
         configureServices?.Invoke(builder.Services);
         configureHost?.Invoke(builder);
         var app = builder.Build();

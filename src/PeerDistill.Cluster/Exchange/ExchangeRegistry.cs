@@ -1,10 +1,19 @@
 namespace PeerDistill.Cluster.Exchange;
 
 /// <summary>The exchange hubs of the cohort runs a worker hosts peers of, by cohort and run.</summary>
-public sealed class ExchangeRegistry
+public sealed class ExchangeRegistry : IDisposable
 {
     private readonly object _gate = new();
     private readonly Dictionary<(string Cohort, string Run), ExchangeHub> _hubs = new();
+    private readonly CancellationTokenSource _closing = new();
+
+    /// <summary>Cancelled when the worker stops: the Exchange streams other workers hold open to it end then, so that its server need not wait for them.</summary>
+    public CancellationToken Closing => _closing.Token;
+
+    /// <summary>Ends every Exchange stream served here (the worker stops; its peers have stopped already).</summary>
+    public void Close() => _closing.Cancel();
+
+    public void Dispose() => _closing.Dispose();
 
     public void Add(ExchangeHub hub)
     {

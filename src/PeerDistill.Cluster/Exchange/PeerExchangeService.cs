@@ -21,7 +21,8 @@ public sealed class PeerExchangeService(ExchangeRegistry registry, ILogger logge
     {
         // The hub believes a stream that has carried a sender's frames in sequence: this call is one stream.
         var stream = new object();
-        while (await frames.MoveNext(context.CancellationToken).ConfigureAwait(false))
+        using var ends = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, registry.Closing);
+        while (await NextAsync(frames, registry, ends.Token).ConfigureAwait(false))
         {
             var frame = frames.Current;
             var hub = registry.Find(frame.Cohort, frame.Run);
@@ -50,6 +51,19 @@ public sealed class PeerExchangeService(ExchangeRegistry registry, ILogger logge
                 RefusedCode = (int)verdict.Code,
                 Stale = verdict.Behind,
             }, context.CancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The next frame of the stream; UNAVAILABLE once this worker stops (the sender reconnects to wherever its receiver goes).</summary>
+    private static async Task<bool> NextAsync(IAsyncStreamReader<LogitsFrame> frames, ExchangeRegistry registry, CancellationToken cancellation)
+    {
+        try
+        {
+            return await frames.MoveNext(cancellation).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (registry.Closing.IsCancellationRequested)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, "this worker is stopping"));
         }
     }
 

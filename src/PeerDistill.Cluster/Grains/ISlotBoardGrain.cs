@@ -4,9 +4,10 @@ namespace PeerDistill.Cluster.Grains;
 
 /// <summary>
 /// The cluster's slot board (one, on the coordinator silo, key <see cref="Key"/>): which slot of
-/// which silo holds which peer. Capacity comes from the silos' metadata, liveness from Orleans
-/// membership (a dead silo's slots are dropped); the placement director reserves, the peer grain
-/// confirms when it activates and releases when it ends.
+/// which silo holds which peer, and which worker silo holds which worker id. Capacity comes from the
+/// silos' metadata, liveness from Orleans membership (a dead silo's slots are dropped); a worker silo
+/// joins under its id before it is offered slots, and drains when its worker stops; the placement
+/// director reserves, the peer grain confirms when it activates and releases when it ends.
 /// </summary>
 public interface ISlotBoardGrain : IGrainWithStringKey
 {
@@ -25,6 +26,12 @@ public interface ISlotBoardGrain : IGrainWithStringKey
 
     /// <summary>Frees the peer's slot on <paramref name="silo"/> (nothing if it holds none there).</summary>
     Task ReleaseAsync(string peer, string silo);
+
+    /// <summary>A worker silo takes its worker id (refused while another live silo holds it); only admitted silos get peers.</summary>
+    Task<WorkerAdmission> JoinAsync(string worker, string silo);
+
+    /// <summary>The worker of <paramref name="silo"/> stops: no new peer is placed on it.</summary>
+    Task DrainAsync(string silo);
 
     /// <summary>Every slot held now.</summary>
     Task<IReadOnlyList<SlotReservation>> HeldAsync();

@@ -108,7 +108,19 @@ internal sealed partial class PeerGrain(SiloPeerHost host, ILocalSiloDetails sil
             _current = null;
         }
 
-        host.Start(assignment, _slot!);
+        try
+        {
+            host.Start(assignment, _slot!);
+        }
+        catch (SlotUnavailableException) when (host.IsDraining)
+        {
+            // This worker stops: the slot goes, and so does this activation, so that the cohort's
+            // next try activates the peer on another worker.
+            await Board.ReleaseAsync(_key, Silo);
+            DeactivateOnIdle();
+            throw;
+        }
+
         _current = assignment;
         _timer ??= this.RegisterGrainTimer(ReportTickAsync, new GrainTimerCreationOptions(ReportInterval, ReportInterval) { KeepAlive = true, Interleave = true });
         LogStarted(logger, _key, assignment.Generation, _slot!.Index, assignment.ResumeFromStep is { } s ? $"resuming from step {s}" : "from scratch");

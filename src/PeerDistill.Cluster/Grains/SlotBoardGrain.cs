@@ -12,13 +12,14 @@ internal sealed partial class SlotBoardGrain(IClusterMembershipService membershi
     public static readonly TimeSpan UnconfirmedLapse = TimeSpan.FromSeconds(30);
 
     private readonly Dictionary<string, Held> _held = new(StringComparer.Ordinal);
+    private readonly WorkerRoster _roster = new();
 
     public Task<SlotReservation?> ReserveAsync(string peer, string device, string? avoidWorker, IReadOnlyList<SiloOffer> offers)
     {
         Prune();
         if (_held.TryGetValue(peer, out var current))
         {
-            if (offers.Any(o => o.Silo == current.Reservation.Silo))
+            if (offers.Where(_roster.Offers).Any(o => o.Silo == current.Reservation.Silo))
             {
                 return Task.FromResult<SlotReservation?>(current.Reservation);
             }
@@ -26,7 +27,7 @@ internal sealed partial class SlotBoardGrain(IClusterMembershipService membershi
             _held.Remove(peer);
         }
 
-        var chosen = SlotChooser.Choose(peer, device, avoidWorker, offers, _held.Values.Select(h => h.Reservation).ToList());
+        var chosen = SlotChooser.Choose(peer, device, avoidWorker, offers.Where(_roster.Offers).ToList(), _held.Values.Select(h => h.Reservation).ToList());
         if (chosen is not null)
         {
             _held[peer] = new Held(chosen, time.GetUtcNow(), Confirmed: false);
@@ -43,6 +44,7 @@ internal sealed partial class SlotBoardGrain(IClusterMembershipService membershi
             .Where(m => m.Status == SiloStatus.Active)
             .Select(m => SiloRoles.OfferOf(m.SiloAddress, m.Name, metadata.GetSiloMetadata(m.SiloAddress)?.Metadata))
             .OfType<SiloOffer>()
+            .Where(_roster.Offers)
             .ToList();
         return Task.FromResult(SlotChooser.Choose(string.Empty, device, null, offers, _held.Values.Select(h => h.Reservation).ToList()) is not null);
     }
@@ -74,15 +76,42 @@ internal sealed partial class SlotBoardGrain(IClusterMembershipService membershi
         return Task.CompletedTask;
     }
 
+    public Task<WorkerAdmission> JoinAsync(string worker, string silo)
+    {
+        var admission = _roster.Join(worker, silo, IsMember);
+        if (admission.Admitted)
+        {
+            LogJoined(logger, worker, silo);
+        }
+        else
+        {
+            LogRefused(logger, worker, silo, admission.Holder!);
+        }
+
+        return Task.FromResult(admission);
+    }
+
+    public Task DrainAsync(string silo)
+    {
+        _roster.Drain(silo);
+        LogDraining(logger, silo);
+        return Task.CompletedTask;
+    }
+
     public Task<IReadOnlyList<SlotReservation>> HeldAsync()
     {
         Prune();
         return Task.FromResult<IReadOnlyList<SlotReservation>>(_held.Values.Select(h => h.Reservation).ToList());
     }
 
+    /// <summary>Whether a silo is a member of the cluster now (joining or active; not shutting down, not dead).</summary>
+    private bool IsMember(string silo) =>
+        membership.CurrentSnapshot.GetSiloStatus(SiloAddress.FromParsableString(silo)) is SiloStatus.Active or SiloStatus.Joining or SiloStatus.Created;
+
     /// <summary>Drops the slots of silos that are no longer active, and reservations no activation confirmed in time.</summary>
     private void Prune()
     {
+        _roster.Prune(IsMember);
         var snapshot = membership.CurrentSnapshot;
         var now = time.GetUtcNow();
         foreach (var (peer, held) in _held.ToList())
@@ -101,6 +130,15 @@ internal sealed partial class SlotBoardGrain(IClusterMembershipService membershi
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "slot board: '{Peer}' released slot {Slot} on worker '{Worker}'")]
     private static partial void LogReleased(ILogger logger, string peer, string worker, int slot);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "worker '{Worker}' joined with silo {Silo}")]
+    private static partial void LogJoined(ILogger logger, string worker, string silo);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "refused silo {Silo} as worker '{Worker}': silo {Holder}, a member of the cluster, holds that id")]
+    private static partial void LogRefused(ILogger logger, string worker, string silo, string holder);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "silo {Silo} drains: its worker stops, no new peer goes there")]
+    private static partial void LogDraining(ILogger logger, string silo);
 
     private sealed record Held(SlotReservation Reservation, DateTimeOffset Since, bool Confirmed);
 }

@@ -25,6 +25,7 @@ public sealed partial class SiloPeerHost : IAsyncDisposable
     private readonly ConcurrentDictionary<string, GrpcChannel> _channels = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Cohort, string Run), HostedRun> _runs = new();
     private readonly object _gate = new();
+    private volatile string? _drainReason;
 
     public SiloPeerHost(ExchangeEndpoint endpoint, ExchangeRegistry registry, ClusterRoots roots, ILogger<SiloPeerHost> logger)
     {
@@ -53,6 +54,12 @@ public sealed partial class SiloPeerHost : IAsyncDisposable
         if (!RunIdPattern().IsMatch(assignment.Run))
         {
             throw Refused(cohort, peerName, $"run id '{Quote(assignment.Run)}' is not one (1 to 128 letters, digits, '.', '-' or '_', starting with a letter or digit)");
+        }
+
+        if (_drainReason is { } draining)
+        {
+            // Not the peer's fault: its cohort places it on another worker.
+            throw new SlotUnavailableException($"peer '{Quote(peerName)}' was not started: this worker stops ({draining})");
         }
 
         if (assignment.ResumeFromStep is < 0)
@@ -127,23 +134,76 @@ public sealed partial class SiloPeerHost : IAsyncDisposable
         }
     }
 
-    /// <summary>Stops every hosted peer with a checkpoint and waits (at most a minute) until they have.</summary>
-    public async Task StopAllAsync(string reason)
+    /// <summary>Whether this worker stops (no new peer starts here).</summary>
+    public bool IsDraining => _drainReason is not null;
+
+    /// <summary>
+    /// The worker stops: no new peer starts here, and every hosted peer is told to stop at its next
+    /// step boundary (at once while it waits for teachers) with a checkpoint. Returns at once (it
+    /// runs on the signal's thread); each peer's name and the steps it had completed when told.
+    /// </summary>
+    public IReadOnlyList<(string Peer, long Step)> Drain(string reason)
     {
+        lock (_gate)
+        {
+            _drainReason ??= reason;
+        }
+
         var running = _runs.Values.SelectMany(r => r.Peers).Where(p => !p.HasEnded).ToList();
         foreach (var peer in running)
         {
             peer.Stop(reason);
         }
 
+        // Read after the request: a peer completes at most the step it is in now.
+        return running.Select(p => (p.Name, p.Progress.Snapshot(string.Empty).Step)).ToList();
+    }
+
+    /// <summary>Waits (at most <paramref name="timeout"/>) until every hosted peer's thread has ended; false on timeout.</summary>
+    public async Task<bool> WaitForPeersAsync(TimeSpan timeout)
+    {
+        var running = _runs.Values.SelectMany(r => r.Peers).Where(p => !p.HasEnded).Select(p => p.Ended).ToList();
         try
         {
-            await Task.WhenAll(running.Select(p => p.Ended)).WaitAsync(TimeSpan.FromMinutes(1)).ConfigureAwait(false);
+            await Task.WhenAll(running).WaitAsync(timeout).ConfigureAwait(false);
+            return true;
         }
         catch (TimeoutException)
         {
-            Log.StopSlow(_logger, 60);
+            Log.StopSlow(_logger, timeout.TotalSeconds);
+            return false;
         }
+    }
+
+    /// <summary>
+    /// Waits (at most <paramref name="timeout"/>) until no peer is hosted here any more: each ended
+    /// peer's grain reported its end to its cohort and forgot it. False on timeout.
+    /// </summary>
+    public async Task<bool> WaitUntilReportedAsync(TimeSpan timeout)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!_runs.IsEmpty)
+        {
+            if (clock.Elapsed >= timeout)
+            {
+                return false;
+            }
+
+            await Task.Delay(50).ConfigureAwait(false);
+        }
+
+        return true;
+    }
+
+    /// <summary>Stops every hosted peer with a checkpoint and waits (at most a minute) until they have.</summary>
+    public async Task StopAllAsync(string reason)
+    {
+        foreach (var peer in _runs.Values.SelectMany(r => r.Peers).Where(p => !p.HasEnded).ToList())
+        {
+            peer.Stop(reason);
+        }
+
+        await WaitForPeersAsync(TimeSpan.FromMinutes(1)).ConfigureAwait(false);
     }
 
     /// <summary>What the hosted generation of the peer did so far; null if this process does not host it.</summary>

@@ -1,0 +1,17 @@
+using Microsoft.Extensions.Hosting;
+
+namespace PeerDistill.Protocol;
+
+/// <summary>
+/// The lifetime of a <see cref="GrpcServiceHost"/>: no signal handling. The host's default console
+/// lifetime begins the host's own shutdown on Ctrl-C or SIGTERM, in its own order (the server
+/// waiting for long-lived streams, then Orleans deactivating grains); the processes that own a host
+/// handle the signals themselves, stop their work first (a worker's peers at their next step
+/// boundary, with a checkpoint) and then stop the host.
+/// </summary>
+internal sealed class ProcessOwnedLifetime : IHostLifetime
+{
+    public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
