@@ -16,18 +16,25 @@ internal static class RunCommand
         var resume = new Option<bool>("--resume") { Description = "Continue from the latest checkpoints common to all peers." };
         var baseline = new Option<bool>("--baseline") { Description = "Also train the same peers with the same seeds without distillation, and report the gain." };
         var output = new Option<string?>("--output") { Description = "Output directory (default: the spec's output, else runs/<cohort>)." };
-        var command = new Command("run", "Train a cohort in this process: every peer on its own thread, logits exchanged in memory.") { spec, resume, baseline, output };
+        var holdAt = new Option<long?>("--hold-at-step") { Description = "Every peer waits before this step until Ctrl-C or SIGTERM, which stop the cohort there with checkpoints of exactly that many steps (to stop a run at a chosen step, and resume it later)." };
+        var command = new Command("run", "Train a cohort in this process: every peer on its own thread, logits exchanged in memory.") { spec, resume, baseline, output, holdAt };
         command.SetAction(parse => Run(parse.GetValue(spec)!, new ExperimentOptions
         {
             Resume = parse.GetValue(resume),
             Baseline = parse.GetValue(baseline),
             Output = parse.GetValue(output),
-        }));
+        }, parse.GetValue(holdAt)));
         return command;
     }
 
-    private static int Run(string specPath, ExperimentOptions options)
+    private static int Run(string specPath, ExperimentOptions options, long? holdAt)
     {
+        if (holdAt is < 1)
+        {
+            Console.Error.WriteLine($"--hold-at-step: must be 1 or more, got {holdAt}");
+            return ExitCodes.InvalidInput;
+        }
+
         var spec = SpecFile.Load(specPath, Console.Error);
         if (spec is null)
         {
@@ -35,6 +42,14 @@ internal static class RunCommand
         }
 
         var stop = new StopControl();
+        if (holdAt is { } hold)
+        {
+            stop.HoldAt(hold, step =>
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"held before step {step}: every peer waits here until Ctrl-C or SIGTERM"));
+                Console.Out.Flush();
+            });
+        }
         var signals = 0;
         void OnSignal(PosixSignalContext context)
         {

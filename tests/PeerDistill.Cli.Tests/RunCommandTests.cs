@@ -44,7 +44,7 @@ public class RunCommandTests
     }
 
     [Fact]
-    public void Interrupt_SavesCheckpoints_AndResumeEndsLikeAnUninterruptedRun()
+    public async Task Interrupt_SavesCheckpoints_AndResumeEndsLikeAnUninterruptedRun()
     {
         var dir = Directory.CreateTempSubdirectory("peerdistill-sigint-").FullName;
         try
@@ -52,34 +52,47 @@ public class RunCommandTests
             var (code, _, stderr) = CliProcess.RunIn(dir, "run", Smoke, "--output", "full");
             Assert.True(code == 0, stderr);
 
-            using (var process = CliProcess.Start(dir, "run", Smoke, "--output", "split"))
+            // The run holds before step 60 and says so; the interrupt lands there, however loaded the machine.
+            using (var process = CliProcess.Start(dir, "run", Smoke, "--output", "split", "--hold-at-step", "60"))
             {
-                var metrics = Path.Combine(dir, "split", "metrics.jsonl");
-                var deadline = Stopwatch.StartNew();
-                while (StepLines(metrics) < 60 && deadline.Elapsed < TimeSpan.FromMinutes(2) && !process.HasExited)
+                var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                var stdout = new System.Text.StringBuilder();
+                process.OutputDataReceived += (_, e) =>
                 {
-                    Thread.Sleep(50);
-                }
+                    if (e.Data is null)
+                    {
+                        return;
+                    }
 
-                Assert.False(process.HasExited, "the run ended before it could be interrupted");
+                    lock (stdout)
+                    {
+                        stdout.AppendLine(e.Data);
+                    }
+
+                    if (e.Data.StartsWith("held before step 60", StringComparison.Ordinal))
+                    {
+                        held.TrySetResult();
+                    }
+                };
+                process.BeginOutputReadLine();
+                var err = process.StandardError.ReadToEndAsync();
+                Assert.True(await Task.WhenAny(held.Task, process.WaitForExitAsync(), Task.Delay(CliProcess.Limit)) == held.Task, $"the run never held before step 60\n{stdout}");
                 using (var kill = Process.Start("kill", ["-INT", process.Id.ToString(CultureInfo.InvariantCulture)]))
                 {
                     kill.WaitForExit();
                 }
 
-                var stdout = process.StandardOutput.ReadToEnd();
-                var err = process.StandardError.ReadToEnd();
+                Assert.True(process.WaitForExit(CliProcess.Limit), "the run did not exit after SIGINT");
                 process.WaitForExit();
-                Assert.True(process.ExitCode == 130, $"exit {process.ExitCode}\n{err}\n{stdout}");
-                Assert.Contains("--resume", stdout, StringComparison.Ordinal);
+                Assert.True(process.ExitCode == 130, $"exit {process.ExitCode}\n{await err}\n{stdout}");
+                Assert.Contains("--resume", stdout.ToString(), StringComparison.Ordinal);
             }
 
-            // Both peers stopped at one step boundary and saved a checkpoint of it.
+            // Both peers stopped at the step boundary they held at and saved a checkpoint of it.
             var latest = new[] { "mlp", "cnn" }
                 .Select(peer => Directory.GetFiles(Path.Combine(dir, "split", "checkpoints", "dml", peer), "*.ckpt").Select(Path.GetFileName).Max())
                 .ToList();
-            Assert.NotNull(latest[0]);
-            Assert.Equal(latest[0], latest[1]);
+            Assert.Equal(["step-00000060.ckpt", "step-00000060.ckpt"], latest);
 
             var (resumeCode, resumeOut, resumeErr) = CliProcess.RunIn(dir, "run", Smoke, "--output", "split", "--resume");
             Assert.True(resumeCode == 0, $"{resumeErr}\n{resumeOut}");
@@ -172,18 +185,6 @@ public class RunCommandTests
         using var schema = JsonDocument.Parse(stdout);
         Assert.True(schema.RootElement.TryGetProperty("$schema", out _));
         Assert.True(schema.RootElement.GetProperty("properties").TryGetProperty("peers", out _));
-    }
-
-    private static int StepLines(string path)
-    {
-        if (!File.Exists(path))
-        {
-            return 0;
-        }
-
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd().Split('\n').Count(l => l.Contains("\"type\":\"step\"", StringComparison.Ordinal));
     }
 
     private static List<double> Accuracies(string output)

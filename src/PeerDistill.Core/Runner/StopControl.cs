@@ -13,6 +13,8 @@ public sealed class StopControl
     private bool _coupled;
     private long? _stopAt;
     private bool _requested;
+    private long? _holdAt;
+    private Action<long>? _onHold;
 
     public StopControl(bool coupled = true)
     {
@@ -60,6 +62,22 @@ public sealed class StopControl
             _requested = true;
             CheckpointOnStop = checkpoint;
             _stopAt = _coupled && _started.Count > 0 ? _started.Values.Max() + 1 : null;
+            Monitor.PulseAll(_gate);
+        }
+    }
+
+    /// <summary>
+    /// Makes every peer wait before <paramref name="step"/> until a stop is asked for (which then
+    /// stops them there, with a checkpoint of exactly that many steps): a run held at a step of the
+    /// caller's choice, to interrupt it at a known moment. <paramref name="onHeld"/> is called once,
+    /// when the first peer arrives there.
+    /// </summary>
+    public void HoldAt(long step, Action<long> onHeld)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(step);
+        lock (_gate)
+        {
+            (_holdAt, _onHold) = (step, onHeld);
         }
     }
 
@@ -78,6 +96,17 @@ public sealed class StopControl
     {
         lock (_gate)
         {
+            if (!_requested && step == _holdAt)
+            {
+                var onHeld = _onHold;
+                _onHold = null;
+                onHeld?.Invoke(step);
+                while (!_requested)
+                {
+                    Monitor.Wait(_gate);
+                }
+            }
+
             if (_requested && (_stopAt is null ? true : step >= _stopAt.Value))
             {
                 return false;
