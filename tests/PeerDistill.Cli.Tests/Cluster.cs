@@ -53,18 +53,23 @@ internal sealed partial class Cluster : IAsyncDisposable
     /// <summary>A channel to the coordinator (the caller disposes it).</summary>
     public GrpcChannel Coordinator() => GrpcChannels.ForAddress(Url);
 
-    public void StartWorker(string id, int slots = 1)
+    /// <summary>Starts a worker with id <paramref name="id"/>, known to the test as <paramref name="key"/> (default: its id).</summary>
+    public void StartWorker(string id, int slots = 1, string? key = null)
     {
+        key ??= id;
         var p = CliProcess.Start(_dir, "worker", "--coordinator", ClusterEndpoint, "--slots", slots.ToString(System.Globalization.CultureInfo.InvariantCulture), "--id", id);
-        Follow(p, id, line =>
+        Follow(p, key, line =>
         {
             if (WorkerAddress().Match(line) is { Success: true } m)
             {
-                _addresses[id] = m.Groups[1].Value.TrimEnd('/');
+                _addresses[key] = m.Groups[1].Value.TrimEnd('/');
             }
         });
-        _workers[id] = p;
+        _workers[key] = p;
     }
+
+    /// <summary>The lines a process printed that contain <paramref name="text"/>.</summary>
+    public IReadOnlyList<string> Lines(string who, string text) => _lines.Where(l => l.Who == who && l.Line.Contains(text, StringComparison.Ordinal)).Select(l => l.Line).ToList();
 
     /// <summary>The address a worker serves PeerExchange at, once it printed it.</summary>
     public async Task<string> WorkerAddressAsync(string id)
