@@ -88,7 +88,7 @@ public sealed class GrpcServiceHost : IAsyncDisposable
                 }
             });
         });
-        builder.Services.AddSingleton<RequestMessages>();
+        builder.Services.AddSingleton<RequestMessages>().AddSingleton<MalformedMessageInterceptor>();
         builder.Services.AddGrpc(grpc =>
         {
             grpc.MaxReceiveMessageSize = options.MaxReceiveMessageSize;
