@@ -94,7 +94,12 @@ internal sealed class CheckedRequestReader : PipeReader, IRequestBodyPipeFeature
 
     public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
     {
-        _consumed += _returned.Slice(_returned.Start, consumed).Length;
+        if (!consumed.Equals(_returned.Start))
+        {
+            // (Reads that wait for the rest of a message consume nothing: no slicing for those.)
+            _consumed += _returned.Slice(_returned.Start, consumed).Length;
+        }
+
         if (_refusal is not null)
         {
             // The handler looked at everything before the refused bytes and wants more: it gets the refusal.
