@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using PeerDistill.Protocol.Internal;
 
 namespace PeerDistill.Protocol;
 
@@ -19,8 +20,9 @@ namespace PeerDistill.Protocol;
 /// certificate is configured. Every host also serves the gRPC health checking service
 /// (<c>grpc.health.v1.Health</c>, reporting SERVING while the process runs) and server reflection
 /// (<c>grpc.reflection.v1alpha</c> and <c>v1</c>), so that grpcurl-style tools and Kubernetes gRPC probes
-/// work on every process. A request stream carrying bytes that are no message of the method ends with
-/// INTERNAL (see <see cref="MalformedMessageInterceptor"/>).
+/// work on every process. Request bytes that break gRPC's framing or are no message of the method end
+/// the call with RESOURCE_EXHAUSTED (a message beyond the receive limit) or INTERNAL, and one Warning
+/// line (see <see cref="MalformedRequestMiddleware"/> and <see cref="MalformedMessageInterceptor"/>).
 /// </summary>
 public sealed class GrpcServiceHost : IAsyncDisposable
 {
@@ -87,6 +89,7 @@ public sealed class GrpcServiceHost : IAsyncDisposable
                 }
             });
         });
+        builder.Services.AddSingleton<RequestMessages>().AddSingleton<MalformedMessageInterceptor>();
         builder.Services.AddGrpc(grpc =>
         {
             grpc.MaxReceiveMessageSize = options.MaxReceiveMessageSize;
@@ -104,6 +107,8 @@ public sealed class GrpcServiceHost : IAsyncDisposable
         configureHost?.Invoke(builder);
         var app = builder.Build();
         app.UseRouting();
+        // Between routing and the gRPC endpoint: every call's request bytes are checked as they are read.
+        app.UseMiddleware<MalformedRequestMiddleware>();
         map(app);
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();

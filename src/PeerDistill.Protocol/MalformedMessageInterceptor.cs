@@ -1,6 +1,8 @@
 using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
+using Microsoft.Extensions.Logging;
+using PeerDistill.Protocol.Internal;
 
 namespace PeerDistill.Protocol;
 
@@ -9,8 +11,10 @@ namespace PeerDistill.Protocol;
 /// (what gRPC implementations answer for a message they cannot parse) rather than UNKNOWN: the
 /// client sent garbage, the server did not fail. Grpc.AspNetCore parses stream messages inside the
 /// handler's <c>MoveNext</c>, so the parse error surfaces here; every other exception goes on as it was.
+/// A single request message (unary, server streaming) is parsed before any interceptor runs, and is
+/// checked before that (<see cref="MalformedRequestMiddleware"/>), with the same answer.
 /// </summary>
-internal sealed class MalformedMessageInterceptor : Interceptor
+internal sealed class MalformedMessageInterceptor(RequestMessages messages, ILogger<MalformedMessageInterceptor> logger) : Interceptor
 {
     public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
     {
@@ -20,7 +24,7 @@ internal sealed class MalformedMessageInterceptor : Interceptor
         }
         catch (InvalidProtocolBufferException e)
         {
-            throw Malformed(e);
+            throw Malformed<TRequest>(context, e);
         }
     }
 
@@ -32,10 +36,14 @@ internal sealed class MalformedMessageInterceptor : Interceptor
         }
         catch (InvalidProtocolBufferException e)
         {
-            throw Malformed(e);
+            throw Malformed<TRequest>(context, e);
         }
     }
 
-    private static RpcException Malformed(InvalidProtocolBufferException e) =>
-        new(new Status(StatusCode.Internal, "a request message could not be parsed: " + e.Message));
+    private RpcException Malformed<TRequest>(ServerCallContext context, InvalidProtocolBufferException e)
+    {
+        var refusal = MalformedRequest.NotTheMessage(messages.Find(context.Method)?.FullName ?? typeof(TRequest).Name, e);
+        Log.MalformedRequest(logger, context.Method, refusal.StatusCode, refusal.Status.Detail);
+        return refusal;
+    }
 }

@@ -110,6 +110,12 @@ internal sealed partial class Cluster : IAsyncDisposable
         await StartCoordinatorAsync(new Uri(Url).Port, int.Parse(ClusterEndpoint[(ClusterEndpoint.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
     }
 
+    /// <summary>How many lines every process has printed so far (a mark for <see cref="LinesSince"/>).</summary>
+    public int LineCount => _lines.Count;
+
+    /// <summary>The lines <paramref name="who"/> printed after <paramref name="mark"/> (a <see cref="LineCount"/>).</summary>
+    public IReadOnlyList<string> LinesSince(int mark, string who) => [.. _lines.Skip(mark).Where(l => l.Who == who).Select(l => l.Line)];
+
     /// <summary>How many lines containing <paramref name="text"/> a process printed (who: the worker id or "coordinator").</summary>
     public int Printed(string who, string text) => _lines.Count(l => l.Who == who && l.Line.Contains(text, StringComparison.Ordinal));
 
