@@ -16,23 +16,6 @@ namespace PeerDistill.Cli.Tests;
 /// </summary>
 public sealed class HardeningTests(ITestOutputHelper output)
 {
-    /// <summary>Two small peers, thousands of steps (stopped long before the end), no periodic checkpoints, a long step timeout.</summary>
-    private const string Pair = """
-        cohort: pair
-        peers:
-          - {name: a, model: mlp, model_options: {widths: [64]}, optimizer: {kind: adam, lr: 0.002, weight_decay: 0}, seed: 1}
-          - {name: b, model: mlp, model_options: {widths: [48]}, optimizer: {kind: adam, lr: 0.002, weight_decay: 0}, seed: 2}
-        distillation: {strategy: dml, temperature: 1, alpha: 1}
-        data:
-          dataset: synthetic
-          batch_size: 32
-          epochs: 200
-          synthetic: {train_count: 2000, test_count: 200, noise: 0.5}
-        evaluation: {at_epoch_end: false}
-        checkpoints: {every_steps: 100000, keep_last: 3}
-        exchange: {step_timeout_seconds: 600}
-        """;
-
     /// <summary>About 100 KB of JSON nested 50,000 levels deep: it overflowed the stack of whichever process parsed it.</summary>
     private static readonly string Deep = "{\"cohort\": \"deep\", \"peers\": " + new string('[', 50_000) + new string(']', 50_000) + "}";
 
@@ -96,7 +79,7 @@ public sealed class HardeningTests(ITestOutputHelper output)
     {
         using var dir = new TempDirectory();
         var spec = Path.Combine(dir.Path, "pair.yaml");
-        await File.WriteAllTextAsync(spec, Pair);
+        await File.WriteAllTextAsync(spec, TestSpecs.Pair);
         // Two spare workers: Orleans declares a frozen silo dead within seconds, so the frozen
         // teacher is re-activated on one of them (from scratch: this spec writes no periodic
         // checkpoints, and it stays behind the waiter, which goes on waiting for it).
@@ -163,7 +146,7 @@ public sealed class HardeningTests(ITestOutputHelper output)
     {
         using var dir = new TempDirectory();
         var spec = Path.Combine(dir.Path, "pair.yaml");
-        await File.WriteAllTextAsync(spec, Pair);
+        await File.WriteAllTextAsync(spec, TestSpecs.Pair);
         await using var cluster = await Cluster.StartAsync(dir.Path, ["w1", "w2"], output);
         var submit = CliProcess.RunIn(dir.Path, "submit", spec, "--coordinator", cluster.Url);
         Assert.True(submit.ExitCode == 0, submit.Stderr + submit.Stdout);

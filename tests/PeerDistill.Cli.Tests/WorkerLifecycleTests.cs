@@ -18,29 +18,12 @@ namespace PeerDistill.Cli.Tests;
 /// </summary>
 public sealed partial class WorkerLifecycleTests(ITestOutputHelper output)
 {
-    /// <summary>Two small mlp peers, thousands of steps, no periodic checkpoints, a step timeout no test waits out.</summary>
-    private const string Pair = """
-        cohort: pair
-        peers:
-          - {name: a, model: mlp, model_options: {widths: [64]}, optimizer: {kind: adam, lr: 0.002, weight_decay: 0}, seed: 1}
-          - {name: b, model: mlp, model_options: {widths: [48]}, optimizer: {kind: adam, lr: 0.002, weight_decay: 0}, seed: 2}
-        distillation: {strategy: dml, temperature: 1, alpha: 1}
-        data:
-          dataset: synthetic
-          batch_size: 32
-          epochs: 200
-          synthetic: {train_count: 2000, test_count: 200, noise: 0.5}
-        evaluation: {at_epoch_end: false}
-        checkpoints: {every_steps: 100000, keep_last: 3}
-        exchange: {step_timeout_seconds: 600}
-        """;
-
     [Fact]
     public async Task SigtermToAWorkerWhosePeerTrains_StopsThePeerWithinAStep_ExitsInSeconds_AndThePeerResumesThereElsewhere()
     {
         using var dir = new TempDirectory();
         var spec = Path.Combine(dir.Path, "pair.yaml");
-        await File.WriteAllTextAsync(spec, Pair);
+        await File.WriteAllTextAsync(spec, TestSpecs.Pair);
         await using var cluster = await Cluster.StartAsync(dir.Path, ["w1", "w2", "w3"], output);
         var submit = CliProcess.RunIn(dir.Path, "submit", spec, "--coordinator", cluster.Url);
         Assert.True(submit.ExitCode == 0, submit.Stderr + submit.Stdout);
@@ -115,7 +98,7 @@ public sealed partial class WorkerLifecycleTests(ITestOutputHelper output)
         // teacher is met), so nothing but the rule under test makes them wait for 'a'.
         using var dir = new TempDirectory();
         var spec = Path.Combine(dir.Path, "trio.yaml");
-        await File.WriteAllTextAsync(spec, Pair.Replace("cohort: pair", "cohort: trio", StringComparison.Ordinal).Replace(
+        await File.WriteAllTextAsync(spec, TestSpecs.Pair.Replace("cohort: pair", "cohort: trio", StringComparison.Ordinal).Replace(
             "distillation:",
             "  - {name: c, model: mlp, model_options: {widths: [32]}, optimizer: {kind: adam, lr: 0.002, weight_decay: 0}, seed: 3}\ndistillation:",
             StringComparison.Ordinal));
@@ -169,7 +152,7 @@ public sealed partial class WorkerLifecycleTests(ITestOutputHelper output)
         using var dir = new TempDirectory();
         var spec = Path.Combine(dir.Path, "forged.yaml");
         // A short step timeout: any peer that lost its teacher's real frame must have gone on by then.
-        await File.WriteAllTextAsync(spec, Pair.Replace("cohort: pair", "cohort: forged", StringComparison.Ordinal).Replace("epochs: 200", "epochs: 30", StringComparison.Ordinal).Replace("step_timeout_seconds: 600", "step_timeout_seconds: 3", StringComparison.Ordinal));
+        await File.WriteAllTextAsync(spec, TestSpecs.Pair.Replace("cohort: pair", "cohort: forged", StringComparison.Ordinal).Replace("epochs: 200", "epochs: 30", StringComparison.Ordinal).Replace("step_timeout_seconds: 600", "step_timeout_seconds: 3", StringComparison.Ordinal));
         await using var cluster = await Cluster.StartAsync(dir.Path, ["w1", "w2"], output);
         var submit = CliProcess.RunIn(dir.Path, "submit", spec, "--coordinator", cluster.Url);
         Assert.True(submit.ExitCode == 0, submit.Stderr + submit.Stdout);
@@ -275,7 +258,7 @@ public sealed partial class WorkerLifecycleTests(ITestOutputHelper output)
 
     private static LogitsFrame Forged(string cohort, string run, PeerStatus teacher, string receiver, long step, Random random)
     {
-        // The Pair data: 2000 training images in batches of 32 (the last of an epoch 16), 10 classes.
+        // TestSpecs.Pair's data: 2000 training images in batches of 32 (the last of an epoch 16), 10 classes.
         const int Images = 2000, Batch = 32, Classes = 10;
         const int PerEpoch = (Images + Batch - 1) / Batch;
         var rows = step % PerEpoch == PerEpoch - 1 ? Images - ((PerEpoch - 1) * Batch) : Batch;
