@@ -36,6 +36,7 @@ public sealed partial class WorkerLifecycleTests(ITestOutputHelper output)
         cluster.Signal(victim.WorkerId, "TERM");
         Assert.True(cluster.Worker(victim.WorkerId).WaitForExit(TimeSpan.FromSeconds(60)), "the worker did not exit within 60 s of SIGTERM");
         var exit = clock.Elapsed;
+        Assert.True(exit < TimeSpan.FromSeconds(15), $"the worker took {exit.TotalSeconds:F1} s to exit after SIGTERM");
         Assert.Equal(130, cluster.Worker(victim.WorkerId).ExitCode);
 
         // It said at which step it told the peer to stop; the peer completed at most the step it was in.
@@ -48,7 +49,6 @@ public sealed partial class WorkerLifecycleTests(ITestOutputHelper output)
         var checkpoint = checkpoints.Select(f => long.Parse(Path.GetFileNameWithoutExtension(f)[5..], CultureInfo.InvariantCulture)).Max();
         output.WriteLine($"SIGTERM to {victim.WorkerId}: 'a' told at step {toldAt}, checkpoint of step {checkpoint}; process exited {exit.TotalSeconds:F2} s after the signal");
         Assert.InRange(checkpoint, toldAt, toldAt + 1);
-        Assert.True(exit < TimeSpan.FromSeconds(15), $"the worker took {exit.TotalSeconds:F1} s to exit after SIGTERM");
 
         // Its cohort re-activates it on the spare worker, from exactly that checkpoint.
         status = await cluster.WaitForAsync(request, s => s.Events.Any(e => e.Peer == "a" && e.Kind == "reactivated"), TimeSpan.FromSeconds(60));
@@ -106,9 +106,9 @@ public sealed partial class WorkerLifecycleTests(ITestOutputHelper output)
         var submit = CliProcess.RunIn(dir.Path, "submit", spec, "--coordinator", cluster.Url);
         Assert.True(submit.ExitCode == 0, submit.Stderr + submit.Stdout);
         var request = new GetCohortRequest { Cohort = "trio" };
-        var status = await cluster.WaitForAsync(request, s => s.Peers.Count == 3 && s.Peers.All(p => p.State == PeerState.Active) && s.Peers.Min(p => p.Step) >= 300, TimeSpan.FromMinutes(2));
+        var status = await cluster.WaitForAsync(request, s => s.Peers.Count == 3 && s.Peers.All(p => p.State == PeerState.Active) && s.Peers.Min(p => p.Step) >= 1000, TimeSpan.FromMinutes(3));
 
-        // 'a' is lost; with no checkpoint it starts again from step 0, hundreds of steps behind the others.
+        // 'a' is lost; with no checkpoint it starts again from step 0, a thousand steps behind the others.
         cluster.Kill(status.Peers.Single(p => p.Peer == "a").WorkerId);
         status = await cluster.WaitForAsync(request, s => s.Events.Any(e => e.Peer == "a" && e.Kind == "reactivated"), TimeSpan.FromSeconds(60));
         Assert.Contains("from scratch", status.Events.Last(e => e.Peer == "a" && e.Kind == "reactivated").Message, StringComparison.Ordinal);
@@ -125,11 +125,13 @@ public sealed partial class WorkerLifecycleTests(ITestOutputHelper output)
             var behind = bSteps.Where(s => s.Value <= started).Select(s => s.Key).DefaultIfEmpty(-1).Max();
             if (aStarted is not null && behind >= 0 && aSteps.TryGetValue(behind, out var caughtUp))
             {
-                // While 'a' caught up, 'b' and 'c' trained on.
-                int During(Dictionary<long, DateTimeOffset> steps) => steps.Count(s => s.Key > behind && s.Value > started && s.Value < caughtUp);
-                output.WriteLine($"'a' started again while 'b' was at step {behind}; it caught up in {(caughtUp - started).TotalSeconds:F2} s, in which 'b' completed {During(bSteps)} steps and 'c' {During(cSteps)}");
-                Assert.True(During(bSteps) >= 20, $"'b' completed {During(bSteps)} steps while 'a' caught up from step 0 to {behind}: it waited for a teacher it knew was behind");
-                Assert.True(During(cSteps) >= 20, $"'c' completed {During(cSteps)} steps while 'a' caught up from step 0 to {behind}: it waited for a teacher it knew was behind");
+                // While 'a' caught up, 'b' and 'c' trained on: in the second half of that time too,
+                // long after every worker heard that 'a' is back (and behind).
+                var half = started + ((caughtUp - started) / 2);
+                int During(Dictionary<long, DateTimeOffset> steps) => steps.Count(s => s.Key > behind && s.Value > half && s.Value < caughtUp);
+                output.WriteLine($"'a' started again while 'b' was at step {behind}; it caught up in {(caughtUp - started).TotalSeconds:F2} s, in the second half of which 'b' completed {During(bSteps)} steps and 'c' {During(cSteps)}");
+                Assert.True(During(bSteps) >= 20, $"'b' completed {During(bSteps)} steps in the second half of the {(caughtUp - started).TotalSeconds:F1} s 'a' took to catch up from step 0 to {behind}: it waited for a teacher it knew was behind");
+                Assert.True(During(cSteps) >= 20, $"'c' completed {During(cSteps)} steps in the second half of the {(caughtUp - started).TotalSeconds:F1} s 'a' took to catch up from step 0 to {behind}: it waited for a teacher it knew was behind");
                 break;
             }
 
@@ -148,11 +150,12 @@ public sealed partial class WorkerLifecycleTests(ITestOutputHelper output)
     [Fact]
     public async Task FramesForgedAsATeacherInBurstsFromAScript_NoPeerIsLeftWithoutProgress_AndTheCohortCompletes()
     {
-        const int Episodes = 12;
+        const int Episodes = 30;
         using var dir = new TempDirectory();
         var spec = Path.Combine(dir.Path, "forged.yaml");
         // A short step timeout: any peer that lost its teacher's real frame must have gone on by then.
-        await File.WriteAllTextAsync(spec, TestSpecs.Pair.Replace("cohort: pair", "cohort: forged", StringComparison.Ordinal).Replace("epochs: 200", "epochs: 30", StringComparison.Ordinal).Replace("step_timeout_seconds: 600", "step_timeout_seconds: 3", StringComparison.Ordinal));
+        // 'b' is a cnn, a few times slower a step than 'a' (as in the cohort the stall was seen in).
+        await File.WriteAllTextAsync(spec, TestSpecs.Pair.Replace("cohort: pair", "cohort: forged", StringComparison.Ordinal).Replace("model: mlp, model_options: {widths: [48]}", "model: cnn", StringComparison.Ordinal).Replace("epochs: 200", "epochs: 30", StringComparison.Ordinal).Replace("step_timeout_seconds: 600", "step_timeout_seconds: 3", StringComparison.Ordinal));
         await using var cluster = await Cluster.StartAsync(dir.Path, ["w1", "w2"], output);
         var submit = CliProcess.RunIn(dir.Path, "submit", spec, "--coordinator", cluster.Url);
         Assert.True(submit.ExitCode == 0, submit.Stderr + submit.Stdout);
@@ -201,20 +204,36 @@ public sealed partial class WorkerLifecycleTests(ITestOutputHelper output)
         }
 
         output.WriteLine($"{Episodes} episodes of forged frames: {accepted} accepted");
-        Assert.True(accepted >= Episodes, $"only {accepted} forged frames were taken: the script did not pose as the teacher");
+        Assert.True(accepted >= 10, $"only {accepted} forged frames were taken: the script did not pose as the teacher");
         status = await cluster.WaitForAsync(request, s => s.State is CohortState.Completed or CohortState.Failed or CohortState.Cancelled, TimeSpan.FromMinutes(4));
         Assert.Equal(CohortState.Completed, status.State);
 
-        // No step of either peer waited past the step timeout (and generous slack for a loaded machine).
+        // The cohort never stood still: at every moment one of the peers was making progress (a
+        // peer driven ahead by forged frames waits, legitimately, while its slower teacher computes
+        // the steps it skipped; two peers waiting on each other is the stall). And a peer that
+        // waited longer than the stall warning said so, naming its teacher.
         var runDir = Directory.GetDirectories(Path.Combine(cluster.Runs, "forged")).Single();
+        var times = new List<DateTimeOffset>();
         foreach (var peer in new[] { "a", "b" })
         {
             var (steps, _) = StepTimes(Path.Combine(runDir, $"metrics.{peer}.jsonl"), generation: 1);
             var ordered = steps.OrderBy(s => s.Key).Select(s => s.Value).ToList();
             var longest = ordered.Zip(ordered.Skip(1), (x, y) => y - x).Max();
-            output.WriteLine($"'{peer}': longest time between two steps {longest.TotalSeconds:F2} s");
-            Assert.True(longest < TimeSpan.FromSeconds(3 + 10), $"'{peer}' went {longest.TotalSeconds:F1} s without a step (step timeout 3 s)");
+            output.WriteLine($"'{peer}': longest time between two of its steps {longest.TotalSeconds:F2} s");
+            if (longest > TimeSpan.FromSeconds(11))
+            {
+                var teacher = peer == "a" ? "b" : "a";
+                var worker = status.Peers.Single(p => p.Peer == peer).WorkerId;
+                Assert.Contains(cluster.Lines(worker, $"peer '{peer}' has waited"), l => l.Contains($"'{teacher}'", StringComparison.Ordinal));
+            }
+
+            times.AddRange(ordered);
         }
+
+        times.Sort();
+        var still = times.Zip(times.Skip(1), (x, y) => y - x).Max();
+        output.WriteLine($"longest time in which neither peer completed a step: {still.TotalSeconds:F2} s");
+        Assert.True(still < TimeSpan.FromSeconds(3 + 10), $"neither peer completed a step for {still.TotalSeconds:F1} s (step timeout 3 s)");
     }
 
     /// <summary>When each step of one generation of a peer completed (its <c>started</c> event plus the step's elapsed time), and when that generation started.</summary>
