@@ -67,9 +67,8 @@ public sealed partial class DistributedTests(ITestOutputHelper output)
         Assert.Equal(0, resumedFrom % 20);
         Assert.InRange(resumedFrom, Math.Max(20, lostAtStep - 20), again.TotalSteps - 1);
 
-        // The summary records the interruption; no peer ends more than a point below an uninterrupted
-        // run. (Not "within a point" either way: the peers ahead of the re-activated one no longer
-        // wait for it to catch up, so after the loss the cohort trains differently by design.)
+        // The summary records the interruption; accuracies match an uninterrupted run within a point
+        // (the peers ahead wait for the re-activated one: it catches up well within the step timeout).
         var summary = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(Directory.GetDirectories(Path.Combine(dir.Path, "runs", "trio")).Single(), "summary.json"))).RootElement;
         Assert.Contains(summary.GetProperty("interruptions").EnumerateArray(), e => e.GetProperty("kind").GetString() == "worker-lost");
         var embedded = CliProcess.RunIn(dir.Path, "run", spec, "--output", Path.Combine(dir.Path, "embedded"));
@@ -79,7 +78,7 @@ public sealed partial class DistributedTests(ITestOutputHelper output)
         {
             var expected = ReferenceAccuracy(reference, peer.Peer);
             output.WriteLine($"{peer.Peer}: distributed {peer.Accuracy:F4} (generation {peer.Generation}), uninterrupted embedded {expected:F4}");
-            Assert.True(peer.Accuracy >= expected - 0.01, $"{peer.Peer}: {peer.Accuracy:F4} vs uninterrupted {expected:F4}");
+            Assert.True(Math.Abs(peer.Accuracy - expected) <= 0.01, $"{peer.Peer}: {peer.Accuracy:F4} vs uninterrupted {expected:F4}");
         }
     }
 

@@ -119,6 +119,7 @@ public sealed class ExchangeHub
         {
             var inbox = _inboxes.GetValueOrDefault(receiver) ?? throw new InvalidOperationException($"peer '{receiver}' is not hosted by this worker");
             inbox.Advance(step, 0);
+            inbox.GatherStarted(System.Diagnostics.Stopwatch.GetTimestamp());
             var availability = new TeacherAvailability[from.Count];
             var views = new TeacherView[from.Count];
             try
@@ -178,6 +179,7 @@ public sealed class ExchangeHub
             finally
             {
                 inbox.Wait = null;
+                inbox.GatherEnded(System.Diagnostics.Stopwatch.GetTimestamp());
             }
         }
     }
@@ -201,8 +203,10 @@ public sealed class ExchangeHub
     /// on their way): it will never send them (<see cref="TeacherView.Ahead"/>, not waited for);</item>
     /// <item>not placed now (lost, being re-activated): <see cref="TeacherView.Missing"/>;</item>
     /// <item>more than one frame behind this step (a re-activation from an older checkpoint, catching
-    /// up): <see cref="TeacherView.Behind"/>, counted like a missing teacher, never waited for until
-    /// the timeout; the cohort tells its progress, so this is known at once;</item>
+    /// up), further than it can catch up in half the step timeout at this peer's pace:
+    /// <see cref="TeacherView.Behind"/>, counted like a missing teacher, never waited for until the
+    /// timeout; the cohort tells its progress, so this is known at once (a teacher that catches up
+    /// sooner is awaited, below);</item>
     /// <item>past the step timeout, a teacher that has sent them (it completed the step, or it waits
     /// at it for its own teachers, having published) but whose frame did not arrive:
     /// <see cref="TeacherView.Lost"/>, not waited for any longer;</item>
@@ -223,13 +227,22 @@ public sealed class ExchangeHub
         }
 
         var progress = Math.Max(location.Step, inbox.Highest(teacher, location.Generation) + 1);
-        if (Settings.FrameAfter(progress) < step)
+        if (Settings.FrameAfter(progress) < step && !CatchesUpSoon(inbox, step - progress))
         {
             return TeacherView.Behind;
         }
 
         return pastDeadline && (location.Step > step || location.WaitingAt >= step) ? TeacherView.Lost : TeacherView.Awaited;
     }
+
+    /// <summary>
+    /// Whether a teacher <paramref name="steps"/> behind should reach the step within half the step
+    /// timeout, stepping as fast as this peer does (it waits for no one while it catches up): then
+    /// it is waited for, so that a cohort whose peer came back a little behind learns together
+    /// again; a longer catch-up is not waited for at all.
+    /// </summary>
+    private bool CatchesUpSoon(Inbox inbox, long steps) =>
+        inbox.StepTime is { } stepTime && stepTime * steps <= Settings.Policy.StepTimeout / 2;
 
     /// <summary>A lacking teacher, for a person: who, and what the coordinator says of it.</summary>
     private string Describe(Inbox inbox, string teacher, TeacherView view)
@@ -447,6 +460,28 @@ public sealed class ExchangeHub
 
         /// <summary>What a gather of this peer waits for now; null when none waits.</summary>
         public GatherWait? Wait { get; set; }
+
+        /// <summary>
+        /// How long this peer's own steps take, waits left out (from the end of one gather to the
+        /// start of the next, smoothed); null before it has completed two. What a teacher that
+        /// catches up (and waits for no one) may be expected to take a step, about.
+        /// </summary>
+        public TimeSpan? StepTime { get; private set; }
+
+        private long _gatherEnded;
+
+        /// <summary>Notes the start of a gather (the end of the peer's step before it).</summary>
+        public void GatherStarted(long timestamp)
+        {
+            if (_gatherEnded != 0)
+            {
+                var took = System.Diagnostics.Stopwatch.GetElapsedTime(_gatherEnded, timestamp);
+                StepTime = StepTime is { } before ? (before * 0.8) + (took * 0.2) : took;
+            }
+        }
+
+        /// <summary>Notes the end of a gather (the peer computes its next step from now).</summary>
+        public void GatherEnded(long timestamp) => _gatherEnded = timestamp;
 
         /// <summary>The highest step accepted from <paramref name="teacher"/> (-1: none).</summary>
         public long Highest(string teacher) => _last.TryGetValue(teacher, out var last) ? last.Step : -1;

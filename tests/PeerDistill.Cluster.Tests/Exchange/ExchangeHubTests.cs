@@ -365,6 +365,47 @@ public sealed class ExchangeHubTests
     }
 
     [Fact]
+    public async Task ATeacherReactivatedBehind_IsWaitedFor_OnlyWhenItCatchesUpWithinHalfTheTimeout()
+    {
+        // 'a' takes steps of about 50 ms; the step timeout is 2 s.
+        var hub = NewHub(out var directory, timeout: TimeSpan.FromSeconds(2));
+        hub.Host("a", 1, ["b", "c"], startStep: 0);
+        void Steps(long from, long to, ulong cGeneration)
+        {
+            for (var step = from; step < to; step++)
+            {
+                directory.Update([new PeerLocation("b", "http://w2", 1, PeerPresence.Active, Step: step), new PeerLocation("c", "http://w5", cGeneration, PeerPresence.Active, Step: step)]);
+                Assert.True(Deliver(hub, Frame("b", step)).Accepted);
+                Assert.True(Deliver(hub, Frame("c", step, generation: cGeneration)).Accepted);
+                Assert.Equal(2, hub.Gather("a", step, ["b", "c"], CancellationToken.None).Count);
+                Thread.Sleep(50);
+            }
+        }
+
+        Steps(0, 3, cGeneration: 1);
+
+        // 'c' comes back 3 steps behind: about 0.15 s to catch up, within half the timeout, so 'a'
+        // waits for it (and the cohort learns together again).
+        directory.Update([new PeerLocation("b", "http://w2", 1, PeerPresence.Active, Step: 3), new PeerLocation("c", "http://w5", 2, PeerPresence.Active, Step: 0)]);
+        Assert.True(Deliver(hub, Frame("b", 3)).Accepted);
+        var gather = Task.Run(() => hub.Gather("a", 3, ["b", "c"], CancellationToken.None));
+        await Task.Delay(300);
+        Assert.False(gather.IsCompleted);
+        directory.Update([new PeerLocation("b", "http://w2", 1, PeerPresence.Active, Step: 3), new PeerLocation("c", "http://w5", 2, PeerPresence.Active, Step: 3)]);
+        Assert.True(Deliver(hub, Frame("c", 3, generation: 2)).Accepted);
+        Assert.Equal(2, (await gather.WaitAsync(TimeSpan.FromSeconds(5))).Count);
+
+        // 'c' comes back 36 steps behind: about 1.8 s to catch up, more than half the timeout, so 'a'
+        // goes on without it at once, not after the timeout.
+        Steps(4, 40, cGeneration: 2);
+        directory.Update([new PeerLocation("b", "http://w2", 1, PeerPresence.Active, Step: 40), new PeerLocation("c", "http://w6", 3, PeerPresence.Active, Step: 4)]);
+        Assert.True(Deliver(hub, Frame("b", 40)).Accepted);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Assert.Equal(["b"], hub.Gather("a", 40, ["b", "c"], CancellationToken.None).Select(g => g.Peer));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1.5), $"waited {clock.ElapsedMilliseconds} ms for a teacher 36 steps behind (timeout 2 s)");
+    }
+
+    [Fact]
     public async Task ABehindTeacher_BelowQuorum_IsWaitedForUntilItCatchesUp_NotTheTimeout_AndTheWaitSaysSo()
     {
         // Only 'c' teaches 'a' here: the quorum of one needs it, so 'a' waits for it to catch up (it
