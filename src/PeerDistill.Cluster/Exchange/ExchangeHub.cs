@@ -139,7 +139,7 @@ public sealed class ExchangeHub
                             continue;
                         }
 
-                        views[i] = Classify(inbox, from[i], step, pastDeadline);
+                        views[i] = Classify(inbox, from[i], step, pastDeadline, now - started);
                         availability[i] = views[i] switch
                         {
                             TeacherView.Awaited => TeacherAvailability.Awaited,
@@ -203,17 +203,18 @@ public sealed class ExchangeHub
     /// on their way): it will never send them (<see cref="TeacherView.Ahead"/>, not waited for);</item>
     /// <item>not placed now (lost, being re-activated): <see cref="TeacherView.Missing"/>;</item>
     /// <item>more than one frame behind this step (a re-activation from an older checkpoint, catching
-    /// up), further than it can catch up in half the step timeout at this peer's pace:
-    /// <see cref="TeacherView.Behind"/>, counted like a missing teacher, never waited for until the
-    /// timeout; the cohort tells its progress, so this is known at once (a teacher that catches up
-    /// sooner is awaited, below);</item>
+    /// up), further than it can catch up in half the step timeout at this peer's pace, or still
+    /// behind after this gather waited half the timeout for it: <see cref="TeacherView.Behind"/>,
+    /// counted like a missing teacher, never waited for until the timeout; the cohort tells its
+    /// progress, so this is known at once (a teacher expected sooner is awaited, below, for at most
+    /// half the timeout);</item>
     /// <item>past the step timeout, a teacher that has sent them (it completed the step, or it waits
     /// at it for its own teachers, having published) but whose frame did not arrive:
     /// <see cref="TeacherView.Lost"/>, not waited for any longer;</item>
     /// <item>otherwise <see cref="TeacherView.Awaited"/>: live, and its logits may still come.</item>
     /// </list>
     /// </summary>
-    private TeacherView Classify(Inbox inbox, string teacher, long step, bool pastDeadline)
+    private TeacherView Classify(Inbox inbox, string teacher, long step, bool pastDeadline, TimeSpan waited)
     {
         var location = Directory.Find(teacher);
         if (location?.State == PeerPresence.Done || inbox.Highest(teacher) > step || (location?.Step ?? 0) > Settings.FrameAfter(step))
@@ -227,7 +228,7 @@ public sealed class ExchangeHub
         }
 
         var progress = Math.Max(location.Step, inbox.Highest(teacher, location.Generation) + 1);
-        if (Settings.FrameAfter(progress) < step && !CatchesUpSoon(inbox, step - progress))
+        if (Settings.FrameAfter(progress) < step && !(CatchesUpSoon(inbox, step - progress) && waited < Settings.Policy.StepTimeout / 2))
         {
             return TeacherView.Behind;
         }

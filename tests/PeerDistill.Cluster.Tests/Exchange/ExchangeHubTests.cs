@@ -403,6 +403,14 @@ public sealed class ExchangeHubTests
         var clock = System.Diagnostics.Stopwatch.StartNew();
         Assert.Equal(["b"], hub.Gather("a", 40, ["b", "c"], CancellationToken.None).Select(g => g.Peer));
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1.5), $"waited {clock.ElapsedMilliseconds} ms for a teacher 36 steps behind (timeout 2 s)");
+
+        // A teacher expected soon that does not come is waited for half the timeout, not all of it.
+        Steps(41, 44, cGeneration: 3);
+        directory.Update([new PeerLocation("b", "http://w2", 1, PeerPresence.Active, Step: 44), new PeerLocation("c", "http://w7", 4, PeerPresence.Active, Step: 41)]);
+        Assert.True(Deliver(hub, Frame("b", 44)).Accepted);
+        clock.Restart();
+        Assert.Equal(["b"], hub.Gather("a", 44, ["b", "c"], CancellationToken.None).Select(g => g.Peer));
+        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(1.9));
     }
 
     [Fact]
