@@ -204,7 +204,8 @@ public sealed class ExchangeHub
     /// <item>not placed now (lost, being re-activated): <see cref="TeacherView.Missing"/>;</item>
     /// <item>more than one frame behind this step (a re-activation from an older checkpoint, catching
     /// up), further than it can catch up in half the step timeout at this peer's pace, or still
-    /// behind after this gather waited half the timeout for it: <see cref="TeacherView.Behind"/>,
+    /// behind after a gather waited half the timeout for it (then not waited for again while it is
+    /// behind, in that generation): <see cref="TeacherView.Behind"/>,
     /// counted like a missing teacher, never waited for until the timeout; the cohort tells its
     /// progress, so this is known at once (a teacher expected sooner is awaited, below, for at most
     /// half the timeout);</item>
@@ -228,9 +229,19 @@ public sealed class ExchangeHub
         }
 
         var progress = Math.Max(location.Step, inbox.Highest(teacher, location.Generation) + 1);
-        if (Settings.FrameAfter(progress) < step && !(CatchesUpSoon(inbox, step - progress) && waited < Settings.Policy.StepTimeout / 2))
+        if (Settings.FrameAfter(progress) < step)
         {
-            return TeacherView.Behind;
+            if (inbox.GaveUpOn(teacher, location.Generation) || !CatchesUpSoon(inbox, step - progress))
+            {
+                return TeacherView.Behind;
+            }
+
+            if (waited >= Settings.Policy.StepTimeout / 2)
+            {
+                // Slower than expected: not waited for again until it has caught up.
+                inbox.GiveUpOn(teacher, location.Generation);
+                return TeacherView.Behind;
+            }
         }
 
         return pastDeadline && (location.Step > step || location.WaitingAt >= step) ? TeacherView.Lost : TeacherView.Awaited;
@@ -470,6 +481,13 @@ public sealed class ExchangeHub
         public TimeSpan? StepTime { get; private set; }
 
         private long _gatherEnded;
+        private readonly HashSet<(string Teacher, ulong Generation)> _gaveUp = [];
+
+        /// <summary>Whether a gather waited half the step timeout for <paramref name="teacher"/>'s <paramref name="generation"/> while it was behind, in vain.</summary>
+        public bool GaveUpOn(string teacher, ulong generation) => _gaveUp.Contains((teacher, generation));
+
+        /// <summary>Notes that a teacher behind did not catch up as expected: it is not waited for again while behind.</summary>
+        public void GiveUpOn(string teacher, ulong generation) => _gaveUp.Add((teacher, generation));
 
         /// <summary>Notes the start of a gather (the end of the peer's step before it).</summary>
         public void GatherStarted(long timestamp)
