@@ -35,7 +35,7 @@ internal sealed class PeerProgressState(string peer, ulong generation, long tota
                 Peer = peer,
                 Generation = generation,
                 Silo = silo,
-                State = stalled ? PeerState.Stalled : _state == PeerState.Stalled ? PeerState.Active : _state,
+                State = stalled ? PeerState.Stalled : _state,
                 Step = _step,
                 TotalSteps = totalSteps,
                 Loss = _loss,
