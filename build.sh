@@ -151,6 +151,17 @@ for path in sorted(glob.glob(sys.argv[1] + "/*.trx")):
     for r in et.parse(path).getroot().iterfind(".//t:UnitTestResult[@outcome='NotExecuted']", ns):
         reason = r.find("t:Output/t:ErrorInfo/t:Message", ns)
         print(f"  Skipped {r.get('testName')}: {reason.text.strip() if reason is not None and reason.text else '(no reason given)'}")
+# Each failed test last, with its message and the head of its stack trace, so that the end of a
+# long log says what failed.
+for path in sorted(glob.glob(sys.argv[1] + "/*.trx")):
+    for r in et.parse(path).getroot().iterfind(".//t:UnitTestResult[@outcome='Failed']", ns):
+        message = r.find("t:Output/t:ErrorInfo/t:Message", ns)
+        stack = r.find("t:Output/t:ErrorInfo/t:StackTrace", ns)
+        print(f"  FAILED {r.get('testName')} ({r.get('duration')}):")
+        for line in (message.text if message is not None and message.text else "(no message)").strip().splitlines()[:40]:
+            print(f"    {line}")
+        for line in (stack.text if stack is not None and stack.text else "").strip().splitlines()[:8]:
+            print(f"    {line}")
 EOF
   rm -f "$log"
   return "$status"

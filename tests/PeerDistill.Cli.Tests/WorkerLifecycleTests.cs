@@ -94,10 +94,14 @@ public sealed partial class WorkerLifecycleTests(ITestOutputHelper output)
     [Fact]
     public async Task TeacherReactivatedFarBehind_ThePeersAheadGoOnAtOnce_WithoutWaitingForItToCatchUp()
     {
+        const int Gap = 3000;
         // Three peers: when 'a' is behind, 'b' and 'c' still have each other (the quorum of one
         // teacher is met), so nothing but the rule under test makes them wait for 'a'. A 2 s step
-        // timeout: 'a' needs several seconds to catch up, more than half of it, so it is not waited
-        // for at all (a teacher that catches up within half the timeout is, see ExchangeHubTests).
+        // timeout: a teacher expected to catch up within half of it (its gap times the learner's
+        // own step time) is waited for (see ExchangeHubTests), so 'a' must be further behind than
+        // that on any machine: 3,000 steps of these small mlps take about 4 s of compute here, and
+        // more than 1 s unless a step takes less than a third of a millisecond (at 1,000 steps a
+        // machine a third faster than this one already waited for 'a', rightly).
         using var dir = new TempDirectory();
         var spec = Path.Combine(dir.Path, "trio.yaml");
         await File.WriteAllTextAsync(spec, TestSpecs.Pair.Replace("cohort: pair", "cohort: trio", StringComparison.Ordinal).Replace("step_timeout_seconds: 600", "step_timeout_seconds: 2", StringComparison.Ordinal).Replace(
@@ -108,9 +112,9 @@ public sealed partial class WorkerLifecycleTests(ITestOutputHelper output)
         var submit = CliProcess.RunIn(dir.Path, "submit", spec, "--coordinator", cluster.Url);
         Assert.True(submit.ExitCode == 0, submit.Stderr + submit.Stdout);
         var request = new GetCohortRequest { Cohort = "trio" };
-        var status = await cluster.WaitForAsync(request, s => s.Peers.Count == 3 && s.Peers.All(p => p.State == PeerState.Active) && s.Peers.Min(p => p.Step) >= 1000, TimeSpan.FromMinutes(3));
+        var status = await cluster.WaitForAsync(request, s => s.Peers.Count == 3 && s.Peers.All(p => p.State == PeerState.Active) && s.Peers.Min(p => p.Step) >= Gap, TimeSpan.FromMinutes(5));
 
-        // 'a' is lost; with no checkpoint it starts again from step 0, a thousand steps behind the others.
+        // 'a' is lost; with no checkpoint it starts again from step 0, thousands of steps behind the others.
         cluster.Kill(status.Peers.Single(p => p.Peer == "a").WorkerId);
         status = await cluster.WaitForAsync(request, s => s.Events.Any(e => e.Peer == "a" && e.Kind == "reactivated"), TimeSpan.FromSeconds(60));
         Assert.Contains("from scratch", status.Events.Last(e => e.Peer == "a" && e.Kind == "reactivated").Message, StringComparison.Ordinal);
