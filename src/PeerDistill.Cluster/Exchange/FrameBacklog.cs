@@ -15,8 +15,14 @@ namespace PeerDistill.Cluster.Exchange;
 /// catching up) gets the frames of its next steps without a gap; it treats this sender as ahead of it
 /// for the steps it never gets. Thread-safe.
 /// </summary>
-internal sealed class FrameBacklog(int capacity)
+internal sealed class FrameBacklog(int capacity, TimeProvider time)
 {
+    /// <summary>A backlog on the system's clock (timestamps of <see cref="System.Diagnostics.Stopwatch"/>).</summary>
+    public FrameBacklog(int capacity)
+        : this(capacity, TimeProvider.System)
+    {
+    }
+
     /// <summary>How long after a refusal its frame is sent again.</summary>
     public static readonly TimeSpan RecheckInterval = TimeSpan.FromMilliseconds(250);
 
@@ -49,12 +55,17 @@ internal sealed class FrameBacklog(int capacity)
         }
     }
 
-    /// <summary>Whether the first frame is due to be sent again now (nothing is taken).</summary>
-    public bool IsDue(long nowTimestamp)
+    /// <summary>How long until the first frame is due to be sent again (zero: now); null when nothing is held or the first is in flight.</summary>
+    public TimeSpan? DueIn(long nowTimestamp)
     {
         lock (_gate)
         {
-            return _frames.Count > 0 && _inFlight is null && nowTimestamp >= _dueTimestamp;
+            if (_frames.Count == 0 || _inFlight is not null)
+            {
+                return null;
+            }
+
+            return nowTimestamp >= _dueTimestamp ? TimeSpan.Zero : TimeSpan.FromSeconds((double)(_dueTimestamp - nowTimestamp) / time.TimestampFrequency);
         }
     }
 
@@ -125,7 +136,7 @@ internal sealed class FrameBacklog(int capacity)
                 Add(frame);
                 if (wasInFlight || ReferenceEquals(_frames.First().Value, frame))
                 {
-                    _dueTimestamp = nowTimestamp + (long)(RecheckInterval.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+                    _dueTimestamp = nowTimestamp + (long)(RecheckInterval.TotalSeconds * time.TimestampFrequency);
                 }
 
                 return true;

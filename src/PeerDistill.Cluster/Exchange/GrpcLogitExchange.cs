@@ -164,7 +164,7 @@ public sealed class GrpcLogitExchange : ILogitExchange, IAsyncDisposable
         {
             if (!_links.TryGetValue((sender, receiver), out var link))
             {
-                link = new PeerLink(sender, receiver, _localAddress, _hub, _hub.Directory, _channelFor, Statistics, _logger);
+                link = new PeerLink(sender, receiver, _localAddress, _hub, _hub.Directory, _channelFor, Statistics, _logger, TimeProvider.System);
                 _links[(sender, receiver)] = link;
             }
 

@@ -32,12 +32,16 @@ internal sealed class PeerLink : IAsyncDisposable
     private readonly ExchangeStatistics _statistics;
     private readonly FrameBacklog _backlog;
 
+    // The clock of the backlog's rechecks (and of nothing else: latencies are measured on the system's).
+    private readonly TimeProvider _time;
+
     // Wakes the sending loop when a verdict makes the backlog's next frame due.
     private readonly SemaphoreSlim _due = new(0, 1);
     private LogitsFrame? _last;
 
-    public PeerLink(string sender, string receiver, string localAddress, ExchangeHub localHub, CohortDirectory directory, Func<string, GrpcChannel> channelFor, ExchangeStatistics statistics, ILogger logger)
+    public PeerLink(string sender, string receiver, string localAddress, ExchangeHub localHub, CohortDirectory directory, Func<string, GrpcChannel> channelFor, ExchangeStatistics statistics, ILogger logger, TimeProvider time)
     {
+        _time = time;
         _sender = sender;
         _receiver = receiver;
         _localAddress = localAddress;
@@ -48,7 +52,7 @@ internal sealed class PeerLink : IAsyncDisposable
         _logger = logger;
         var capacity = Math.Max(8, localHub.Settings.Window);
         _queue = Channel.CreateBounded<(LogitsFrame, long)>(new BoundedChannelOptions(capacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
-        _backlog = new FrameBacklog(capacity);
+        _backlog = new FrameBacklog(capacity, time);
         _loop = Task.Run(RunAsync);
     }
 
@@ -156,7 +160,7 @@ internal sealed class PeerLink : IAsyncDisposable
     /// </summary>
     private (LogitsFrame Frame, long Enqueued)? Next()
     {
-        if (_backlog.TakeDue(Stopwatch.GetTimestamp()) is { } due)
+        if (_backlog.TakeDue(_time.GetTimestamp()) is { } due)
         {
             return (due, Stopwatch.GetTimestamp());
         }
@@ -178,9 +182,9 @@ internal sealed class PeerLink : IAsyncDisposable
     private void Deliver(LogitsFrame frame, long enqueued)
     {
         var verdict = _localHub.Deliver(frame);
+        Note(frame, verdict.Accepted, verdict.Code, verdict.HighestStep, verdict.Behind);
         // Nothing was serialized for a frame that skipped the codec.
         _statistics.Record(frame.Values.IsEmpty && frame.LocalValues is not null ? 0 : frame.CalculateSize(), Stopwatch.GetElapsedTime(enqueued), verdict.Accepted);
-        Note(frame, verdict.Accepted, verdict.Code, verdict.HighestStep, verdict.Behind);
     }
 
     /// <summary>Gives a frame that skipped the codec its wire values before it goes on the network.</summary>
@@ -196,7 +200,7 @@ internal sealed class PeerLink : IAsyncDisposable
     private void Note(LogitsFrame frame, bool accepted, StatusCode code, long highest, bool behind)
     {
         var held = !_backlog.IsEmpty;
-        _backlog.Note(frame, accepted, code, highest, behind, Stopwatch.GetTimestamp());
+        _backlog.Note(frame, accepted, code, highest, behind, _time.GetTimestamp());
         if (held && !_backlog.IsEmpty && _due.CurrentCount == 0)
         {
             try
@@ -226,8 +230,9 @@ internal sealed class PeerLink : IAsyncDisposable
                     continue;
                 }
 
-                _statistics.Record(s.Bytes, Stopwatch.GetElapsedTime(s.Timestamp), ack.Accepted);
+                // Counted once the backlog has acted on it.
                 Note(s.Frame, ack.Accepted, (StatusCode)ack.RefusedCode, ack.Step, ack.Stale);
+                _statistics.Record(s.Bytes, Stopwatch.GetElapsedTime(s.Timestamp), ack.Accepted);
                 if (!ack.Accepted)
                 {
                     var code = (StatusCode)ack.RefusedCode;
@@ -304,47 +309,65 @@ internal sealed class PeerLink : IAsyncDisposable
                 return false;
             }
 
-            if (_backlog.IsDue(Stopwatch.GetTimestamp()))
+            // Wake when the first held frame falls due, and at least every recheck interval to look
+            // at the directory again.
+            var dueIn = _backlog.DueIn(_time.GetTimestamp());
+            if (dueIn == TimeSpan.Zero)
             {
                 return true;
             }
 
-            using var tick = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-            tick.CancelAfter(FrameBacklog.RecheckInterval);
-            try
-            {
-                var queued = _queue.Reader.WaitToReadAsync(tick.Token).AsTask();
-                var woken = _due.WaitAsync(tick.Token);
-                var first = await Task.WhenAny(queued, woken).ConfigureAwait(false);
-                if (first == queued)
-                {
-                    if (!await queued.ConfigureAwait(false))
-                    {
-                        // The queue is done: what is held still goes out.
-                        if (_backlog.IsEmpty)
-                        {
-                            return false;
-                        }
+            var delay = dueIn is { } d && d < FrameBacklog.RecheckInterval ? d : FrameBacklog.RecheckInterval;
+            using var recheck = new CancellationTokenSource(delay, _time);
+            using var tick = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, recheck.Token);
+            var queued = _queue.Reader.WaitToReadAsync(tick.Token).AsTask();
+            var woken = _due.WaitAsync(tick.Token);
+            await Task.WhenAny(queued, woken).ConfigureAwait(false);
 
-                        await Task.Delay(FrameBacklog.RecheckInterval, _stop.Token).ConfigureAwait(false);
-                        continue;
-                    }
-
-                    if (_backlog.IsEmpty || _queue.Reader.Count > 0)
-                    {
-                        return true;
-                    }
-                }
-                else
-                {
-                    await woken.ConfigureAwait(false);
-                    return true;
-                }
-            }
-            catch (OperationCanceledException) when (!_stop.IsCancellationRequested)
+            // End the other wait before leaving: a wait left pending on the semaphore would take the
+            // next wake-up (a verdict that makes a held frame due), and this loop would then send
+            // that frame only at its next recheck, one frame per recheck.
+            await tick.CancelAsync().ConfigureAwait(false);
+            var open = await OutcomeAsync(queued).ConfigureAwait(false);
+            var wake = await OutcomeAsync(woken).ConfigureAwait(false);
+            _stop.Token.ThrowIfCancellationRequested();
+            if (wake == true)
             {
-                // Look at the directory again; send a held frame that fell due.
+                return true;
             }
+
+            if (open == false)
+            {
+                // The queue is done: what is held still goes out.
+                if (_backlog.IsEmpty)
+                {
+                    return false;
+                }
+
+                await Task.Delay(delay, _time, _stop.Token).ConfigureAwait(false);
+                continue;
+            }
+
+            if (open == true && (_backlog.IsEmpty || _queue.Reader.Count > 0))
+            {
+                return true;
+            }
+
+            // Else the recheck fell due: look at the directory again; send a held frame that fell due.
+        }
+    }
+
+    /// <summary>What a wait came to: its result, or null when it was cancelled.</summary>
+    private static async Task<bool?> OutcomeAsync(Task wait)
+    {
+        try
+        {
+            await wait.ConfigureAwait(false);
+            return wait is not Task<bool> result || result.Result;
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
         }
     }
 }

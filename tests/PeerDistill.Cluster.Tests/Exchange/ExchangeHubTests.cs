@@ -13,10 +13,10 @@ public sealed class ExchangeHubTests
     private const int Batch = 4;
     private const int Classes = 3;
 
-    internal static ExchangeHub NewHub(out CohortDirectory directory, TimeSpan? timeout = null, int quorum = 1, int staleness = 0)
+    internal static ExchangeHub NewHub(out CohortDirectory directory, TimeSpan? timeout = null, int quorum = 1, int staleness = 0, IEnumerable<PeerLocation>? peers = null)
     {
         directory = new CohortDirectory();
-        directory.Update([
+        directory.Update(peers ?? [
             new PeerLocation("a", "http://w1", 1, PeerPresence.Active),
             new PeerLocation("b", "http://w2", 1, PeerPresence.Active),
             new PeerLocation("c", "http://w3", 1, PeerPresence.Active),
