@@ -1,3 +1,4 @@
+using PeerDistill.Api.Model;
 using PeerDistill.Cluster.Cohorts;
 using PeerDistill.Cluster.Exchange;
 using PeerDistill.Cluster.Grains;
@@ -9,8 +10,9 @@ using PeerDistill.Protocol;
 namespace PeerDistill.Api;
 
 /// <summary>
-/// The cohort API over the cluster: submit, inspect, watch and cancel runs. Plain domain calls
-/// (the gRPC service translates); refusals are <see cref="CohortApiException"/>s naming what was
+/// The cohort API over the cluster: submit, inspect, watch and cancel runs. Plain domain calls that
+/// answer in the API's read model (<see cref="RunView"/>; the gRPC service translates it to the
+/// wire, and the cluster's own state never leaves here); refusals are <see cref="CohortApiException"/>s naming what was
 /// wrong. Specs are validated without the engine (libtorch is not loaded here): the silo that
 /// hosts a peer builds its model and fails the cohort, naming the peer and field, if it cannot.
 /// </summary>
@@ -92,14 +94,14 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
     }
 
     /// <summary>The status of one run; an empty run id means the cohort's latest run.</summary>
-    public async Task<CohortRecord> GetAsync(string operation, string cohort, string run, CancellationToken cancellationToken)
+    public async Task<RunView> GetAsync(string operation, string cohort, string run, CancellationToken cancellationToken)
     {
         var entry = await ResolveAsync(operation, cohort, run).ConfigureAwait(false);
         return await StatusAsync(entry, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Every run, most recently submitted first, optionally only those in one state.</summary>
-    public async Task<IReadOnlyList<CohortRecord>> ListAsync(CohortState? state, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<RunView>> ListAsync(RunState? state, CancellationToken cancellationToken)
     {
         var entries = await Index.ListAsync().ConfigureAwait(false);
         var statuses = await Task.WhenAll(entries.Select(e => StatusAsync(e, cancellationToken))).ConfigureAwait(false);
@@ -107,13 +109,13 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
     }
 
     /// <summary>The status of one run now and again every time it changes, until the status that reports its end.</summary>
-    public async IAsyncEnumerable<CohortRecord> WatchAsync(string cohort, string run, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<RunView> WatchAsync(string cohort, string run, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var entry = await ResolveAsync("WatchCohort", cohort, run).ConfigureAwait(false);
         long? last = null;
         while (!cancellationToken.IsCancellationRequested)
         {
-            CohortRecord status;
+            RunView status;
             try
             {
                 status = await StatusAsync(entry, cancellationToken).ConfigureAwait(false);
@@ -141,7 +143,7 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
     }
 
     /// <summary>Cancels a run; the state after the call (a run that had ended keeps its state).</summary>
-    public async Task<CohortState> CancelAsync(string cohort, string run, string reason, CancellationToken cancellationToken)
+    public async Task<RunState> CancelAsync(string cohort, string run, string reason, CancellationToken cancellationToken)
     {
         var entry = await ResolveAsync("CancelCohort", cohort, run).ConfigureAwait(false);
         var status = await StatusAsync(entry, cancellationToken).ConfigureAwait(false);
@@ -152,7 +154,7 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
 
         try
         {
-            return await Cohort(entry.Cohort, entry.Run).CancelAsync(string.IsNullOrWhiteSpace(reason) ? "cancelled by request" : reason.Trim(), cancellationToken).ConfigureAwait(false);
+            return RunViews.From(await Cohort(entry.Cohort, entry.Run).CancelAsync(string.IsNullOrWhiteSpace(reason) ? "cancelled by request" : reason.Trim(), cancellationToken).ConfigureAwait(false));
         }
         catch (Exception e) when (e is not OperationCanceledException and not CohortApiException)
         {
@@ -160,7 +162,7 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
         }
     }
 
-    private async Task<CohortRecord> StatusAsync(RunEntry entry, CancellationToken cancellationToken)
+    private async Task<RunView> StatusAsync(RunEntry entry, CancellationToken cancellationToken)
     {
         CohortRecord? status;
         try
@@ -172,7 +174,7 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
             throw new CohortApiException(ApiError.Unavailable, $"cohort '{entry.Cohort}' run '{entry.Run}' cannot be reached now ({e.GetType().Name}: {e.Message}); try again");
         }
 
-        return status ?? new CohortRecord { Cohort = entry.Cohort, Run = entry.Run, State = entry.State };
+        return RunViews.From(status ?? new CohortRecord { Cohort = entry.Cohort, Run = entry.Run, State = entry.State });
     }
 
     private async Task<RunEntry> ResolveAsync(string operation, string cohort, string run)

@@ -1,5 +1,5 @@
 using Grpc.Core;
-using PeerDistill.Cluster.Cohorts;
+using PeerDistill.Api.Model;
 using PeerDistill.Protocol.V1;
 using Proto = PeerDistill.Protocol.V1;
 
@@ -7,8 +7,9 @@ namespace PeerDistill.Api;
 
 /// <summary>
 /// <c>peerdistill.v1.CohortService</c> over <see cref="CohortApi"/>: translates protobuf to domain
-/// calls and back, and refusals to status codes (InvalidArgument, NotFound, AlreadyExists,
-/// Unavailable); nothing else lives here.
+/// calls and the API's read model to protobuf (every enum value mapped by name, never by number),
+/// and refusals to status codes (InvalidArgument, NotFound, AlreadyExists, Unavailable); nothing
+/// else lives here.
 /// </summary>
 public sealed class CohortGrpcService(CohortApi api) : CohortService.CohortServiceBase
 {
@@ -23,7 +24,16 @@ public sealed class CohortGrpcService(CohortApi api) : CohortService.CohortServi
 
     public override async Task<ListCohortsReply> ListCohorts(ListCohortsRequest request, ServerCallContext context)
     {
-        Cluster.Cohorts.CohortState? state = request.State == Proto.CohortState.Unspecified ? null : (Cluster.Cohorts.CohortState)request.State;
+        var state = request.State switch
+        {
+            Proto.CohortState.Unspecified => (RunState?)null,
+            Proto.CohortState.Pending => RunState.Pending,
+            Proto.CohortState.Running => RunState.Running,
+            Proto.CohortState.Completed => RunState.Completed,
+            Proto.CohortState.Failed => RunState.Failed,
+            Proto.CohortState.Cancelled => RunState.Cancelled,
+            _ => throw new RpcException(new Status(StatusCode.InvalidArgument, $"ListCohorts: state {(int)request.State} is not a cohort state (COHORT_STATE_PENDING .. COHORT_STATE_CANCELLED, or unspecified for all)")),
+        };
         var reply = new ListCohortsReply();
         reply.Cohorts.AddRange((await Call(() => api.ListAsync(state, context.CancellationToken)).ConfigureAwait(false)).Select(ToStatus));
         return reply;
@@ -49,22 +59,22 @@ public sealed class CohortGrpcService(CohortApi api) : CohortService.CohortServi
     }
 
     public override async Task<CancelCohortReply> CancelCohort(CancelCohortRequest request, ServerCallContext context) =>
-        new() { State = (Proto.CohortState)await Call(() => api.CancelAsync(request.Cohort, request.Run, request.Reason, context.CancellationToken)).ConfigureAwait(false) };
+        new() { State = ToWire(await Call(() => api.CancelAsync(request.Cohort, request.Run, request.Reason, context.CancellationToken)).ConfigureAwait(false)) };
 
     /// <summary>The wire form of a run's status.</summary>
-    public static CohortStatus ToStatus(CohortRecord run)
+    public static CohortStatus ToStatus(RunView run)
     {
         ArgumentNullException.ThrowIfNull(run);
         var status = new CohortStatus
         {
             Cohort = run.Cohort,
             Run = run.Run,
-            State = (Proto.CohortState)run.State,
-            CreatedUnixMillis = run.CreatedUnixMillis,
+            State = ToWire(run.State),
+            CreatedUnixMillis = run.Created.ToUnixTimeMilliseconds(),
         };
-        if (run.FinishedUnixMillis is { } finished)
+        if (run.Finished is { } finished)
         {
-            status.FinishedUnixMillis = finished;
+            status.FinishedUnixMillis = finished.ToUnixTimeMilliseconds();
         }
 
         foreach (var peer in run.Peers)
@@ -73,11 +83,11 @@ public sealed class CohortGrpcService(CohortApi api) : CohortService.CohortServi
             {
                 Peer = peer.Name,
                 WorkerId = peer.WorkerId ?? string.Empty,
-                WorkerSilo = peer.Silo ?? string.Empty,
-                Generation = peer.EverPlaced ? peer.Generation : 0,
+                WorkerSilo = peer.WorkerSilo ?? string.Empty,
+                Generation = peer.Generation,
                 Step = peer.Step,
                 TotalSteps = peer.TotalSteps,
-                State = (Proto.PeerState)peer.State,
+                State = ToWire(peer.State),
                 Message = peer.Message,
             };
             if (peer.LastLoss is { } loss)
@@ -93,9 +103,31 @@ public sealed class CohortGrpcService(CohortApi api) : CohortService.CohortServi
             status.Peers.Add(p);
         }
 
-        status.Events.AddRange(run.Events.Select(e => new Proto.CohortEvent { UnixMillis = e.UnixMillis, Peer = e.Peer, Kind = e.Kind, Message = e.Message }));
+        status.Events.AddRange(run.Events.Select(e => new Proto.CohortEvent { UnixMillis = e.At.ToUnixTimeMilliseconds(), Peer = e.Peer, Kind = e.Kind, Message = e.Message }));
         return status;
     }
+
+    private static Proto.CohortState ToWire(RunState state) => state switch
+    {
+        RunState.Pending => Proto.CohortState.Pending,
+        RunState.Running => Proto.CohortState.Running,
+        RunState.Completed => Proto.CohortState.Completed,
+        RunState.Failed => Proto.CohortState.Failed,
+        RunState.Cancelled => Proto.CohortState.Cancelled,
+        _ => throw new ArgumentOutOfRangeException(nameof(state), state, "not a run state"),
+    };
+
+    private static Proto.PeerState ToWire(Model.PeerState state) => state switch
+    {
+        Model.PeerState.Pending => Proto.PeerState.Pending,
+        Model.PeerState.Active => Proto.PeerState.Active,
+        Model.PeerState.Recovering => Proto.PeerState.Recovering,
+        Model.PeerState.Stalled => Proto.PeerState.Stalled,
+        Model.PeerState.Completed => Proto.PeerState.Completed,
+        Model.PeerState.Failed => Proto.PeerState.Failed,
+        Model.PeerState.Interrupted => Proto.PeerState.Interrupted,
+        _ => throw new ArgumentOutOfRangeException(nameof(state), state, "not a peer state"),
+    };
 
     private static async Task<T> Call<T>(Func<Task<T>> call)
     {

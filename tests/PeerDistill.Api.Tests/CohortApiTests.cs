@@ -1,3 +1,4 @@
+using PeerDistill.Api.Model;
 using PeerDistill.Cluster.Cohorts;
 using Xunit;
 
@@ -128,8 +129,8 @@ public sealed class CohortApiTests : IDisposable
         var latest = await Api.GetAsync("GetCohort", "trio", "", CancellationToken.None);
         var first = await Api.GetAsync("GetCohort", "trio", "trio-1", CancellationToken.None);
 
-        Assert.Equal(("trio-2", CohortState.Pending), (latest.Run, latest.State));
-        Assert.Equal(("trio-1", CohortState.Cancelled), (first.Run, first.State));
+        Assert.Equal(("trio-2", RunState.Pending), (latest.Run, latest.State));
+        Assert.Equal(("trio-1", RunState.Cancelled), (first.Run, first.State));
     }
 
     [Fact]
@@ -140,7 +141,7 @@ public sealed class CohortApiTests : IDisposable
         await Api.CancelAsync("trio", "", "", CancellationToken.None);
 
         var all = await Api.ListAsync(null, CancellationToken.None);
-        var cancelled = await Api.ListAsync(CohortState.Cancelled, CancellationToken.None);
+        var cancelled = await Api.ListAsync(RunState.Cancelled, CancellationToken.None);
 
         Assert.Equal(["duo", "trio"], all.Select(c => c.Cohort));
         Assert.Equal(["trio"], cancelled.Select(c => c.Cohort));
@@ -152,9 +153,9 @@ public sealed class CohortApiTests : IDisposable
     {
         await Api.SubmitAsync(TestSpecs.Trio, "yaml", CancellationToken.None);
 
-        Assert.Equal(CohortState.Cancelled, await Api.CancelAsync("trio", "", " enough ", CancellationToken.None));
+        Assert.Equal(RunState.Cancelled, await Api.CancelAsync("trio", "", " enough ", CancellationToken.None));
         var version = _cluster.Cohorts["trio/trio-1"].Lifecycle!.Record.Version;
-        Assert.Equal(CohortState.Cancelled, await Api.CancelAsync("trio", "trio-1", "again", CancellationToken.None));
+        Assert.Equal(RunState.Cancelled, await Api.CancelAsync("trio", "trio-1", "again", CancellationToken.None));
 
         Assert.Equal(version, _cluster.Cohorts["trio/trio-1"].Lifecycle!.Record.Version);
         Assert.Contains(_cluster.Cohorts["trio/trio-1"].Lifecycle!.Record.Events, e => e.Kind == EventKinds.Cancelled && e.Message == "enough");
@@ -165,7 +166,7 @@ public sealed class CohortApiTests : IDisposable
     {
         await Api.SubmitAsync(TestSpecs.Trio, "yaml", CancellationToken.None);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        var seen = new List<CohortState>();
+        var seen = new List<RunState>();
 
         await foreach (var status in Api.WatchAsync("trio", "", timeout.Token))
         {
@@ -176,6 +177,6 @@ public sealed class CohortApiTests : IDisposable
             }
         }
 
-        Assert.Equal([CohortState.Pending, CohortState.Cancelled], seen);
+        Assert.Equal([RunState.Pending, RunState.Cancelled], seen);
     }
 }

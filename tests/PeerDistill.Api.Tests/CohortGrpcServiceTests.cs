@@ -1,4 +1,5 @@
 using Grpc.Core;
+using PeerDistill.Api.Model;
 using PeerDistill.Cluster.Cohorts;
 using PeerDistill.Protocol.V1;
 using Xunit;
@@ -59,21 +60,52 @@ public sealed class CohortGrpcServiceTests : IDisposable
             CreatedUnixMillis = 5,
             Peers =
             [
-                new PeerRecord { Name = "mlp", WorkerId = "w1", EverPlaced = true, Generation = 2, Step = 40, TotalSteps = 141, State = Cluster.Cohorts.PeerState.Active, LastLoss = 0.5, Accuracy = 0.7, Message = "m" },
+                new PeerRecord { Name = "mlp", WorkerId = "w1", Silo = "127.0.0.1:1@2", EverPlaced = true, Generation = 2, Step = 40, TotalSteps = 141, State = Cluster.Cohorts.PeerState.Active, LastLoss = 0.5, Accuracy = 0.7, Message = "m" },
                 new PeerRecord { Name = "cnn", Generation = 1 },
             ],
             Events = [new Cluster.Cohorts.CohortEvent(9, "mlp", EventKinds.Reactivated, "generation 2")],
         };
 
-        var status = CohortGrpcService.ToStatus(record);
+        var status = CohortGrpcService.ToStatus(RunViews.From(record));
 
         Assert.Equal(("trio", "trio-1", Proto.CohortState.Running, 5L, false), (status.Cohort, status.Run, status.State, status.CreatedUnixMillis, status.HasFinishedUnixMillis));
         var mlp = status.Peers[0];
-        Assert.Equal(("w1", 2UL, 40L, 141L, Proto.PeerState.Active, 0.5, 0.7, "m"), (mlp.WorkerId, mlp.Generation, mlp.Step, mlp.TotalSteps, mlp.State, mlp.LastLoss, mlp.Accuracy, mlp.Message));
+        Assert.Equal(("w1", "127.0.0.1:1@2", 2UL, 40L, 141L, Proto.PeerState.Active, 0.5, 0.7, "m"), (mlp.WorkerId, mlp.WorkerSilo, mlp.Generation, mlp.Step, mlp.TotalSteps, mlp.State, mlp.LastLoss, mlp.Accuracy, mlp.Message));
         var cnn = status.Peers[1];
         Assert.Equal((string.Empty, 0UL, false, false, Proto.PeerState.Pending), (cnn.WorkerId, cnn.Generation, cnn.HasLastLoss, cnn.HasAccuracy, cnn.State));
         var e = Assert.Single(status.Events);
         Assert.Equal((9L, "mlp", "reactivated", "generation 2"), (e.UnixMillis, e.Peer, e.Kind, e.Message));
+    }
+
+    [Theory]
+    [InlineData(Cluster.Cohorts.CohortState.Pending, Proto.CohortState.Pending)]
+    [InlineData(Cluster.Cohorts.CohortState.Running, Proto.CohortState.Running)]
+    [InlineData(Cluster.Cohorts.CohortState.Completed, Proto.CohortState.Completed)]
+    [InlineData(Cluster.Cohorts.CohortState.Failed, Proto.CohortState.Failed)]
+    [InlineData(Cluster.Cohorts.CohortState.Cancelled, Proto.CohortState.Cancelled)]
+    public void EveryRunState_ReachesTheWireAsTheSameState(Cluster.Cohorts.CohortState state, Proto.CohortState wire)
+    {
+        Assert.Equal(wire, CohortGrpcService.ToStatus(RunViews.From(new CohortRecord { Cohort = "c", Run = "c-1", State = state })).State);
+    }
+
+    [Fact]
+    public void EveryPeerState_ReachesTheWireAsTheSameState()
+    {
+        // By name on both sides: the cluster's, the API's and the wire's enums are separate types.
+        foreach (var state in Enum.GetValues<Cluster.Cohorts.PeerState>())
+        {
+            var record = new CohortRecord { Cohort = "c", Run = "c-1", Peers = [new PeerRecord { Name = "p", State = state }] };
+            var wire = CohortGrpcService.ToStatus(RunViews.From(record)).Peers[0].State;
+            Assert.Equal(state.ToString(), wire.ToString());
+        }
+    }
+
+    [Fact]
+    public async Task ListCohorts_AStateThatIsNone_InvalidArgument()
+    {
+        var e = await Assert.ThrowsAsync<RpcException>(() => Service.ListCohorts(new ListCohortsRequest { State = (Proto.CohortState)99 }, new TestCallContext()));
+        Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+        Assert.Contains("state 99 is not a cohort state", e.Status.Detail, StringComparison.Ordinal);
     }
 
     /// <summary>The least ServerCallContext a unary call needs.</summary>

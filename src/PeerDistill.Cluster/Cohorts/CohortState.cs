@@ -1,6 +1,6 @@
 namespace PeerDistill.Cluster.Cohorts;
 
-/// <summary>Lifecycle state of one cohort run (the numbers are those of <c>peerdistill.v1.CohortState</c>).</summary>
+/// <summary>Lifecycle state of one cohort run, in its grains' state (persisted: a value keeps its number; the API has its own enum).</summary>
 public enum CohortState
 {
     /// <summary>Accepted; waiting for its peers to be placed.</summary>

@@ -1,6 +1,6 @@
 namespace PeerDistill.Cluster.Cohorts;
 
-/// <summary>Lifecycle state of one peer (the numbers are those of <c>peerdistill.v1.PeerState</c>).</summary>
+/// <summary>Lifecycle state of one peer, in its cohort grain's state (persisted: a value keeps its number; the API has its own enum).</summary>
 public enum PeerState
 {
     /// <summary>Waiting for its first slot.</summary>

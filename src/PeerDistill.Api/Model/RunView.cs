@@ -1,0 +1,24 @@
+namespace PeerDistill.Api.Model;
+
+/// <summary>One run of a cohort, as the API returns it (the wire forms are mapped from this, never from the cluster's state).</summary>
+/// <param name="Cohort">The cohort's name (from its spec).</param>
+/// <param name="Run">The run's id, unique within the cohort.</param>
+/// <param name="State">Where the run stands.</param>
+/// <param name="Created">When it was submitted.</param>
+/// <param name="Finished">When it ended; null while it runs.</param>
+/// <param name="Peers">Its peers, in the order of the spec.</param>
+/// <param name="Events">Its most recent events, oldest first.</param>
+/// <param name="Version">Grows with every change of the run's status.</param>
+public sealed record RunView(
+    string Cohort,
+    string Run,
+    RunState State,
+    DateTimeOffset Created,
+    DateTimeOffset? Finished,
+    IReadOnlyList<PeerView> Peers,
+    IReadOnlyList<RunEvent> Events,
+    long Version)
+{
+    /// <summary>Whether the run has ended (completed, failed or cancelled).</summary>
+    public bool IsFinished => State is RunState.Completed or RunState.Failed or RunState.Cancelled;
+}
