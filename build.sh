@@ -74,8 +74,8 @@ cli() {
 
 # A self-contained, trimmed linux-x64 publish of PROJECT into OUT (runtime included: runs without a
 # .NET SDK). libpeerdistill_native.so is published next to the binary; a machine with another
-# libtorch replaces that file (or sets LD_LIBRARY_PATH to the folder of its own build, see the
-# README). Trim warnings are errors (TreatWarningsAsErrors), except IL2104 ("assembly produced trim
+# libtorch replaces that file (or sets LD_LIBRARY_PATH to the folder of its own build, see
+# docs/engine.md). Trim warnings are errors (TreatWarningsAsErrors), except IL2104 ("assembly produced trim
 # warnings") from the assemblies matched by ROOTED, the ones the project roots whole on purpose.
 publish_trimmed() {
   local project="$1" out="$2" rooted="$3" log unexpected

@@ -56,7 +56,7 @@ public static class TorchRuntime
         var expected = Path.Combine(AppContext.BaseDirectory, LibraryFile);
         if (!File.Exists(expected))
         {
-            return $"the native engine {LibraryFile} is not next to the program ({expected}) nor on LD_LIBRARY_PATH; build it with ./build.sh setup, or for a published binary put the shim built against this machine's libtorch there (README, \"Self-contained build\")";
+            return $"the native engine {LibraryFile} is not next to the program ({expected}) nor on LD_LIBRARY_PATH; build it with ./build.sh setup, or for a published binary put the shim built against this machine's libtorch there (docs/engine.md, \"Self-contained build\")";
         }
 
         var cause = loaderMessage.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith(expected + ":", StringComparison.Ordinal));

@@ -5,8 +5,8 @@ using System.Text.Json.Nodes;
 namespace PeerDistill.Core.Runner;
 
 /// <summary>
-/// metrics.jsonl: one JSON object per line, "type" being "step", "eval" or "event" (fields in the
-/// README). Lines are flushed as they are written, so the file is complete up to a crash.
+/// metrics.jsonl: one JSON object per line, "type" being "step", "eval" or "event" (fields in
+/// docs/cohorts.md). Lines are flushed as they are written, so the file is complete up to a crash.
 /// </summary>
 public sealed class MetricsFile : ICohortObserver, IDisposable
 {

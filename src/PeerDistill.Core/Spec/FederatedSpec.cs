@@ -2,8 +2,8 @@ namespace PeerDistill.Core.Spec;
 
 /// <summary>
 /// <c>distillation.federated</c>: the rounds of a federated strategy (fedmd, feddf). Every process
-/// derives the same round plan from these numbers and the partition sizes (see the README's
-/// "Federated distillation").
+/// derives the same round plan from these numbers and the partition sizes (see
+/// docs/federated.md).
 /// </summary>
 public sealed record FederatedSpec
 {

@@ -2,7 +2,7 @@
 
     /usr/bin/python3 contract_client.py --stubs DIR --target HOST:PORT --case NAME [case options]
 
-DIR holds the python stubs generated at test time from protos/peerdistill/v1 (see README.md). Each case
+DIR holds the python stubs generated at test time from protos/peerdistill/v1 (see docs/grpc.md). Each case
 talks to a real `peerdistill coordinator` or `peerdistill worker` process and prints one JSON line
 {"case": ..., "ok": true|false, "detail": ...}; the exit code is 0 when the case passed.
 
