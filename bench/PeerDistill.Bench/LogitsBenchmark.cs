@@ -3,10 +3,10 @@ using System.Globalization;
 using System.Text.Json;
 using Google.Protobuf;
 using PeerDistill.Cluster.Exchange;
+using PeerDistill.Cluster.Transport;
 using PeerDistill.Core.Exchange;
 using PeerDistill.Core.Runner;
 using PeerDistill.Core.Spec;
-using PeerDistill.Protocol;
 using PeerDistill.Protocol.V1;
 
 namespace PeerDistill.Bench;

@@ -7,7 +7,7 @@ using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
-using PeerDistill.Protocol;
+using PeerDistill.Cluster.Transport;
 using PeerDistill.Protocol.V1;
 
 namespace PeerDistill.Bench;

@@ -2,10 +2,10 @@ using PeerDistill.Api.Model;
 using PeerDistill.Cluster.Cohorts;
 using PeerDistill.Cluster.Exchange;
 using PeerDistill.Cluster.Grains;
+using PeerDistill.Cluster.Transport;
 using PeerDistill.Core.Exchange;
 using PeerDistill.Core.Spec;
 using PeerDistill.Core.Storage;
-using PeerDistill.Protocol;
 
 namespace PeerDistill.Api;
 

@@ -3,9 +3,9 @@ using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using PeerDistill.Cluster.Transport;
 using PeerDistill.Cluster.Hosting;
 using PeerDistill.Cluster.Placement;
-using PeerDistill.Protocol;
 
 namespace PeerDistill.Api;
 

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using PeerDistill.Api;
+using PeerDistill.Cluster.Transport;
 using PeerDistill.Cluster.Hosting;
-using PeerDistill.Protocol;
 
 namespace PeerDistill.Cli;
 

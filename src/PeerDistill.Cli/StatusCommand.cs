@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Grpc.Core;
 using Grpc.Net.Client;
-using PeerDistill.Protocol;
+using PeerDistill.Cluster.Transport;
 using PeerDistill.Protocol.V1;
 
 namespace PeerDistill.Cli;

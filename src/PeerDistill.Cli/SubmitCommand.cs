@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Grpc.Core;
-using PeerDistill.Protocol;
+using PeerDistill.Cluster.Transport;
 using PeerDistill.Protocol.V1;
 
 namespace PeerDistill.Cli;

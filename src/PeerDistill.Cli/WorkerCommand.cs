@@ -2,9 +2,9 @@ using System.CommandLine;
 using System.Globalization;
 using System.Net;
 using System.Security.Cryptography;
+using PeerDistill.Cluster.Transport;
 using PeerDistill.Cluster.Hosting;
 using PeerDistill.Cluster.Placement;
-using PeerDistill.Protocol;
 using PeerDistill.Torch;
 
 namespace PeerDistill.Cli;

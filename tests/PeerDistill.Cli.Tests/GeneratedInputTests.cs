@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using Grpc.Core;
 using Grpc.Net.Client;
-using PeerDistill.Protocol;
+using PeerDistill.Cluster.Transport;
 using PeerDistill.Protocol.V1;
 using Xunit;
 using Xunit.Abstractions;

@@ -6,7 +6,7 @@ using System.Net.Http.Headers;
 using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Health.V1;
-using PeerDistill.Protocol;
+using PeerDistill.Cluster.Transport;
 using PeerDistill.Protocol.V1;
 using Xunit;
 using Xunit.Abstractions;

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Grpc.Core;
-using PeerDistill.Protocol;
+using PeerDistill.Cluster.Transport;
 using PeerDistill.Protocol.V1;
 using Xunit;
 using Xunit.Abstractions;

@@ -1,6 +1,6 @@
+using PeerDistill.Cluster.Transport;
 using PeerDistill.Core.Data;
 using PeerDistill.Core.Spec;
-using PeerDistill.Protocol;
 
 namespace PeerDistill.Cluster.Exchange;
 

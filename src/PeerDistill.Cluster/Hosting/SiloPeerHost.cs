@@ -4,9 +4,9 @@ using Grpc.Net.Client;
 using Microsoft.Extensions.Logging;
 using PeerDistill.Cluster.Cohorts;
 using PeerDistill.Cluster.Exchange;
+using PeerDistill.Cluster.Transport;
 using PeerDistill.Cluster.Placement;
 using PeerDistill.Core.Storage;
-using PeerDistill.Protocol;
 using PeerDistill.Torch;
 
 namespace PeerDistill.Cluster.Hosting;

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using PeerDistill.Cluster.Exchange;
 using PeerDistill.Cluster.Grains;
-using PeerDistill.Protocol;
+using PeerDistill.Cluster.Transport;
 
 namespace PeerDistill.Cluster.Hosting;
 

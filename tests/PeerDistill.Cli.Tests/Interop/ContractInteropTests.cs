@@ -4,7 +4,7 @@ using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Reflection.V1Alpha;
 using Microsoft.Extensions.Logging.Abstractions;
-using PeerDistill.Protocol;
+using PeerDistill.Cluster.Transport;
 using PeerDistill.Protocol.V1;
 using PeerDistill.Torch;
 using PeerDistill.Cluster.Exchange;

@@ -2,7 +2,7 @@ using Grpc.Net.Client;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using PeerDistill.Cluster.Exchange;
-using PeerDistill.Protocol;
+using PeerDistill.Cluster.Transport;
 using Xunit;
 
 namespace PeerDistill.Cluster.Tests.Exchange;

@@ -2,10 +2,10 @@ using Google.Protobuf;
 using Grpc.Core;
 using Microsoft.Extensions.Logging.Abstractions;
 using PeerDistill.Cluster.Exchange;
+using PeerDistill.Cluster.Transport;
 using PeerDistill.Core.Data;
 using PeerDistill.Core.Exchange;
 using PeerDistill.Core.Spec;
-using PeerDistill.Protocol;
 using PeerDistill.Protocol.V1;
 using Xunit;
 

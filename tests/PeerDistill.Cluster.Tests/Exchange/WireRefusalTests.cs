@@ -1,10 +1,10 @@
 using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
+using PeerDistill.Cluster.Transport;
 using PeerDistill.Core.Data;
 using PeerDistill.Core.Runner;
 using PeerDistill.Core.Strategies;
-using PeerDistill.Protocol;
 using PeerDistill.Protocol.V1;
 using PeerDistill.Cluster.Exchange;
 using Xunit;

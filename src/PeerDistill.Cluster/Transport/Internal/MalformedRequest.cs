@@ -1,7 +1,7 @@
 using Google.Protobuf;
 using Grpc.Core;
 
-namespace PeerDistill.Protocol.Internal;
+namespace PeerDistill.Cluster.Transport.Internal;
 
 /// <summary>
 /// What a server answers for request bytes that break gRPC's framing or are not the method's

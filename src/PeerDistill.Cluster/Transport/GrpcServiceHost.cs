@@ -10,9 +10,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using PeerDistill.Protocol.Internal;
+using PeerDistill.Cluster.Transport.Internal;
 
-namespace PeerDistill.Protocol;
+namespace PeerDistill.Cluster.Transport;
 
 /// <summary>
 /// A Kestrel server for processes whose only job is serving gRPC (coordinator, workers, tests,

@@ -1,7 +1,7 @@
 using Google.Protobuf.Reflection;
 using PeerDistill.Protocol.V1;
 
-namespace PeerDistill.Protocol.Internal;
+namespace PeerDistill.Cluster.Transport.Internal;
 
 /// <summary>
 /// The request message of every gRPC method a <see cref="GrpcServiceHost"/> can serve, by the

@@ -7,7 +7,7 @@ using Grpc.Core;
 using Grpc.Net.Compression;
 using Microsoft.AspNetCore.Http.Features;
 
-namespace PeerDistill.Protocol.Internal;
+namespace PeerDistill.Cluster.Transport.Internal;
 
 /// <summary>
 /// The request body of one gRPC call as Grpc.AspNetCore reads it, with gRPC's framing checked on the
@@ -295,7 +295,7 @@ internal sealed class CheckedRequestReader : PipeReader, IRequestBodyPipeFeature
         if (!_logged)
         {
             _logged = true;
-            Log.MalformedRequest(_rules.Logger, _method.FullName, _refusal!.StatusCode, _refusal.Status.Detail);
+            RequestLog.MalformedRequest(_rules.Logger, _method.FullName, _refusal!.StatusCode, _refusal.Status.Detail);
         }
 
         return _refusal!;

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace PeerDistill.Protocol.Internal;
+namespace PeerDistill.Cluster.Transport.Internal;
 
 /// <summary>
 /// Gives every gRPC call (an endpoint with <see cref="GrpcMethodMetadata"/>, after routing) a request

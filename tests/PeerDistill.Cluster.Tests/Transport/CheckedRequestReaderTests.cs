@@ -9,11 +9,11 @@ using Grpc.Net.Compression;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using PeerDistill.Protocol.Internal;
+using PeerDistill.Cluster.Transport.Internal;
 using PeerDistill.Protocol.V1;
 using Xunit;
 
-namespace PeerDistill.Protocol.Tests;
+namespace PeerDistill.Cluster.Tests.Grpc;
 
 /// <summary>
 /// The framing checks on a request body arriving in pieces of every size (1 byte to all at once,

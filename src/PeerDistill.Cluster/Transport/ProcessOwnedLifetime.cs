@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Hosting;
 
-namespace PeerDistill.Protocol;
+namespace PeerDistill.Cluster.Transport;
 
 /// <summary>
 /// The lifetime of a <see cref="GrpcServiceHost"/>: no signal handling. The host's default console

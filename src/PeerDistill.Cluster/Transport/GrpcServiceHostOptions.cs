@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace PeerDistill.Protocol;
+namespace PeerDistill.Cluster.Transport;
 
 /// <summary>Where and how a <see cref="GrpcServiceHost"/> listens. Every default is a constant here.</summary>
 public sealed class GrpcServiceHostOptions

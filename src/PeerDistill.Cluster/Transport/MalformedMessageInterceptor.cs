@@ -2,9 +2,9 @@ using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Microsoft.Extensions.Logging;
-using PeerDistill.Protocol.Internal;
+using PeerDistill.Cluster.Transport.Internal;
 
-namespace PeerDistill.Protocol;
+namespace PeerDistill.Cluster.Transport;
 
 /// <summary>
 /// Ends a call whose request stream carries bytes that are not the method's message with INTERNAL
@@ -43,7 +43,7 @@ internal sealed class MalformedMessageInterceptor(RequestMessages messages, ILog
     private RpcException Malformed<TRequest>(ServerCallContext context, InvalidProtocolBufferException e)
     {
         var refusal = MalformedRequest.NotTheMessage(messages.Find(context.Method)?.FullName ?? typeof(TRequest).Name, e);
-        Log.MalformedRequest(logger, context.Method, refusal.StatusCode, refusal.Status.Detail);
+        RequestLog.MalformedRequest(logger, context.Method, refusal.StatusCode, refusal.Status.Detail);
         return refusal;
     }
 }

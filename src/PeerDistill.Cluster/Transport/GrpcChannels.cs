@@ -1,7 +1,7 @@
 using System.Net;
 using Grpc.Net.Client;
 
-namespace PeerDistill.Protocol;
+namespace PeerDistill.Cluster.Transport;
 
 /// <summary>
 /// Grpc.Net.Client channels as every PeerDistill process opens them: h2c for <c>http://</c>
