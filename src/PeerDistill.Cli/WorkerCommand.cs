@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Net;
 using System.Security.Cryptography;
+using Microsoft.Extensions.Configuration;
 using PeerDistill.Cluster.Transport;
 using PeerDistill.Cluster.Hosting;
 using PeerDistill.Cluster.Placement;
@@ -18,50 +19,50 @@ internal static class WorkerCommand
 {
     public static Command Create()
     {
-        var coordinator = new Option<string>("--coordinator") { Description = "The coordinator's cluster endpoint (host:port, printed by `peerdistill coordinator`), e.g. 127.0.0.1:11111.", Required = true };
-        var slots = new Option<int?>("--slots") { Description = "Peers this worker trains at once (default: one per visible GPU, else one per two CPU cores)." };
-        var devices = new Option<string?>("--devices") { Description = "The device of each slot, comma-separated (cpu, cuda:N); default: cuda:0..N-1 for the visible GPUs, else cpu." };
-        var host = new Option<string>("--host") { Description = "Address to listen on (the silo, and other workers' logits).", DefaultValueFactory = _ => "127.0.0.1" };
-        var port = new Option<int>("--port") { Description = "Port of this worker's PeerExchange (0 picks a free one).", DefaultValueFactory = _ => 0 };
-        var clusterPort = new Option<int>("--cluster-port") { Description = "Port of this worker's Orleans silo (0 picks a free one).", DefaultValueFactory = _ => 0 };
-        var clusterId = new Option<string>("--cluster-id") { Description = "Orleans cluster id (the coordinator's).", DefaultValueFactory = _ => SiloSettings.DefaultClusterId };
-        var id = new Option<string?>("--id") { Description = "Worker id: the silo's name in statuses and events (default: w- and a random suffix)." };
-        var advertise = new Option<string?>("--advertise") { Description = "Address other workers reach this one's PeerExchange at, if not the one it listens on." };
-        var command = new Command("worker", "Host peers of distributed cohorts: join the coordinator's cluster with free slots.") { coordinator, slots, devices, host, port, clusterPort, clusterId, id, advertise };
+        var coordinator = new Option<string>("--coordinator") { Description = "The coordinator's cluster endpoint (host:port, printed by `peerdistill coordinator`), e.g. 127.0.0.1:11111 (Worker:Coordinator)." };
+        var slots = new Option<int?>("--slots") { Description = "Peers this worker trains at once (default: one per visible GPU, else one per two CPU cores; Worker:Slots)." };
+        var devices = new Option<string?>("--devices") { Description = "The device of each slot, comma-separated (cpu, cuda:N); default: cuda:0..N-1 for the visible GPUs, else cpu (Worker:Devices)." };
+        var host = new Option<string>("--host") { Description = $"Address to listen on (the silo, and other workers' logits); default {WorkerOptions.DefaultHost} (Worker:Host)." };
+        var port = new Option<int>("--port") { Description = "Port of this worker's PeerExchange (default 0: a free one; Worker:Port)." };
+        var clusterPort = new Option<int>("--cluster-port") { Description = "Port of this worker's Orleans silo (default 0: a free one; Worker:ClusterPort)." };
+        var clusterId = new Option<string>("--cluster-id") { Description = $"Orleans cluster id, the coordinator's (default {SiloSettings.DefaultClusterId}; Worker:ClusterId)." };
+        var id = new Option<string?>("--id") { Description = "Worker id: the silo's name in statuses and events (default: w- and a random suffix; Worker:Id)." };
+        var advertise = new Option<string?>("--advertise") { Description = "Address other workers reach this one's PeerExchange at, if not the one it listens on (Worker:Advertise)." };
+        var config = ServiceConfiguration.ConfigOption();
+        var command = new Command("worker", "Host peers of distributed cohorts: join the coordinator's cluster with free slots.") { coordinator, slots, devices, host, port, clusterPort, clusterId, id, advertise, config };
+        (Option Flag, string Key)[] flags =
+        [
+            (coordinator, nameof(WorkerOptions.Coordinator)), (slots, nameof(WorkerOptions.Slots)), (devices, nameof(WorkerOptions.Devices)),
+            (host, nameof(WorkerOptions.Host)), (port, nameof(WorkerOptions.Port)), (clusterPort, nameof(WorkerOptions.ClusterPort)),
+            (clusterId, nameof(WorkerOptions.ClusterId)), (id, nameof(WorkerOptions.Id)), (advertise, nameof(WorkerOptions.Advertise)),
+        ];
         command.SetAction(async (parse, cancellation) =>
         {
-            if (!IPEndPoint.TryParse(parse.GetValue(coordinator)!, out var primary) || primary.Port == 0)
-            {
-                Console.Error.WriteLine($"--coordinator: '{parse.GetValue(coordinator)}' is not a host:port endpoint (the coordinator prints its cluster endpoint)");
-                return ExitCodes.InvalidInput;
-            }
-
-            if (SlotsOf(parse.GetValue(slots), parse.GetValue(devices)) is not { } descriptors)
+            var configuration = ServiceConfiguration.Build(parse, parse.GetValue(config), flags.Select(f => (f.Flag, WorkerOptions.Section + ":" + f.Key)));
+            var options = new WorkerOptions();
+            if (configuration is null || !ServiceConfiguration.TryBind(() => configuration.GetSection(WorkerOptions.Section).Bind(options, o => o.ErrorOnUnknownConfiguration = true)))
             {
                 return ExitCodes.InvalidInput;
             }
 
-            if (!IPAddress.TryParse(parse.GetValue(host), out var address))
+            var problems = options.Problems().ToList();
+            foreach (var (key, message) in problems)
             {
-                Console.Error.WriteLine($"--host: '{parse.GetValue(host)}' is not an IP address");
+                var flag = flags.FirstOrDefault(f => f.Key == key).Flag;
+                Console.Error.WriteLine($"{(flag is null ? string.Empty : flag.Name + " / ")}{WorkerOptions.Section}:{key}: {message}");
+            }
+
+            if (problems.Count > 0)
+            {
                 return ExitCodes.InvalidInput;
             }
 
-            var name = parse.GetValue(id) ?? "w-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
-            if (name.Length is 0 or > 64 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
-            {
-                Console.Error.WriteLine($"--id: '{name}' is not a worker id (1 to 64 letters, digits, '-', '_' or '.')");
-                return ExitCodes.InvalidInput;
-            }
-
-            if (name == SiloRoles.Coordinator)
-            {
-                Console.Error.WriteLine($"--id: '{name}' names the coordinator's silo; give this worker another id");
-                return ExitCodes.InvalidInput;
-            }
-
+            var primary = IPEndPoint.Parse(options.Coordinator!);
+            var address = IPAddress.Parse(options.Host);
+            var descriptors = SlotsOf(options.Slots, options.Devices);
+            var name = options.Id ?? "w-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
             using var process = new ServiceProcess();
-            var exchange = new GrpcServiceHostOptions { Host = parse.GetValue(host)!, Port = parse.GetValue(port), MinimumLogLevel = ServiceProcess.LogLevel };
+            var exchange = new GrpcServiceHostOptions { Host = options.Host, Port = options.Port, MinimumLogLevel = ServiceProcess.LogLevel };
             while (true)
             {
                 // A silo joins one cluster once: after its coordinator is gone, a new silo (same
@@ -71,9 +72,9 @@ internal static class WorkerCommand
                     Role = SiloRoles.Worker,
                     Name = name,
                     Address = address,
-                    SiloPort = FreePort.Resolve(address, parse.GetValue(clusterPort)),
+                    SiloPort = FreePort.Resolve(address, options.ClusterPort),
                     Primary = primary,
-                    ClusterId = parse.GetValue(clusterId)!,
+                    ClusterId = options.ClusterId,
                     Slots = descriptors,
                 };
                 WorkerNode started;
@@ -82,7 +83,7 @@ internal static class WorkerCommand
                 {
                     try
                     {
-                        started = await WorkerNode.StartAsync(silo, exchange, parse.GetValue(advertise), starting.Token).ConfigureAwait(false);
+                        started = await WorkerNode.StartAsync(silo, exchange, options.Advertise, starting.Token).ConfigureAwait(false);
                     }
                     catch (WorkerIdTakenException e)
                     {
@@ -132,31 +133,13 @@ internal static class WorkerCommand
             + (stopped.Reported ? string.Empty : "; not every end reached its cohort");
     }
 
-    /// <summary>The slots from --slots and --devices (null, with the reason on stderr, when they disagree or are invalid).</summary>
-    private static List<SlotDescriptor>? SlotsOf(int? count, string? devices)
+    /// <summary>The slots of the (validated) options: the devices given, else one per visible GPU, else CPU slots.</summary>
+    private static List<SlotDescriptor> SlotsOf(int? count, string? devices)
     {
-        if (count is < 1 or > 256)
-        {
-            Console.Error.WriteLine($"--slots: must be 1 to 256, got {count}");
-            return null;
-        }
-
         List<string> list;
         if (devices is not null)
         {
-            list = devices.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToList();
-            var bad = list.FirstOrDefault(d => d != "cpu" && !(d.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(d.AsSpan(5), out var n) && n >= 0));
-            if (list.Count == 0 || bad is not null)
-            {
-                Console.Error.WriteLine($"--devices: '{bad ?? devices}' is not a device (cpu or cuda:N)");
-                return null;
-            }
-
-            if (count is { } c && c != list.Count)
-            {
-                Console.Error.WriteLine($"--slots {c} disagrees with --devices, which names {list.Count} slot(s)");
-                return null;
-            }
+            list = WorkerOptions.DeviceList(devices);
         }
         else
         {

@@ -26,8 +26,13 @@ internal static class CliProcess
     /// <summary>Starts the command without waiting (working directory <paramref name="workingDirectory"/>).</summary>
     public static Process Start(string workingDirectory, params string[] args) => StartDll(Path.Combine(AppContext.BaseDirectory, "peerdistill.dll"), workingDirectory, args);
 
+    /// <summary>Starts the command without waiting, with these variables added to its environment.</summary>
+    public static Process StartIn(string workingDirectory, IReadOnlyDictionary<string, string> environment, params string[] args) => StartDll(Path.Combine(AppContext.BaseDirectory, "peerdistill.dll"), workingDirectory, args, environment);
+
     /// <summary>Starts the command from another copy of the program (<paramref name="dll"/>).</summary>
-    public static Process StartDll(string dll, string workingDirectory, params string[] args)
+    public static Process StartDll(string dll, string workingDirectory, params string[] args) => StartDll(dll, workingDirectory, args, null);
+
+    private static Process StartDll(string dll, string workingDirectory, string[] args, IReadOnlyDictionary<string, string>? environment)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -36,6 +41,11 @@ internal static class CliProcess
             UseShellExecute = false,
             WorkingDirectory = workingDirectory,
         };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
+
         info.ArgumentList.Add(dll);
         foreach (var a in args)
         {
@@ -52,9 +62,14 @@ internal static class CliProcess
 
     public static (int ExitCode, string Stdout, string Stderr) RunIn(string workingDirectory, params string[] args) => RunDll(Path.Combine(AppContext.BaseDirectory, "peerdistill.dll"), workingDirectory, args);
 
-    public static (int ExitCode, string Stdout, string Stderr) RunDll(string dll, string workingDirectory, params string[] args)
+    /// <summary>Runs the command to its end with these variables added to its environment.</summary>
+    public static (int ExitCode, string Stdout, string Stderr) RunIn(string workingDirectory, IReadOnlyDictionary<string, string> environment, params string[] args) => RunDll(Path.Combine(AppContext.BaseDirectory, "peerdistill.dll"), workingDirectory, args, environment);
+
+    public static (int ExitCode, string Stdout, string Stderr) RunDll(string dll, string workingDirectory, params string[] args) => RunDll(dll, workingDirectory, args, null);
+
+    private static (int ExitCode, string Stdout, string Stderr) RunDll(string dll, string workingDirectory, string[] args, IReadOnlyDictionary<string, string>? environment)
     {
-        using var process = StartDll(dll, workingDirectory, args);
+        using var process = StartDll(dll, workingDirectory, args, environment);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         if (!process.WaitForExit(Limit))

@@ -1,0 +1,70 @@
+using System.Net;
+using PeerDistill.Cluster.Hosting;
+
+namespace PeerDistill.Api;
+
+/// <summary>
+/// What a coordinator process is: where its cohort API and its silo listen, its cluster id, and where
+/// runs write. Bound from the configuration section <see cref="Section"/> (the <c>coordinator</c>
+/// command's flags, the environment's <c>PEERDISTILL_COORDINATOR__*</c> variables and an optional
+/// JSON file, in that order of precedence); every default is a constant here.
+/// </summary>
+public sealed class CoordinatorOptions
+{
+    /// <summary>The configuration section the options are bound from.</summary>
+    public const string Section = "Coordinator";
+
+    /// <summary>The address the API and the silo listen on unless told otherwise: loopback (one machine).</summary>
+    public const string DefaultHost = "127.0.0.1";
+
+    /// <summary>The cohort API's port (gRPC) unless told otherwise.</summary>
+    public const int DefaultPort = 7070;
+
+    /// <summary>The silo's port, which workers join, unless told otherwise (Orleans' usual silo port).</summary>
+    public const int DefaultClusterPort = 11111;
+
+    /// <summary>Where runs write unless told otherwise (relative to the working directory).</summary>
+    public const string DefaultOutput = "runs";
+
+    /// <summary>The address to listen on (default <see cref="DefaultHost"/>); <c>0.0.0.0</c> or <c>::</c> for every interface.</summary>
+    public string Host { get; set; } = DefaultHost;
+
+    /// <summary>The cohort API's port (default <see cref="DefaultPort"/>); 0 picks a free one (printed).</summary>
+    public int Port { get; set; } = DefaultPort;
+
+    /// <summary>The silo's port (default <see cref="DefaultClusterPort"/>); 0 picks a free one (printed).</summary>
+    public int ClusterPort { get; set; } = DefaultClusterPort;
+
+    /// <summary>The Orleans cluster id (default <see cref="SiloSettings.DefaultClusterId"/>); workers use the same.</summary>
+    public string ClusterId { get; set; } = SiloSettings.DefaultClusterId;
+
+    /// <summary>Where cohort runs write their outputs (default <see cref="DefaultOutput"/>); shared with the workers.</summary>
+    public string Output { get; set; } = DefaultOutput;
+
+    /// <summary>Each problem of these options: the key (under <see cref="Section"/>) and what is wrong with it.</summary>
+    public IEnumerable<(string Key, string Message)> Problems()
+    {
+        if (!IPAddress.TryParse(Host, out _))
+        {
+            yield return (nameof(Host), $"'{Host}' is not an IP address");
+        }
+
+        foreach (var (key, port) in new[] { (nameof(Port), Port), (nameof(ClusterPort), ClusterPort) })
+        {
+            if (port is < 0 or > 65535)
+            {
+                yield return (key, $"{port} is not a port (0 to 65535; 0 picks a free one)");
+            }
+        }
+
+        if (string.IsNullOrWhiteSpace(ClusterId))
+        {
+            yield return (nameof(ClusterId), "is empty; name the cluster (workers give the same id)");
+        }
+
+        if (string.IsNullOrWhiteSpace(Output))
+        {
+            yield return (nameof(Output), "is empty; name the directory runs write to");
+        }
+    }
+}
