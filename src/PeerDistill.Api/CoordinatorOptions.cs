@@ -1,4 +1,3 @@
-using System.Net;
 using PeerDistill.Cluster.Hosting;
 
 namespace PeerDistill.Api;
@@ -44,22 +43,9 @@ public sealed class CoordinatorOptions
     /// <summary>Each problem of these options: the key (under <see cref="Section"/>) and what is wrong with it.</summary>
     public IEnumerable<(string Key, string Message)> Problems()
     {
-        if (!IPAddress.TryParse(Host, out _))
+        foreach (var problem in ListenSettings.Problems((nameof(Host), Host), (nameof(Port), Port), (nameof(ClusterPort), ClusterPort), (nameof(ClusterId), ClusterId), "name the cluster (workers give the same id)"))
         {
-            yield return (nameof(Host), $"'{Host}' is not an IP address");
-        }
-
-        foreach (var (key, port) in new[] { (nameof(Port), Port), (nameof(ClusterPort), ClusterPort) })
-        {
-            if (port is < 0 or > 65535)
-            {
-                yield return (key, $"{port} is not a port (0 to 65535; 0 picks a free one)");
-            }
-        }
-
-        if (string.IsNullOrWhiteSpace(ClusterId))
-        {
-            yield return (nameof(ClusterId), "is empty; name the cluster (workers give the same id)");
+            yield return problem;
         }
 
         if (string.IsNullOrWhiteSpace(Output))

@@ -25,20 +25,8 @@ internal static class CoordinatorCommand
         ];
         command.SetAction(async (parse, cancellation) =>
         {
-            var configuration = ServiceConfiguration.Build(parse, parse.GetValue(config), flags.Select(f => (f.Flag, CoordinatorOptions.Section + ":" + f.Key)));
             var settings = new CoordinatorOptions();
-            if (configuration is null || !ServiceConfiguration.TryBind(() => configuration.GetSection(CoordinatorOptions.Section).Bind(settings, o => o.ErrorOnUnknownConfiguration = true)))
-            {
-                return ExitCodes.InvalidInput;
-            }
-
-            var problems = settings.Problems().ToList();
-            foreach (var (key, message) in problems)
-            {
-                Console.Error.WriteLine($"{flags.First(f => f.Key == key).Flag.Name} / {CoordinatorOptions.Section}:{key}: {message}");
-            }
-
-            if (problems.Count > 0)
+            if (!ServiceConfiguration.TryLoad(parse, config, CoordinatorOptions.Section, flags, section => section.Bind(settings, o => o.ErrorOnUnknownConfiguration = true), settings.Problems))
             {
                 return ExitCodes.InvalidInput;
             }

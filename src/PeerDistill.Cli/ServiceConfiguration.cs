@@ -20,19 +20,27 @@ internal static class ServiceConfiguration
     public static Option<string?> ConfigOption() => new("--config") { Description = "A JSON file of settings ({\"Worker\": {\"Slots\": 2}}); environment variables PEERDISTILL_<SECTION>__<KEY> override it, and flags override both." };
 
     /// <summary>
-    /// The configuration for <paramref name="parse"/>: <paramref name="file"/>, the environment, then
-    /// each flag of <paramref name="flags"/> that was given, under its key. Null, with the reason on
-    /// stderr, when the file cannot be read.
+    /// Loads one section's settings for <paramref name="parse"/>: the file of <paramref name="config"/>,
+    /// the environment, then each of <paramref name="flags"/> that was given, under
+    /// <c>section:key</c>; <paramref name="bind"/> binds the section onto the options (written at the
+    /// call site with the concrete type, so that the binding generator sees it), and
+    /// <paramref name="problems"/> checks them. False, with every problem on stderr (each naming its
+    /// flag and key), when the file cannot be read, a value is not of its key's type, a key is
+    /// unknown, or a setting is wrong.
     /// </summary>
-    public static IConfiguration? Build(ParseResult parse, string? file, IEnumerable<(Option Flag, string Key)> flags)
+    public static bool TryLoad(ParseResult parse, Option<string?> config, string section, IReadOnlyList<(Option Flag, string Key)> flags, Action<IConfigurationSection> bind, Func<IEnumerable<(string Key, string Message)>> problems)
     {
         ArgumentNullException.ThrowIfNull(parse);
+        ArgumentNullException.ThrowIfNull(flags);
+        ArgumentNullException.ThrowIfNull(bind);
+        ArgumentNullException.ThrowIfNull(problems);
+        var file = parse.GetValue(config);
         var given = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
         foreach (var (flag, key) in flags)
         {
             if (parse.GetResult(flag) is { Implicit: false } result)
             {
-                given[key] = Convert.ToString(result.GetValueOrDefault<object?>(), CultureInfo.InvariantCulture);
+                given[section + ":" + key] = Convert.ToString(result.GetValueOrDefault<object?>(), CultureInfo.InvariantCulture);
             }
         }
 
@@ -43,41 +51,41 @@ internal static class ServiceConfiguration
             if (!File.Exists(path))
             {
                 Console.Error.WriteLine($"--config: '{file}' does not exist");
-                return null;
+                return false;
             }
 
             builder.AddJsonFile(path, optional: false, reloadOnChange: false);
         }
 
         builder.AddEnvironmentVariables(EnvironmentPrefix).AddInMemoryCollection(given);
+        IConfiguration configuration;
         try
         {
-            return builder.Build();
+            configuration = builder.Build();
         }
         catch (Exception e) when (e is InvalidDataException or FormatException or IOException)
         {
             Console.Error.WriteLine($"--config: '{file}' is not a JSON settings file: {e.Message}{(e.InnerException is { } inner ? " (" + inner.Message + ")" : string.Empty)}");
-            return null;
+            return false;
         }
-    }
 
-    /// <summary>
-    /// Runs <paramref name="bind"/> (a binding of one section onto its options, written at the call
-    /// site with the concrete type so that the binding generator sees it); false, with the reason on
-    /// stderr, when a value is not of its key's type or a key is unknown.
-    /// </summary>
-    public static bool TryBind(Action bind)
-    {
-        ArgumentNullException.ThrowIfNull(bind);
         try
         {
-            bind();
-            return true;
+            bind(configuration.GetSection(section));
         }
         catch (InvalidOperationException e)
         {
             Console.Error.WriteLine($"error: {e.Message}{(e.InnerException is { } inner ? " (" + inner.Message + ")" : string.Empty)}");
             return false;
         }
+
+        var found = problems().ToList();
+        foreach (var (key, message) in found)
+        {
+            var flag = flags.FirstOrDefault(f => f.Key == key).Flag;
+            Console.Error.WriteLine($"{(flag is null ? string.Empty : flag.Name + " / ")}{section}:{key}: {message}");
+        }
+
+        return found.Count == 0;
     }
 }

@@ -38,21 +38,8 @@ internal static class WorkerCommand
         ];
         command.SetAction(async (parse, cancellation) =>
         {
-            var configuration = ServiceConfiguration.Build(parse, parse.GetValue(config), flags.Select(f => (f.Flag, WorkerOptions.Section + ":" + f.Key)));
             var options = new WorkerOptions();
-            if (configuration is null || !ServiceConfiguration.TryBind(() => configuration.GetSection(WorkerOptions.Section).Bind(options, o => o.ErrorOnUnknownConfiguration = true)))
-            {
-                return ExitCodes.InvalidInput;
-            }
-
-            var problems = options.Problems().ToList();
-            foreach (var (key, message) in problems)
-            {
-                var flag = flags.FirstOrDefault(f => f.Key == key).Flag;
-                Console.Error.WriteLine($"{(flag is null ? string.Empty : flag.Name + " / ")}{WorkerOptions.Section}:{key}: {message}");
-            }
-
-            if (problems.Count > 0)
+            if (!ServiceConfiguration.TryLoad(parse, config, WorkerOptions.Section, flags, section => section.Bind(options, o => o.ErrorOnUnknownConfiguration = true), options.Problems))
             {
                 return ExitCodes.InvalidInput;
             }

@@ -81,22 +81,9 @@ public sealed class WorkerOptions
             }
         }
 
-        if (!IPAddress.TryParse(Host, out _))
+        foreach (var problem in ListenSettings.Problems((nameof(Host), Host), (nameof(Port), Port), (nameof(ClusterPort), ClusterPort), (nameof(ClusterId), ClusterId), "give the coordinator's cluster id"))
         {
-            yield return (nameof(Host), $"'{Host}' is not an IP address");
-        }
-
-        foreach (var (key, port) in new[] { (nameof(Port), Port), (nameof(ClusterPort), ClusterPort) })
-        {
-            if (port is < 0 or > 65535)
-            {
-                yield return (key, $"{port} is not a port (0 to 65535; 0 picks a free one)");
-            }
-        }
-
-        if (string.IsNullOrWhiteSpace(ClusterId))
-        {
-            yield return (nameof(ClusterId), "is empty; give the coordinator's cluster id");
+            yield return problem;
         }
 
         if (Id is { } id)

@@ -1,0 +1,29 @@
+using System.Net;
+
+namespace PeerDistill.Cluster.Hosting;
+
+/// <summary>The checks a coordinator's and a worker's settings share: where they listen and which cluster they form.</summary>
+public static class ListenSettings
+{
+    /// <summary>Each problem of a listen address, two ports (0 picks a free one) and a cluster id, under the given keys.</summary>
+    public static IEnumerable<(string Key, string Message)> Problems((string Key, string Value) host, (string Key, int Value) port, (string Key, int Value) clusterPort, (string Key, string Value) clusterId, string clusterIdHint)
+    {
+        if (!IPAddress.TryParse(host.Value, out _))
+        {
+            yield return (host.Key, $"'{host.Value}' is not an IP address");
+        }
+
+        foreach (var (key, value) in new[] { port, clusterPort })
+        {
+            if (value is < 0 or > 65535)
+            {
+                yield return (key, $"{value} is not a port (0 to 65535; 0 picks a free one)");
+            }
+        }
+
+        if (string.IsNullOrWhiteSpace(clusterId.Value))
+        {
+            yield return (clusterId.Key, $"is empty; {clusterIdHint}");
+        }
+    }
+}
