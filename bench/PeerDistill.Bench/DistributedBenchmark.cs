@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Builder;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
@@ -284,7 +285,7 @@ internal static class DistributedBenchmark
                 pace = "(elapsed_s at the last step - elapsed_s at step warmup) / (last - warmup), slower peer; elapsed_s rounded to ms as in metrics.jsonl",
                 embedded = "CohortRunner in this process",
                 distributed = "in-process CoordinatorNode (Orleans primary silo + CohortService, ports 0, OutputRoot a temp dir) + 2 WorkerNodes (worker silos, 1 cpu slot each, PeerExchange on Kestrel): Orleans 10.4.2 silo-to-silo and Grpc.AspNetCore / Grpc.Net.Client logit streams on 127.0.0.1; CohortService Submit + GetCohort polling until COMPLETED; a new cluster per round (start not timed)",
-                loops = "PeerStepLoop per peer thread with a timed ILogitExchange: InMemoryLogitExchange, or a GrpcLogitExchange + ExchangeHub per peer on its own GrpcServiceHost (PeerExchangeService), no Orleans/coordinator",
+                loops = "PeerStepLoop per peer thread with a timed ILogitExchange: InMemoryLogitExchange, or a GrpcLogitExchange + ExchangeHub per peer on its own Grpc.AspNetCore server (PeerExchangeService), no Orleans/coordinator",
                 cpu = "per-thread /proc/self/task/*/schedstat between the first peer finishing step warmup and the first peer finishing the last step (distributed: metrics.jsonl polled every 100 ms)",
                 load_average_before = loadBefore,
                 load_average_after = loadAfter,
@@ -432,25 +433,16 @@ internal static class DistributedBenchmark
             double wall;
             var cpu = new CpuWindow();
             var statistics = new List<ExchangeStatistics>();
-            var coordinator = await CoordinatorNode.StartAsync(new ApiOptions { OutputRoot = root.FullName }, new GrpcServiceHostOptions { Port = 0, MinimumLogLevel = logLevel }, siloPort: 0);
+            var coordinator = await BenchHosts.StartCoordinatorAsync(root.FullName, logLevel);
             try
             {
                 coordinator.Services.GetRequiredService<ILoggerFactory>().AddProvider(log);
-                var primary = IPEndPoint.Parse(coordinator.ClusterEndpoint);
                 var workers = new List<WorkerNode>();
                 try
                 {
                     for (var i = 0; i < spec.Peers.Count; i++)
                     {
-                        var silo = new SiloSettings
-                        {
-                            Role = SiloRoles.Worker,
-                            Name = $"bench-worker-{i + 1}",
-                            SiloPort = FreePort.Resolve(IPAddress.Loopback, 0),
-                            Primary = primary,
-                            Slots = [new SlotDescriptor(0, "cpu", 0)],
-                        };
-                        var worker = await WorkerNode.StartAsync(silo, new GrpcServiceHostOptions { Port = 0, MinimumLogLevel = logLevel });
+                        var worker = await BenchHosts.StartWorkerAsync(coordinator.ClusterEndpoint, $"bench-worker-{i + 1}", logLevel);
                         workers.Add(worker);
                         worker.Services.GetRequiredService<ILoggerFactory>().AddProvider(log);
                     }
@@ -599,7 +591,7 @@ internal static class DistributedBenchmark
         var cpu = new CpuWindow();
         var recorder = new StepRecorder(cpu, warmup, data.TotalSteps - 1);
         var logger = loggers.CreateLogger("PeerDistill.Worker");
-        var servers = new List<GrpcServiceHost>();
+        var servers = new List<WebApplication>();
         var channels = new ConcurrentDictionary<string, GrpcChannel>(StringComparer.Ordinal);
         GrpcChannel ChannelFor(string address) => channels.GetOrAdd(address, a => GrpcChannels.ForAddress(a));
         var remote = new List<GrpcLogitExchange>();
@@ -618,10 +610,10 @@ internal static class DistributedBenchmark
                 {
                     var registry = new ExchangeRegistry();
                     registry.Add(hub);
-                    servers.Add(await GrpcServiceHost.StartAsync(new GrpcServiceHostOptions { Port = 0 }, s => s.AddPeerExchange(registry, logger), e => e.MapPeerExchange()));
+                    servers.Add(await BenchHosts.StartExchangeAsync(registry, logger));
                 }
 
-                addresses = servers.Select(s => s.Address.ToString()).ToList();
+                addresses = servers.Select(s => s.GrpcAddress().ToString()).ToList();
                 directory.Update(names.Select((n, i) => new PeerLocation(n, addresses[i], 1, PeerPresence.Active)));
                 var learnersOf = GrpcLogitExchange.LearnersOf(strategy, names);
                 for (var i = 0; i < names.Count; i++)
@@ -695,7 +687,7 @@ internal static class DistributedBenchmark
 
             foreach (var s in servers)
             {
-                await s.DisposeAsync();
+                await BenchHosts.StopAsync(s);
             }
 
             root.Delete(recursive: true);

@@ -21,7 +21,7 @@ namespace PeerDistill.Bench;
 ///   flow control lets it while a concurrent reader takes the server's acks (one per frame), from the
 ///   start of the call to the last ack.
 /// ours: the official .NET stack, this process's Grpc.Net.Client <see cref="GrpcChannel"/> (the generated
-/// PeerExchange client) against Grpc.AspNetCore in a <see cref="GrpcServiceHost"/> in a child process (this
+/// PeerExchange client) against Grpc.AspNetCore in a <see cref="Grpc.AspNetCore server (GrpcHosting)"/> in a child process (this
 /// binary's hidden <c>rpc-server</c>, serving a <see cref="PeerExchange.PeerExchangeBase"/>), so that client and server have their own thread
 /// pools and GCs as two peers would; python: an rpc_bench.py client process against an rpc_bench.py
 /// server process. Both servers run for the whole benchmark; each round makes a fresh channel.
@@ -81,7 +81,7 @@ internal static class RpcBenchmark
             $"  stream: PeerExchange/Exchange, {frames} frames after a {streamWarmup}-frame warm-up stream, one ack per frame; MB/s = serialized LogitsFrame bytes/s (10^6 B), gRPC prefix and HTTP/2 framing not counted"));
         Console.WriteLine("  ours: Grpc.Net.Client 2.85 in this process -> Grpc.AspNetCore 2.85 server in a child process (rpc-server); python: grpcio client and server processes");
 
-        // The servers run in a scratch folder: GrpcServiceHost's host watches its working directory (recursively,
+        // The servers run in a scratch folder: Grpc.AspNetCore server (GrpcHosting)'s host watches its working directory (recursively,
         // for appsettings changes), and the repository is being written to by builds and editors.
         var work = Directory.CreateTempSubdirectory("peerdistill-rpc-bench-").FullName;
         workDirectory = work;
@@ -189,7 +189,7 @@ internal static class RpcBenchmark
             frame = new { shape = new[] { batch, classes }, dtype = "fp32", values_bytes = batch * classes * 4, serialized_bytes = frameBytes },
             unary = new { method = Echo.FullName, calls = unaryCalls, warmup = unaryWarmup },
             stream = new { method = $"/{PeerExchange.Descriptor.FullName}/Exchange", frames, warmup_frames = streamWarmup, mb_per_s = "serialized LogitsFrame bytes per second / 1e6 (gRPC prefix and HTTP/2 framing not counted)" },
-            ours_setup = "Grpc.Net.Client 2.85.0 (generated PeerExchange client, bench process) -> Grpc.AspNetCore 2.85.0 (PeerExchangeBase in a GrpcServiceHost, child process)",
+            ours_setup = "Grpc.Net.Client 2.85.0 (generated PeerExchange client, bench process) -> Grpc.AspNetCore 2.85.0 (PeerExchangeBase in a Grpc.AspNetCore server (GrpcHosting), child process)",
             python_setup = pythonProblem ?? "grpcio client process (blocking stub; request generator + response iterator) -> grpcio server process (ThreadPoolExecutor(4))",
             rounds,
             warmup_seconds = warmupSeconds,
@@ -207,18 +207,17 @@ internal static class RpcBenchmark
     public static int Serve(string[] args)
     {
         _ = args;
-        var host = GrpcServiceHost.StartAsync(
-            new GrpcServiceHostOptions { Port = 0 },
+        var host = BenchHosts.StartGrpcAsync(
             services => services.AddSingleton<IServiceMethodProvider<EchoService>, EchoService.MethodProvider>(),
             endpoints =>
             {
                 endpoints.MapGrpcService<AckingExchange>();
                 endpoints.MapGrpcService<EchoService>();
             }).GetAwaiter().GetResult();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"PORT {host.Port}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"PORT {host.GrpcAddress().Port}"));
         Console.Out.Flush();
         Console.In.ReadToEnd();
-        host.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        BenchHosts.StopAsync(host).GetAwaiter().GetResult();
         return 0;
     }
 

@@ -14,4 +14,10 @@ public enum ApiError
 
     /// <summary>The cluster cannot answer now (a silo is being replaced); try again.</summary>
     Unavailable,
+
+    /// <summary>The run changed since the version the caller acted on (a stale If-Match).</summary>
+    StaleVersion,
+
+    /// <summary>An idempotency key sent again with another request.</summary>
+    KeyReused,
 }

@@ -23,8 +23,18 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
 
     private ICohortIndexGrain Index => grains.GetGrain<ICohortIndexGrain>(ICohortIndexGrain.Key);
 
-    /// <summary>Validates a spec and starts a run of it: (cohort, run).</summary>
-    public async Task<(string Cohort, string Run)> SubmitAsync(string specText, string specFormat, CancellationToken cancellationToken)
+    /// <summary>The longest idempotency key accepted, in characters.</summary>
+    public const int MaxIdempotencyKeyLength = 255;
+
+    /// <summary>The most runs one page of a listing holds.</summary>
+    public const int MaxPageSize = 500;
+
+    /// <summary>
+    /// Validates a spec and starts a run of it. With an <paramref name="idempotencyKey"/>, a retry of
+    /// the same submission (same key, spec and format) answers the run it started the first time
+    /// instead of starting another; the key used for another submission is refused.
+    /// </summary>
+    public async Task<SubmittedRun> SubmitAsync(string specText, string specFormat, string? idempotencyKey, CancellationToken cancellationToken)
     {
         var format = (specFormat ?? string.Empty).Trim().ToLowerInvariant();
         if (format.Length == 0)
@@ -42,10 +52,15 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
             throw new CohortApiException(ApiError.InvalidArgument, "Submit: spec_text is empty; send the cohort spec, as the YAML or JSON cohort file");
         }
 
+        if (idempotencyKey is not null && (idempotencyKey.Length is 0 or > MaxIdempotencyKeyLength || !idempotencyKey.All(c => c is >= '!' and <= '~')))
+        {
+            throw new CohortApiException(ApiError.InvalidArgument, $"Submit: idempotency key: must be 1 to {MaxIdempotencyKeyLength} printable ASCII characters without spaces (a UUID is usual)");
+        }
+
         var loaded = SpecLoader.ParseWithoutEngine(specText, "submitted." + format);
         if (loaded.Spec is not { } spec)
         {
-            throw new CohortApiException(ApiError.InvalidArgument, string.Join('\n', loaded.Errors));
+            throw new CohortApiException(ApiError.InvalidArgument, string.Join('\n', loaded.Errors)) { SpecErrors = loaded.Errors };
         }
 
         // Frames too large for the gRPC exchange would fail at the peers' first step: refuse the cohort now.
@@ -57,7 +72,18 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
 
         var (outputBase, checkpointBase) = ConfinedDirectories(spec);
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        var admission = await Index.AdmitAsync(spec.Cohort, now).ConfigureAwait(false);
+        var request = idempotencyKey is null ? null : new RunRequestKey(idempotencyKey, Digest(format, specText));
+        var admission = await Index.AdmitAsync(spec.Cohort, now, request).ConfigureAwait(false);
+        if (admission.KeyReused is { } reused)
+        {
+            throw new CohortApiException(ApiError.KeyReused, $"Submit: idempotency key '{idempotencyKey}' was used for another submission (run '{reused.Run}' of cohort '{reused.Cohort}'); a retry must send the same spec, or use a new key for a new submission");
+        }
+
+        if (admission.Replayed)
+        {
+            return new SubmittedRun(spec.Cohort, admission.Run!, Replayed: true);
+        }
+
         if (admission.Run is not { } runId)
         {
             var open = admission.Conflict!;
@@ -90,7 +116,7 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
             throw new CohortApiException(ApiError.Unavailable, $"Submit: run '{runId}' of cohort '{spec.Cohort}' could not be started: {e.Message}");
         }
 
-        return (spec.Cohort, runId);
+        return new SubmittedRun(spec.Cohort, runId, Replayed: false);
     }
 
     /// <summary>The status of one run; an empty run id means the cohort's latest run.</summary>
@@ -100,12 +126,47 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
         return await StatusAsync(entry, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Every run, most recently submitted first, optionally only those in one state.</summary>
-    public async Task<IReadOnlyList<RunView>> ListAsync(RunState? state, CancellationToken cancellationToken)
+    /// <summary>
+    /// One page of the runs that <paramref name="filter"/> selects, most recently submitted first, and
+    /// the cursor of the next page (null on the last).
+    /// </summary>
+    public async Task<RunList> ListAsync(RunFilter filter, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(filter);
+        if (filter.PageSize is < 1 or > MaxPageSize)
+        {
+            throw new CohortApiException(ApiError.InvalidArgument, $"ListCohorts: page size: must be 1 to {MaxPageSize}, got {filter.PageSize}");
+        }
+
+        long? after = null;
+        if (!string.IsNullOrEmpty(filter.Cursor))
+        {
+            after = RunCursor.Parse(filter.Cursor)
+                ?? throw new CohortApiException(ApiError.InvalidArgument, "ListCohorts: cursor: not a cursor this API gave (pass next_cursor of the previous page as it is)");
+        }
+
         var entries = await Index.ListAsync().ConfigureAwait(false);
-        var statuses = await Task.WhenAll(entries.Select(e => StatusAsync(e, cancellationToken))).ConfigureAwait(false);
-        return statuses.Where(s => state is null || s.State == state).ToList();
+        var page = new List<RunView>(Math.Min(filter.PageSize, entries.Count));
+        foreach (var entry in entries)
+        {
+            if ((after is { } a && entry.Sequence >= a) || (filter.Cohort is { Length: > 0 } cohort && entry.Cohort != cohort))
+            {
+                continue;
+            }
+
+            if (page.Count == filter.PageSize)
+            {
+                return new RunList(page, RunCursor.Format(entries.First(e => e.Run == page[^1].Run && e.Cohort == page[^1].Cohort).Sequence));
+            }
+
+            var status = await StatusAsync(entry, cancellationToken).ConfigureAwait(false);
+            if (filter.State is null || status.State == filter.State)
+            {
+                page.Add(status);
+            }
+        }
+
+        return new RunList(page, null);
     }
 
     /// <summary>The status of one run now and again every time it changes, until the status that reports its end.</summary>
@@ -142,24 +203,35 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
         }
     }
 
-    /// <summary>Cancels a run; the state after the call (a run that had ended keeps its state).</summary>
-    public async Task<RunState> CancelAsync(string cohort, string run, string reason, CancellationToken cancellationToken)
+    /// <summary>
+    /// Cancels a run; the run after the call (a run that had ended keeps its state). With
+    /// <paramref name="expectedVersion"/>, refused (<see cref="ApiError.StaleVersion"/>) unless the
+    /// run's status is still that version.
+    /// </summary>
+    public async Task<RunView> CancelAsync(string cohort, string run, string reason, long? expectedVersion, CancellationToken cancellationToken)
     {
         var entry = await ResolveAsync("CancelCohort", cohort, run).ConfigureAwait(false);
         var status = await StatusAsync(entry, cancellationToken).ConfigureAwait(false);
+        if (expectedVersion is { } expected && expected != status.Version)
+        {
+            throw new CohortApiException(ApiError.StaleVersion, $"CancelCohort: cohort '{entry.Cohort}' run '{entry.Run}' is at version {status.Version}, not {expected}; read it again and decide again");
+        }
+
         if (status.IsFinished)
         {
-            return status.State;
+            return status;
         }
 
         try
         {
-            return RunViews.From(await Cohort(entry.Cohort, entry.Run).CancelAsync(string.IsNullOrWhiteSpace(reason) ? "cancelled by request" : reason.Trim(), cancellationToken).ConfigureAwait(false));
+            await Cohort(entry.Cohort, entry.Run).CancelAsync(string.IsNullOrWhiteSpace(reason) ? "cancelled by request" : reason.Trim(), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException and not CohortApiException)
         {
             throw new CohortApiException(ApiError.Unavailable, $"CancelCohort: cohort '{entry.Cohort}' run '{entry.Run}' cannot be reached now ({e.Message}); try again");
         }
+
+        return await StatusAsync(entry, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<RunView> StatusAsync(RunEntry entry, CancellationToken cancellationToken)
@@ -200,6 +272,10 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
         return runs.FirstOrDefault(r => r.Run == run)
             ?? throw new CohortApiException(ApiError.NotFound, $"{operation}: cohort '{cohort}' has no run '{run}' (its runs: {string.Join(", ", runs.Select(r => r.Run))})");
     }
+
+    /// <summary>What identifies a submission under an idempotency key: its format and spec text.</summary>
+    private static string Digest(string format, string specText) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(format + "\n" + specText)));
 
     private ICohortGrain Cohort(string cohort, string run) => grains.GetGrain<ICohortGrain>(GrainKeys.Cohort(cohort, run));
 

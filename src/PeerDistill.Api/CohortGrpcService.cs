@@ -8,15 +8,15 @@ namespace PeerDistill.Api;
 /// <summary>
 /// <c>peerdistill.v1.CohortService</c> over <see cref="CohortApi"/>: translates protobuf to domain
 /// calls and the API's read model to protobuf (every enum value mapped by name, never by number),
-/// and refusals to status codes (InvalidArgument, NotFound, AlreadyExists, Unavailable); nothing
+/// and refusals to status codes (InvalidArgument, NotFound, AlreadyExists, Aborted, Unavailable); nothing
 /// else lives here.
 /// </summary>
 public sealed class CohortGrpcService(CohortApi api) : CohortService.CohortServiceBase
 {
     public override async Task<SubmitCohortReply> Submit(SubmitCohortRequest request, ServerCallContext context)
     {
-        var (cohort, run) = await Call(() => api.SubmitAsync(request.SpecText, request.SpecFormat, context.CancellationToken)).ConfigureAwait(false);
-        return new SubmitCohortReply { Cohort = cohort, Run = run };
+        var submitted = await Call(() => api.SubmitAsync(request.SpecText, request.SpecFormat, request.IdempotencyKey is { Length: > 0 } key ? key : null, context.CancellationToken)).ConfigureAwait(false);
+        return new SubmitCohortReply { Cohort = submitted.Cohort, Run = submitted.Run, Replayed = submitted.Replayed };
     }
 
     public override async Task<CohortStatus> GetCohort(GetCohortRequest request, ServerCallContext context) =>
@@ -34,8 +34,10 @@ public sealed class CohortGrpcService(CohortApi api) : CohortService.CohortServi
             Proto.CohortState.Cancelled => RunState.Cancelled,
             _ => throw new RpcException(new Status(StatusCode.InvalidArgument, $"ListCohorts: state {(int)request.State} is not a cohort state (COHORT_STATE_PENDING .. COHORT_STATE_CANCELLED, or unspecified for all)")),
         };
-        var reply = new ListCohortsReply();
-        reply.Cohorts.AddRange((await Call(() => api.ListAsync(state, context.CancellationToken)).ConfigureAwait(false)).Select(ToStatus));
+        var filter = new RunFilter(state, request.Cohort, request.PageSize == 0 ? RunFilter.DefaultPageSize : request.PageSize, request.PageToken);
+        var page = await Call(() => api.ListAsync(filter, context.CancellationToken)).ConfigureAwait(false);
+        var reply = new ListCohortsReply { NextPageToken = page.NextCursor ?? string.Empty };
+        reply.Cohorts.AddRange(page.Runs.Select(ToStatus));
         return reply;
     }
 
@@ -59,7 +61,7 @@ public sealed class CohortGrpcService(CohortApi api) : CohortService.CohortServi
     }
 
     public override async Task<CancelCohortReply> CancelCohort(CancelCohortRequest request, ServerCallContext context) =>
-        new() { State = ToWire(await Call(() => api.CancelAsync(request.Cohort, request.Run, request.Reason, context.CancellationToken)).ConfigureAwait(false)) };
+        new() { State = ToWire((await Call(() => api.CancelAsync(request.Cohort, request.Run, request.Reason, request.HasExpectedVersion ? request.ExpectedVersion : null, context.CancellationToken)).ConfigureAwait(false)).State) };
 
     /// <summary>The wire form of a run's status.</summary>
     public static CohortStatus ToStatus(RunView run)
@@ -71,6 +73,7 @@ public sealed class CohortGrpcService(CohortApi api) : CohortService.CohortServi
             Run = run.Run,
             State = ToWire(run.State),
             CreatedUnixMillis = run.Created.ToUnixTimeMilliseconds(),
+            Version = run.Version,
         };
         if (run.Finished is { } finished)
         {
@@ -147,7 +150,10 @@ public sealed class CohortGrpcService(CohortApi api) : CohortService.CohortServi
             ApiError.InvalidArgument => StatusCode.InvalidArgument,
             ApiError.NotFound => StatusCode.NotFound,
             ApiError.AlreadyExists => StatusCode.AlreadyExists,
-            _ => StatusCode.Unavailable,
+            ApiError.StaleVersion => StatusCode.Aborted,
+            ApiError.KeyReused => StatusCode.InvalidArgument,
+            ApiError.Unavailable => StatusCode.Unavailable,
+            _ => throw new ArgumentOutOfRangeException(nameof(e), e.Error, "not an API error"),
         },
         e.Message));
 }

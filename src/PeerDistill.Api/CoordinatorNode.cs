@@ -1,11 +1,7 @@
-using System.Globalization;
-using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using PeerDistill.Cluster.Transport;
 using PeerDistill.Cluster.Hosting;
-using PeerDistill.Cluster.Placement;
+using PeerDistill.Cluster.Transport;
 
 namespace PeerDistill.Api;
 
@@ -17,62 +13,45 @@ namespace PeerDistill.Api;
 /// </summary>
 public sealed class CoordinatorNode : IAsyncDisposable
 {
-    private readonly GrpcServiceHost _server;
+    /// <summary>How long the server and the silo may take to stop.</summary>
+    public static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(10);
 
-    private CoordinatorNode(GrpcServiceHost server, SiloSettings silo)
+    private readonly WebApplication _app;
+
+    /// <summary>The coordinator of <paramref name="app"/>, built with <see cref="CoordinatorHosting.AddPeerDistillCoordinator"/> and mapped with <see cref="CoordinatorHosting.MapPeerDistillCoordinator"/>; <see cref="StartAsync"/> starts it.</summary>
+    public CoordinatorNode(WebApplication app)
     {
-        _server = server;
-        Silo = silo;
+        ArgumentNullException.ThrowIfNull(app);
+        _app = app;
+        Silo = app.Services.GetRequiredService<SiloSettings>();
     }
 
     public SiloSettings Silo { get; }
 
-    /// <summary>The cohort API's address (<c>http://host:port</c>).</summary>
-    public Uri ApiAddress => _server.Address;
+    /// <summary>The cohort API's gRPC address (<c>http://host:port</c>); known once started.</summary>
+    public Uri ApiAddress => _app.GrpcAddress();
+
+    /// <summary>The cohort API's REST address (<c>http://host:port</c>, HTTP/1.1); known once started.</summary>
+    public Uri HttpAddress => _app.Services.GetRequiredService<ServerListeners>().Address(Rest.RestListenerSetup.Listener);
 
     /// <summary>The silo endpoint workers join (<c>host:port</c>).</summary>
     public string ClusterEndpoint => $"{Silo.Address}:{Silo.SiloPort}";
 
-    public IServiceProvider Services => _server.Services;
+    public IServiceProvider Services => _app.Services;
 
     /// <summary>Starts the silo and the API; returns once both serve.</summary>
-    /// <param name="api">Where the cohort API listens (port 0 picks a free one).</param>
-    /// <param name="siloPort">The silo port workers join (0 picks a free one).</param>
-    public static async Task<CoordinatorNode> StartAsync(ApiOptions options, GrpcServiceHostOptions api, int siloPort, string clusterId = SiloSettings.DefaultClusterId, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(api);
-        var address = IPAddress.Parse(api.Host is "0.0.0.0" or "::" ? "127.0.0.1" : api.Host);
-        var checkpointRoot = Path.GetFullPath(options.CheckpointRoot ?? options.OutputRoot);
-        var silo = new SiloSettings
-        {
-            Role = SiloRoles.Coordinator,
-            Name = SiloRoles.Coordinator,
-            Address = address,
-            SiloPort = FreePort.Resolve(address, siloPort),
-            ClusterId = clusterId,
-            OutputRoot = Path.GetFullPath(options.OutputRoot),
-            CheckpointRoot = checkpointRoot,
-            StateRoot = Path.Combine(checkpointRoot, ".cluster", DateTimeOffset.UtcNow.ToString("yyyyMMdd-HHmmss-fff", CultureInfo.InvariantCulture)),
-        };
-        var server = await GrpcServiceHost.StartAsync(
-            api,
-            services => services.AddSingleton(options).AddSingleton<CohortApi>(),
-            endpoints => endpoints.MapGrpcService<CohortGrpcService>(),
-            cancellationToken,
-            host => host.AddSilo(silo)).ConfigureAwait(false);
-        return new CoordinatorNode(server, silo);
-    }
+    public Task StartAsync(CancellationToken cancellationToken = default) => _app.StartAsync(cancellationToken);
 
     public async ValueTask DisposeAsync()
     {
         try
         {
-            await _server.StopAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+            using var timeout = new CancellationTokenSource(ShutdownTimeout);
+            await _app.StopAsync(timeout.Token).ConfigureAwait(false);
         }
         finally
         {
-            await _server.DisposeAsync().ConfigureAwait(false);
+            await _app.DisposeAsync().ConfigureAwait(false);
         }
     }
 }

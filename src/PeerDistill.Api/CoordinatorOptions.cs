@@ -16,8 +16,11 @@ public sealed class CoordinatorOptions
     /// <summary>The address the API and the silo listen on unless told otherwise: loopback (one machine).</summary>
     public const string DefaultHost = "127.0.0.1";
 
-    /// <summary>The cohort API's port (gRPC) unless told otherwise.</summary>
+    /// <summary>The cohort API's gRPC port (HTTP/2) unless told otherwise.</summary>
     public const int DefaultPort = 7070;
+
+    /// <summary>The REST API's port (HTTP/1.1: browsers, curl, scripts) unless told otherwise.</summary>
+    public const int DefaultHttpPort = 7080;
 
     /// <summary>The silo's port, which workers join, unless told otherwise (Orleans' usual silo port).</summary>
     public const int DefaultClusterPort = 11111;
@@ -28,8 +31,11 @@ public sealed class CoordinatorOptions
     /// <summary>The address to listen on (default <see cref="DefaultHost"/>); <c>0.0.0.0</c> or <c>::</c> for every interface.</summary>
     public string Host { get; set; } = DefaultHost;
 
-    /// <summary>The cohort API's port (default <see cref="DefaultPort"/>); 0 picks a free one (printed).</summary>
+    /// <summary>The cohort API's gRPC port (HTTP/2; default <see cref="DefaultPort"/>); 0 picks a free one (printed).</summary>
     public int Port { get; set; } = DefaultPort;
+
+    /// <summary>The cohort API's REST port (HTTP/1.1; default <see cref="DefaultHttpPort"/>); 0 picks a free one (printed).</summary>
+    public int HttpPort { get; set; } = DefaultHttpPort;
 
     /// <summary>The silo's port (default <see cref="DefaultClusterPort"/>); 0 picks a free one (printed).</summary>
     public int ClusterPort { get; set; } = DefaultClusterPort;
@@ -46,6 +52,15 @@ public sealed class CoordinatorOptions
         foreach (var problem in ListenSettings.Problems((nameof(Host), Host), (nameof(Port), Port), (nameof(ClusterPort), ClusterPort), (nameof(ClusterId), ClusterId), "name the cluster (workers give the same id)"))
         {
             yield return problem;
+        }
+
+        if (HttpPort is < 0 or > 65535)
+        {
+            yield return (nameof(HttpPort), $"{HttpPort} is not a port (0 to 65535; 0 picks a free one)");
+        }
+        else if (HttpPort != 0 && (HttpPort == Port || HttpPort == ClusterPort))
+        {
+            yield return (nameof(HttpPort), $"{HttpPort} is also the {(HttpPort == Port ? nameof(Port) : nameof(ClusterPort))}; the REST API needs a port of its own");
         }
 
         if (string.IsNullOrWhiteSpace(Output))

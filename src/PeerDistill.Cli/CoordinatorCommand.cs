@@ -12,30 +12,37 @@ internal static class CoordinatorCommand
     public static Command Create()
     {
         var host = new Option<string>("--host") { Description = $"Address to listen on (the API and the silo); default {CoordinatorOptions.DefaultHost} (Coordinator:Host)." };
-        var port = new Option<int>("--port") { Description = $"Port of the cohort API (gRPC; 0 picks a free one; the address is printed); default {CoordinatorOptions.DefaultPort} (Coordinator:Port)." };
+        var port = new Option<int>("--port") { Description = $"Port of the cohort API over gRPC (HTTP/2; 0 picks a free one; the address is printed); default {CoordinatorOptions.DefaultPort} (Coordinator:Port)." };
+        var httpPort = new Option<int>("--http-port") { Description = $"Port of the cohort API over REST (HTTP/1.1: /api/v1, /openapi/v1.json, /scalar; 0 picks a free one; printed); default {CoordinatorOptions.DefaultHttpPort} (Coordinator:HttpPort)." };
         var clusterPort = new Option<int>("--cluster-port") { Description = $"Port of the coordinator's Orleans silo, which workers join (0 picks a free one; printed); default {CoordinatorOptions.DefaultClusterPort} (Coordinator:ClusterPort)." };
         var clusterId = new Option<string>("--cluster-id") { Description = $"Orleans cluster id (workers must use the same); default {SiloSettings.DefaultClusterId} (Coordinator:ClusterId)." };
         var output = new Option<string>("--output") { Description = $"Where cohort runs write their outputs (summary, metrics, checkpoints); shared with the workers; default {CoordinatorOptions.DefaultOutput} (Coordinator:Output)." };
         var config = ServiceConfiguration.ConfigOption();
-        var command = new Command("coordinator", "Run the coordinator of distributed cohorts (workers join its cluster; `submit` sends it cohorts).") { host, port, clusterPort, clusterId, output, config };
+        var command = new Command("coordinator", "Run the coordinator of distributed cohorts (workers join its cluster; `submit` sends it cohorts).") { host, port, httpPort, clusterPort, clusterId, output, config };
         (Option Flag, string Key)[] flags =
         [
-            (host, nameof(CoordinatorOptions.Host)), (port, nameof(CoordinatorOptions.Port)), (clusterPort, nameof(CoordinatorOptions.ClusterPort)),
+            (host, nameof(CoordinatorOptions.Host)), (port, nameof(CoordinatorOptions.Port)), (httpPort, nameof(CoordinatorOptions.HttpPort)), (clusterPort, nameof(CoordinatorOptions.ClusterPort)),
             (clusterId, nameof(CoordinatorOptions.ClusterId)), (output, nameof(CoordinatorOptions.Output)),
         ];
         command.SetAction(async (parse, cancellation) =>
         {
             var settings = new CoordinatorOptions();
-            if (!ServiceConfiguration.TryLoad(parse, config, CoordinatorOptions.Section, flags, section => section.Bind(settings, o => o.ErrorOnUnknownConfiguration = true), settings.Problems))
+            var configuration = ServiceConfiguration.Load(parse, config, CoordinatorOptions.Section, flags, section => section.Bind(settings, o => o.ErrorOnUnknownConfiguration = true), settings.Problems);
+            if (configuration is null)
             {
                 return ExitCodes.InvalidInput;
             }
 
             using var process = new ServiceProcess();
-            var options = new ApiOptions { OutputRoot = Path.GetFullPath(settings.Output) };
-            var api = new GrpcServiceHostOptions { Host = settings.Host, Port = settings.Port, MinimumLogLevel = ServiceProcess.LogLevel };
-            await using var coordinator = await CoordinatorNode.StartAsync(options, api, settings.ClusterPort, settings.ClusterId, cancellation).ConfigureAwait(false);
+            var builder = GrpcHosting.CreateBuilder(ServiceProcess.LogLevel);
+            builder.Configuration.AddConfiguration(configuration);
+            builder.AddPeerDistillCoordinator();
+            var app = builder.Build();
+            app.MapPeerDistillCoordinator();
+            await using var coordinator = new CoordinatorNode(app);
+            await coordinator.StartAsync(cancellation).ConfigureAwait(false);
             Console.WriteLine($"coordinator listening at {coordinator.ApiAddress}");
+            Console.WriteLine($"REST API at {coordinator.HttpAddress}api/v1 (reference: {coordinator.HttpAddress}scalar)");
             Console.WriteLine($"cluster endpoint {coordinator.ClusterEndpoint} (workers: --coordinator {coordinator.ClusterEndpoint})");
             Console.Out.Flush();
             await Task.WhenAny(process.StopRequested, Task.Delay(Timeout.Infinite, cancellation)).ConfigureAwait(false);

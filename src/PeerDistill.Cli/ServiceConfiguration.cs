@@ -24,11 +24,12 @@ internal static class ServiceConfiguration
     /// the environment, then each of <paramref name="flags"/> that was given, under
     /// <c>section:key</c>; <paramref name="bind"/> binds the section onto the options (written at the
     /// call site with the concrete type, so that the binding generator sees it), and
-    /// <paramref name="problems"/> checks them. False, with every problem on stderr (each naming its
-    /// flag and key), when the file cannot be read, a value is not of its key's type, a key is
+    /// <paramref name="problems"/> checks them. The configuration, for the process's host (which binds
+    /// the options again through its hosting extension); null, with every problem on stderr (each naming
+    /// its flag and key), when the file cannot be read, a value is not of its key's type, a key is
     /// unknown, or a setting is wrong.
     /// </summary>
-    public static bool TryLoad(ParseResult parse, Option<string?> config, string section, IReadOnlyList<(Option Flag, string Key)> flags, Action<IConfigurationSection> bind, Func<IEnumerable<(string Key, string Message)>> problems)
+    public static IConfiguration? Load(ParseResult parse, Option<string?> config, string section, IReadOnlyList<(Option Flag, string Key)> flags, Action<IConfigurationSection> bind, Func<IEnumerable<(string Key, string Message)>> problems)
     {
         ArgumentNullException.ThrowIfNull(parse);
         ArgumentNullException.ThrowIfNull(flags);
@@ -51,7 +52,7 @@ internal static class ServiceConfiguration
             if (!File.Exists(path))
             {
                 Console.Error.WriteLine($"--config: '{file}' does not exist");
-                return false;
+                return null;
             }
 
             builder.AddJsonFile(path, optional: false, reloadOnChange: false);
@@ -66,7 +67,7 @@ internal static class ServiceConfiguration
         catch (Exception e) when (e is InvalidDataException or FormatException or IOException)
         {
             Console.Error.WriteLine($"--config: '{file}' is not a JSON settings file: {e.Message}{(e.InnerException is { } inner ? " (" + inner.Message + ")" : string.Empty)}");
-            return false;
+            return null;
         }
 
         try
@@ -76,7 +77,7 @@ internal static class ServiceConfiguration
         catch (InvalidOperationException e)
         {
             Console.Error.WriteLine($"error: {e.Message}{(e.InnerException is { } inner ? " (" + inner.Message + ")" : string.Empty)}");
-            return false;
+            return null;
         }
 
         var found = problems().ToList();
@@ -86,6 +87,6 @@ internal static class ServiceConfiguration
             Console.Error.WriteLine($"{(flag is null ? string.Empty : flag.Name + " / ")}{section}:{key}: {message}");
         }
 
-        return found.Count == 0;
+        return found.Count == 0 ? configuration : null;
     }
 }

@@ -1,12 +1,10 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Net;
-using System.Security.Cryptography;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using PeerDistill.Cluster.Transport;
 using PeerDistill.Cluster.Hosting;
-using PeerDistill.Cluster.Placement;
-using PeerDistill.Torch;
 
 namespace PeerDistill.Cli;
 
@@ -39,46 +37,47 @@ internal static class WorkerCommand
         command.SetAction(async (parse, cancellation) =>
         {
             var options = new WorkerOptions();
-            if (!ServiceConfiguration.TryLoad(parse, config, WorkerOptions.Section, flags, section => section.Bind(options, o => o.ErrorOnUnknownConfiguration = true), options.Problems))
+            var configuration = ServiceConfiguration.Load(parse, config, WorkerOptions.Section, flags, section => section.Bind(options, o => o.ErrorOnUnknownConfiguration = true), options.Problems);
+            if (configuration is null)
             {
                 return ExitCodes.InvalidInput;
             }
 
-            var primary = IPEndPoint.Parse(options.Coordinator!);
-            var address = IPAddress.Parse(options.Host);
-            var descriptors = SlotsOf(options.Slots, options.Devices);
-            var name = options.Id ?? "w-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
             using var process = new ServiceProcess();
-            var exchange = new GrpcServiceHostOptions { Host = options.Host, Port = options.Port, MinimumLogLevel = ServiceProcess.LogLevel };
+            string? name = null;
+            int? exchangePort = null;
             while (true)
             {
-                // A silo joins one cluster once: after its coordinator is gone, a new silo (same
-                // name, slots and exchange port) joins whichever coordinator answers next.
-                var silo = new SiloSettings
+                // A silo joins one cluster once: after its coordinator is gone, a new host (same id,
+                // slots and exchange port) joins whichever coordinator answers next.
+                var builder = GrpcHosting.CreateBuilder(ServiceProcess.LogLevel);
+                builder.Configuration.AddConfiguration(configuration);
+                builder.AddPeerDistillWorker(o =>
                 {
-                    Role = SiloRoles.Worker,
-                    Name = name,
-                    Address = address,
-                    SiloPort = FreePort.Resolve(address, options.ClusterPort),
-                    Primary = primary,
-                    ClusterId = options.ClusterId,
-                    Slots = descriptors,
-                };
-                WorkerNode started;
+                    o.Id = name ?? o.Id;
+                    o.Port = exchangePort ?? o.Port;
+                });
+                var app = builder.Build();
+                app.MapPeerDistillWorker();
+                var started = new WorkerNode(app);
+                name = started.Silo.Name;
+                exchangePort = app.Services.GetRequiredService<IOptions<WorkerOptions>>().Value.Port;
                 using (var starting = CancellationTokenSource.CreateLinkedTokenSource(cancellation))
                 using (process.OnStop(_ => starting.Cancel()))
                 {
                     try
                     {
-                        started = await WorkerNode.StartAsync(silo, exchange, options.Advertise, starting.Token).ConfigureAwait(false);
+                        await started.StartAsync(starting.Token).ConfigureAwait(false);
                     }
                     catch (WorkerIdTakenException e)
                     {
+                        await started.DisposeAsync().ConfigureAwait(false);
                         Console.Error.WriteLine($"error: {e.Message}");
                         return ExitCodes.InvalidInput;
                     }
                     catch (OperationCanceledException) when (process.StopRequested.IsCompleted)
                     {
+                        await started.DisposeAsync().ConfigureAwait(false);
                         Console.WriteLine($"worker '{name}' stopped ({process.StopRequested.Result} received while it joined the cluster)");
                         return ExitCodes.Interrupted;
                     }
@@ -88,13 +87,12 @@ internal static class WorkerCommand
                 // The first thing a stop request does, on the signal's thread: no new peer starts
                 // here and every hosted peer stops at its next step boundary.
                 using var onStop = process.OnStop(signal => worker.BeginStop(signal + " received"));
-                exchange.Port = new Uri(worker.ExchangeAddress).Port;
-                Console.WriteLine($"worker '{name}' serving at {worker.ExchangeAddress} with {descriptors.Count} slot(s) ({string.Join(", ", descriptors.Select(d => d.Device))}); silo {worker.SiloAddress} joined the cluster of {primary}");
+                Console.WriteLine($"worker '{name}' serving at {worker.ExchangeAddress} with {worker.Silo.Slots.Count} slot(s) ({string.Join(", ", worker.Silo.Slots.Select(d => d.Device))}); silo {worker.SiloAddress} joined the cluster of {worker.Silo.PrimaryEndpoint}");
                 Console.Out.Flush();
                 var ended = await Task.WhenAny(process.StopRequested, worker.Stopped, worker.CoordinatorLost, Task.Delay(Timeout.Infinite, cancellation)).ConfigureAwait(false);
                 if (ended == worker.CoordinatorLost)
                 {
-                    Console.WriteLine($"worker '{name}' leaves its cluster: {worker.CoordinatorLost.Result}; its peers stopped with a checkpoint; joining {primary} again");
+                    Console.WriteLine($"worker '{name}' leaves its cluster: {worker.CoordinatorLost.Result}; its peers stopped with a checkpoint; joining {worker.Silo.PrimaryEndpoint} again");
                     Console.Out.Flush();
                     continue;
                 }
@@ -118,23 +116,5 @@ internal static class WorkerCommand
         return peers
             + (stopped.PeersStopped ? string.Empty : $"; not every peer stopped within {WorkerNode.PeerStopTimeout.TotalSeconds:0} s")
             + (stopped.Reported ? string.Empty : "; not every end reached its cohort");
-    }
-
-    /// <summary>The slots of the (validated) options: the devices given, else one per visible GPU, else CPU slots.</summary>
-    private static List<SlotDescriptor> SlotsOf(int? count, string? devices)
-    {
-        List<string> list;
-        if (devices is not null)
-        {
-            list = WorkerOptions.DeviceList(devices);
-        }
-        else
-        {
-            var cuda = TorchRuntime.CudaDeviceCount;
-            var n = count ?? (cuda > 0 ? cuda : Math.Max(1, Environment.ProcessorCount / 2));
-            list = Enumerable.Range(0, n).Select(i => cuda > 0 ? $"cuda:{i % cuda}" : "cpu").ToList();
-        }
-
-        return list.Select((d, i) => new SlotDescriptor(i, d, 0)).ToList();
     }
 }

@@ -21,7 +21,7 @@ public sealed class CohortApiTests : IDisposable
     {
         var bad = TestSpecs.Trio.Replace("epochs: 3", "epochs: -1", StringComparison.Ordinal).Replace("temperature: 1", "temperature: 0", StringComparison.Ordinal);
 
-        var e = await Assert.ThrowsAsync<CohortApiException>(() => Refusing.SubmitAsync(bad, "yaml", CancellationToken.None));
+        var e = await Assert.ThrowsAsync<CohortApiException>(() => Refusing.SubmitAsync(bad, "yaml", null, CancellationToken.None));
 
         Assert.Equal(ApiError.InvalidArgument, e.Error);
         var lines = e.Message.Split('\n');
@@ -33,7 +33,7 @@ public sealed class CohortApiTests : IDisposable
     [Fact]
     public async Task SpecMissingPeers_InvalidArgument()
     {
-        var e = await Assert.ThrowsAsync<CohortApiException>(() => Refusing.SubmitAsync("cohort: x\n", "yaml", CancellationToken.None));
+        var e = await Assert.ThrowsAsync<CohortApiException>(() => Refusing.SubmitAsync("cohort: x\n", "yaml", null, CancellationToken.None));
 
         Assert.Equal(ApiError.InvalidArgument, e.Error);
         Assert.Contains("peers: missing required field", e.Message, StringComparison.Ordinal);
@@ -45,7 +45,7 @@ public sealed class CohortApiTests : IDisposable
     [InlineData("cohort: x", "xml", "Submit: spec_format 'xml' is not supported")]
     public async Task BadRequest_InvalidArgument(string text, string format, string expected)
     {
-        var e = await Assert.ThrowsAsync<CohortApiException>(() => Refusing.SubmitAsync(text, format, CancellationToken.None));
+        var e = await Assert.ThrowsAsync<CohortApiException>(() => Refusing.SubmitAsync(text, format, null, CancellationToken.None));
 
         Assert.Equal(ApiError.InvalidArgument, e.Error);
         Assert.Contains(expected, e.Message, StringComparison.Ordinal);
@@ -59,7 +59,7 @@ public sealed class CohortApiTests : IDisposable
              "distillation": {"strategy": "dml"}, "data": {"dataset": "synthetic"}}
             """;
 
-        var (cohort, run) = await Api.SubmitAsync(json, " JSON ", CancellationToken.None);
+        var (cohort, run, _) = await Api.SubmitAsync(json, " JSON ", null, CancellationToken.None);
 
         var submission = _cluster.Cohorts[$"{cohort}/{run}"].Submission!;
         Assert.Equal(("duo", "json", json), (submission.Cohort, submission.SpecFormat, submission.SpecText));
@@ -68,7 +68,7 @@ public sealed class CohortApiTests : IDisposable
     [Fact]
     public async Task Submit_StartsTheCohortGrainWithTheSpec()
     {
-        var (cohort, run) = await Api.SubmitAsync(TestSpecs.Trio, "", CancellationToken.None);
+        var (cohort, run, _) = await Api.SubmitAsync(TestSpecs.Trio, "", null, CancellationToken.None);
 
         Assert.Equal(("trio", "trio-1"), (cohort, run));
         var submission = _cluster.Cohorts["trio/trio-1"].Submission!;
@@ -80,9 +80,9 @@ public sealed class CohortApiTests : IDisposable
     [Fact]
     public async Task Submit_CohortWithUnfinishedRun_AlreadyExists()
     {
-        await Api.SubmitAsync(TestSpecs.Trio, "yaml", CancellationToken.None);
+        await Api.SubmitAsync(TestSpecs.Trio, "yaml", null, CancellationToken.None);
 
-        var e = await Assert.ThrowsAsync<CohortApiException>(() => Api.SubmitAsync(TestSpecs.Trio, "yaml", CancellationToken.None));
+        var e = await Assert.ThrowsAsync<CohortApiException>(() => Api.SubmitAsync(TestSpecs.Trio, "yaml", null, CancellationToken.None));
 
         Assert.Equal(ApiError.AlreadyExists, e.Error);
         Assert.Contains("cohort 'trio' already has run 'trio-1' (pending)", e.Message, StringComparison.Ordinal);
@@ -93,19 +93,19 @@ public sealed class CohortApiTests : IDisposable
     {
         _cluster.FailStart = new TimeoutException("silo gone");
 
-        var e = await Assert.ThrowsAsync<CohortApiException>(() => Api.SubmitAsync(TestSpecs.Trio, "yaml", CancellationToken.None));
+        var e = await Assert.ThrowsAsync<CohortApiException>(() => Api.SubmitAsync(TestSpecs.Trio, "yaml", null, CancellationToken.None));
 
         Assert.Equal(ApiError.Unavailable, e.Error);
         Assert.Contains("run 'trio-1' of cohort 'trio' could not be started: silo gone", e.Message, StringComparison.Ordinal);
         Assert.Equal(CohortState.Failed, Assert.Single(await _cluster.Runs.ListAsync()).State);
-        Assert.Equal(("trio", "trio-2"), await Api.SubmitAsync(TestSpecs.Trio, "yaml", CancellationToken.None));
+        Assert.Equal(new SubmittedRun("trio", "trio-2", false), await Api.SubmitAsync(TestSpecs.Trio, "yaml", null, CancellationToken.None));
     }
 
     [Fact]
     public async Task Get_UnknownCohortOrRun_NotFoundNamingWhatIsKnown()
     {
         var empty = await Assert.ThrowsAsync<CohortApiException>(() => Api.GetAsync("GetCohort", "nope", "", CancellationToken.None));
-        await Api.SubmitAsync(TestSpecs.Trio, "yaml", CancellationToken.None);
+        await Api.SubmitAsync(TestSpecs.Trio, "yaml", null, CancellationToken.None);
 
         var none = await Assert.ThrowsAsync<CohortApiException>(() => Api.GetAsync("GetCohort", "nope", "", CancellationToken.None));
         var noRun = await Assert.ThrowsAsync<CohortApiException>(() => Api.GetAsync("GetCohort", "trio", "trio-9", CancellationToken.None));
@@ -122,9 +122,9 @@ public sealed class CohortApiTests : IDisposable
     [Fact]
     public async Task Get_EmptyRun_TheLatestRun()
     {
-        await Api.SubmitAsync(TestSpecs.Trio, "yaml", CancellationToken.None);
-        await Api.CancelAsync("trio", "", "enough", CancellationToken.None);
-        await Api.SubmitAsync(TestSpecs.Trio, "yaml", CancellationToken.None);
+        await Api.SubmitAsync(TestSpecs.Trio, "yaml", null, CancellationToken.None);
+        await Api.CancelAsync("trio", "", "enough", null, CancellationToken.None);
+        await Api.SubmitAsync(TestSpecs.Trio, "yaml", null, CancellationToken.None);
 
         var latest = await Api.GetAsync("GetCohort", "trio", "", CancellationToken.None);
         var first = await Api.GetAsync("GetCohort", "trio", "trio-1", CancellationToken.None);
@@ -136,12 +136,12 @@ public sealed class CohortApiTests : IDisposable
     [Fact]
     public async Task List_NewestFirst_FilteredByState()
     {
-        await Api.SubmitAsync(TestSpecs.Trio, "yaml", CancellationToken.None);
-        await Api.SubmitAsync(TestSpecs.Trio.Replace("cohort: trio", "cohort: duo", StringComparison.Ordinal), "yaml", CancellationToken.None);
-        await Api.CancelAsync("trio", "", "", CancellationToken.None);
+        await Api.SubmitAsync(TestSpecs.Trio, "yaml", null, CancellationToken.None);
+        await Api.SubmitAsync(TestSpecs.Trio.Replace("cohort: trio", "cohort: duo", StringComparison.Ordinal), "yaml", null, CancellationToken.None);
+        await Api.CancelAsync("trio", "", "", null, CancellationToken.None);
 
-        var all = await Api.ListAsync(null, CancellationToken.None);
-        var cancelled = await Api.ListAsync(RunState.Cancelled, CancellationToken.None);
+        var all = (await Api.ListAsync(new RunFilter(), CancellationToken.None)).Runs;
+        var cancelled = (await Api.ListAsync(new RunFilter(RunState.Cancelled), CancellationToken.None)).Runs;
 
         Assert.Equal(["duo", "trio"], all.Select(c => c.Cohort));
         Assert.Equal(["trio"], cancelled.Select(c => c.Cohort));
@@ -151,11 +151,11 @@ public sealed class CohortApiTests : IDisposable
     [Fact]
     public async Task Cancel_FinishedRun_KeepsItsState()
     {
-        await Api.SubmitAsync(TestSpecs.Trio, "yaml", CancellationToken.None);
+        await Api.SubmitAsync(TestSpecs.Trio, "yaml", null, CancellationToken.None);
 
-        Assert.Equal(RunState.Cancelled, await Api.CancelAsync("trio", "", " enough ", CancellationToken.None));
+        Assert.Equal(RunState.Cancelled, (await Api.CancelAsync("trio", "", " enough ", null, CancellationToken.None)).State);
         var version = _cluster.Cohorts["trio/trio-1"].Lifecycle!.Record.Version;
-        Assert.Equal(RunState.Cancelled, await Api.CancelAsync("trio", "trio-1", "again", CancellationToken.None));
+        Assert.Equal(RunState.Cancelled, (await Api.CancelAsync("trio", "trio-1", "again", null, CancellationToken.None)).State);
 
         Assert.Equal(version, _cluster.Cohorts["trio/trio-1"].Lifecycle!.Record.Version);
         Assert.Contains(_cluster.Cohorts["trio/trio-1"].Lifecycle!.Record.Events, e => e.Kind == EventKinds.Cancelled && e.Message == "enough");
@@ -164,7 +164,7 @@ public sealed class CohortApiTests : IDisposable
     [Fact]
     public async Task Watch_SendsNowAndOnChange_EndsWhenTheRunEnds()
     {
-        await Api.SubmitAsync(TestSpecs.Trio, "yaml", CancellationToken.None);
+        await Api.SubmitAsync(TestSpecs.Trio, "yaml", null, CancellationToken.None);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         var seen = new List<RunState>();
 
@@ -173,10 +173,68 @@ public sealed class CohortApiTests : IDisposable
             seen.Add(status.State);
             if (seen.Count == 1)
             {
-                await Api.CancelAsync("trio", "", "enough", CancellationToken.None);
+                await Api.CancelAsync("trio", "", "enough", null, CancellationToken.None);
             }
         }
 
         Assert.Equal([RunState.Pending, RunState.Cancelled], seen);
+    }
+
+    [Fact]
+    public async Task Submit_SameKeyAndSpec_AnswersTheFirstRun_AnotherSpec_KeyReused_ABadKey_InvalidArgument()
+    {
+        var first = await Api.SubmitAsync(TestSpecs.Trio, "yaml", "key-1", CancellationToken.None);
+        var retry = await Api.SubmitAsync(TestSpecs.Trio, "yaml", "key-1", CancellationToken.None);
+        var other = await Assert.ThrowsAsync<CohortApiException>(() => Api.SubmitAsync(TestSpecs.Trio.Replace("cohort: trio", "cohort: duo", StringComparison.Ordinal), "yaml", "key-1", CancellationToken.None));
+        var bad = await Assert.ThrowsAsync<CohortApiException>(() => Api.SubmitAsync(TestSpecs.Trio, "yaml", "two words", CancellationToken.None));
+
+        Assert.Equal(new SubmittedRun("trio", "trio-1", false), first);
+        Assert.Equal(new SubmittedRun("trio", "trio-1", true), retry);
+        Assert.Equal(ApiError.KeyReused, other.Error);
+        Assert.Equal(ApiError.InvalidArgument, bad.Error);
+        Assert.Single(await _cluster.Runs.ListAsync());
+    }
+
+    [Fact]
+    public async Task Submit_InvalidSpec_CarriesEachFieldError()
+    {
+        var e = await Assert.ThrowsAsync<CohortApiException>(() => Refusing.SubmitAsync(TestSpecs.Trio.Replace("batch_size: 64", "batch_size: -4", StringComparison.Ordinal), "yaml", null, CancellationToken.None));
+
+        var error = Assert.Single(e.SpecErrors);
+        Assert.Equal("data.batch_size", error.Path);
+        Assert.True(error.Line > 0);
+    }
+
+    [Fact]
+    public async Task List_PagesWithACursor_NoRunTwice_ABadCursorOrSize_InvalidArgument()
+    {
+        foreach (var cohort in new[] { "c1", "c2", "c3" })
+        {
+            await Api.SubmitAsync(TestSpecs.Trio.Replace("cohort: trio", "cohort: " + cohort, StringComparison.Ordinal), "yaml", null, CancellationToken.None);
+        }
+
+        var first = await Api.ListAsync(new RunFilter(PageSize: 2), CancellationToken.None);
+        var second = await Api.ListAsync(new RunFilter(PageSize: 2, Cursor: first.NextCursor), CancellationToken.None);
+        var filtered = await Api.ListAsync(new RunFilter(Cohort: "c2"), CancellationToken.None);
+
+        Assert.Equal(["c3", "c2"], first.Runs.Select(r => r.Cohort));
+        Assert.Equal(["c1"], second.Runs.Select(r => r.Cohort));
+        Assert.Null(second.NextCursor);
+        Assert.Equal(["c2"], filtered.Runs.Select(r => r.Cohort));
+        Assert.Equal(ApiError.InvalidArgument, (await Assert.ThrowsAsync<CohortApiException>(() => Api.ListAsync(new RunFilter(Cursor: "garbage"), CancellationToken.None))).Error);
+        Assert.Equal(ApiError.InvalidArgument, (await Assert.ThrowsAsync<CohortApiException>(() => Api.ListAsync(new RunFilter(PageSize: 0), CancellationToken.None))).Error);
+    }
+
+    [Fact]
+    public async Task Cancel_StaleExpectedVersion_Refused_CurrentOne_Cancels()
+    {
+        await Api.SubmitAsync(TestSpecs.Trio, "yaml", null, CancellationToken.None);
+        var version = (await Api.GetAsync("GetCohort", "trio", "", CancellationToken.None)).Version;
+
+        var stale = await Assert.ThrowsAsync<CohortApiException>(() => Api.CancelAsync("trio", "", "", version + 1, CancellationToken.None));
+        var cancelled = await Api.CancelAsync("trio", "", "", version, CancellationToken.None);
+
+        Assert.Equal(ApiError.StaleVersion, stale.Error);
+        Assert.Equal(RunState.Cancelled, cancelled.State);
     }
 }

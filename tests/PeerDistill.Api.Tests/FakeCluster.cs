@@ -77,15 +77,22 @@ internal sealed class FakeCluster
     {
         private readonly List<RunEntry> _runs = [];
 
-        public Task<RunAdmission> AdmitAsync(string cohort, long nowUnixMillis)
+        public Task<RunAdmission> AdmitAsync(string cohort, long nowUnixMillis, RunRequestKey? request = null)
         {
+            if (request is not null && _runs.FirstOrDefault(r => r.Request?.Key == request.Key) is { } earlier)
+            {
+                return Task.FromResult(earlier.Request!.Digest == request.Digest && earlier.Cohort == cohort
+                    ? new RunAdmission(earlier.Run, null, Replayed: true)
+                    : new RunAdmission(null, null, KeyReused: earlier));
+            }
+
             if (_runs.FirstOrDefault(r => r.Cohort == cohort && !States.IsFinished(r.State)) is { } open)
             {
                 return Task.FromResult(new RunAdmission(null, open));
             }
 
             var run = $"{cohort}-{_runs.Count(r => r.Cohort == cohort) + 1}";
-            _runs.Insert(0, new RunEntry(cohort, run, _runs.Count + 1, CohortState.Pending));
+            _runs.Insert(0, new RunEntry(cohort, run, _runs.Count + 1, CohortState.Pending, request));
             return Task.FromResult(new RunAdmission(run, null));
         }
 

@@ -32,6 +32,9 @@ internal sealed partial class Cluster : IAsyncDisposable
     /// <summary>The coordinator's address, e.g. <c>http://127.0.0.1:41234</c>.</summary>
     public string Url { get; private set; } = string.Empty;
 
+    /// <summary>The coordinator's REST address (HTTP/1.1), e.g. <c>http://127.0.0.1:41235</c>.</summary>
+    public string HttpUrl { get; private set; } = string.Empty;
+
     /// <summary>The coordinator's cluster endpoint (<c>host:port</c> of its silo), which workers join.</summary>
     public string ClusterEndpoint { get; private set; } = string.Empty;
 
@@ -41,7 +44,7 @@ internal sealed partial class Cluster : IAsyncDisposable
     public static async Task<Cluster> StartAsync(string dir, string[] workers, ITestOutputHelper output)
     {
         var cluster = new Cluster(dir, output);
-        await cluster.StartCoordinatorAsync(port: 0, clusterPort: 0);
+        await cluster.StartCoordinatorAsync(port: 0, httpPort: 0, clusterPort: 0);
         foreach (var w in workers)
         {
             cluster.StartWorker(w);
@@ -107,7 +110,7 @@ internal sealed partial class Cluster : IAsyncDisposable
     {
         _coordinator.Kill(entireProcessTree: true);
         await _coordinator.WaitForExitAsync();
-        await StartCoordinatorAsync(new Uri(Url).Port, int.Parse(ClusterEndpoint[(ClusterEndpoint.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+        await StartCoordinatorAsync(new Uri(Url).Port, new Uri(HttpUrl).Port, int.Parse(ClusterEndpoint[(ClusterEndpoint.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
     }
 
     /// <summary>How many lines every process has printed so far (a mark for <see cref="LinesSince"/>).</summary>
@@ -189,16 +192,23 @@ internal sealed partial class Cluster : IAsyncDisposable
         kill.WaitForExit();
     }
 
-    private async Task StartCoordinatorAsync(int port, int clusterPort)
+    private async Task StartCoordinatorAsync(int port, int httpPort, int clusterPort)
     {
         var url = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var http = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         var endpoint = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var p = CliProcess.Start(_dir, "coordinator", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--cluster-port", clusterPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--output", Runs);
+        var culture = System.Globalization.CultureInfo.InvariantCulture;
+        var p = CliProcess.Start(_dir, "coordinator", "--port", port.ToString(culture), "--http-port", httpPort.ToString(culture), "--cluster-port", clusterPort.ToString(culture), "--output", Runs);
         Follow(p, "coordinator", line =>
         {
             if (CoordinatorAddress().Match(line) is { Success: true } m)
             {
                 url.TrySetResult(m.Groups[1].Value.TrimEnd('/'));
+            }
+
+            if (RestAddress().Match(line) is { Success: true } r)
+            {
+                http.TrySetResult(r.Groups[1].Value.TrimEnd('/'));
             }
 
             if (CoordinatorEndpoint().Match(line) is { Success: true } e)
@@ -209,10 +219,12 @@ internal sealed partial class Cluster : IAsyncDisposable
         _ = p.WaitForExitAsync().ContinueWith(_ =>
         {
             url.TrySetException(new InvalidOperationException("the coordinator exited before it listened"));
+            http.TrySetException(new InvalidOperationException("the coordinator exited before it listened"));
             endpoint.TrySetException(new InvalidOperationException("the coordinator exited before it listened"));
         }, TaskScheduler.Default);
         _coordinator = p;
         Url = await url.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        HttpUrl = await http.Task.WaitAsync(TimeSpan.FromSeconds(60));
         ClusterEndpoint = await endpoint.Task.WaitAsync(TimeSpan.FromSeconds(60));
     }
 
@@ -246,6 +258,9 @@ internal sealed partial class Cluster : IAsyncDisposable
 
     [GeneratedRegex(@"listening at (http://\S+)")]
     private static partial Regex CoordinatorAddress();
+
+    [GeneratedRegex(@"REST API at (http://\S+?)/api/v1")]
+    private static partial Regex RestAddress();
 
     [GeneratedRegex(@"cluster endpoint (\S+)")]
     private static partial Regex CoordinatorEndpoint();

@@ -61,7 +61,7 @@ public sealed partial class ServiceConfigurationTests
     {
         using var dir = new TempDirectory();
         var file = Path.Combine(dir.Path, "coordinator.json");
-        File.WriteAllText(file, "{\"Coordinator\": {\"Port\": 0, \"Output\": \"" + Path.Combine(dir.Path, "from-file") + "\"}}");
+        File.WriteAllText(file, "{\"Coordinator\": {\"Port\": 0, \"HttpPort\": 0, \"Output\": \"" + Path.Combine(dir.Path, "from-file") + "\"}}");
         var environment = new Dictionary<string, string> { ["PEERDISTILL_COORDINATOR__CLUSTERPORT"] = "0", ["PEERDISTILL_COORDINATOR__OUTPUT"] = Path.Combine(dir.Path, "from-environment") };
         var flagged = Path.Combine(dir.Path, "from-flag");
         using var coordinator = CliProcess.StartIn(dir.Path, environment, "coordinator", "--config", file, "--output", flagged);

@@ -7,9 +7,16 @@ namespace PeerDistill.Cluster.Grains;
 [CoordinatorPlacement, KeepAlive]
 internal sealed class CohortIndexGrain([PersistentState("runs", ClusterStorage.Name)] IPersistentState<CohortIndexGrain.IndexState> state) : Grain, ICohortIndexGrain
 {
-    public async Task<RunAdmission> AdmitAsync(string cohort, long nowUnixMillis)
+    public async Task<RunAdmission> AdmitAsync(string cohort, long nowUnixMillis, RunRequestKey? request = null)
     {
         var runs = state.State.Runs;
+        if (request is not null && runs.FirstOrDefault(r => r.Request?.Key == request.Key) is { } earlier)
+        {
+            return earlier.Request!.Digest == request.Digest && earlier.Cohort == cohort
+                ? new RunAdmission(earlier.Run, null, Replayed: true)
+                : new RunAdmission(null, null, KeyReused: earlier);
+        }
+
         if (runs.LastOrDefault(r => r.Cohort == cohort && !States.IsFinished(r.State)) is { } open)
         {
             return new RunAdmission(null, open);
@@ -23,7 +30,7 @@ internal sealed class CohortIndexGrain([PersistentState("runs", ClusterStorage.N
             id = string.Create(CultureInfo.InvariantCulture, $"{stem}-{n}");
         }
 
-        runs.Add(new RunEntry(cohort, id, ++state.State.Sequence, CohortState.Pending));
+        runs.Add(new RunEntry(cohort, id, ++state.State.Sequence, CohortState.Pending, request));
         await state.WriteStateAsync();
         return new RunAdmission(id, null);
     }

@@ -1,11 +1,10 @@
 using System.Diagnostics;
-using System.Net;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using PeerDistill.Cluster.Exchange;
 using PeerDistill.Cluster.Grains;
-using PeerDistill.Cluster.Transport;
 
 namespace PeerDistill.Cluster.Hosting;
 
@@ -35,7 +34,7 @@ public sealed partial class WorkerNode : IAsyncDisposable
     /// </summary>
     public static readonly TimeSpan JoinPatience = TimeSpan.FromSeconds(20);
 
-    private readonly GrpcServiceHost _server;
+    private readonly WebApplication _app;
     private readonly ExchangeRegistry _registry;
     private readonly ILogger _logger;
     private readonly object _gate = new();
@@ -43,13 +42,15 @@ public sealed partial class WorkerNode : IAsyncDisposable
     private IReadOnlyList<(string Peer, long Step)>? _toldToStop;
     private long _stopRequested;
 
-    private WorkerNode(GrpcServiceHost server, SiloSettings silo, string exchangeAddress)
+    /// <summary>The worker of <paramref name="app"/>, built with <see cref="WorkerHosting.AddPeerDistillWorker"/> and mapped with <see cref="WorkerHosting.MapPeerDistillWorker"/>; <see cref="StartAsync"/> starts it.</summary>
+    public WorkerNode(WebApplication app)
     {
-        _server = server;
-        Silo = silo;
-        ExchangeAddress = exchangeAddress;
-        _registry = server.Services.GetRequiredService<ExchangeRegistry>();
-        _logger = server.Services.GetRequiredService<ILoggerFactory>().CreateLogger("PeerDistill.Worker");
+        ArgumentNullException.ThrowIfNull(app);
+        _app = app;
+        Silo = app.Services.GetRequiredService<SiloSettings>();
+        ExchangeAddress = app.Services.GetRequiredService<ExchangeEndpoint>().Address;
+        _registry = app.Services.GetRequiredService<ExchangeRegistry>();
+        _logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("PeerDistill.Worker");
     }
 
     public SiloSettings Silo { get; }
@@ -58,11 +59,11 @@ public sealed partial class WorkerNode : IAsyncDisposable
     public string ExchangeAddress { get; }
 
     /// <summary>This worker's silo (Orleans address, parsable form: host:port@generation, unique per process).</summary>
-    public string SiloAddress => _server.Services.GetRequiredService<ILocalSiloDetails>().SiloAddress.ToParsableString();
+    public string SiloAddress => _app.Services.GetRequiredService<ILocalSiloDetails>().SiloAddress.ToParsableString();
 
-    public IServiceProvider Services => _server.Services;
+    public IServiceProvider Services => _app.Services;
 
-    private SiloPeerHost Peers => _server.Services.GetRequiredService<SiloPeerHost>();
+    private SiloPeerHost Peers => _app.Services.GetRequiredService<SiloPeerHost>();
 
     /// <summary>Completes when the host stops on its own (the silo left the cluster, or was declared dead by it).</summary>
     public Task Stopped
@@ -70,54 +71,23 @@ public sealed partial class WorkerNode : IAsyncDisposable
         get
         {
             var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            _server.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.Register(() => stopped.TrySetResult());
+            _app.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.Register(() => stopped.TrySetResult());
             return stopped.Task;
         }
     }
 
     /// <summary>Completes, with why, once the coordinator is gone and this worker's peers stopped with a checkpoint (the process then joins again).</summary>
-    public Task<string> CoordinatorLost => _server.Services.GetRequiredService<CoordinatorWatch>().Lost;
+    public Task<string> CoordinatorLost => _app.Services.GetRequiredService<CoordinatorWatch>().Lost;
 
     /// <summary>
     /// Starts the exchange server and the silo, and takes the worker id on the slot board; returns
     /// once the silo has joined the cluster and may host peers. <see cref="WorkerIdTakenException"/>
     /// when a live member of the cluster holds the id (the silo has left again by then).
     /// </summary>
-    /// <param name="silo">The silo (role worker, its slots, the coordinator's endpoint).</param>
-    /// <param name="exchange">Where the exchange listens; port 0 picks a free one.</param>
-    /// <param name="advertise">The address other silos reach the exchange at, if not the one it listens on.</param>
-    public static async Task<WorkerNode> StartAsync(SiloSettings silo, GrpcServiceHostOptions exchange, string? advertise = null, CancellationToken cancellationToken = default)
+    public async Task StartAsync(CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(silo);
-        ArgumentNullException.ThrowIfNull(exchange);
-        exchange.Port = FreePort.Resolve(IPAddress.Parse(exchange.Host), exchange.Port);
-        var listen = exchange.Host is "0.0.0.0" or "::" ? "127.0.0.1" : exchange.Host;
-        var address = HostedRun.NormalizeAddress(advertise ?? $"http://{listen}:{exchange.Port}");
-        var registry = new ExchangeRegistry();
-        var server = await GrpcServiceHost.StartAsync(
-            exchange,
-            services => services
-                .AddSingleton(registry)
-                .AddSingleton(new ExchangeEndpoint(address))
-                .AddSingleton<SiloPeerHost>()
-                .AddSingleton<CoordinatorWatch>()
-                .AddHostedService(sp => sp.GetRequiredService<CoordinatorWatch>())
-                .AddPeerExchange(registry, sp => sp.GetRequiredService<ILoggerFactory>().CreateLogger("PeerDistill.Exchange")),
-            endpoints => endpoints.MapPeerExchange(),
-            cancellationToken,
-            host => host.AddSilo(silo)).ConfigureAwait(false);
-        var node = new WorkerNode(server, silo, address);
-        try
-        {
-            await node.JoinAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            await node.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-
-        return node;
+        await _app.StartAsync(cancellationToken).ConfigureAwait(false);
+        await JoinAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -161,7 +131,7 @@ public sealed partial class WorkerNode : IAsyncDisposable
         try
         {
             // No new peer comes here while the others go on (the cohorts place theirs elsewhere).
-            await _server.Services.GetRequiredService<IGrainFactory>().GetGrain<ISlotBoardGrain>(ISlotBoardGrain.Key).DrainAsync(SiloAddress).WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+            await _app.Services.GetRequiredService<IGrainFactory>().GetGrain<ISlotBoardGrain>(ISlotBoardGrain.Key).DrainAsync(SiloAddress).WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -177,7 +147,7 @@ public sealed partial class WorkerNode : IAsyncDisposable
         }
 
         _registry.Close();
-        await _server.StopAsync(ShutdownTimeout).ConfigureAwait(false);
+        await StopHostAsync().ConfigureAwait(false);
         return new WorkerStopped(_toldToStop!, stopped, reported, peersStopped, Stopwatch.GetElapsedTime(_stopRequested));
     }
 
@@ -194,21 +164,27 @@ public sealed partial class WorkerNode : IAsyncDisposable
                 // Not stopped on purpose (the coordinator is gone, the silo was declared dead): what
                 // peers are left stop with their grains' deactivation.
                 _registry.Close();
-                await _server.StopAsync(ShutdownTimeout).ConfigureAwait(false);
+                await StopHostAsync().ConfigureAwait(false);
             }
         }
         finally
         {
             await Peers.DisposeAsync().ConfigureAwait(false);
-            await _server.DisposeAsync().ConfigureAwait(false);
+            await _app.DisposeAsync().ConfigureAwait(false);
             _registry.Dispose();
         }
+    }
+
+    private async Task StopHostAsync()
+    {
+        using var timeout = new CancellationTokenSource(ShutdownTimeout);
+        await _app.StopAsync(timeout.Token).ConfigureAwait(false);
     }
 
     /// <summary>Takes this silo's worker id on the slot board, waiting (at most <see cref="JoinPatience"/>) while a silo that may be dead holds it.</summary>
     private async Task JoinAsync(CancellationToken cancellationToken)
     {
-        var board = _server.Services.GetRequiredService<IGrainFactory>().GetGrain<ISlotBoardGrain>(ISlotBoardGrain.Key);
+        var board = _app.Services.GetRequiredService<IGrainFactory>().GetGrain<ISlotBoardGrain>(ISlotBoardGrain.Key);
         var clock = Stopwatch.StartNew();
         var said = false;
         while (true)

@@ -1,8 +1,6 @@
-using Microsoft.Extensions.Logging;
-
 namespace PeerDistill.Cluster.Transport;
 
-/// <summary>Where and how a <see cref="GrpcServiceHost"/> listens. Every default is a constant here.</summary>
+/// <summary>Where and how a process's gRPC listener listens (<see cref="GrpcHosting.AddPeerDistillGrpc"/>). Every default is a constant here.</summary>
 public sealed class GrpcServiceHostOptions
 {
     /// <summary>The largest request message a server accepts (4 MiB, gRPC's usual default); larger ones end the call with RESOURCE_EXHAUSTED.</summary>
@@ -11,7 +9,7 @@ public sealed class GrpcServiceHostOptions
     /// <summary>The address to bind (default loopback); <c>0.0.0.0</c> or <c>::</c> for every interface.</summary>
     public string Host { get; set; } = "127.0.0.1";
 
-    /// <summary>The port; 0 picks a free one (see <see cref="GrpcServiceHost.Port"/>).</summary>
+    /// <summary>The port; 0 picks a free one (see <see cref="GrpcHosting.GrpcAddress"/>).</summary>
     public int Port { get; set; }
 
     /// <summary>A PEM certificate (or a PKCS#12 file) for TLS; without one the server speaks h2c (HTTP/2 over plain TCP, prior knowledge).</summary>
@@ -37,7 +35,4 @@ public sealed class GrpcServiceHostOptions
 
     /// <summary>The largest request message accepted, in bytes (default <see cref="DefaultMaxReceiveMessageSize"/>).</summary>
     public int? MaxReceiveMessageSize { get; set; } = DefaultMaxReceiveMessageSize;
-
-    /// <summary>The lowest level of the host's own log (Kestrel, routing, Grpc.AspNetCore), default Warning.</summary>
-    public LogLevel MinimumLogLevel { get; set; } = LogLevel.Warning;
 }

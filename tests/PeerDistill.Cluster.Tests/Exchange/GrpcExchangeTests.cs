@@ -114,7 +114,7 @@ public sealed class GrpcExchangeTests
     /// Runs each peer of <paramref name="spec"/> on its own worker (server + hub) in this process;
     /// what a coordinator would report of the peers' progress reaches the directory every 200 ms.
     /// </summary>
-    internal static async Task<(long Frames, long Refused)> RunOnTwoWorkersAsync(CohortSpec spec, CohortData data, IDistillationStrategy strategy, ICohortObserver observer, string checkpointDirectory, Action<IReadOnlyList<GrpcServiceHost>>? whileRunning = null)
+    internal static async Task<(long Frames, long Refused)> RunOnTwoWorkersAsync(CohortSpec spec, CohortData data, IDistillationStrategy strategy, ICohortObserver observer, string checkpointDirectory, Action<IReadOnlyList<ExchangeServer>>? whileRunning = null)
     {
         const string run = "grpc";
         var names = spec.Peers.Select(p => p.Name).ToList();
@@ -127,10 +127,10 @@ public sealed class GrpcExchangeTests
             r.Add(h);
             return r;
         }).ToList();
-        var servers = new List<GrpcServiceHost>();
+        var servers = new List<ExchangeServer>();
         foreach (var registry in registries)
         {
-            servers.Add(await GrpcServiceHost.StartAsync(new GrpcServiceHostOptions(), s => s.AddPeerExchange(registry, NullLogger.Instance), e => e.MapPeerExchange()));
+            servers.Add(await ExchangeServer.StartAsync(registry));
         }
 
         var channels = new ConcurrentDictionary<string, GrpcChannel>();

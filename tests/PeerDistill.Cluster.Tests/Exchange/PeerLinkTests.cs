@@ -73,11 +73,11 @@ public sealed class PeerLinkTests
         Assert.Equal(2, statistics.Frames);
     }
 
-    private static async Task<GrpcServiceHost> ServeAsync(ExchangeHub hub)
+    private static async Task<ExchangeServer> ServeAsync(ExchangeHub hub)
     {
         var registry = new ExchangeRegistry();
         registry.Add(hub);
-        return await GrpcServiceHost.StartAsync(new GrpcServiceHostOptions(), s => s.AddPeerExchange(registry, NullLogger.Instance), e => e.MapPeerExchange());
+        return await ExchangeServer.StartAsync(registry);
     }
 
     private static async Task Until(Func<bool> condition, Func<string> failure)

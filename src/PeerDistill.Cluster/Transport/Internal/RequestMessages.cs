@@ -4,7 +4,7 @@ using PeerDistill.Protocol.V1;
 namespace PeerDistill.Cluster.Transport.Internal;
 
 /// <summary>
-/// The request message of every gRPC method a <see cref="GrpcServiceHost"/> can serve, by the
+/// The request message of every gRPC method a process (<see cref="GrpcHosting"/>) can serve, by the
 /// method's path (<c>/peerdistill.v1.CohortService/Submit</c>): the project's own services and the
 /// health and reflection services every host adds. A method not described here (a bench's
 /// hand-bound method) keeps its framing checks, but its message is not parsed ahead of the handler.

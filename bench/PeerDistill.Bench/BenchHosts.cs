@@ -1,0 +1,89 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using PeerDistill.Api;
+using PeerDistill.Cluster.Exchange;
+using PeerDistill.Cluster.Hosting;
+using PeerDistill.Cluster.Transport;
+
+namespace PeerDistill.Bench;
+
+/// <summary>The processes the benches host in their own process, composed as the CLI composes them, each on free loopback ports.</summary>
+internal static class BenchHosts
+{
+    /// <summary>A started coordinator writing runs under <paramref name="output"/>.</summary>
+    public static async Task<CoordinatorNode> StartCoordinatorAsync(string output, LogLevel logLevel)
+    {
+        var builder = GrpcHosting.CreateBuilder(logLevel);
+        builder.AddPeerDistillCoordinator(o =>
+        {
+            o.Port = 0;
+            o.HttpPort = 0;
+            o.ClusterPort = 0;
+            o.Output = output;
+        });
+        var app = builder.Build();
+        app.MapPeerDistillCoordinator();
+        var coordinator = new CoordinatorNode(app);
+        await coordinator.StartAsync();
+        return coordinator;
+    }
+
+    /// <summary>A started worker with one CPU slot, joined to the cluster of <paramref name="coordinator"/>.</summary>
+    public static async Task<WorkerNode> StartWorkerAsync(string coordinator, string id, LogLevel logLevel)
+    {
+        var builder = GrpcHosting.CreateBuilder(logLevel);
+        builder.AddPeerDistillWorker(o =>
+        {
+            o.Coordinator = coordinator;
+            o.Id = id;
+            o.Slots = 1;
+            o.Devices = "cpu";
+        });
+        var app = builder.Build();
+        app.MapPeerDistillWorker();
+        var worker = new WorkerNode(app);
+        try
+        {
+            await worker.StartAsync();
+        }
+        catch
+        {
+            await worker.DisposeAsync();
+            throw;
+        }
+
+        return worker;
+    }
+
+    /// <summary>A started gRPC server with the services <paramref name="add"/> registers and <paramref name="map"/> maps; stop it with <see cref="StopAsync"/>.</summary>
+    public static async Task<WebApplication> StartGrpcAsync(Action<IServiceCollection> add, Action<WebApplication> map)
+    {
+        var builder = GrpcHosting.CreateBuilder();
+        builder.AddPeerDistillGrpc();
+        add(builder.Services);
+        var app = builder.Build();
+        app.MapPeerDistillGrpc();
+        map(app);
+        await app.StartAsync();
+        return app;
+    }
+
+    /// <summary>A started PeerExchange server over <paramref name="registry"/>.</summary>
+    public static Task<WebApplication> StartExchangeAsync(ExchangeRegistry registry, ILogger logger) =>
+        StartGrpcAsync(s => s.AddPeerExchange(registry, logger), app => app.MapPeerExchange());
+
+    /// <summary>Stops and disposes a server of <see cref="StartGrpcAsync"/>.</summary>
+    public static async Task StopAsync(WebApplication app)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        try
+        {
+            await app.StopAsync(timeout.Token);
+        }
+        finally
+        {
+            await app.DisposeAsync();
+        }
+    }
+}

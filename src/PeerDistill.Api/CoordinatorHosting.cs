@@ -1,0 +1,78 @@
+using System.Globalization;
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using PeerDistill.Api.Rest;
+using PeerDistill.Cluster.Hosting;
+using PeerDistill.Cluster.Placement;
+using PeerDistill.Cluster.Transport;
+
+namespace PeerDistill.Api;
+
+/// <summary>
+/// Composes a coordinator process: <see cref="AddPeerDistillCoordinator"/> on the host builder (from
+/// <c>GrpcHosting.CreateBuilder</c>), <see cref="MapPeerDistillCoordinator"/> on the built app, then a
+/// <see cref="CoordinatorNode"/> over the app starts it.
+/// </summary>
+public static class CoordinatorHosting
+{
+    /// <summary>
+    /// A coordinator: its <see cref="CoordinatorOptions"/> bound from the configuration section
+    /// <see cref="CoordinatorOptions.Section"/>, then <paramref name="configure"/>, and checked (an
+    /// <see cref="OptionsValidationException"/> naming every wrong key); the cluster's primary silo
+    /// (it hosts no peers) and the cohort API.
+    /// </summary>
+    public static IHostApplicationBuilder AddPeerDistillCoordinator(this IHostApplicationBuilder builder, Action<CoordinatorOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var options = new CoordinatorOptions();
+        builder.Configuration.GetSection(CoordinatorOptions.Section).Bind(options, o => o.ErrorOnUnknownConfiguration = true);
+        configure?.Invoke(options);
+        if (options.Problems().ToList() is { Count: > 0 } problems)
+        {
+            throw new OptionsValidationException(CoordinatorOptions.Section, typeof(CoordinatorOptions), problems.Select(p => $"{CoordinatorOptions.Section}:{p.Key}: {p.Message}"));
+        }
+
+        var address = IPAddress.Parse(options.Host is "0.0.0.0" or "::" ? "127.0.0.1" : options.Host);
+        options.ClusterPort = FreePort.Resolve(address, options.ClusterPort);
+        var api = new ApiOptions { OutputRoot = Path.GetFullPath(options.Output) };
+        var checkpointRoot = Path.GetFullPath(api.CheckpointRoot ?? api.OutputRoot);
+        var silo = new SiloSettings
+        {
+            Role = SiloRoles.Coordinator,
+            Name = SiloRoles.Coordinator,
+            Address = address,
+            SiloPort = options.ClusterPort,
+            ClusterId = options.ClusterId,
+            OutputRoot = api.OutputRoot,
+            CheckpointRoot = checkpointRoot,
+            StateRoot = Path.Combine(checkpointRoot, ".cluster", DateTimeOffset.UtcNow.ToString("yyyyMMdd-HHmmss-fff", CultureInfo.InvariantCulture)),
+        };
+        builder.Services.AddSingleton(Options.Create(options)).AddSingleton(api).AddSingleton<CohortApi>();
+        builder.AddPeerDistillGrpc(grpc =>
+        {
+            grpc.Host = options.Host;
+            grpc.Port = options.Port;
+        });
+        builder.AddPeerDistillRest();
+        builder.AddPeerDistillSilo(silo);
+        return builder;
+    }
+
+    /// <summary>
+    /// The coordinator's endpoints: the cohort API over gRPC (with health and reflection) on the gRPC
+    /// port, over REST under <c>/api/v1</c> with its OpenAPI document (<c>/openapi/v1.json</c>) and
+    /// reference page (<c>/scalar</c>) on the HTTP port.
+    /// </summary>
+    public static WebApplication MapPeerDistillCoordinator(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapPeerDistillGrpc();
+        app.MapGrpcService<CohortGrpcService>();
+        app.MapPeerDistillRest();
+        return app;
+    }
+}

@@ -1,0 +1,13 @@
+using System.Text.Json.Serialization;
+
+namespace PeerDistill.Api.Rest;
+
+/// <summary>The REST API's JSON (snake_case names, enums as lower-case strings), generated at build time (the CLI is published trimmed).</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.Never, UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow)]
+[JsonSerializable(typeof(RunResource))]
+[JsonSerializable(typeof(RunPage))]
+[JsonSerializable(typeof(CancelRequest))]
+[JsonSerializable(typeof(HealthResource))]
+[JsonSerializable(typeof(VersionResource))]
+[JsonSerializable(typeof(List<FieldProblem>))]
+internal sealed partial class RestJsonContext : JsonSerializerContext;

@@ -1,0 +1,101 @@
+using System.Net;
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using PeerDistill.Cluster.Exchange;
+using PeerDistill.Cluster.Placement;
+using PeerDistill.Cluster.Transport;
+using PeerDistill.Torch;
+
+namespace PeerDistill.Cluster.Hosting;
+
+/// <summary>
+/// Composes a worker process: <see cref="AddPeerDistillWorker"/> on the host builder (from
+/// <c>GrpcHosting.CreateBuilder</c>), <see cref="MapPeerDistillWorker"/> on the built app, then a
+/// <see cref="WorkerNode"/> over the app starts it and joins the cluster.
+/// </summary>
+public static class WorkerHosting
+{
+    /// <summary>
+    /// A worker: its <see cref="WorkerOptions"/> bound from the configuration section
+    /// <see cref="WorkerOptions.Section"/>, then <paramref name="configure"/>, and checked (an
+    /// <see cref="OptionsValidationException"/> naming every wrong key); the silo with its slots that
+    /// joins the coordinator's cluster, and the PeerExchange its peers receive logits on.
+    /// </summary>
+    public static IHostApplicationBuilder AddPeerDistillWorker(this IHostApplicationBuilder builder, Action<WorkerOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var options = new WorkerOptions();
+        builder.Configuration.GetSection(WorkerOptions.Section).Bind(options, o => o.ErrorOnUnknownConfiguration = true);
+        configure?.Invoke(options);
+        if (options.Problems().ToList() is { Count: > 0 } problems)
+        {
+            throw new OptionsValidationException(WorkerOptions.Section, typeof(WorkerOptions), problems.Select(p => $"{WorkerOptions.Section}:{p.Key}: {p.Message}"));
+        }
+
+        // What is left to choose is chosen once, here: a restarted host of the same process (it joins
+        // the next coordinator) is given the same id and exchange port by its caller.
+        var address = IPAddress.Parse(options.Host);
+        options.Id ??= "w-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
+        options.Port = FreePort.Resolve(address, options.Port);
+        var listen = options.Host is "0.0.0.0" or "::" ? "127.0.0.1" : options.Host;
+        var exchangeAddress = HostedRun.NormalizeAddress(options.Advertise ?? $"http://{listen}:{options.Port}");
+        var silo = new SiloSettings
+        {
+            Role = SiloRoles.Worker,
+            Name = options.Id,
+            Address = address,
+            SiloPort = FreePort.Resolve(address, options.ClusterPort),
+            Primary = IPEndPoint.Parse(options.Coordinator!),
+            ClusterId = options.ClusterId,
+            Slots = SlotsOf(options.Slots, options.Devices),
+        };
+        builder.Services.AddSingleton(Options.Create(options));
+        builder.AddPeerDistillGrpc(grpc =>
+        {
+            grpc.Host = options.Host;
+            grpc.Port = options.Port;
+        });
+        var registry = new ExchangeRegistry();
+        builder.Services
+            .AddSingleton(registry)
+            .AddSingleton(new ExchangeEndpoint(exchangeAddress))
+            .AddSingleton<SiloPeerHost>()
+            .AddSingleton<CoordinatorWatch>()
+            .AddHostedService(sp => sp.GetRequiredService<CoordinatorWatch>())
+            .AddPeerExchange(registry, sp => sp.GetRequiredService<ILoggerFactory>().CreateLogger("PeerDistill.Exchange"));
+        builder.AddPeerDistillSilo(silo);
+        return builder;
+    }
+
+    /// <summary>The worker's gRPC endpoints: the PeerExchange, health and reflection.</summary>
+    public static WebApplication MapPeerDistillWorker(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapPeerDistillGrpc();
+        app.MapPeerExchange();
+        return app;
+    }
+
+    /// <summary>The slots of (checked) options: the devices given, else one per visible GPU, else one CPU slot per two cores.</summary>
+    internal static List<SlotDescriptor> SlotsOf(int? count, string? devices)
+    {
+        List<string> list;
+        if (devices is not null)
+        {
+            list = WorkerOptions.DeviceList(devices);
+        }
+        else
+        {
+            var cuda = TorchRuntime.CudaDeviceCount;
+            var n = count ?? (cuda > 0 ? cuda : Math.Max(1, Environment.ProcessorCount / 2));
+            list = Enumerable.Range(0, n).Select(i => cuda > 0 ? $"cuda:{i % cuda}" : "cpu").ToList();
+        }
+
+        return list.Select((d, i) => new SlotDescriptor(i, d, 0)).ToList();
+    }
+}

@@ -1,0 +1,46 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using PeerDistill.Cluster.Exchange;
+using PeerDistill.Cluster.Transport;
+
+namespace PeerDistill.Cluster.Tests.Exchange;
+
+/// <summary>A PeerExchange served over <see cref="ExchangeRegistry"/> on a free loopback port, as a worker serves it (without the silo).</summary>
+internal sealed class ExchangeServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private ExchangeServer(WebApplication app)
+    {
+        _app = app;
+        Address = app.GrpcAddress();
+    }
+
+    public Uri Address { get; }
+
+    public static async Task<ExchangeServer> StartAsync(ExchangeRegistry registry)
+    {
+        var builder = GrpcHosting.CreateBuilder();
+        builder.AddPeerDistillGrpc();
+        builder.Services.AddPeerExchange(registry, NullLogger.Instance);
+        var app = builder.Build();
+        app.MapPeerDistillGrpc();
+        app.MapPeerExchange();
+        await app.StartAsync();
+        return new ExchangeServer(app);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        try
+        {
+            await _app.StopAsync(timeout.Token);
+        }
+        finally
+        {
+            await _app.DisposeAsync();
+        }
+    }
+}
