@@ -15,6 +15,9 @@ public sealed record ClusterDatabase(string Invariant, string ConnectionString)
     /// <summary>PostgreSQL's invariant in Orleans (Npgsql).</summary>
     public const string PostgresInvariant = "Npgsql";
 
+    /// <summary>The grain storage provider's name (the cluster's grains' <c>[PersistentState(..., GrainStorageName)]</c>).</summary>
+    public const string GrainStorageName = ClusterStorage.Name;
+
     /// <summary>Whether the silos form the cluster through this database (PostgreSQL only: Orleans has no SQLite membership).</summary>
     public bool HostsMembership => Invariant == PostgresInvariant;
 
