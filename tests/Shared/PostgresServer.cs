@@ -21,7 +21,7 @@ public sealed partial class PostgresServer
 
     private const string DirectoryPrefix = "peerdistill-pg-";
     private const string SystemUser = "postgres";
-    private const int SigInt = 2;
+    private const int SigQuit = 3;
     private const int SigKill = 9;
 
     private static readonly Lazy<Task<PostgresServer>> Shared = new(StartAsync, LazyThreadSafetyMode.ExecutionAndPublication);
@@ -151,8 +151,9 @@ public sealed partial class PostgresServer
 
     private void Stop()
     {
-        // SIGINT is PostgreSQL's fast shutdown: it ends the sessions and exits within moments.
-        if (_pid > 0 && Kill(_pid, SigInt) == 0)
+        // SIGQUIT is PostgreSQL's immediate shutdown (no checkpoint): the data is thrown away anyway,
+        // and the process exit that runs this does not wait long.
+        if (_pid > 0 && Kill(_pid, SigQuit) == 0)
         {
             var deadline = DateTime.UtcNow.AddSeconds(10);
             while (IsAlive(_pid) && DateTime.UtcNow < deadline)
@@ -166,15 +167,18 @@ public sealed partial class PostgresServer
             }
         }
 
-        try
+        // The server's last children may still be removing files: try a few times (a directory left
+        // here is removed by the next run).
+        for (var attempt = 0; attempt < 5 && Directory.Exists(_root); attempt++)
         {
-            Directory.Delete(_root, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
+            try
+            {
+                Directory.Delete(_root, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Thread.Sleep(100);
+            }
         }
     }
 
