@@ -68,8 +68,15 @@ public sealed class SiloSettings
     /// <summary>The coordinator's checkpoint root; null: the output root.</summary>
     public string? CheckpointRoot { get; init; }
 
-    /// <summary>Where grain state is written (the coordinator's; null on workers).</summary>
+    /// <summary>Where grain state is written when no <see cref="Database"/> is given (the coordinator's; null on workers); still required of the coordinator (its silo metadata carries it).</summary>
     public string? StateRoot { get; init; }
+
+    /// <summary>
+    /// The database of grain state (and, on PostgreSQL, of membership: then a worker needs no
+    /// <see cref="Primary"/>, it finds the cluster in the membership table); null: files under
+    /// <see cref="StateRoot"/> and development clustering around the coordinator.
+    /// </summary>
+    public ClusterDatabase? Database { get; init; }
 
     /// <summary>When this silo's process set it up (for the coordinator: the cluster's incarnation).</summary>
     public long StartedUnixMillis { get; } = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
@@ -109,9 +116,10 @@ public sealed class SiloSettings
             throw new ArgumentException($"silo port {SiloPort} is not a port (1 to 65535)");
         }
 
-        if (Role == SiloRoles.Worker && (Primary is null || Slots.Count == 0))
+        Database?.Validate();
+        if (Role == SiloRoles.Worker && ((Primary is null && Database is not { HostsMembership: true }) || Slots.Count == 0))
         {
-            throw new ArgumentException("a worker silo needs the coordinator's endpoint and at least one slot");
+            throw new ArgumentException("a worker silo needs the coordinator's endpoint (or a PostgreSQL database) and at least one slot");
         }
 
         if (Role == SiloRoles.Coordinator && (string.IsNullOrWhiteSpace(OutputRoot) || string.IsNullOrWhiteSpace(StateRoot)))

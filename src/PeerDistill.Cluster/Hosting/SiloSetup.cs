@@ -28,9 +28,10 @@ public static class SiloSetup
     }
 
     /// <summary>
-    /// Development clustering with the coordinator as primary silo (for one machine and tests;
-    /// durable clustering on a database comes with persistence), the membership timings of
-    /// <see cref="SiloSettings"/>, the silo metadata, the placement directors and the grain storage.
+    /// Clustering (through the membership table of a PostgreSQL <see cref="SiloSettings.Database"/>;
+    /// otherwise development clustering with the coordinator as primary silo), the membership
+    /// timings of <see cref="SiloSettings"/>, the silo metadata, the placement directors and the
+    /// grain storage (Orleans' ADO.NET storage on the database, else files under the state root).
     /// </summary>
     public static ISiloBuilder AddPeerDistill(this ISiloBuilder silo, SiloSettings settings)
     {
@@ -44,7 +45,7 @@ public static class SiloSetup
             })
             .Configure<SiloOptions>(o => o.SiloName = settings.Name)
             .ConfigureEndpoints(settings.Address, settings.SiloPort, gatewayPort: 0, listenOnAnyHostAddress: false)
-            .UseDevelopmentClustering(settings.PrimaryEndpoint)
+            .AddClustering(settings)
             .Configure<ClusterMembershipOptions>(o =>
             {
                 o.ProbeTimeout = SiloSettings.ProbeTimeout;
@@ -67,11 +68,35 @@ public static class SiloSetup
             services.AddSingleton<IFatalErrorHandler, WorkerFatalErrorHandler>();
         }
 
-        services.AddGrainStorage(ClusterStorage.Name, (sp, _) =>
+        if (settings.Database is { } database)
         {
-            var roots = sp.GetRequiredService<ClusterRoots>();
-            return new ClusterStorage(() => roots.StateRoot, sp.GetRequiredService<Serializer>(), sp.GetRequiredService<ILogger<ClusterStorage>>());
-        });
+            silo.AddAdoNetGrainStorage(ClusterStorage.Name, o =>
+            {
+                o.Invariant = database.Invariant;
+                o.ConnectionString = database.ConnectionString;
+            });
+        }
+        else
+        {
+            services.AddGrainStorage(ClusterStorage.Name, (sp, _) =>
+            {
+                var roots = sp.GetRequiredService<ClusterRoots>();
+                return new ClusterStorage(() => roots.StateRoot, sp.GetRequiredService<Serializer>(), sp.GetRequiredService<ILogger<ClusterStorage>>());
+            });
+        }
+
         return silo;
+    }
+
+    /// <summary>Membership in the PostgreSQL database's table when there is one (Orleans has none on SQLite), else around the coordinator.</summary>
+    private static ISiloBuilder AddClustering(this ISiloBuilder silo, SiloSettings settings)
+    {
+        return settings.Database is { HostsMembership: true } database
+            ? silo.UseAdoNetClustering(o =>
+            {
+                o.Invariant = database.Invariant;
+                o.ConnectionString = database.ConnectionString;
+            })
+            : silo.UseDevelopmentClustering(settings.PrimaryEndpoint);
     }
 }
