@@ -14,4 +14,7 @@ public enum ApiError
 
     /// <summary>The cluster cannot answer now (a silo is being replaced); try again.</summary>
     Unavailable,
+
+    /// <summary>The run's state does not allow it (resume a running run, pause or change a finished one).</summary>
+    FailedPrecondition,
 }
