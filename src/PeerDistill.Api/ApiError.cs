@@ -20,4 +20,7 @@ public enum ApiError
 
     /// <summary>An idempotency key sent again with another request.</summary>
     KeyReused,
+
+    /// <summary>The run's state does not allow it (resume a running run, pause or change a finished one).</summary>
+    FailedPrecondition,
 }

@@ -18,6 +18,9 @@ namespace PeerDistill.Api;
 /// </summary>
 public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProvider time)
 {
+    /// <summary>How long a pause waits for every peer to have stopped at the pause step before it answers (it answers with the run as it is then).</summary>
+    public static readonly TimeSpan PauseWait = TimeSpan.FromSeconds(30);
+
     private readonly string _outputRoot = Path.GetFullPath(options.OutputRoot);
     private readonly string _checkpointRoot = Path.GetFullPath(options.CheckpointRoot ?? options.OutputRoot);
 
@@ -232,6 +235,115 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
         }
 
         return await StatusAsync(entry, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Pauses a running run: every peer stops at one step none had started, checkpoints it and
+    /// releases its slot. Answers once every peer has stopped (or after <see cref="PauseWait"/>),
+    /// with that step. FailedPrecondition for a run that is paused or has ended.
+    /// </summary>
+    public async Task<SteerResult> PauseAsync(string cohort, string run, CancellationToken cancellationToken)
+    {
+        const string Operation = "PauseCohort";
+        var entry = await ResolveAsync(Operation, cohort, run).ConfigureAwait(false);
+        var reply = await SteerAsync(Operation, entry, g => g.PauseAsync(cancellationToken)).ConfigureAwait(false);
+        var deadline = time.GetUtcNow() + PauseWait;
+        var status = await StatusAsync(entry, cancellationToken).ConfigureAwait(false);
+        while (status.State == RunState.Paused && status.Peers.Any(p => p.State is Model.PeerState.Active or Model.PeerState.Stalled) && time.GetUtcNow() < deadline)
+        {
+            await Task.Delay(options.WatchInterval, cancellationToken).ConfigureAwait(false);
+            status = await StatusAsync(entry, cancellationToken).ConfigureAwait(false);
+        }
+
+        return new SteerResult(status, reply.Step);
+    }
+
+    /// <summary>Resumes a paused run from its pause step (the result's step); FailedPrecondition for a run that is not paused.</summary>
+    public async Task<SteerResult> ResumeAsync(string cohort, string run, CancellationToken cancellationToken)
+    {
+        const string Operation = "ResumeCohort";
+        var entry = await ResolveAsync(Operation, cohort, run).ConfigureAwait(false);
+        var reply = await SteerAsync(Operation, entry, g => g.ResumeAsync(cancellationToken)).ConfigureAwait(false);
+        return new SteerResult(await StatusAsync(entry, cancellationToken).ConfigureAwait(false), reply.Step);
+    }
+
+    /// <summary>
+    /// A live change of a run, as YAML or JSON with the fields of an entry of the spec's
+    /// <c>changes</c> without its step (e.g. <c>{distillation: {alpha: 0.5}}</c>): read against the
+    /// run's spec (InvalidArgument naming each field that may not change, and why), then applied by
+    /// every peer at the step the result names. FailedPrecondition for a run that has ended.
+    /// </summary>
+    public async Task<SteerResult> UpdateAsync(string cohort, string run, string changeText, CancellationToken cancellationToken)
+    {
+        const string Operation = "UpdateCohort";
+        if (string.IsNullOrWhiteSpace(changeText))
+        {
+            throw new CohortApiException(ApiError.InvalidArgument, $"{Operation}: change is empty; send the fields to change, e.g. {{distillation: {{alpha: 0.5}}}}");
+        }
+
+        var entry = await ResolveAsync(Operation, cohort, run).ConfigureAwait(false);
+        var record = await RecordAsync(entry, cancellationToken).ConfigureAwait(false);
+        var spec = record is null ? null : SpecLoader.ParseWithoutEngine(record.SpecText, "spec." + record.SpecFormat).Spec;
+        if (spec is null)
+        {
+            throw new CohortApiException(ApiError.FailedPrecondition, $"{Operation}: cohort '{entry.Cohort}' run '{entry.Run}' has no spec to change (it never started)");
+        }
+
+        var loaded = CohortChanges.ParseUpdate(changeText, spec);
+        if (loaded.Change is not { } change)
+        {
+            throw new CohortApiException(ApiError.InvalidArgument, $"{Operation}: " + string.Join('\n', loaded.Errors));
+        }
+
+        return await UpdateAsync(entry, change, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A live change given as the domain record (its step is ignored: the cohort announces it); as <see cref="UpdateAsync(string, string, string, CancellationToken)"/>.</summary>
+    public async Task<SteerResult> UpdateAsync(string cohort, string run, CohortChange change, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        var entry = await ResolveAsync("UpdateCohort", cohort, run).ConfigureAwait(false);
+        return await UpdateAsync(entry, change, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<SteerResult> UpdateAsync(RunEntry entry, CohortChange change, CancellationToken cancellationToken)
+    {
+        var reply = await SteerAsync("UpdateCohort", entry, g => g.UpdateAsync(change with { Step = 0 }, cancellationToken)).ConfigureAwait(false);
+        return new SteerResult(await StatusAsync(entry, cancellationToken).ConfigureAwait(false), reply.Step);
+    }
+
+    /// <summary>A pause, resume or change of the run's grain; its refusals as <see cref="CohortApiException"/>s.</summary>
+    private async Task<SteerReply> SteerAsync(string operation, RunEntry entry, Func<ICohortGrain, Task<SteerReply>> call)
+    {
+        SteerReply reply;
+        try
+        {
+            reply = await call(Cohort(entry.Cohort, entry.Run)).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new CohortApiException(ApiError.Unavailable, $"{operation}: cohort '{entry.Cohort}' run '{entry.Run}' cannot be reached now ({e.GetType().Name}: {e.Message}); try again");
+        }
+
+        return reply.Outcome switch
+        {
+            SteerOutcome.Done => reply,
+            SteerOutcome.NotAllowed => throw new CohortApiException(ApiError.FailedPrecondition, $"{operation}: {reply.Message}"),
+            SteerOutcome.Invalid => throw new CohortApiException(ApiError.InvalidArgument, $"{operation}: {reply.Message}"),
+            _ => throw new CohortApiException(ApiError.Unavailable, $"{operation}: {reply.Message}"),
+        };
+    }
+
+    private async Task<CohortRecord?> RecordAsync(RunEntry entry, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await Cohort(entry.Cohort, entry.Run).GetStatusAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new CohortApiException(ApiError.Unavailable, $"cohort '{entry.Cohort}' run '{entry.Run}' cannot be reached now ({e.GetType().Name}: {e.Message}); try again");
+        }
     }
 
     private async Task<RunView> StatusAsync(RunEntry entry, CancellationToken cancellationToken)

@@ -8,7 +8,7 @@ namespace PeerDistill.Api;
 /// <summary>
 /// <c>peerdistill.v1.CohortService</c> over <see cref="CohortApi"/>: translates protobuf to domain
 /// calls and the API's read model to protobuf (every enum value mapped by name, never by number),
-/// and refusals to status codes (InvalidArgument, NotFound, AlreadyExists, Aborted, Unavailable); nothing
+/// and refusals to status codes (InvalidArgument, NotFound, AlreadyExists, FailedPrecondition, Aborted, Unavailable); nothing
 /// else lives here.
 /// </summary>
 public sealed class CohortGrpcService(CohortApi api) : CohortService.CohortServiceBase
@@ -32,7 +32,8 @@ public sealed class CohortGrpcService(CohortApi api) : CohortService.CohortServi
             Proto.CohortState.Completed => RunState.Completed,
             Proto.CohortState.Failed => RunState.Failed,
             Proto.CohortState.Cancelled => RunState.Cancelled,
-            _ => throw new RpcException(new Status(StatusCode.InvalidArgument, $"ListCohorts: state {(int)request.State} is not a cohort state (COHORT_STATE_PENDING .. COHORT_STATE_CANCELLED, or unspecified for all)")),
+            Proto.CohortState.Paused => RunState.Paused,
+            _ => throw new RpcException(new Status(StatusCode.InvalidArgument, $"ListCohorts: state {(int)request.State} is not a cohort state (COHORT_STATE_PENDING .. COHORT_STATE_PAUSED, or unspecified for all)")),
         };
         var filter = new RunFilter(state, request.Cohort, request.PageSize == 0 ? RunFilter.DefaultPageSize : request.PageSize, request.PageToken);
         var page = await Call(() => api.ListAsync(filter, context.CancellationToken)).ConfigureAwait(false);
@@ -62,6 +63,17 @@ public sealed class CohortGrpcService(CohortApi api) : CohortService.CohortServi
 
     public override async Task<CancelCohortReply> CancelCohort(CancelCohortRequest request, ServerCallContext context) =>
         new() { State = ToWire((await Call(() => api.CancelAsync(request.Cohort, request.Run, request.Reason, request.HasExpectedVersion ? request.ExpectedVersion : null, context.CancellationToken)).ConfigureAwait(false)).State) };
+
+    public override async Task<SteerCohortReply> PauseCohort(PauseCohortRequest request, ServerCallContext context) =>
+        ToReply(await Call(() => api.PauseAsync(request.Cohort, request.Run, context.CancellationToken)).ConfigureAwait(false));
+
+    public override async Task<SteerCohortReply> ResumeCohort(ResumeCohortRequest request, ServerCallContext context) =>
+        ToReply(await Call(() => api.ResumeAsync(request.Cohort, request.Run, context.CancellationToken)).ConfigureAwait(false));
+
+    public override async Task<SteerCohortReply> UpdateCohort(UpdateCohortRequest request, ServerCallContext context) =>
+        ToReply(await Call(() => api.UpdateAsync(request.Cohort, request.Run, request.Change, context.CancellationToken)).ConfigureAwait(false));
+
+    private static SteerCohortReply ToReply(SteerResult result) => new() { Status = ToStatus(result.Run), Step = result.Step };
 
     /// <summary>The wire form of a run's status.</summary>
     public static CohortStatus ToStatus(RunView run)
@@ -106,8 +118,55 @@ public sealed class CohortGrpcService(CohortApi api) : CohortService.CohortServi
             status.Peers.Add(p);
         }
 
+        if (run.PausedAtStep is { } pausedAt)
+        {
+            status.PausedAtStep = pausedAt;
+        }
+
+        status.Changes.AddRange(run.Changes.Select(ToWire));
         status.Events.AddRange(run.Events.Select(e => new Proto.CohortEvent { UnixMillis = e.At.ToUnixTimeMilliseconds(), Peer = e.Peer, Kind = e.Kind, Message = e.Message }));
         return status;
+    }
+
+    private static Proto.CohortChange ToWire(Core.Spec.CohortChange change)
+    {
+        var wire = new Proto.CohortChange { Step = change.Step };
+        if (change.Alpha is { } alpha)
+        {
+            wire.Alpha = alpha;
+        }
+
+        if (change.AlphaWarmupSteps is { } warmup)
+        {
+            wire.AlphaWarmupSteps = warmup;
+        }
+
+        if (change.Temperature is { } temperature)
+        {
+            wire.Temperature = temperature;
+        }
+
+        if (change.LearningRateScale is { } scale)
+        {
+            wire.LrScale = scale;
+        }
+
+        if (change.EvaluationEverySteps is { } evaluate)
+        {
+            wire.EvaluationEverySteps = evaluate;
+        }
+
+        if (change.EvaluationAtEpochEnd is { } atEpochEnd)
+        {
+            wire.EvaluationAtEpochEnd = atEpochEnd;
+        }
+
+        if (change.CheckpointEverySteps is { } checkpoint)
+        {
+            wire.CheckpointEverySteps = checkpoint;
+        }
+
+        return wire;
     }
 
     private static Proto.CohortState ToWire(RunState state) => state switch
@@ -117,6 +176,7 @@ public sealed class CohortGrpcService(CohortApi api) : CohortService.CohortServi
         RunState.Completed => Proto.CohortState.Completed,
         RunState.Failed => Proto.CohortState.Failed,
         RunState.Cancelled => Proto.CohortState.Cancelled,
+        RunState.Paused => Proto.CohortState.Paused,
         _ => throw new ArgumentOutOfRangeException(nameof(state), state, "not a run state"),
     };
 
@@ -129,6 +189,7 @@ public sealed class CohortGrpcService(CohortApi api) : CohortService.CohortServi
         Model.PeerState.Completed => Proto.PeerState.Completed,
         Model.PeerState.Failed => Proto.PeerState.Failed,
         Model.PeerState.Interrupted => Proto.PeerState.Interrupted,
+        Model.PeerState.Paused => Proto.PeerState.Paused,
         _ => throw new ArgumentOutOfRangeException(nameof(state), state, "not a peer state"),
     };
 
@@ -150,6 +211,7 @@ public sealed class CohortGrpcService(CohortApi api) : CohortService.CohortServi
             ApiError.InvalidArgument => StatusCode.InvalidArgument,
             ApiError.NotFound => StatusCode.NotFound,
             ApiError.AlreadyExists => StatusCode.AlreadyExists,
+            ApiError.FailedPrecondition => StatusCode.FailedPrecondition,
             ApiError.StaleVersion => StatusCode.Aborted,
             ApiError.KeyReused => StatusCode.InvalidArgument,
             ApiError.Unavailable => StatusCode.Unavailable,

@@ -83,6 +83,7 @@ public sealed class CohortGrpcServiceTests : IDisposable
     [InlineData(Cluster.Cohorts.CohortState.Completed, Proto.CohortState.Completed)]
     [InlineData(Cluster.Cohorts.CohortState.Failed, Proto.CohortState.Failed)]
     [InlineData(Cluster.Cohorts.CohortState.Cancelled, Proto.CohortState.Cancelled)]
+    [InlineData(Cluster.Cohorts.CohortState.Paused, Proto.CohortState.Paused)]
     public void EveryRunState_ReachesTheWireAsTheSameState(Cluster.Cohorts.CohortState state, Proto.CohortState wire)
     {
         Assert.Equal(wire, CohortGrpcService.ToStatus(RunViews.From(new CohortRecord { Cohort = "c", Run = "c-1", State = state })).State);
@@ -98,6 +99,52 @@ public sealed class CohortGrpcServiceTests : IDisposable
             var wire = CohortGrpcService.ToStatus(RunViews.From(record)).Peers[0].State;
             Assert.Equal(state.ToString(), wire.ToString());
         }
+    }
+
+    [Fact]
+    public async Task PauseUpdateResume_OverTheService_SayTheStepAndTheState()
+    {
+        await Service.Submit(new SubmitCohortRequest { SpecText = TestSpecs.Trio }, new TestCallContext());
+        _cluster.Cohorts.Values.Single().Lifecycle!.Record.State = Cluster.Cohorts.CohortState.Running;
+
+        var paused = await Service.PauseCohort(new PauseCohortRequest { Cohort = "trio" }, new TestCallContext());
+        var listed = await Service.ListCohorts(new ListCohortsRequest { State = Proto.CohortState.Paused }, new TestCallContext());
+        var changed = await Service.UpdateCohort(new UpdateCohortRequest { Cohort = "trio", Change = "{distillation: {alpha: 0.5}, lr_scale: 0.25}" }, new TestCallContext());
+        var resumed = await Service.ResumeCohort(new ResumeCohortRequest { Cohort = "trio" }, new TestCallContext());
+
+        Assert.Equal((FakeCluster.Cohort.FakePauseStep, Proto.CohortState.Paused, FakeCluster.Cohort.FakePauseStep), (paused.Step, paused.Status.State, paused.Status.PausedAtStep));
+        Assert.Contains(paused.Status.Events, e => e.Kind == "paused" && e.Message.Contains($"step {FakeCluster.Cohort.FakePauseStep}", StringComparison.Ordinal));
+        Assert.Equal(["trio"], listed.Cohorts.Select(c => c.Cohort));
+        var change = Assert.Single(changed.Status.Changes);
+        Assert.Equal((FakeCluster.Cohort.FakePauseStep, 0.5, 0.25, false), (change.Step, change.Alpha, change.LrScale, change.HasTemperature));
+        Assert.Contains(changed.Status.Events, e => e.Kind == "changed" && e.Message == $"distillation.alpha=0.5, lr_scale=0.25 from step {FakeCluster.Cohort.FakePauseStep}");
+        Assert.Equal((Proto.CohortState.Running, false), (resumed.Status.State, resumed.Status.HasPausedAtStep));
+    }
+
+    [Fact]
+    public async Task SteeringRefusals_FailedPreconditionOrInvalidArgument_WithWhy()
+    {
+        await Service.Submit(new SubmitCohortRequest { SpecText = TestSpecs.Trio }, new TestCallContext());
+        _cluster.Cohorts.Values.Single().Lifecycle!.Record.State = Cluster.Cohorts.CohortState.Running;
+
+        var resumeRunning = await Assert.ThrowsAsync<RpcException>(() => Service.ResumeCohort(new ResumeCohortRequest { Cohort = "trio" }, new TestCallContext()));
+        var fixedField = await Assert.ThrowsAsync<RpcException>(() => Service.UpdateCohort(new UpdateCohortRequest { Cohort = "trio", Change = "{data: {batch_size: 64}}" }, new TestCallContext()));
+        var withStep = await Assert.ThrowsAsync<RpcException>(() => Service.UpdateCohort(new UpdateCohortRequest { Cohort = "trio", Change = "{step: 3, lr_scale: 2}" }, new TestCallContext()));
+        await Service.PauseCohort(new PauseCohortRequest { Cohort = "trio" }, new TestCallContext());
+        var pausePaused = await Assert.ThrowsAsync<RpcException>(() => Service.PauseCohort(new PauseCohortRequest { Cohort = "trio" }, new TestCallContext()));
+        await Service.CancelCohort(new CancelCohortRequest { Cohort = "trio" }, new TestCallContext());
+        var pauseEnded = await Assert.ThrowsAsync<RpcException>(() => Service.PauseCohort(new PauseCohortRequest { Cohort = "trio" }, new TestCallContext()));
+        var updateEnded = await Assert.ThrowsAsync<RpcException>(() => Service.UpdateCohort(new UpdateCohortRequest { Cohort = "trio", Change = "{lr_scale: 2}" }, new TestCallContext()));
+        var unknown = await Assert.ThrowsAsync<RpcException>(() => Service.PauseCohort(new PauseCohortRequest { Cohort = "nope" }, new TestCallContext()));
+
+        Assert.All([resumeRunning, pausePaused, pauseEnded, updateEnded], e => Assert.Equal(StatusCode.FailedPrecondition, e.StatusCode));
+        Assert.Equal((StatusCode.InvalidArgument, StatusCode.InvalidArgument, StatusCode.NotFound), (fixedField.StatusCode, withStep.StatusCode, unknown.StatusCode));
+        Assert.Equal("ResumeCohort: cohort 'trio' run 'trio-1' is running; only a paused run resumes", resumeRunning.Status.Detail);
+        Assert.Contains("data.batch_size: cannot change while a cohort runs (it changes the data set or the batches", fixedField.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("step: a live update takes no step", withStep.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("is paused already (at step 7)", pausePaused.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("has ended (cancelled); only a running run pauses", pauseEnded.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("has ended (cancelled); only a running or paused run changes", updateEnded.Status.Detail, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -136,5 +136,36 @@ internal sealed class FakeCluster
         }
 
         public Task<ReportReply> ReportAsync(PeerReport report, CancellationToken cancellationToken = default) => Task.FromResult(Lifecycle!.Apply(report));
+
+        /// <summary>The lifecycle's refusals; a run it lets pause pauses at <see cref="FakePauseStep"/> (no peer runs to agree with).</summary>
+        public Task<SteerReply> PauseAsync(CancellationToken cancellationToken = default)
+        {
+            if (Lifecycle!.PauseRefusal() is { } refused)
+            {
+                return Task.FromResult(refused);
+            }
+
+            Lifecycle.Pause(FakePauseStep);
+
+            // No peer runs here: each has stopped at the pause step at once.
+            Lifecycle.Record.Peers.ForEach(p => p.State = PeerState.Paused);
+            return Task.FromResult(new SteerReply(SteerOutcome.Done, string.Empty, FakePauseStep));
+        }
+
+        public Task<SteerReply> ResumeAsync(CancellationToken cancellationToken = default) =>
+            Task.FromResult(Lifecycle!.ResumeRefusal() ?? new SteerReply(SteerOutcome.Done, string.Empty, Lifecycle.Resume()));
+
+        public Task<SteerReply> UpdateAsync(PeerDistill.Core.Spec.CohortChange change, CancellationToken cancellationToken = default)
+        {
+            if (Lifecycle!.UpdateRefusal() is { } refused)
+            {
+                return Task.FromResult(refused);
+            }
+
+            Lifecycle.AddChange(change.At(FakePauseStep));
+            return Task.FromResult(new SteerReply(SteerOutcome.Done, string.Empty, FakePauseStep));
+        }
+
+        public const long FakePauseStep = 7;
     }
 }

@@ -23,4 +23,7 @@ public enum PeerState
 
     /// <summary>Stopped on request before it finished.</summary>
     Interrupted,
+
+    /// <summary>Stopped at its run's pause step with a checkpoint of it; holds no slot until the run resumes.</summary>
+    Paused,
 }

@@ -17,4 +17,7 @@ public enum RunState
 
     /// <summary>Cancelled on request.</summary>
     Cancelled,
+
+    /// <summary>Paused on request: every peer stopped at one step with a checkpoint of it and holds no slot, until resumed.</summary>
+    Paused,
 }

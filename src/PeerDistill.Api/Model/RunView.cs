@@ -19,6 +19,12 @@ public sealed record RunView(
     IReadOnlyList<RunEvent> Events,
     long Version)
 {
+    /// <summary>The step every peer stops at (and resumes from) while the run is paused; null otherwise.</summary>
+    public long? PausedAtStep { get; init; }
+
+    /// <summary>The live changes of the run, each with the step every peer applies it at (the spec's own are in its spec).</summary>
+    public IReadOnlyList<Core.Spec.CohortChange> Changes { get; init; } = [];
+
     /// <summary>Whether the run has ended (completed, failed or cancelled).</summary>
     public bool IsFinished => State is RunState.Completed or RunState.Failed or RunState.Cancelled;
 }

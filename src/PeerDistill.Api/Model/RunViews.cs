@@ -16,7 +16,11 @@ internal static class RunViews
             record.FinishedUnixMillis is { } finished ? DateTimeOffset.FromUnixTimeMilliseconds(finished) : null,
             record.Peers.Select(From).ToList(),
             record.Events.Select(e => new RunEvent(DateTimeOffset.FromUnixTimeMilliseconds(e.UnixMillis), e.Peer, e.Kind, e.Message)).ToList(),
-            record.Version);
+            record.Version)
+        {
+            PausedAtStep = record.State == CohortState.Paused ? record.PauseStep : null,
+            Changes = [.. record.Changes],
+        };
     }
 
     public static RunState From(CohortState state) => state switch
@@ -26,6 +30,7 @@ internal static class RunViews
         CohortState.Completed => RunState.Completed,
         CohortState.Failed => RunState.Failed,
         CohortState.Cancelled => RunState.Cancelled,
+        CohortState.Paused => RunState.Paused,
         _ => throw new ArgumentOutOfRangeException(nameof(state), state, "not a cohort state"),
     };
 
@@ -36,6 +41,7 @@ internal static class RunViews
         RunState.Completed => CohortState.Completed,
         RunState.Failed => CohortState.Failed,
         RunState.Cancelled => CohortState.Cancelled,
+        RunState.Paused => CohortState.Paused,
         _ => throw new ArgumentOutOfRangeException(nameof(state), state, "not a run state"),
     };
 
@@ -63,6 +69,7 @@ internal static class RunViews
         Cluster.Cohorts.PeerState.Completed => PeerState.Completed,
         Cluster.Cohorts.PeerState.Failed => PeerState.Failed,
         Cluster.Cohorts.PeerState.Interrupted => PeerState.Interrupted,
+        Cluster.Cohorts.PeerState.Paused => PeerState.Paused,
         _ => throw new ArgumentOutOfRangeException(nameof(state), state, "not a peer state"),
     };
 }

@@ -86,6 +86,11 @@ public sealed class CohortLifecycle(CohortRecord record, TimeProvider time)
             return Reply(States.IsTraining(report.State) && Record.State == CohortState.Cancelled, "the run was cancelled");
         }
 
+        if (peer.State == PeerState.Paused)
+        {
+            return Reply(States.IsTraining(report.State), $"the run is paused at step {Record.PauseStep}");
+        }
+
         peer.Step = report.Step;
         peer.TotalSteps = report.TotalSteps;
         if (report.Step > 0 || report.Loss != 0)
@@ -131,6 +136,14 @@ public sealed class CohortLifecycle(CohortRecord record, TimeProvider time)
             case PeerState.Failed:
                 peer.State = PeerState.Failed;
                 AddEvent(peer.Name, EventKinds.Failed, $"generation {peer.Generation} failed on worker '{peer.WorkerId}' at step {report.Step}: {report.Message}");
+                break;
+            case PeerState.Interrupted when Record.State == CohortState.Paused:
+                // Stopped at the pause step with its checkpoint: its slot goes, and it waits for the resume.
+                peer.State = PeerState.Paused;
+                peer.Placed = false;
+                peer.WaitingAt = null;
+                peer.Message = $"paused at step {report.Step}" + (report.CheckpointStep is { } at ? $" (checkpoint of step {at})" : string.Empty);
+                AddEvent(peer.Name, EventKinds.Paused, $"generation {peer.Generation} stopped at step {report.Step} on worker '{peer.WorkerId}' and released its slot" + (report.CheckpointStep is { } c ? $"; checkpoint of step {c}" : "; no checkpoint"));
                 break;
             case PeerState.Interrupted:
                 // Interrupted while its run goes on (its silo shut down, a stop from elsewhere): the
@@ -191,6 +204,8 @@ public sealed class CohortLifecycle(CohortRecord record, TimeProvider time)
             CheckpointDirectory = Record.CheckpointDirectory,
             ResumeFromStep = reactivation ? newestCheckpoint : null,
             Peers = Endpoints(),
+            Changes = [.. Record.Changes],
+            WaitForCohort = peer.AfterPause,
         };
     }
 
@@ -209,6 +224,7 @@ public sealed class CohortLifecycle(CohortRecord record, TimeProvider time)
         peer.SlotIndex = started.Slot;
         peer.ResumeFromStep = assignment.ResumeFromStep;
         peer.AvoidWorkerId = null;
+        peer.AfterPause = false;
         // The new generation starts where its checkpoint left off: that is its progress now (the
         // other peers, further on, learn at once that it is behind them and do not wait for it).
         peer.Step = assignment.ResumeFromStep ?? 0;
@@ -272,6 +288,105 @@ public sealed class CohortLifecycle(CohortRecord record, TimeProvider time)
 
         Finish(CohortState.Cancelled, reason);
         return running;
+    }
+
+    /// <summary>The peers a pause or a live change must agree with: every unfinished one. Null, with why, when one of them does not train on a slot now.</summary>
+    public (IReadOnlyList<PeerRecord>? Peers, string Why) Agreeing()
+    {
+        var peers = Record.Peers.Where(p => !p.IsFinished).ToList();
+        if (peers.FirstOrDefault(p => !p.Placed || !States.IsLive(p.State)) is { } absent)
+        {
+            return (null, $"peer '{absent.Name}' is {States.Name(absent.State)} ({absent.Message}); every unfinished peer must train on a slot to agree on a step, try again");
+        }
+
+        return (peers, string.Empty);
+    }
+
+    /// <summary>Why the run may not pause now (null when it may): paused already or ended (not allowed), not every peer placed yet (busy).</summary>
+    public SteerReply? PauseRefusal()
+    {
+        var name = $"cohort '{Record.Cohort}' run '{Record.Run}'";
+        if (Record.State == CohortState.Paused)
+        {
+            return new SteerReply(SteerOutcome.NotAllowed, $"{name} is paused already (at step {Record.PauseStep})", Record.PauseStep ?? 0);
+        }
+
+        if (Record.IsFinished)
+        {
+            return new SteerReply(SteerOutcome.NotAllowed, $"{name} has ended ({States.Name(Record.State)}); only a running run pauses", 0);
+        }
+
+        return Record.State != CohortState.Running
+            ? new SteerReply(SteerOutcome.Busy, $"{name} is {States.Name(Record.State)}: not every peer is placed yet; try again", 0)
+            : null;
+    }
+
+    /// <summary>Why the run may not resume now (null when it may): not paused (not allowed), a peer still stopping (busy).</summary>
+    public SteerReply? ResumeRefusal()
+    {
+        var name = $"cohort '{Record.Cohort}' run '{Record.Run}'";
+        if (Record.State != CohortState.Paused)
+        {
+            return new SteerReply(SteerOutcome.NotAllowed, $"{name} is {States.Name(Record.State)}; only a paused run resumes", 0);
+        }
+
+        return StillStopping() is { } stopping
+            ? new SteerReply(SteerOutcome.Busy, $"peer '{stopping}' of {name} is still stopping at step {Record.PauseStep}; try again", Record.PauseStep ?? 0)
+            : null;
+    }
+
+    /// <summary>Why the run may not take a live change now (null when it may): ended (not allowed), not every peer placed yet (busy).</summary>
+    public SteerReply? UpdateRefusal()
+    {
+        var name = $"cohort '{Record.Cohort}' run '{Record.Run}'";
+        if (Record.IsFinished)
+        {
+            return new SteerReply(SteerOutcome.NotAllowed, $"{name} has ended ({States.Name(Record.State)}); only a running or paused run changes", 0);
+        }
+
+        return Record.State is CohortState.Running or CohortState.Paused
+            ? null
+            : new SteerReply(SteerOutcome.Busy, $"{name} is {States.Name(Record.State)}: not every peer is placed yet; try again", 0);
+    }
+
+    /// <summary>Every peer stops at <paramref name="step"/> (each agreed not to have started it): the run is paused from now.</summary>
+    public void Pause(long step)
+    {
+        Record.PauseStep = step;
+        Record.State = CohortState.Paused;
+        AddEvent(string.Empty, EventKinds.Paused, $"paused at step {step}: every peer stops there, checkpoints it and releases its slot");
+    }
+
+    /// <summary>Whether every peer of a paused run has stopped at the pause step (null), or the name of one that has not.</summary>
+    public string? StillStopping() => Record.Peers.FirstOrDefault(p => !p.IsFinished && p.State != PeerState.Paused)?.Name;
+
+    /// <summary>A paused run goes on: each paused peer's next generation waits for a slot and resumes from the pause step.</summary>
+    public long Resume()
+    {
+        var step = Record.PauseStep ?? 0;
+        foreach (var peer in Record.Peers.Where(p => p.State == PeerState.Paused))
+        {
+            peer.Generation++;
+            peer.State = PeerState.Recovering;
+            peer.Placed = false;
+            peer.AfterPause = true;
+            peer.AvoidWorkerId = null;
+            peer.Message = $"resuming from step {step}: waits for a slot";
+        }
+
+        Record.PauseStep = null;
+        Record.State = CohortState.Running;
+        AddEvent(string.Empty, EventKinds.Resumed, $"resumed from step {step}: every peer is placed again and goes on from its checkpoint of that step");
+        return step;
+    }
+
+    /// <summary>A live change every peer applies at its step (agreed, or the pause step of a paused run): kept with the run for every later activation.</summary>
+    public void AddChange(Core.Spec.CohortChange change)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        var index = Record.Changes.FindLastIndex(c => c.Step <= change.Step) + 1;
+        Record.Changes.Insert(index, change);
+        AddEvent(string.Empty, EventKinds.Changed, change.ToString());
     }
 
     /// <summary>Where every peer of the run is, as the cohort sees it; unplaced peers have no worker and address.</summary>

@@ -50,6 +50,12 @@ public sealed class CohortRecord
     /// <summary>The most events kept for the status (older ones are dropped; interruptions are all kept).</summary>
     [Id(15)] public int MaxEvents { get; set; } = 500;
 
+    /// <summary>The live changes announced to the run, each with the step every peer applies it at, in step order (handed to every activation of a peer, so a resumed or re-activated one applies them too).</summary>
+    [Id(16)] public List<Core.Spec.CohortChange> Changes { get; set; } = [];
+
+    /// <summary>The step every peer stops at (and is checkpointed at) while the run is paused; null otherwise.</summary>
+    [Id(17)] public long? PauseStep { get; set; }
+
     public bool IsStarted => Run.Length > 0;
 
     public bool IsFinished => States.IsFinished(State);

@@ -17,4 +17,7 @@ public enum CohortState
 
     /// <summary>Cancelled on request.</summary>
     Cancelled = 5,
+
+    /// <summary>Paused on request: every peer stops at one step (<see cref="CohortRecord.PauseStep"/>) with a checkpoint of it and releases its slot, until resumed.</summary>
+    Paused = 6,
 }

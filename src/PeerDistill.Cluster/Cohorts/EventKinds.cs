@@ -21,6 +21,15 @@ public static class EventKinds
     /// <summary>A stalled peer stepped again.</summary>
     public const string Moving = "moving";
 
+    /// <summary>The run pauses at a step (the run's event), or a peer stopped there with its checkpoint (the peer's).</summary>
+    public const string Paused = "paused";
+
+    /// <summary>A paused run goes on from its pause step.</summary>
+    public const string Resumed = "resumed";
+
+    /// <summary>A live change of the settings, with the step every peer applies it at.</summary>
+    public const string Changed = "changed";
+
     /// <summary>The kinds summary.json lists as interruptions.</summary>
     public static bool IsInterruption(string kind) => kind is WorkerLost or Interrupted or Reactivated;
 }

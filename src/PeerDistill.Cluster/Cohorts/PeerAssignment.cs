@@ -30,4 +30,10 @@ public sealed record PeerAssignment
 
     /// <summary>Where the other peers of the run are now.</summary>
     [Id(9)] public IReadOnlyList<PeerEndpoint> Peers { get; init; } = [];
+
+    /// <summary>The live changes of the run so far, each at its step (the spec's own changes are in the spec).</summary>
+    [Id(10)] public IReadOnlyList<Core.Spec.CohortChange> Changes { get; init; } = [];
+
+    /// <summary>Whether it waits until every teacher is placed before its first step (a fresh start always does; a resume after a pause too).</summary>
+    [Id(11)] public bool WaitForCohort { get; init; }
 }

@@ -58,6 +58,9 @@ public sealed class PeerRecord
     /// <summary>The step at which its current generation was last reported waiting for its teachers; null when it was not.</summary>
     [Id(19)] public long? WaitingAt { get; set; }
 
+    /// <summary>Whether its next generation resumes a paused run: it waits until every teacher is placed before its first step, as a fresh start does.</summary>
+    [Id(20)] public bool AfterPause { get; set; }
+
     public bool IsFinished => States.IsFinished(State);
 
     /// <summary>Whether the peer occupies a slot now.</summary>

@@ -23,4 +23,7 @@ public enum PeerState
 
     /// <summary>Placed and live, but it has waited for its teachers at one step longer than <see cref="Exchange.ExchangeSettings.StallWarningAfter"/> (its message says what for).</summary>
     Stalled = 7,
+
+    /// <summary>Stopped at its run's pause step with a checkpoint of it; holds no slot until the run is resumed.</summary>
+    Paused = 8,
 }

@@ -15,6 +15,9 @@ public static class States
     /// <summary>Active or stalled: a generation that trains on its slot now.</summary>
     public static bool IsLive(PeerState state) => state is PeerState.Active or PeerState.Stalled;
 
+    /// <summary>Running or paused: a run that has not ended and whose peers were all placed once.</summary>
+    public static bool IsUnderway(CohortState state) => state is CohortState.Running or CohortState.Paused;
+
     /// <summary>"active", "completed", ... (lower case, as in events, summaries and the CLI).</summary>
     public static string Name(PeerState state) => state.ToString().ToLowerInvariant();
 

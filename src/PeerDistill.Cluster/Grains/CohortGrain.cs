@@ -30,6 +30,12 @@ internal sealed partial class CohortGrain(
     /// <summary>How long a cancel waits for its peers to have stopped before it answers.</summary>
     public static readonly TimeSpan CancelWait = TimeSpan.FromSeconds(3);
 
+    /// <summary>How many rounds of holds a pause or live change tries before it answers Busy (each proposes a step further on).</summary>
+    public const int AgreementRounds = 6;
+
+    /// <summary>The first proposal's distance (in steps) beyond the furthest step reported; it doubles every round.</summary>
+    public const long AgreementMargin = 2;
+
     private CohortLifecycle? _life;
     private IGrainTimer? _timer;
     private DateTimeOffset _lastSave;
@@ -101,6 +107,115 @@ internal sealed partial class CohortGrain(
         return _life.Record.State;
     }
 
+    public async Task<SteerReply> PauseAsync(CancellationToken cancellationToken)
+    {
+        var life = Life();
+        var record = life.Record;
+        if (life.PauseRefusal() is { } refused)
+        {
+            return refused;
+        }
+
+        var (peers, step, refusal) = await AgreeAsync("pause", cancellationToken);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        life.Pause(step);
+        LogPaused(logger, record.Cohort, record.Run, step);
+        await SaveAsync(force: true);
+        await AfterChangeAsync();
+        foreach (var peer in peers!)
+        {
+            try
+            {
+                if (!await Peer(peer).CommitPauseAsync(peer.Generation, step, cancellationToken))
+                {
+                    LogCommitFailed(logger, peer.Name, "pause", "its generation no longer runs there");
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogCommitFailed(logger, peer.Name, "pause", e.Message);
+            }
+        }
+
+        return new SteerReply(SteerOutcome.Done, string.Empty, step);
+    }
+
+    public async Task<SteerReply> ResumeAsync(CancellationToken cancellationToken)
+    {
+        var life = Life();
+        var record = life.Record;
+        if (life.ResumeRefusal() is { } refused)
+        {
+            return refused;
+        }
+
+        var step = life.Resume();
+        LogResumedFromPause(logger, record.Cohort, record.Run, step);
+        await SaveAsync(force: true);
+        StartTimer();
+        await PlaceWaitingAsync(cancellationToken);
+        await AfterChangeAsync();
+        return new SteerReply(SteerOutcome.Done, string.Empty, step);
+    }
+
+    public async Task<SteerReply> UpdateAsync(Core.Spec.CohortChange change, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        var life = Life();
+        var record = life.Record;
+        if (life.UpdateRefusal() is { } refused)
+        {
+            return refused;
+        }
+
+        if (Problems(record, change) is { } problem)
+        {
+            return new SteerReply(SteerOutcome.Invalid, problem, 0);
+        }
+
+        if (record.State == CohortState.Paused)
+        {
+            // No peer runs: the change holds from the step they all resume at.
+            var at = record.PauseStep ?? 0;
+            life.AddChange(change.At(at));
+            LogChanged(logger, record.Cohort, record.Run, change.At(at).ToString());
+            await AfterChangeAsync();
+            return new SteerReply(SteerOutcome.Done, string.Empty, at);
+        }
+
+        var (peers, step, refusal) = await AgreeAsync("change", cancellationToken);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        var agreed = change.At(step);
+        life.AddChange(agreed);
+        LogChanged(logger, record.Cohort, record.Run, agreed.ToString());
+        await SaveAsync(force: true);
+        await AfterChangeAsync();
+        foreach (var peer in peers!)
+        {
+            try
+            {
+                if (!await Peer(peer).CommitChangeAsync(peer.Generation, agreed, cancellationToken))
+                {
+                    LogCommitFailed(logger, peer.Name, "change", "its generation no longer runs there (its next one takes the change with its assignment)");
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogCommitFailed(logger, peer.Name, "change", e.Message);
+            }
+        }
+
+        return new SteerReply(SteerOutcome.Done, string.Empty, step);
+    }
+
     public async Task<ReportReply> ReportAsync(PeerReport report, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(report);
@@ -125,6 +240,98 @@ internal sealed partial class CohortGrain(
 
         await AfterChangeAsync();
         return reply;
+    }
+
+    private CohortLifecycle Life() => _life ?? throw new InvalidOperationException($"cohort grain '{this.GetPrimaryKeyString()}' has no run");
+
+    /// <summary>Why <paramref name="change"/> does not fit the run's spec (its strategy), or null.</summary>
+    private static string? Problems(CohortRecord record, Core.Spec.CohortChange change)
+    {
+        if (change.IsEmpty)
+        {
+            return "the change changes nothing";
+        }
+
+        var loaded = Core.Spec.SpecLoader.ParseWithoutEngine(record.SpecText, "spec." + record.SpecFormat);
+        if (loaded.Spec is not { } spec)
+        {
+            return null;
+        }
+
+        var problems = Core.Spec.CohortChanges.Problems(spec, change);
+        return problems.Count == 0 ? null : string.Join("; ", problems.Select(p => $"{p.Field}: {p.Message}"));
+    }
+
+    /// <summary>
+    /// Agrees with every unfinished peer on a step none has started: proposes one a little beyond
+    /// the furthest reported, asks each peer to hold before it (a promise not to start it until the
+    /// decision), and when one has started it already, proposes again beyond the furthest step the
+    /// refusals name (peers holding at the earlier proposal can always move on to the later one).
+    /// On success every peer holds before the step; on failure every hold is released.
+    /// </summary>
+    private async Task<(IReadOnlyList<PeerRecord>? Peers, long Step, SteerReply? Refusal)> AgreeAsync(string what, CancellationToken cancellationToken)
+    {
+        var (peers, why) = _life!.Agreeing();
+        if (peers is null)
+        {
+            return (null, 0, new SteerReply(SteerOutcome.Busy, why, 0));
+        }
+
+        var total = peers.Max(p => p.TotalSteps);
+        var margin = AgreementMargin;
+        var step = peers.Max(p => p.Step) + margin;
+        for (var round = 0; round < AgreementRounds; round++)
+        {
+            if (total > 0 && step >= total)
+            {
+                await ReleaseHoldsAsync(peers);
+                return (null, 0, new SteerReply(SteerOutcome.NotAllowed, $"the run ends at step {total} before a step every peer could still {what} at (step {step} or later)", 0));
+            }
+
+            HoldReply[] replies;
+            try
+            {
+                replies = await Task.WhenAll(peers.Select(p => Peer(p).HoldAsync(p.Generation, step, cancellationToken)));
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                await ReleaseHoldsAsync(peers);
+                return (null, 0, new SteerReply(SteerOutcome.Busy, $"a peer did not answer the {what} ({e.GetType().Name}: {e.Message}); try again", 0));
+            }
+
+            if (replies.FirstOrDefault(r => !r.Accepted && r.Message.Length > 0) is { } gone)
+            {
+                await ReleaseHoldsAsync(peers);
+                return (null, 0, new SteerReply(SteerOutcome.Busy, $"{gone.Message}; try again", 0));
+            }
+
+            if (replies.All(r => r.Accepted))
+            {
+                LogAgreed(logger, _life.Record.Cohort, _life.Record.Run, what, step, round + 1);
+                return (peers, step, null);
+            }
+
+            margin *= 2;
+            step = replies.Max(r => r.StartedStep) + margin;
+        }
+
+        await ReleaseHoldsAsync(peers);
+        return (null, 0, new SteerReply(SteerOutcome.Busy, $"the peers ran past every step proposed in {AgreementRounds} rounds; try again", 0));
+    }
+
+    private async Task ReleaseHoldsAsync(IEnumerable<PeerRecord> peers)
+    {
+        foreach (var peer in peers)
+        {
+            try
+            {
+                await Peer(peer).ReleaseHoldAsync(peer.Generation, CancellationToken.None);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogCommitFailed(logger, peer.Name, "release", e.Message);
+            }
+        }
     }
 
     private void StartTimer() =>
@@ -293,6 +500,21 @@ internal sealed partial class CohortGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "cohort '{Cohort}' run '{Run}' {State} after {Seconds:0.0} s")]
     private static partial void LogFinished(ILogger logger, string cohort, string run, string state, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "cohort '{Cohort}' run '{Run}': its peers agreed to {What} at step {Step} (round {Round})")]
+    private static partial void LogAgreed(ILogger logger, string cohort, string run, string what, long step, int round);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "cohort '{Cohort}' run '{Run}' pauses at step {Step}")]
+    private static partial void LogPaused(ILogger logger, string cohort, string run, long step);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "cohort '{Cohort}' run '{Run}' resumes from step {Step}")]
+    private static partial void LogResumedFromPause(ILogger logger, string cohort, string run, long step);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "cohort '{Cohort}' run '{Run}' changes: {Change}")]
+    private static partial void LogChanged(ILogger logger, string cohort, string run, string change);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "peer '{Peer}' did not take the {What}: {Message}")]
+    private static partial void LogCommitFailed(ILogger logger, string peer, string what, string message);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "wrote {Path}")]
     private static partial void LogSummaryWritten(ILogger logger, string path);

@@ -18,6 +18,21 @@ public interface ICohortGrain : IGrainWithStringKey
     /// <summary>Cancels the run (its peers are stopped with a checkpoint); the state after the call.</summary>
     Task<CohortState> CancelAsync(string reason, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Pauses the run: its peers agree on a step none has started, stop there with a checkpoint of
+    /// it and release their slots; the reply says the step (or why not: a run that is not running).
+    /// </summary>
+    Task<SteerReply> PauseAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Resumes a paused run: every peer is placed again and goes on from its checkpoint of the pause step (the reply's step).</summary>
+    Task<SteerReply> ResumeAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// A live change of the settings (its step is ignored): applied by every peer at one step none
+    /// has started (the pause step of a paused run), which the reply says; kept with the run.
+    /// </summary>
+    Task<SteerReply> UpdateAsync(Core.Spec.CohortChange change, CancellationToken cancellationToken = default);
+
     /// <summary>A peer grain reports its generation's progress; the reply says whether it must stop and where the other peers are.</summary>
     Task<ReportReply> ReportAsync(PeerReport report, CancellationToken cancellationToken = default);
 }

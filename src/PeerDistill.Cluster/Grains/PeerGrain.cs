@@ -139,6 +139,21 @@ internal sealed partial class PeerGrain(SiloPeerHost host, ILocalSiloDetails sil
         return stopped;
     }
 
+    public Task<HoldReply> HoldAsync(ulong generation, long step, CancellationToken cancellationToken) =>
+        Task.FromResult(host.Hold(_cohort, _run, _peer, generation, step));
+
+    public Task<bool> CommitChangeAsync(ulong generation, Core.Spec.CohortChange change, CancellationToken cancellationToken) =>
+        Task.FromResult(host.CommitChange(_cohort, _run, _peer, generation, change));
+
+    public Task<bool> CommitPauseAsync(ulong generation, long step, CancellationToken cancellationToken) =>
+        Task.FromResult(host.CommitPause(_cohort, _run, _peer, generation, step));
+
+    public Task ReleaseHoldAsync(ulong generation, CancellationToken cancellationToken)
+    {
+        host.ReleaseHold(_cohort, _run, _peer, generation);
+        return Task.CompletedTask;
+    }
+
     private PeerStarted Started() => new(Silo, silo.Name, host.ExchangeAddress, _slot!.Index);
 
     private Task ReportTickAsync(CancellationToken cancellationToken) => ReportOnceAsync(cancellationToken);

@@ -15,6 +15,7 @@ internal sealed class HostedPeer
     private readonly StopControl _stop = new(coupled: false);
     private readonly CancellationTokenSource _cancel = new();
     private readonly TaskCompletionSource<PeerEnd> _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ChangeSchedule _schedule;
     private Thread? _thread;
 
     // While a fresh peer waits for its teachers to be placed before its first step: what for.
@@ -28,6 +29,9 @@ internal sealed class HostedPeer
         _logger = logger;
         Progress = new PeerProgressState(assignment.Peer, assignment.Generation, run.Data.TotalSteps, () => _startWait ?? run.Hub.WaitOf(assignment.Peer), TimeProvider.System);
         Progress.StartAt(StartStep);
+        var options = PeerLoopOptions.For(run.Spec, assignment.Run);
+        _schedule = new ChangeSchedule(options.Settings!, [.. run.Spec.Changes, .. assignment.Changes]);
+        _schedule.StartFrom(StartStep);
     }
 
     public string Name => _assignment.Peer;
@@ -71,6 +75,23 @@ internal sealed class HostedPeer
 
     public void Join(TimeSpan timeout) => _thread?.Join(timeout);
 
+    /// <summary>Promises its cohort not to start <paramref name="step"/> until it commits or releases (refused, with the step it started, when it has started it).</summary>
+    public ScheduleAnswer Hold(long step) => _schedule.Hold(step);
+
+    /// <summary>The cohort agreed on <paramref name="change"/> at its step: applied there, and the hold ends.</summary>
+    public ScheduleAnswer Commit(Core.Spec.CohortChange change) => _schedule.Commit(change);
+
+    /// <summary>The cohort agreed to pause at <paramref name="step"/>: the peer stops there with a checkpoint of it, and the hold ends.</summary>
+    public void PauseAt(long step)
+    {
+        Log.PeerStopping(_logger, Name, Generation, $"its run pauses at step {step}");
+        _stop.StopAt(step);
+        _schedule.Release();
+    }
+
+    /// <summary>The cohort decided nothing: the hold ends.</summary>
+    public void Release() => _schedule.Release();
+
     private void Train()
     {
         var spec = _run.Spec;
@@ -95,13 +116,13 @@ internal sealed class HostedPeer
             _run.Exchange.Prepare(Name);
             Progress.StartAt(session.StartStep);
             Progress.Set(PeerState.Active, session.StartStep > 0 ? $"resumed from the checkpoint at step {session.StartStep}" : "started");
-            if (session.StartStep == 0)
+            if (session.StartStep == 0 || _assignment.WaitForCohort)
             {
                 WaitForCohort(teachers);
             }
 
             var options = PeerLoopOptions.For(spec, _assignment.Run);
-            var outcome = new PeerStepLoop(session, data, _run.Strategy, _run.Exchange, new CompositeObserver(metrics, Progress), _stop, store, options).Run(_cancel.Token);
+            var outcome = new PeerStepLoop(session, data, _run.Strategy, _run.Exchange, new CompositeObserver(metrics, Progress), _stop, store, options, _schedule).Run(_cancel.Token);
             var state = outcome.Status switch
             {
                 Core.Runner.PeerStatus.Completed => PeerState.Completed,
@@ -152,7 +173,7 @@ internal sealed class HostedPeer
                     return;
                 }
 
-                var wait = new GatherWait(0, since, absent.Select(t => $"'{t}' (not placed yet: the run starts when every peer is)").ToList(), Published: false);
+                var wait = new GatherWait(StartStep, since, absent.Select(t => $"'{t}' (not placed yet: the run starts when every peer is)").ToList(), Published: false);
                 _startWait = wait;
                 if (DateTime.UtcNow >= warnAt)
                 {

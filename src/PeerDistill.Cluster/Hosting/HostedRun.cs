@@ -76,6 +76,11 @@ internal sealed class HostedRun : IAsyncDisposable
         }
 
         var data = CohortData.Load(spec);
+        if (CohortChanges.StepProblem(spec, data.TotalSteps) is { } problem)
+        {
+            throw new InvalidOperationException($"the spec of cohort '{spec.Cohort}' is invalid: {problem}");
+        }
+
         var strategy = StrategyRegistry.Create(spec);
         var names = spec.Peers.Select(p => p.Name).ToList();
         var settings = ExchangeSettingsFactory.From(spec, data, assignment.Run);
@@ -94,7 +99,7 @@ internal sealed class HostedRun : IAsyncDisposable
         Directory.Update(endpoints.Select(e => new PeerLocation(e.Peer, NormalizeAddress(e.Address), e.Generation, e.State switch
         {
             PeerState.Active or PeerState.Stalled when NormalizeAddress(e.Address).Length > 0 => PeerPresence.Active,
-            PeerState.Completed or PeerState.Failed or PeerState.Interrupted => PeerPresence.Done,
+            PeerState.Completed or PeerState.Failed or PeerState.Interrupted or PeerState.Paused => PeerPresence.Done,
             _ => PeerPresence.Missing,
         }, e.Step, e.WorkerId, e.WaitingAt)));
 

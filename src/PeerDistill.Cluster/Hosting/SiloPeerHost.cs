@@ -134,6 +134,51 @@ public sealed partial class SiloPeerHost : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Asks that generation of the peer to hold before <paramref name="step"/> until its cohort
+    /// decides (<see cref="CommitChange"/>, <see cref="CommitPause"/> or <see cref="ReleaseHold"/>).
+    /// </summary>
+    public HoldReply Hold(string cohort, string run, string peer, ulong generation, long step)
+    {
+        if (Running(cohort, run, peer, generation) is not { } target)
+        {
+            return new HoldReply(false, -1, $"generation {generation} of '{Quote(peer)}' does not run on this worker");
+        }
+
+        var answer = target.Hold(step);
+        return new HoldReply(answer.Accepted, answer.StartedStep, string.Empty);
+    }
+
+    /// <summary>The cohort agreed on <paramref name="change"/> (at its step); false when that generation does not run here.</summary>
+    public bool CommitChange(string cohort, string run, string peer, ulong generation, Core.Spec.CohortChange change)
+    {
+        if (Running(cohort, run, peer, generation) is not { } target)
+        {
+            return false;
+        }
+
+        target.Commit(change);
+        return true;
+    }
+
+    /// <summary>The cohort agreed to pause at <paramref name="step"/>; false when that generation does not run here.</summary>
+    public bool CommitPause(string cohort, string run, string peer, ulong generation, long step)
+    {
+        if (Running(cohort, run, peer, generation) is not { } target)
+        {
+            return false;
+        }
+
+        target.PauseAt(step);
+        return true;
+    }
+
+    /// <summary>The cohort decided nothing: the hold of that generation (if it runs here) ends.</summary>
+    public void ReleaseHold(string cohort, string run, string peer, ulong generation) => Running(cohort, run, peer, generation)?.Release();
+
+    private HostedPeer? Running(string cohort, string run, string peer, ulong generation) =>
+        _runs.TryGetValue((cohort, run), out var hosted) && hosted.Find(peer) is { HasEnded: false } target && target.Generation == generation ? target : null;
+
     /// <summary>Whether this worker stops (no new peer starts here).</summary>
     public bool IsDraining => _drainReason is not null;
 

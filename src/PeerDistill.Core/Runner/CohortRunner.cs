@@ -25,6 +25,11 @@ public static class CohortRunner
         CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(spec);
+        if (CohortChanges.StepProblem(spec, data.TotalSteps) is { } problem)
+        {
+            throw new InvalidOperationException($"{spec.SourcePath ?? "spec"}: {problem}");
+        }
+
         var names = spec.Peers.Select(p => p.Name).ToList();
         var store = new CheckpointStore(checkpointDirectory, run, spec.Checkpoints.KeepLast);
         long? resumeStep = null;

@@ -40,6 +40,11 @@ public sealed class PeerStepLoop
     // The mean teacher weights of the steps of this run, for the summary.
     private readonly TeacherWeightTally _teacherWeights = new();
 
+    // The changes of the settings (the spec's and those announced while it runs), and the settings
+    // before any: alpha and temperature are overridden only where a change made them differ.
+    private readonly ChangeSchedule _schedule;
+    private readonly StepSettings _initial;
+
     public PeerStepLoop(
         PeerSession peer,
         CohortData data,
@@ -48,7 +53,8 @@ public sealed class PeerStepLoop
         ICohortObserver observer,
         StopControl stop,
         CheckpointStore checkpoints,
-        PeerLoopOptions options)
+        PeerLoopOptions options,
+        ChangeSchedule? schedule = null)
     {
         _peer = peer;
         _data = data;
@@ -61,7 +67,12 @@ public sealed class PeerStepLoop
         _hasStepState = peer.Model.HasStepState;
         _plan = StepPlans.For(data, strategy, peer.Name);
         _noise = new LogitNoise(data.Federation?.NoiseSigma ?? 0, peer.Spec.Seed);
+        _initial = options.Settings ?? new StepSettings(0, 0, 0, 1, options.EvaluateEverySteps, options.EvaluateAtEpochEnd, options.CheckpointEverySteps);
+        _schedule = schedule ?? new ChangeSchedule(_initial, options.Changes);
     }
+
+    /// <summary>The changes this loop applies; announce more while it runs (see <see cref="ChangeSchedule"/>).</summary>
+    public ChangeSchedule Schedule => _schedule;
 
     /// <summary>Trains from the session's start step to the end (or a stop request); runs on the calling thread.</summary>
     public PeerOutcome Run(CancellationToken cancellation)
@@ -74,6 +85,7 @@ public sealed class PeerStepLoop
         // Every index before this one is done (the start step, or the end of the last step run).
         var doneThrough = _peer.StartStep;
         long samplesThisRun = 0;
+        _schedule.StartFrom(_peer.StartStep);
         _observer.OnEvent(new PeerEvent(_options.Run, name, _peer.StartStep, _peer.StartStep == 0 ? "started" : "resumed",
             _peer.StartStep == 0 ? $"{_peer.Spec.Model}, {_peer.Model.ParameterCount} parameters" : $"from the checkpoint at step {step}"));
         try
@@ -81,6 +93,9 @@ public sealed class PeerStepLoop
             _strategy.Prepare(_data);
             while (step < total)
             {
+                // The settings are those of this step, every change up to it applied (a change agreed
+                // on for a later step holds the loop here until the cohort decides); then the stop.
+                var settings = _schedule.Begin(step, cancellation);
                 if (!_stop.TryBeginStep(name, step))
                 {
                     return Interrupted(StopLabel(doneThrough, step), samplesThisRun, clock, $"stopped on request after {step} steps");
@@ -91,7 +106,7 @@ public sealed class PeerStepLoop
                 {
                     samplesThisRun += _peer.Spec.Frozen
                         ? FrozenStep(planned, step, publishes, cancellation, clock, samplesThisRun)
-                        : TrainStep(planned, step, publishes, cancellation, clock, samplesThisRun);
+                        : TrainStep(planned, step, publishes, cancellation, clock, samplesThisRun, settings);
                 }
                 catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
                 {
@@ -105,15 +120,15 @@ public sealed class PeerStepLoop
                 var ran = step + 1;
                 step = _plan.NextAtOrAfter(ran);
                 doneThrough = ran;
-                var epochEnd = _options.EvaluateAtEpochEnd ? _plan.LastEpochEndIn(ran - 1, step) : null;
-                var evaluateAt = Latest(LastMultipleIn(ran - 1, step, _options.EvaluateEverySteps), epochEnd);
+                var epochEnd = settings.EvaluateAtEpochEnd ? _plan.LastEpochEndIn(ran - 1, step) : null;
+                var evaluateAt = Latest(LastMultipleIn(ran - 1, step, settings.EvaluateEverySteps), epochEnd);
                 // The last step is measured by the final test evaluation below; a frozen peer does not change.
                 if (evaluateAt is { } e && e < total && !_peer.Spec.Frozen)
                 {
                     Evaluate(e, _plan.EpochAfter(e));
                 }
 
-                if (LastMultipleIn(ran - 1, step, _options.CheckpointEverySteps) is { } c && c < total)
+                if (LastMultipleIn(ran - 1, step, settings.CheckpointEverySteps) is { } c && c < total)
                 {
                     SaveCheckpoint(c);
                 }
@@ -192,11 +207,16 @@ public sealed class PeerStepLoop
     /// and throws <see cref="OperationCanceledException"/>: the model is then exactly as after the
     /// previous step, the optimizer untouched.
     /// </summary>
-    private int TrainStep(PlannedStep planned, long step, bool publishes, CancellationToken cancellation, Stopwatch clock, long samplesBefore)
+    private int TrainStep(PlannedStep planned, long step, bool publishes, CancellationToken cancellation, Stopwatch clock, long samplesBefore, StepSettings settings)
     {
         var name = _peer.Name;
         var (builder, epoch) = (planned.Builder, planned.Epoch);
         var lr = _peer.Schedule.At(step);
+        if (settings.LearningRateScale != 1)
+        {
+            lr *= settings.LearningRateScale;
+        }
+
         _peer.Optimizer.LearningRate = lr;
         var batch = builder.Build(planned.Sampler, planned.SamplerEpoch, planned.BatchIndex);
         using var x = OnDevice(batch.ImagesTensor());
@@ -248,7 +268,7 @@ public sealed class PeerStepLoop
                 return 0;
             }
 
-            var plan = _strategy.Aggregate(name, step, arrived, y);
+            var plan = Changed(_strategy.Aggregate(name, step, arrived, y), step, settings);
             double total, crossEntropy, distillation;
             double? hint = null;
             if (arrived.Any(t => t.Step != step))
@@ -285,6 +305,25 @@ public sealed class PeerStepLoop
                 t.Dispose();
             }
         }
+    }
+
+    /// <summary>
+    /// The strategy's plan with the changed alpha and temperature of <paramref name="settings"/>,
+    /// where a change made them differ from the spec's (a plan without teachers stays as it is).
+    /// </summary>
+    private TeacherPlan Changed(TeacherPlan plan, long step, StepSettings settings)
+    {
+        if (plan.Teachers.Count == 0)
+        {
+            return plan;
+        }
+
+        if (settings.Alpha != _initial.Alpha || settings.AlphaWarmupSteps != _initial.AlphaWarmupSteps)
+        {
+            plan = plan with { Alpha = AlphaRamp.At(settings.Alpha, settings.AlphaWarmupSteps, step) };
+        }
+
+        return settings.Temperature != _initial.Temperature ? plan with { Temperature = settings.Temperature } : plan;
     }
 
     /// <summary>

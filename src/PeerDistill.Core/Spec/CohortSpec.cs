@@ -23,6 +23,13 @@ public sealed record CohortSpec
 
     public ExchangeSpec Exchange { get; init; } = new();
 
+    /// <summary>
+    /// <c>changes</c>: changes of the settings from a step on (distillation alpha, its warm-up and
+    /// temperature, a learning-rate scale, evaluation and checkpoint cadence), in step order; every
+    /// peer applies each at the start of its step.
+    /// </summary>
+    public IReadOnlyList<CohortChange> Changes { get; init; } = [];
+
     /// <summary>Output directory (<c>output</c>); relative paths are resolved against the working directory. Default runs/&lt;cohort&gt;.</summary>
     public string? Output { get; init; }
 

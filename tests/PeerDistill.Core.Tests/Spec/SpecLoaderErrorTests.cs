@@ -19,7 +19,7 @@ public class SpecLoaderErrorTests
         { Minimal + "---\ncohort: second\n", string.Empty, "expected one document" },
 
         // The top level.
-        { With("extra: 1"), "extra", "unknown field (known: cohort, peers, distillation, data, evaluation, checkpoints, exchange, output)" },
+        { With("extra: 1"), "extra", "unknown field (known: cohort, peers, distillation, data, evaluation, checkpoints, exchange, changes, output)" },
         { Minimal.Replace("cohort: demo\n", string.Empty, StringComparison.Ordinal), "cohort", "missing required field" },
         { Minimal.Replace("cohort: demo\n", "cohort:\n", StringComparison.Ordinal), "cohort", "missing required field" },
         { "cohort: demo\ndata: {dataset: synthetic}\n", "peers", "missing required field" },

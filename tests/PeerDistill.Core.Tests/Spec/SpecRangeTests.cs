@@ -104,6 +104,15 @@ public class SpecRangeTests
         {
             var (key, index) = segments[i];
             node[key] ??= index is null ? new JsonObject() : new JsonArray();
+            if (index is { } missing && node[key] is JsonArray list && list.Count <= missing)
+            {
+                // A list the base spec does not have (changes): its entry at the index, empty.
+                while (list.Count <= missing)
+                {
+                    list.Add(new JsonObject());
+                }
+            }
+
             node = index is { } n ? node[key]![n]! : node[key]!;
         }
 

@@ -259,6 +259,35 @@ internal static class SpecFields
             Minimum = 1, Maximum = 1e30, Default = ExchangeDefaults.MaxAbsLogit,
         });
 
+    /// <summary>The fields of one entry of <c>changes</c> that a change may set; each has the range of the field it changes (and no default: absent leaves it).</summary>
+    public static readonly SpecObject ChangeDistillation = new(
+        "The distillation settings a change may set (only these).",
+        Distillation["alpha"] with { Default = null },
+        Distillation["alpha_warmup_steps"] with { Default = null },
+        Distillation["temperature"] with { Default = null });
+
+    /// <inheritdoc cref="ChangeDistillation"/>
+    public static readonly SpecObject ChangeEvaluation = new(
+        "The evaluation cadence a change may set (only these).",
+        Evaluation["every_steps"] with { Default = null },
+        Evaluation["at_epoch_end"] with { Default = null });
+
+    /// <inheritdoc cref="ChangeDistillation"/>
+    public static readonly SpecObject ChangeCheckpoints = new(
+        "The checkpoint cadence a change may set (only this).",
+        Checkpoints["every_steps"] with { Default = null });
+
+    public static readonly SpecObject Change = new(
+        "A change of the settings from a step on, applied by every peer at the start of that step. Only alpha, alpha_warmup_steps, temperature, lr_scale and the evaluation and checkpoint cadence may change; every other field is refused with the reason.",
+        new("step", SpecValueKind.Integer, "The change holds from this step on (after this many steps): 1 to the run's steps - 1, after the step of the change before.") { Required = true, Minimum = 1, Maximum = MaxSteps },
+        new("lr_scale", SpecValueKind.Number, "A multiplier on every peer's learning rate as its schedule gives it (1 before any change).") { Minimum = 0, Maximum = 100 },
+        new("distillation", SpecValueKind.Object, "New distillation settings.") { Object = ChangeDistillation },
+        new("evaluation", SpecValueKind.Object, "New evaluation cadence.") { Object = ChangeEvaluation },
+        new("checkpoints", SpecValueKind.Object, "New checkpoint cadence.") { Object = ChangeCheckpoints });
+
+    /// <summary>The most entries of <c>changes</c>.</summary>
+    public const int MaxChanges = 10_000;
+
     public static readonly SpecObject Cohort = new(
         "A PeerDistill cohort: peers that teach each other while they learn.",
         new("cohort", SpecValueKind.String, "Cohort name: 1 to 100 letters, digits, '.', '-' or '_', starting with a letter or digit.")
@@ -274,5 +303,9 @@ internal static class SpecFields
         new("evaluation", SpecValueKind.Object, "Evaluation.") { Object = Evaluation },
         new("checkpoints", SpecValueKind.Object, "Checkpoints.") { Object = Checkpoints },
         new("exchange", SpecValueKind.Object, "Logit exchange between distributed peers.") { Object = Exchange },
+        new("changes", SpecValueKind.List, "Changes of the settings from a step on, in step order (see docs/cohorts.md): alpha, alpha_warmup_steps and temperature under distillation, lr_scale, evaluation every_steps and at_epoch_end, checkpoints every_steps.")
+        {
+            MaxItems = MaxChanges, Items = new("change", SpecValueKind.Object, "A change.") { Object = Change },
+        },
         new("output", SpecValueKind.String, "Output directory of `peerdistill run`, relative to the working directory (default runs/<cohort>). A coordinator writes a submitted cohort under its own runs root instead, and refuses an output outside it."));
 }

@@ -81,6 +81,7 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
         var evaluation = ReadEvaluation(root.Object("evaluation"));
         var checkpoints = ReadCheckpoints(root.Object("checkpoints"));
         var output = root.String("output");
+        var changes = ReadChanges(root, distillation);
         _federated.Check(root, distillation, data, peers, classes);
 
         if (cohort is null || peers is null || data is null)
@@ -97,6 +98,7 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
             Evaluation = evaluation,
             Checkpoints = checkpoints,
             Exchange = exchange,
+            Changes = changes,
             Output = output ?? Path.Combine("runs", cohort),
             SourcePath = sourcePath,
         };
@@ -677,6 +679,48 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
 
     private static string UnknownPeer(string name, IReadOnlyList<string> names) =>
         $"unknown peer {SpecContext.Quote(name)} (peers: {string.Join(", ", names)})";
+
+    /// <summary>
+    /// <c>changes</c>: each entry read by <see cref="ChangeReader"/>, then the rules of
+    /// <see cref="CohortChanges"/> and the order of their steps (strictly increasing: one entry per
+    /// step). The upper bound of a step needs the data and is checked when the run starts.
+    /// </summary>
+    private List<CohortChange> ReadChanges(MappingReader root, DistillationSpec distillation)
+    {
+        var changes = new List<CohortChange>();
+        if (root.List("changes") is not { } list)
+        {
+            return changes;
+        }
+
+        var reader = new ChangeReader(context);
+        long? previousStep = null;
+        var previousIndex = -1;
+        for (var i = 0; i < list.Children.Count; i++)
+        {
+            var path = SpecPath.Index(root.PathOf("changes"), i);
+            var node = list.Children[i];
+            if (reader.Read(node, path, withStep: true) is not { } change)
+            {
+                continue;
+            }
+
+            foreach (var (field, message) in CohortChanges.Problems(distillation, change))
+            {
+                context.Report(SpecPath.Field(path, field), message, node);
+            }
+
+            if (previousStep is { } before && change.Step <= before)
+            {
+                context.Report(SpecPath.Field(path, "step"), $"must be after changes[{previousIndex}].step ({before}): list changes in step order, one entry per step, got {change.Step}", node);
+            }
+
+            (previousStep, previousIndex) = (change.Step, i);
+            changes.Add(change);
+        }
+
+        return changes;
+    }
 
     private static EvaluationSpec ReadEvaluation(MappingReader? r)
     {
