@@ -292,7 +292,7 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
         var loaded = CohortChanges.ParseUpdate(changeText, spec);
         if (loaded.Change is not { } change)
         {
-            throw new CohortApiException(ApiError.InvalidArgument, $"{Operation}: " + string.Join('\n', loaded.Errors));
+            throw new CohortApiException(ApiError.InvalidArgument, $"{Operation}: " + string.Join('\n', loaded.Errors)) { SpecErrors = loaded.Errors };
         }
 
         return await UpdateAsync(entry, change, cancellationToken).ConfigureAwait(false);

@@ -23,6 +23,19 @@ internal static class OpenApiBodies
         return Task.CompletedTask;
     }
 
+    /// <summary>A change of a running cohort as text (YAML or JSON) in each of <paramref name="mediaTypes"/>.</summary>
+    public static Task ChangeAsync(OpenApiOperation operation, IEnumerable<string> mediaTypes)
+    {
+        var content = new Dictionary<string, OpenApiMediaType>(StringComparer.Ordinal);
+        foreach (var mediaType in mediaTypes)
+        {
+            content[mediaType] = new OpenApiMediaType { Schema = new OpenApiSchema { Type = JsonSchemaType.Object, Description = "Fields of an entry of the spec's `changes`, without `step`: distillation.alpha, distillation.alpha_warmup_steps, distillation.temperature, lr_scale, evaluation.every_steps, evaluation.at_epoch_end, checkpoints.every_steps." } };
+        }
+
+        operation.RequestBody = new OpenApiRequestBody { Required = true, Description = "The change.", Content = content };
+        return Task.CompletedTask;
+    }
+
     /// <summary>A JSON body of type <typeparamref name="T"/>.</summary>
     public static async Task JsonAsync<T>(OpenApiOperation operation, OpenApiOperationTransformerContext context, bool required, CancellationToken cancellationToken)
     {

@@ -33,4 +33,8 @@ public enum PeerStateJson
     /// <summary>Stopped on request before it finished.</summary>
     [JsonStringEnumMemberName("interrupted")]
     Interrupted,
+
+    /// <summary>Stopped at the run's pause step with a checkpoint; placed again on resume.</summary>
+    [JsonStringEnumMemberName("paused")]
+    Paused,
 }

@@ -6,6 +6,7 @@ namespace PeerDistill.Api.Rest;
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.Never, UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow)]
 [JsonSerializable(typeof(RunResource))]
 [JsonSerializable(typeof(RunPage))]
+[JsonSerializable(typeof(SteerResource))]
 [JsonSerializable(typeof(CancelRequest))]
 [JsonSerializable(typeof(HealthResource))]
 [JsonSerializable(typeof(VersionResource))]

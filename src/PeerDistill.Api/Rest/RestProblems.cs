@@ -21,6 +21,7 @@ internal static class RestProblems
             ApiError.InvalidArgument => (StatusCodes.Status400BadRequest, "Invalid request"),
             ApiError.NotFound => (StatusCodes.Status404NotFound, "Not found"),
             ApiError.AlreadyExists => (StatusCodes.Status409Conflict, "Conflict"),
+            ApiError.FailedPrecondition => (StatusCodes.Status409Conflict, "Not allowed in the run's state"),
             ApiError.StaleVersion => (StatusCodes.Status412PreconditionFailed, "Precondition failed"),
             ApiError.KeyReused => (StatusCodes.Status422UnprocessableEntity, "Idempotency key reused"),
             ApiError.Unavailable => (StatusCodes.Status503ServiceUnavailable, "Unavailable"),

@@ -12,8 +12,13 @@ internal static class RestResources
         run.Created,
         run.Finished,
         run.Version,
+        run.PausedAtStep,
         run.Peers.Select(From).ToList(),
+        run.Changes.Select(From).ToList(),
         run.Events.Select(e => new EventResource(e.At, e.Peer, e.Kind, e.Message)).ToList());
+
+    public static ChangeResource From(Core.Spec.CohortChange change) =>
+        new(change.Step, change.Fields.ToDictionary(f => f.Key, f => f.Value, StringComparer.Ordinal));
 
     public static RunStateJson From(RunState state) => state switch
     {
@@ -22,6 +27,7 @@ internal static class RestResources
         RunState.Completed => RunStateJson.Completed,
         RunState.Failed => RunStateJson.Failed,
         RunState.Cancelled => RunStateJson.Cancelled,
+        RunState.Paused => RunStateJson.Paused,
         _ => throw new ArgumentOutOfRangeException(nameof(state), state, "not a run state"),
     };
 
@@ -32,6 +38,7 @@ internal static class RestResources
         RunStateJson.Completed => RunState.Completed,
         RunStateJson.Failed => RunState.Failed,
         RunStateJson.Cancelled => RunState.Cancelled,
+        RunStateJson.Paused => RunState.Paused,
         _ => throw new ArgumentOutOfRangeException(nameof(state), state, "not a run state"),
     };
 
@@ -43,6 +50,7 @@ internal static class RestResources
         "completed" => RunStateJson.Completed,
         "failed" => RunStateJson.Failed,
         "cancelled" => RunStateJson.Cancelled,
+        "paused" => RunStateJson.Paused,
         _ => null,
     };
 
@@ -73,6 +81,7 @@ internal static class RestResources
         PeerState.Completed => PeerStateJson.Completed,
         PeerState.Failed => PeerStateJson.Failed,
         PeerState.Interrupted => PeerStateJson.Interrupted,
+        PeerState.Paused => PeerStateJson.Paused,
         _ => throw new ArgumentOutOfRangeException(nameof(state), state, "not a peer state"),
     };
 }

@@ -76,6 +76,38 @@ internal static class RunEndpoints
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        runs.MapPost("/{cohort}/{run}/pause", (string cohort, string run, HttpContext context, CohortApi api, CancellationToken cancellationToken) =>
+                SteerAsync(cohort, run, context, api, (c, r) => api.PauseAsync(c, r, cancellationToken), cancellationToken))
+            .WithName("PauseRun")
+            .WithSummary("Pause a running run: every peer stops at one step none had started, checkpoints it and releases its slot")
+            .WithDescription("Answers once every peer has stopped, with that step. Optional If-Match with the run's ETag.")
+            .Produces<SteerResource>(StatusCodes.Status200OK)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status412PreconditionFailed)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        runs.MapPost("/{cohort}/{run}/resume", (string cohort, string run, HttpContext context, CohortApi api, CancellationToken cancellationToken) =>
+                SteerAsync(cohort, run, context, api, (c, r) => api.ResumeAsync(c, r, cancellationToken), cancellationToken))
+            .WithName("ResumeRun")
+            .WithSummary("Resume a paused run: its peers are placed again and go on from the pause step")
+            .Produces<SteerResource>(StatusCodes.Status200OK)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status412PreconditionFailed)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        runs.MapPost("/{cohort}/{run}/changes", ChangeAsync)
+            .WithName("ChangeRun")
+            .WithSummary("Change a running run: every peer applies the change at one announced future step")
+            .WithDescription("The body sets fields of an entry of the spec's `changes`, without its step (YAML or JSON, e.g. {\"distillation\": {\"alpha\": 0.5}}): alpha and its warm-up, temperature, lr_scale, evaluation and checkpoint cadence. Any other field is refused with the reason. The change is recorded with its step, so a resume or a re-run reproduces it.")
+            .AddOpenApiOperationTransformer((operation, context, cancellationToken) => OpenApiBodies.ChangeAsync(operation, RestRequests.SpecMediaTypes.Keys))
+            .Produces<SteerResource>(StatusCodes.Status200OK)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status412PreconditionFailed)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         runs.MapGet("/{cohort}/{run}/events", WatchAsync)
             .WithName("WatchRun")
             .WithSummary("Watch a run: server-sent events, one `run` event (the whole run) per change, until it ends")
@@ -167,6 +199,44 @@ internal static class RunEndpoints
             context.Response.Headers.ETag = RestResources.ETag(view);
             return TypedResults.Json(RestResources.From(view), RestJsonContext.Default.RunResource);
         }).ConfigureAwait(false);
+    }
+
+    private static async Task<IResult> SteerAsync(string cohort, string run, HttpContext context, CohortApi api, Func<string, string, Task<SteerResult>> steer, CancellationToken cancellationToken)
+    {
+        return await Answer(async () =>
+        {
+            await CheckIfMatchAsync(context.Request, api, cohort, run, cancellationToken).ConfigureAwait(false);
+            var result = await steer(cohort, RunOf(run)).ConfigureAwait(false);
+            context.Response.Headers.ETag = RestResources.ETag(result.Run);
+            return TypedResults.Json(new SteerResource(result.Step, RestResources.From(result.Run)), RestJsonContext.Default.SteerResource);
+        }).ConfigureAwait(false);
+    }
+
+    private static async Task<IResult> ChangeAsync(string cohort, string run, HttpContext context, CohortApi api, CancellationToken cancellationToken)
+    {
+        return await Answer(async () =>
+        {
+            var request = context.Request;
+            RestRequests.MediaType(request, RestRequests.SpecMediaTypes.Keys);
+            var text = await RestRequests.ReadTextAsync(request, MaxSmallBodyBytes, cancellationToken).ConfigureAwait(false);
+            await CheckIfMatchAsync(request, api, cohort, run, cancellationToken).ConfigureAwait(false);
+            var result = await api.UpdateAsync(cohort, RunOf(run), text, cancellationToken).ConfigureAwait(false);
+            context.Response.Headers.ETag = RestResources.ETag(result.Run);
+            return TypedResults.Json(new SteerResource(result.Step, RestResources.From(result.Run)), RestJsonContext.Default.SteerResource);
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>A 412 unless the run is still at the version an If-Match names.</summary>
+    private static async Task CheckIfMatchAsync(HttpRequest request, CohortApi api, string cohort, string run, CancellationToken cancellationToken)
+    {
+        if (RestRequests.IfMatch(request) is { } expected)
+        {
+            var view = await api.GetAsync("IfMatch", cohort, RunOf(run), cancellationToken).ConfigureAwait(false);
+            if (view.Version != expected)
+            {
+                throw new RestProblem(StatusCodes.Status412PreconditionFailed, "Precondition failed", $"If-Match: cohort '{view.Cohort}' run '{view.Run}' is at version {view.Version}, not {expected}; read it again and decide again");
+            }
+        }
     }
 
     private static async Task<IResult> WatchAsync(string cohort, string run, HttpContext context, CohortApi api, CancellationToken cancellationToken)

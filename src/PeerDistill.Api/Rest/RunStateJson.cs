@@ -25,4 +25,8 @@ public enum RunStateJson
     /// <summary>Cancelled on request.</summary>
     [JsonStringEnumMemberName("cancelled")]
     Cancelled,
+
+    /// <summary>Paused on request: every peer stopped at one step with a checkpoint and released its slot.</summary>
+    [JsonStringEnumMemberName("paused")]
+    Paused,
 }

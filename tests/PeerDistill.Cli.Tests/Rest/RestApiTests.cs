@@ -250,6 +250,27 @@ public sealed class RestApiTests(RestCoordinator coordinator) : IClassFixture<Re
     }
 
     [Fact]
+    public async Task Steering_RefusedWhereTheStateDoesNotAllowIt_AndABadChangeNamesItsField()
+    {
+        using var created = await coordinator.PostAsync("api/v1/runs", Spec("rest-steer"), Yaml);
+        var path = created.Headers.Location!.OriginalString.TrimStart('/');
+
+        using var resumeRunning = await coordinator.SendAsync(HttpMethod.Post, path + "/resume");
+        using var badChange = await coordinator.PostAsync(path + "/changes", "{\"data\": {\"batch_size\": 8}}", "application/json");
+        using var staleChange = await coordinator.PostAsync(path + "/changes", "{\"distillation\": {\"alpha\": 0.5}}", "application/json", r => r.Headers.TryAddWithoutValidation("If-Match", "\"999999\""));
+        await CancelAsync("rest-steer");
+        using var pauseEnded = await coordinator.SendAsync(HttpMethod.Post, path + "/pause");
+        using var changeEnded = await coordinator.PostAsync(path + "/changes", "distillation: {alpha: 0.5}\n", Yaml);
+
+        Assert.Equal(HttpStatusCode.Conflict, resumeRunning.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, badChange.StatusCode);
+        Assert.Contains((await RestCoordinator.JsonOf(badChange)).GetProperty("errors").EnumerateArray(), e => e.GetProperty("path").GetString()!.Contains("batch_size", StringComparison.Ordinal));
+        Assert.Equal(HttpStatusCode.PreconditionFailed, staleChange.StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, pauseEnded.StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, changeEnded.StatusCode);
+    }
+
+    [Fact]
     public async Task HealthAndVersion_Answer()
     {
         using var health = await coordinator.SendAsync(HttpMethod.Get, "api/v1/health");
