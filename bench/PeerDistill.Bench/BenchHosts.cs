@@ -21,6 +21,7 @@ internal static class BenchHosts
             o.HttpPort = 0;
             o.ClusterPort = 0;
             o.Output = output;
+            o.DataDirectory = Path.Combine(output, ".data");
         });
         var app = builder.Build();
         app.MapPeerDistillCoordinator();

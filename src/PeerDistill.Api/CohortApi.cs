@@ -122,6 +122,22 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
         return new SubmittedRun(spec.Cohort, runId, Replayed: false);
     }
 
+    /// <summary>
+    /// Activates the grain of every run that has not ended (after a coordinator restart: each reads
+    /// its state back and re-places its peers from their checkpoints); the runs it woke.
+    /// </summary>
+    public async Task<IReadOnlyList<RunView>> WakeUnfinishedAsync(CancellationToken cancellationToken)
+    {
+        var entries = await Index.ListAsync().ConfigureAwait(false);
+        var woken = new List<RunView>();
+        foreach (var entry in entries.Where(e => !States.IsFinished(e.State)))
+        {
+            woken.Add(await StatusAsync(entry, cancellationToken).ConfigureAwait(false));
+        }
+
+        return woken;
+    }
+
     /// <summary>The status of one run; an empty run id means the cohort's latest run.</summary>
     public async Task<RunView> GetAsync(string operation, string cohort, string run, CancellationToken cancellationToken)
     {

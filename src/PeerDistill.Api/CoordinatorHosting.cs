@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
@@ -6,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using PeerDistill.Api.Rest;
+using PeerDistill.Api.Storage;
 using PeerDistill.Cluster.Hosting;
 using PeerDistill.Cluster.Placement;
 using PeerDistill.Cluster.Transport;
@@ -40,6 +40,7 @@ public static class CoordinatorHosting
         options.ClusterPort = FreePort.Resolve(address, options.ClusterPort);
         var api = new ApiOptions { OutputRoot = Path.GetFullPath(options.Output) };
         var checkpointRoot = Path.GetFullPath(api.CheckpointRoot ?? api.OutputRoot);
+        var dataDirectory = Path.GetFullPath(options.DataDirectory);
         var silo = new SiloSettings
         {
             Role = SiloRoles.Coordinator,
@@ -49,9 +50,10 @@ public static class CoordinatorHosting
             ClusterId = options.ClusterId,
             OutputRoot = api.OutputRoot,
             CheckpointRoot = checkpointRoot,
-            StateRoot = Path.Combine(checkpointRoot, ".cluster", DateTimeOffset.UtcNow.ToString("yyyyMMdd-HHmmss-fff", CultureInfo.InvariantCulture)),
+            Database = options.Database.ForCluster(dataDirectory),
         };
         builder.Services.AddSingleton(Options.Create(options)).AddSingleton(api).AddSingleton<CohortApi>();
+        builder.Services.AddSingleton(_ => StoreDatabase.Create(options.Database, dataDirectory)).AddSingleton<DatabaseMigrator>();
         builder.AddPeerDistillGrpc(grpc =>
         {
             grpc.Host = options.Host;

@@ -1,15 +1,16 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using PeerDistill.Api.Storage;
 using PeerDistill.Cluster.Hosting;
 using PeerDistill.Cluster.Transport;
 
 namespace PeerDistill.Api;
 
 /// <summary>
-/// The coordinator process: the cluster's primary Orleans silo (membership, the slot board and the
-/// run index live on it; it hosts no peers) and the cohort API (CohortService over gRPC, with gRPC
-/// health and reflection). Its grain state goes under &lt;checkpoint root&gt;/.cluster/&lt;start time&gt;:
-/// a new coordinator starts a new cluster.
+/// The coordinator process: the cluster's primary Orleans silo (the slot board and the run index
+/// live on it; it hosts no peers) and the cohort API (REST and gRPC). Runs and the cluster's grain
+/// state are kept in its database, so a coordinator started again on the same database serves the
+/// same runs, and every run that had not ended goes on from its peers' checkpoints.
 /// </summary>
 public sealed class CoordinatorNode : IAsyncDisposable
 {
@@ -39,8 +40,17 @@ public sealed class CoordinatorNode : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    /// <summary>Starts the silo and the API; returns once both serve.</summary>
-    public Task StartAsync(CancellationToken cancellationToken = default) => _app.StartAsync(cancellationToken);
+    /// <summary>
+    /// Brings the database's schema up to date, starts the silo and the API, and wakes every run that
+    /// had not ended (its grain re-places the peers it lost with the previous coordinator); returns once
+    /// everything serves.
+    /// </summary>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        await _app.Services.GetRequiredService<DatabaseMigrator>().MigrateAsync(cancellationToken).ConfigureAwait(false);
+        await _app.StartAsync(cancellationToken).ConfigureAwait(false);
+        await _app.Services.GetRequiredService<CohortApi>().WakeUnfinishedAsync(cancellationToken).ConfigureAwait(false);
+    }
 
     public async ValueTask DisposeAsync()
     {

@@ -1,3 +1,4 @@
+using PeerDistill.Api.Storage;
 using PeerDistill.Cluster.Hosting;
 
 namespace PeerDistill.Api;
@@ -28,6 +29,9 @@ public sealed class CoordinatorOptions
     /// <summary>Where runs write unless told otherwise (relative to the working directory).</summary>
     public const string DefaultOutput = "runs";
 
+    /// <summary>Where the coordinator keeps its own files (the SQLite database) unless told otherwise (relative to the working directory).</summary>
+    public const string DefaultDataDirectory = "data";
+
     /// <summary>The address to listen on (default <see cref="DefaultHost"/>); <c>0.0.0.0</c> or <c>::</c> for every interface.</summary>
     public string Host { get; set; } = DefaultHost;
 
@@ -46,6 +50,15 @@ public sealed class CoordinatorOptions
     /// <summary>Where cohort runs write their outputs (default <see cref="DefaultOutput"/>); shared with the workers.</summary>
     public string Output { get; set; } = DefaultOutput;
 
+    /// <summary>The coordinator's own files (default <see cref="DefaultDataDirectory"/>): the SQLite database, unless <see cref="Database"/> names another.</summary>
+    public string DataDirectory { get; set; } = DefaultDataDirectory;
+
+    /// <summary>
+    /// Where runs, their events and metrics, and the cluster's grain state are kept (subsection
+    /// <c>Database</c>): SQLite in <see cref="DataDirectory"/> by default, PostgreSQL with a connection string.
+    /// </summary>
+    public DatabaseOptions Database { get; set; } = new();
+
     /// <summary>Each problem of these options: the key (under <see cref="Section"/>) and what is wrong with it.</summary>
     public IEnumerable<(string Key, string Message)> Problems()
     {
@@ -61,6 +74,16 @@ public sealed class CoordinatorOptions
         else if (HttpPort != 0 && (HttpPort == Port || HttpPort == ClusterPort))
         {
             yield return (nameof(HttpPort), $"{HttpPort} is also the {(HttpPort == Port ? nameof(Port) : nameof(ClusterPort))}; the REST API needs a port of its own");
+        }
+
+        if (string.IsNullOrWhiteSpace(DataDirectory))
+        {
+            yield return (nameof(DataDirectory), "is empty; name the directory the coordinator keeps its database in");
+        }
+
+        foreach (var (key, message) in Database.Problems())
+        {
+            yield return (nameof(Database) + ":" + key, message);
         }
 
         if (string.IsNullOrWhiteSpace(Output))

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Microsoft.Extensions.Configuration;
 using PeerDistill.Api;
+using PeerDistill.Api.Storage;
 using PeerDistill.Cluster.Transport;
 using PeerDistill.Cluster.Hosting;
 
@@ -17,12 +18,16 @@ internal static class CoordinatorCommand
         var clusterPort = new Option<int>("--cluster-port") { Description = $"Port of the coordinator's Orleans silo, which workers join (0 picks a free one; printed); default {CoordinatorOptions.DefaultClusterPort} (Coordinator:ClusterPort)." };
         var clusterId = new Option<string>("--cluster-id") { Description = $"Orleans cluster id (workers must use the same); default {SiloSettings.DefaultClusterId} (Coordinator:ClusterId)." };
         var output = new Option<string>("--output") { Description = $"Where cohort runs write their outputs (summary, metrics, checkpoints); shared with the workers; default {CoordinatorOptions.DefaultOutput} (Coordinator:Output)." };
+        var dataDir = new Option<string>("--data-dir") { Description = $"Where the coordinator keeps its database (SQLite) unless --database names another; default {CoordinatorOptions.DefaultDataDirectory} (Coordinator:DataDirectory)." };
+        var databaseProvider = new Option<string>("--database-provider") { Description = "sqlite (default: a file in --data-dir, no set-up) or postgres (Coordinator:Database:Provider)." };
+        var database = new Option<string>("--database") { Description = "The database's connection string: required for postgres (Host=...;Database=...;Username=...), optional for sqlite (Data Source=FILE) (Coordinator:Database:ConnectionString)." };
         var config = ServiceConfiguration.ConfigOption();
-        var command = new Command("coordinator", "Run the coordinator of distributed cohorts (workers join its cluster; `submit` sends it cohorts).") { host, port, httpPort, clusterPort, clusterId, output, config };
+        var command = new Command("coordinator", "Run the coordinator of distributed cohorts (workers join its cluster; `submit` sends it cohorts).") { host, port, httpPort, clusterPort, clusterId, output, dataDir, databaseProvider, database, config };
         (Option Flag, string Key)[] flags =
         [
             (host, nameof(CoordinatorOptions.Host)), (port, nameof(CoordinatorOptions.Port)), (httpPort, nameof(CoordinatorOptions.HttpPort)), (clusterPort, nameof(CoordinatorOptions.ClusterPort)),
-            (clusterId, nameof(CoordinatorOptions.ClusterId)), (output, nameof(CoordinatorOptions.Output)),
+            (clusterId, nameof(CoordinatorOptions.ClusterId)), (output, nameof(CoordinatorOptions.Output)), (dataDir, nameof(CoordinatorOptions.DataDirectory)),
+            (databaseProvider, nameof(CoordinatorOptions.Database) + ":" + nameof(DatabaseOptions.Provider)), (database, nameof(CoordinatorOptions.Database) + ":" + nameof(DatabaseOptions.ConnectionString)),
         ];
         command.SetAction(async (parse, cancellation) =>
         {

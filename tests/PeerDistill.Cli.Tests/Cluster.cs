@@ -23,10 +23,13 @@ internal sealed partial class Cluster : IAsyncDisposable
     private readonly ConcurrentQueue<(string Who, string Line)> _lines = new();
     private Process _coordinator = null!;
 
-    private Cluster(string dir, ITestOutputHelper output)
+    private readonly string? _database;
+
+    private Cluster(string dir, ITestOutputHelper output, string? database)
     {
         _dir = dir;
         _output = output;
+        _database = database;
     }
 
     /// <summary>The coordinator's address, e.g. <c>http://127.0.0.1:41234</c>.</summary>
@@ -41,9 +44,13 @@ internal sealed partial class Cluster : IAsyncDisposable
     /// <summary>The runs root the coordinator writes under.</summary>
     public string Runs => Path.Combine(_dir, "runs");
 
-    public static async Task<Cluster> StartAsync(string dir, string[] workers, ITestOutputHelper output)
+    /// <summary>
+    /// A coordinator (on its SQLite file in <paramref name="dir"/>, or on the PostgreSQL database of
+    /// <paramref name="database"/>, which the workers then join the cluster through) and <paramref name="workers"/>.
+    /// </summary>
+    public static async Task<Cluster> StartAsync(string dir, string[] workers, ITestOutputHelper output, string? database = null)
     {
-        var cluster = new Cluster(dir, output);
+        var cluster = new Cluster(dir, output, database);
         await cluster.StartCoordinatorAsync(port: 0, httpPort: 0, clusterPort: 0);
         foreach (var w in workers)
         {
@@ -60,7 +67,8 @@ internal sealed partial class Cluster : IAsyncDisposable
     public void StartWorker(string id, int slots = 1, string? key = null)
     {
         key ??= id;
-        var p = CliProcess.Start(_dir, "worker", "--coordinator", ClusterEndpoint, "--slots", slots.ToString(System.Globalization.CultureInfo.InvariantCulture), "--id", id);
+        string[] args = ["worker", "--coordinator", ClusterEndpoint, "--slots", slots.ToString(System.Globalization.CultureInfo.InvariantCulture), "--id", id];
+        var p = CliProcess.Start(_dir, _database is null ? args : [.. args, "--database", _database]);
         Follow(p, key, line =>
         {
             if (WorkerAddress().Match(line) is { Success: true } m)
@@ -198,7 +206,8 @@ internal sealed partial class Cluster : IAsyncDisposable
         var http = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         var endpoint = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         var culture = System.Globalization.CultureInfo.InvariantCulture;
-        var p = CliProcess.Start(_dir, "coordinator", "--port", port.ToString(culture), "--http-port", httpPort.ToString(culture), "--cluster-port", clusterPort.ToString(culture), "--output", Runs);
+        string[] args = ["coordinator", "--port", port.ToString(culture), "--http-port", httpPort.ToString(culture), "--cluster-port", clusterPort.ToString(culture), "--output", Runs];
+        var p = CliProcess.Start(_dir, _database is null ? args : [.. args, "--database-provider", "postgres", "--database", _database]);
         Follow(p, "coordinator", line =>
         {
             if (CoordinatorAddress().Match(line) is { Success: true } m)

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using PeerDistill.Protocol.V1;
+using PeerDistill.Tests.Shared;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -113,14 +114,16 @@ public sealed partial class DistributedTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
-    public async Task KilledSiloHostingTheCohortGrain_CohortGoesOnFromItsStoredState_AndCompletes()
+    [PostgresFact]
+    public async Task OnPostgres_KilledSiloHostingTheCohortGrain_CohortGoesOnFromItsStoredState_AndCompletes()
     {
+        // On PostgreSQL the workers hold the database too, and the cohort grains live on them.
         using var dir = new TempDirectory();
         var spec = Path.Combine(dir.Path, "trio.yaml");
         await File.WriteAllTextAsync(spec, Trio.Replace("epochs: 30", "epochs: 12", StringComparison.Ordinal));
         string[] workers = ["w1", "w2", "w3", "w4"];
-        await using var cluster = await Cluster.StartAsync(dir.Path, workers, output);
+        var database = await PostgresServer.CreateDatabaseAsync("killed-grain-silo");
+        await using var cluster = await Cluster.StartAsync(dir.Path, workers, output, database);
         foreach (var w in workers)
         {
             await cluster.WaitForLineAsync(w, "joined the cluster", 1, TimeSpan.FromSeconds(60));

@@ -21,7 +21,7 @@ public sealed partial class ServiceConfigurationTests
 
         Assert.Equal(2, run.ExitCode);
         var lines = run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        Assert.Contains("--coordinator / Worker:Coordinator: required: the coordinator's cluster endpoint (host:port, printed by `peerdistill coordinator`)", lines);
+        Assert.Contains("--coordinator / Worker:Coordinator: required: the coordinator's cluster endpoint (host:port, printed by `peerdistill coordinator`), or the cluster's PostgreSQL database (Worker:Database)", lines);
         Assert.Contains("--devices / Worker:Devices: 'gpu' is not a device (cpu or cuda:N)", lines); // from the file
         Assert.Contains("--host / Worker:Host: 'nope' is not an IP address", lines); // the environment over the file
         Assert.Contains("--id / Worker:Id: 'coordinator' names the coordinator's silo; give this worker another id", lines);

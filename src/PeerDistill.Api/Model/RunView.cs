@@ -19,6 +19,9 @@ public sealed record RunView(
     IReadOnlyList<RunEvent> Events,
     long Version)
 {
+    /// <summary>Where the run writes its outputs (summary, metrics files, checkpoints); empty before it was started.</summary>
+    public string OutputDirectory { get; init; } = string.Empty;
+
     /// <summary>The step every peer stops at (and resumes from) while the run is paused; null otherwise.</summary>
     public long? PausedAtStep { get; init; }
 

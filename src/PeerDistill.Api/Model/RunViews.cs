@@ -20,6 +20,7 @@ internal static class RunViews
         {
             PausedAtStep = record.State == CohortState.Paused ? record.PauseStep : null,
             Changes = [.. record.Changes],
+            OutputDirectory = record.OutputDirectory,
         };
     }
 

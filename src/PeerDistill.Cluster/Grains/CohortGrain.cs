@@ -16,12 +16,24 @@ namespace PeerDistill.Cluster.Grains;
 /// </summary>
 [WorkerPlacement]
 internal sealed partial class CohortGrain(
-    [PersistentState("cohort", ClusterStorage.Name)] IPersistentState<CohortRecord> state,
+    [PersistentState("cohort", ClusterDatabase.GrainStorageName)] IPersistentState<CohortRecord> state,
     IClusterMembershipService membership,
     TimeProvider time,
     ILogger<CohortGrain> logger) : Grain, ICohortGrain
 {
     public static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// How long a peer's silo that this cluster does not know (one of the cluster before a coordinator
+    /// restart) may stay unknown before its peers count as lost, unless its worker joins again first.
+    /// Its process notices the new coordinator within <see cref="CoordinatorWatch.Patience"/>, stops its
+    /// peers with a checkpoint (at most <see cref="WorkerNode.PeerStopTimeout"/>) and only then joins
+    /// again: re-placing a peer before that would start it from an older checkpoint while the old
+    /// generation still trains and writes.
+    /// </summary>
+    public static readonly TimeSpan UnknownSiloGrace = CoordinatorWatch.Patience + WorkerNode.PeerStopTimeout + WorkerNode.ShutdownTimeout;
+
+    private readonly Dictionary<string, DateTimeOffset> _unknownSince = new(StringComparer.Ordinal);
     public static readonly TimeSpan ProgressSaveInterval = TimeSpan.FromSeconds(2);
 
     /// <summary>How long starting a peer on its silo may take (placement, activation, reading its spec and data).</summary>
@@ -349,17 +361,42 @@ internal sealed partial class CohortGrain(
         await AfterChangeAsync();
     }
 
-    /// <summary>The peers on silos that Orleans declared dead (or that left the cluster) are lost: their next generations wait for slots.</summary>
+    /// <summary>
+    /// The peers on silos that Orleans declared dead (or that left the cluster) are lost: their next
+    /// generations wait for slots. A silo this cluster has never known (after a coordinator restart)
+    /// is lost once its worker has joined again with another silo (it stopped its peers with a
+    /// checkpoint before it left), or after <see cref="UnknownSiloGrace"/>.
+    /// </summary>
     private void CheckSilos()
     {
         var snapshot = membership.CurrentSnapshot;
+        var now = time.GetUtcNow();
         foreach (var group in _life!.Record.Peers.Where(p => p.HoldsSlot && p.Silo is not null).GroupBy(p => p.Silo!).ToList())
         {
+            var worker = group.First().WorkerId;
             var status = snapshot.GetSiloStatus(SiloAddress.FromParsableString(group.Key));
-            if (status is SiloStatus.Dead or SiloStatus.None)
+            string? why = null;
+            if (status is SiloStatus.Dead)
             {
-                var worker = group.First().WorkerId;
-                var lost = _life.LoseSilo(group.Key, $"worker '{worker}' lost: Orleans membership declared its silo {group.Key} dead");
+                why = $"worker '{worker}' lost: Orleans membership declared its silo {group.Key} dead";
+            }
+            else if (status is SiloStatus.None)
+            {
+                var firstSeen = _unknownSince.TryGetValue(group.Key, out var seen) ? seen : _unknownSince[group.Key] = now;
+                if (snapshot.Members.Values.Any(m => m.Status == SiloStatus.Active && m.Name == worker && m.SiloAddress.ToParsableString() != group.Key))
+                {
+                    why = $"worker '{worker}' came back with another silo: its silo {group.Key} (of the cluster before the coordinator restarted) stopped its peers with a checkpoint";
+                }
+                else if (now - firstSeen >= UnknownSiloGrace)
+                {
+                    why = $"worker '{worker}' lost: its silo {group.Key} (of the cluster before the coordinator restarted) has not come back in {UnknownSiloGrace.TotalSeconds:0} s";
+                }
+            }
+
+            if (why is not null)
+            {
+                _unknownSince.Remove(group.Key);
+                var lost = _life.LoseSilo(group.Key, why);
                 LogSiloLost(logger, _life.Record.Cohort, _life.Record.Run, worker ?? group.Key, string.Join(", ", lost));
             }
         }

@@ -1,3 +1,4 @@
+using PeerDistill.Cluster.Hosting;
 using System.Globalization;
 using PeerDistill.Cluster.Cohorts;
 using PeerDistill.Cluster.Placement;
@@ -5,7 +6,7 @@ using PeerDistill.Cluster.Placement;
 namespace PeerDistill.Cluster.Grains;
 
 [CoordinatorPlacement, KeepAlive]
-internal sealed class CohortIndexGrain([PersistentState("runs", ClusterStorage.Name)] IPersistentState<CohortIndexGrain.IndexState> state) : Grain, ICohortIndexGrain
+internal sealed class CohortIndexGrain([PersistentState("runs", ClusterDatabase.GrainStorageName)] IPersistentState<CohortIndexGrain.IndexState> state) : Grain, ICohortIndexGrain
 {
     public async Task<RunAdmission> AdmitAsync(string cohort, long nowUnixMillis, RunRequestKey? request = null)
     {

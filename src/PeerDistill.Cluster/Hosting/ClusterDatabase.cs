@@ -16,7 +16,7 @@ public sealed record ClusterDatabase(string Invariant, string ConnectionString)
     public const string PostgresInvariant = "Npgsql";
 
     /// <summary>The grain storage provider's name (the cluster's grains' <c>[PersistentState(..., GrainStorageName)]</c>).</summary>
-    public const string GrainStorageName = ClusterStorage.Name;
+    public const string GrainStorageName = "peerdistill";
 
     /// <summary>Whether the silos form the cluster through this database (PostgreSQL only: Orleans has no SQLite membership).</summary>
     public bool HostsMembership => Invariant == PostgresInvariant;

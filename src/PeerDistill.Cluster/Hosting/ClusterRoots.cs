@@ -11,14 +11,12 @@ namespace PeerDistill.Cluster.Hosting;
 public sealed class ClusterRoots(SiloSettings settings, IClusterMembershipService membership, ISiloMetadataCache metadata)
 {
     private Roots? _roots = settings.Role == SiloRoles.Coordinator
-        ? new Roots(Path.GetFullPath(settings.OutputRoot!), Path.GetFullPath(settings.CheckpointRoot ?? settings.OutputRoot!), Path.GetFullPath(settings.StateRoot!))
+        ? new Roots(Path.GetFullPath(settings.OutputRoot!), Path.GetFullPath(settings.CheckpointRoot ?? settings.OutputRoot!))
         : null;
 
     public string OutputRoot => Get().Output;
 
     public string CheckpointRoot => Get().Checkpoint;
-
-    public string StateRoot => Get().State;
 
     private Roots Get()
     {
@@ -32,15 +30,14 @@ public sealed class ClusterRoots(SiloSettings settings, IClusterMembershipServic
             var data = metadata.GetSiloMetadata(member.SiloAddress)?.Metadata;
             if (SiloRoles.Role(data) == SiloRoles.Coordinator
                 && data!.TryGetValue(SiloRoles.OutputRootKey, out var output)
-                && data.TryGetValue(SiloRoles.CheckpointRootKey, out var checkpoint)
-                && data.TryGetValue(SiloRoles.StateRootKey, out var state))
+                && data.TryGetValue(SiloRoles.CheckpointRootKey, out var checkpoint))
             {
-                return _roots = new Roots(output, checkpoint, state);
+                return _roots = new Roots(output, checkpoint);
             }
         }
 
         throw new InvalidOperationException("the coordinator silo is not in this silo's view of the cluster: its roots are unknown");
     }
 
-    private sealed record Roots(string Output, string Checkpoint, string State);
+    private sealed record Roots(string Output, string Checkpoint);
 }

@@ -68,13 +68,11 @@ public sealed class SiloSettings
     /// <summary>The coordinator's checkpoint root; null: the output root.</summary>
     public string? CheckpointRoot { get; init; }
 
-    /// <summary>Where grain state is written when no <see cref="Database"/> is given (the coordinator's; null on workers); still required of the coordinator (its silo metadata carries it).</summary>
-    public string? StateRoot { get; init; }
-
     /// <summary>
     /// The database of grain state (and, on PostgreSQL, of membership: then a worker needs no
-    /// <see cref="Primary"/>, it finds the cluster in the membership table); null: files under
-    /// <see cref="StateRoot"/> and development clustering around the coordinator.
+    /// <see cref="Primary"/>, it finds the cluster in the membership table). Required of the
+    /// coordinator; a worker without one (a cluster on SQLite: one machine's file) hosts no grain
+    /// with state, and joins by development clustering around the coordinator.
     /// </summary>
     public ClusterDatabase? Database { get; init; }
 
@@ -97,7 +95,11 @@ public sealed class SiloSettings
         {
             metadata[SiloRoles.OutputRootKey] = Path.GetFullPath(OutputRoot!);
             metadata[SiloRoles.CheckpointRootKey] = Path.GetFullPath(CheckpointRoot ?? OutputRoot!);
-            metadata[SiloRoles.StateRootKey] = Path.GetFullPath(StateRoot!);
+        }
+
+        if (Database is not null)
+        {
+            metadata[SiloRoles.DatabaseKey] = "yes";
         }
 
         return metadata;
@@ -122,9 +124,9 @@ public sealed class SiloSettings
             throw new ArgumentException("a worker silo needs the coordinator's endpoint (or a PostgreSQL database) and at least one slot");
         }
 
-        if (Role == SiloRoles.Coordinator && (string.IsNullOrWhiteSpace(OutputRoot) || string.IsNullOrWhiteSpace(StateRoot)))
+        if (Role == SiloRoles.Coordinator && (string.IsNullOrWhiteSpace(OutputRoot) || Database is null))
         {
-            throw new ArgumentException("the coordinator silo needs an output root and a state root");
+            throw new ArgumentException("the coordinator silo needs an output root and a database");
         }
 
         if (Slots.Select(s => s.Index).Distinct().Count() != Slots.Count)

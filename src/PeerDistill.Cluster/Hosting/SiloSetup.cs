@@ -31,7 +31,7 @@ public static class SiloSetup
     /// Clustering (through the membership table of a PostgreSQL <see cref="SiloSettings.Database"/>;
     /// otherwise development clustering with the coordinator as primary silo), the membership
     /// timings of <see cref="SiloSettings"/>, the silo metadata, the placement directors and the
-    /// grain storage (Orleans' ADO.NET storage on the database, else files under the state root).
+    /// grain storage (Orleans' ADO.NET storage on the database; a silo without one hosts no grain with state).
     /// </summary>
     public static ISiloBuilder AddPeerDistill(this ISiloBuilder silo, SiloSettings settings)
     {
@@ -70,18 +70,10 @@ public static class SiloSetup
 
         if (settings.Database is { } database)
         {
-            silo.AddAdoNetGrainStorage(ClusterStorage.Name, o =>
+            silo.AddAdoNetGrainStorage(ClusterDatabase.GrainStorageName, o =>
             {
                 o.Invariant = database.Invariant;
                 o.ConnectionString = database.ConnectionString;
-            });
-        }
-        else
-        {
-            services.AddGrainStorage(ClusterStorage.Name, (sp, _) =>
-            {
-                var roots = sp.GetRequiredService<ClusterRoots>();
-                return new ClusterStorage(() => roots.StateRoot, sp.GetRequiredService<Serializer>(), sp.GetRequiredService<ILogger<ClusterStorage>>());
             });
         }
 

@@ -50,7 +50,8 @@ public static class WorkerHosting
             Name = options.Id,
             Address = address,
             SiloPort = FreePort.Resolve(address, options.ClusterPort),
-            Primary = IPEndPoint.Parse(options.Coordinator!),
+            Primary = string.IsNullOrWhiteSpace(options.Coordinator) ? null : IPEndPoint.Parse(options.Coordinator),
+            Database = string.IsNullOrWhiteSpace(options.Database) ? null : new ClusterDatabase(ClusterDatabase.PostgresInvariant, options.Database),
             ClusterId = options.ClusterId,
             Slots = SlotsOf(options.Slots, options.Devices),
         };

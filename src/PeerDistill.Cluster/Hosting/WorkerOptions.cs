@@ -23,8 +23,15 @@ public sealed class WorkerOptions
     /// <summary>The longest worker id, in characters.</summary>
     public const int MaxIdLength = 64;
 
-    /// <summary>The coordinator's cluster endpoint (<c>host:port</c>, printed by the coordinator); required.</summary>
+    /// <summary>The coordinator's cluster endpoint (<c>host:port</c>, printed by the coordinator); required unless <see cref="Database"/> is given.</summary>
     public string? Coordinator { get; set; }
+
+    /// <summary>
+    /// The connection string of the coordinator's PostgreSQL database: the worker joins the cluster
+    /// through its membership table and may host the cohorts' grains (their state is kept there).
+    /// Null: the worker joins the coordinator's endpoint and hosts no grain with state (a cluster on SQLite).
+    /// </summary>
+    public string? Database { get; set; }
 
     /// <summary>Peers this worker trains at once; null: one per visible GPU, else one per two CPU cores.</summary>
     public int? Slots { get; set; }
@@ -55,7 +62,10 @@ public sealed class WorkerOptions
     {
         if (string.IsNullOrWhiteSpace(Coordinator))
         {
-            yield return (nameof(Coordinator), "required: the coordinator's cluster endpoint (host:port, printed by `peerdistill coordinator`)");
+            if (string.IsNullOrWhiteSpace(Database))
+            {
+                yield return (nameof(Coordinator), "required: the coordinator's cluster endpoint (host:port, printed by `peerdistill coordinator`), or the cluster's PostgreSQL database (Worker:Database)");
+            }
         }
         else if (!IPEndPoint.TryParse(Coordinator, out var primary) || primary.Port == 0)
         {

@@ -9,7 +9,7 @@ public sealed class CoordinatorPlacement : PlacementStrategy
     internal static readonly CoordinatorPlacement Singleton = new();
 }
 
-/// <summary>Places a grain on a worker silo, chosen at random (the coordinator only when there is no worker).</summary>
+/// <summary>Places a grain with state on a worker silo that holds the cluster's database, chosen at random (the coordinator when there is none).</summary>
 [GenerateSerializer, Immutable]
 public sealed class WorkerPlacement : PlacementStrategy
 {

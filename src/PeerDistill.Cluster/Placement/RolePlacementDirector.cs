@@ -5,8 +5,9 @@ namespace PeerDistill.Cluster.Placement;
 
 /// <summary>
 /// Places <see cref="CoordinatorPlacement"/> grains on the silo whose metadata says it is the
-/// coordinator, and <see cref="WorkerPlacement"/> grains on a random worker silo (the coordinator
-/// when no worker has joined), among the silos compatible with the grain.
+/// coordinator, and <see cref="WorkerPlacement"/> grains on a random worker silo that holds the
+/// cluster's database (workers of a cluster on PostgreSQL), else on the coordinator (a cluster on
+/// SQLite: the database is the coordinator's file), among the silos compatible with the grain.
 /// </summary>
 public sealed class RolePlacementDirector(ISiloMetadataCache metadata) : IPlacementDirector
 {
@@ -22,7 +23,7 @@ public sealed class RolePlacementDirector(ISiloMetadataCache metadata) : IPlacem
                 : throw new SiloUnavailableException($"no coordinator silo is in the cluster (of {silos.Length} silo(s)) to host {target.GrainIdentity}");
         }
 
-        var workers = silos.Where(s => SiloRoles.Role(metadata.GetSiloMetadata(s)?.Metadata) == SiloRoles.Worker).ToList();
+        var workers = silos.Where(s => metadata.GetSiloMetadata(s)?.Metadata is { } data && SiloRoles.Role(data) == SiloRoles.Worker && data.ContainsKey(SiloRoles.DatabaseKey)).ToList();
         var pool = workers.Count > 0 ? workers : coordinators.Count > 0 ? coordinators : silos.ToList();
         if (pool.Count == 0)
         {

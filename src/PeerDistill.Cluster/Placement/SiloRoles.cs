@@ -17,7 +17,9 @@ public static class SiloRoles
     public const string SlotsKey = "peerdistill.slots";
     public const string OutputRootKey = "peerdistill.output-root";
     public const string CheckpointRootKey = "peerdistill.checkpoint-root";
-    public const string StateRootKey = "peerdistill.state-root";
+
+    /// <summary>Present (<c>yes</c>) on a silo that holds the cluster's database: it may host grains with state.</summary>
+    public const string DatabaseKey = "peerdistill.database";
 
     /// <summary><c>index=device/threads</c> per slot, separated by <c>;</c>.</summary>
     public static string FormatSlots(IEnumerable<SlotDescriptor> slots) =>

@@ -128,7 +128,6 @@ public sealed class SiloDatabaseTests
             ClusterId = clusterId,
             Database = database,
             OutputRoot = root,
-            StateRoot = root is null ? null : Path.Combine(root, "state"),
             Slots = role == SiloRoles.Worker ? [new SlotDescriptor(0, "cpu", 1)] : [],
         };
     }

@@ -23,6 +23,7 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
             o.HttpPort = 0;
             o.ClusterPort = 0;
             o.Output = _dir.FullName;
+            o.DataDirectory = Path.Combine(_dir.FullName, "data");
         });
         var app = builder.Build();
         app.MapPeerDistillCoordinator();
