@@ -201,6 +201,26 @@ public sealed class HardeningTests(ITestOutputHelper output)
             Assert.Equal(steps.Count, steps.Distinct().Count());
             Assert.Equal(Enumerable.Range(0, steps.Count).Select(i => (long)i), steps.Order());
             Assert.True(steps.Count > stoppedAt[peer] + 30);
+
+            // The database's metrics history (copied from the files by the coordinators before and
+            // after the restart) holds the same steps: none twice, none missing.
+            using var http = new HttpClient { BaseAddress = new Uri(cluster.HttpUrl + "/") };
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            List<long> history;
+            do
+            {
+                using var document = JsonDocument.Parse(await http.GetStringAsync($"api/v1/runs/pair/{before.Run}/metrics?peer={peer}"));
+                history = document.RootElement.GetProperty("points").EnumerateArray().Where(p => p.GetProperty("loss").ValueKind == JsonValueKind.Number).Select(p => p.GetProperty("step").GetInt64()).ToList();
+                if (history.Count >= steps.Count || DateTime.UtcNow > deadline)
+                {
+                    break;
+                }
+
+                await Task.Delay(500);
+            }
+            while (true);
+
+            Assert.Equal(steps.Order(), history);
         }
     }
 }

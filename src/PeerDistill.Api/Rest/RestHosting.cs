@@ -45,6 +45,7 @@ internal static class RestHosting
         // Any route or method the API does not serve answers a problem too (404, 405).
         app.UseStatusCodePages();
         app.MapRunEndpoints();
+        app.MapMetricsEndpoints();
         app.MapServiceEndpoints();
         app.MapOpenApi(OpenApiPath);
         app.MapScalarApiReference(ReferencePath, o => o.WithOpenApiRoutePattern(OpenApiPath).WithTitle("PeerDistill cohort API"));

@@ -7,6 +7,7 @@ namespace PeerDistill.Api.Rest;
 [JsonSerializable(typeof(RunResource))]
 [JsonSerializable(typeof(RunPage))]
 [JsonSerializable(typeof(SteerResource))]
+[JsonSerializable(typeof(MetricsResource))]
 [JsonSerializable(typeof(CancelRequest))]
 [JsonSerializable(typeof(HealthResource))]
 [JsonSerializable(typeof(VersionResource))]

@@ -138,6 +138,9 @@ public sealed class RestApiTests(RestCoordinator coordinator) : IClassFixture<Re
     [InlineData("GET", "api/v1/runs?limit=many", HttpStatusCode.BadRequest)]
     [InlineData("GET", "api/v1/runs?state=sleeping", HttpStatusCode.BadRequest)]
     [InlineData("GET", "api/v1/runs?cursor=bm90LWEtY3Vyc29y", HttpStatusCode.BadRequest)]
+    [InlineData("GET", "api/v1/runs/nosuch/nosuch-1/metrics", HttpStatusCode.NotFound)]
+    [InlineData("GET", "api/v1/runs/nosuch/nosuch-1/metrics?max_points=0", HttpStatusCode.BadRequest)]
+    [InlineData("GET", "api/v1/runs/nosuch/nosuch-1/metrics?from=9&to=3", HttpStatusCode.BadRequest)]
     public async Task Refusals_AreProblems(string method, string path, HttpStatusCode status)
     {
         using var response = await coordinator.SendAsync(new HttpMethod(method), path);
