@@ -11,6 +11,9 @@ internal static class ExitCodes
     /// <summary>The input was invalid (bad option, bad spec); nothing ran.</summary>
     public const int InvalidInput = 2;
 
+    /// <summary>The coordinator refused the request in the run's state (resume a running run, act on a stale version).</summary>
+    public const int Refused = 3;
+
     /// <summary>Stopped by Ctrl-C after saving state.</summary>
     public const int Interrupted = 130;
 }

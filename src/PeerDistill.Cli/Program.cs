@@ -15,6 +15,7 @@ var root = new RootCommand("PeerDistill: peers that teach each other while they 
     WorkerCommand.Create(),
     SubmitCommand.Create(),
     StatusCommand.Create(),
+    CohortsCommand.Create(),
 };
 
 // Interrupts are handled by the commands themselves (run saves checkpoints first). A command

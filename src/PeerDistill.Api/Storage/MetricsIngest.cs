@@ -23,7 +23,7 @@ internal sealed partial class MetricsIngest(CohortApi api, IRunStore store, Metr
     /// <summary>The longest line read as a metrics record (longer ones are skipped).</summary>
     public const int MaxLineBytes = 64 * 1024;
 
-    private readonly Dictionary<string, long> _offsets = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (long Offset, byte[] LastLine)> _offsets = new(StringComparer.Ordinal);
     private readonly HashSet<RunKey> _known = [];
     private readonly HashSet<RunKey> _done = [];
 
@@ -96,11 +96,11 @@ internal sealed partial class MetricsIngest(CohortApi api, IRunStore store, Metr
     /// <summary>The new complete lines of <paramref name="path"/>; whether everything offered was taken.</summary>
     private bool Read(RunKey run, string path)
     {
-        var offset = _offsets.GetValueOrDefault(path);
+        var (offset, lastLine) = _offsets.GetValueOrDefault(path, (0L, []));
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        if (stream.Length < offset)
+        if (offset > 0 && !StillEndsWith(stream, offset, lastLine))
         {
-            offset = 0; // rewritten by a re-activated peer
+            offset = 0; // rewritten by a re-activated peer (it keeps the lines before its resume step)
         }
 
         stream.Seek(offset, SeekOrigin.Begin);
@@ -120,6 +120,7 @@ internal sealed partial class MetricsIngest(CohortApi api, IRunStore store, Metr
 
                 line.Write(buffer, start, i - start);
                 offset += line.Length + 1;
+                lastLine = line.ToArray();
                 if (line.Length <= MaxLineBytes && Parse(line.GetBuffer().AsSpan(0, (int)line.Length)) is { } row)
                 {
                     taken &= writer.TryAdd(new MetricSample(run, row));
@@ -136,8 +137,23 @@ internal sealed partial class MetricsIngest(CohortApi api, IRunStore store, Metr
         }
 
         // An incomplete last line is read again, whole, next time.
-        _offsets[path] = offset;
+        _offsets[path] = (offset, lastLine);
         return taken;
+    }
+
+    /// <summary>Whether the line read last still ends at <paramref name="offset"/> (the file was only appended to since).</summary>
+    private static bool StillEndsWith(FileStream stream, long offset, byte[] lastLine)
+    {
+        var start = offset - lastLine.Length - 1;
+        if (stream.Length < offset || start < 0)
+        {
+            return false;
+        }
+
+        stream.Seek(start, SeekOrigin.Begin);
+        var bytes = new byte[lastLine.Length + 1];
+        stream.ReadExactly(bytes);
+        return bytes[^1] == (byte)'\n' && bytes.AsSpan(0, lastLine.Length).SequenceEqual(lastLine);
     }
 
     /// <summary>A step or evaluation record as a metrics row; null for anything else (events, torn lines).</summary>

@@ -21,6 +21,7 @@ internal sealed class MetricsWriter : IHostedService, IAsyncDisposable
     private readonly ILogger<MetricsWriter> _logger;
     private readonly Channel<MetricSample> _buffer;
     private readonly CancellationTokenSource _abort = new();
+    private int _disposed;
     private Task? _loop;
     private long _dropped;
     private long _written;
@@ -122,6 +123,12 @@ internal sealed class MetricsWriter : IHostedService, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // Once: the container disposes the writer both as itself and as the hosted service it also is.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         using (var stopped = new CancellationTokenSource())
         {
             await stopped.CancelAsync().ConfigureAwait(false);

@@ -1,0 +1,240 @@
+using System.CommandLine;
+using System.Globalization;
+using Google.Protobuf;
+using Grpc.Core;
+using PeerDistill.Cluster.Transport;
+using PeerDistill.Protocol.V1;
+
+namespace PeerDistill.Cli;
+
+/// <summary>
+/// `peerdistill cohorts list|get|cancel|pause|resume|update --coordinator URL`: every run operation
+/// of the cohort API (over gRPC), with tables for people and <c>--json</c> (the protobuf JSON of the
+/// reply) for scripts. Exit codes: 0 done, 2 refused as invalid or unknown, 3 refused in the run's
+/// state (or a stale version), 1 the coordinator failed or could not be reached.
+/// </summary>
+internal static class CohortsCommand
+{
+    /// <summary>How long one call may take (a pause answers once every peer has stopped: up to 30 s).</summary>
+    public static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(60);
+
+    private static readonly JsonFormatter Json = new(JsonFormatter.Settings.Default.WithIndentation().WithFormatDefaultValues(true));
+
+    public static Command Create()
+    {
+        var command = new Command("cohorts", "List, inspect and steer the cohort runs of a coordinator.");
+        command.Subcommands.Add(List());
+        command.Subcommands.Add(Get());
+        command.Subcommands.Add(Steer("cancel", "Cancel a run (a run that has ended keeps its state).", reason: true, change: false));
+        command.Subcommands.Add(Steer("pause", "Pause a run: every peer stops at one step with a checkpoint and frees its slot.", reason: false, change: false));
+        command.Subcommands.Add(Steer("resume", "Resume a paused run from its pause step.", reason: false, change: false));
+        command.Subcommands.Add(Steer("update", "Change a running run from a step the coordinator announces (alpha, temperature, lr_scale, evaluation and checkpoint cadence).", reason: false, change: true));
+        return command;
+    }
+
+    private static Option<string> CoordinatorOption() => new("--coordinator") { Description = "The coordinator's gRPC address, e.g. http://127.0.0.1:7070.", Required = true };
+
+    private static Option<bool> JsonOption() => new("--json") { Description = "Print the reply as JSON (protobuf's JSON mapping) instead of a table." };
+
+    private static Command List()
+    {
+        var coordinator = CoordinatorOption();
+        var json = JsonOption();
+        var state = new Option<string?>("--state") { Description = "Only runs in this state (pending, running, paused, completed, failed, cancelled)." };
+        var cohort = new Option<string?>("--cohort") { Description = "Only runs of this cohort." };
+        var limit = new Option<int>("--limit") { Description = "The most runs to list (1 to 500; default 50).", DefaultValueFactory = _ => 50 };
+        var command = new Command("list", "List runs, newest first.") { coordinator, state, cohort, limit, json };
+        command.SetAction(async (parse, cancellation) => await CallAsync("cohorts list", parse.GetValue(coordinator)!, async client =>
+        {
+            var request = new ListCohortsRequest { Cohort = parse.GetValue(cohort) ?? string.Empty, PageSize = parse.GetValue(limit) };
+            if (parse.GetValue(state) is { } name)
+            {
+                request.State = ParseState(name);
+            }
+
+            var reply = await client.ListCohortsAsync(request, deadline: DateTime.UtcNow + CallTimeout, cancellationToken: cancellation).ResponseAsync.ConfigureAwait(false);
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(Json.Format(reply));
+                return;
+            }
+
+            var rows = reply.Cohorts.Select(c => new[]
+            {
+                c.Cohort, c.Run, CohortStatusView.Name(c.State),
+                $"{c.Peers.Count(p => p.State == PeerState.Completed)}/{c.Peers.Count}",
+                c.Peers.Count == 0 ? "-" : c.Peers.Min(p => p.Step).ToString(CultureInfo.InvariantCulture),
+                DateTimeOffset.FromUnixTimeMilliseconds(c.CreatedUnixMillis).ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture),
+            }).ToList();
+            Table(["COHORT", "RUN", "STATE", "DONE", "STEP", "CREATED (UTC)"], rows);
+            if (reply.NextPageToken.Length > 0)
+            {
+                Console.WriteLine($"(more runs: raise --limit, or filter with --state / --cohort)");
+            }
+        }).ConfigureAwait(false));
+        return command;
+    }
+
+    private static Command Get()
+    {
+        var coordinator = CoordinatorOption();
+        var json = JsonOption();
+        var cohort = new Argument<string>("cohort") { Description = "The cohort's name." };
+        var run = new Option<string?>("--run") { Description = "A run of the cohort (default: its latest)." };
+        var command = new Command("get", "One run: its peers (worker, generation, step, loss, accuracy) and events.") { cohort, coordinator, run, json };
+        command.SetAction(async (parse, cancellation) => await CallAsync("cohorts get", parse.GetValue(coordinator)!, async client =>
+        {
+            var status = await client.GetCohortAsync(new GetCohortRequest { Cohort = parse.GetValue(cohort)!, Run = parse.GetValue(run) ?? string.Empty }, deadline: DateTime.UtcNow + CallTimeout, cancellationToken: cancellation).ResponseAsync.ConfigureAwait(false);
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(Json.Format(status));
+                return;
+            }
+
+            CohortStatusView.Render(status).ForEach(Console.WriteLine);
+        }).ConfigureAwait(false));
+        return command;
+    }
+
+    private static Command Steer(string name, string description, bool reason, bool change)
+    {
+        var coordinator = CoordinatorOption();
+        var json = JsonOption();
+        var cohort = new Argument<string>("cohort") { Description = "The cohort's name." };
+        var run = new Option<string?>("--run") { Description = "A run of the cohort (default: its latest)." };
+        var why = new Option<string?>("--reason") { Description = "Why, for the run's events." };
+        var set = new Option<string[]>("--set") { Description = "A field to change, path=value (repeatable): distillation.alpha=0.5, distillation.temperature=2, lr_scale=0.5, evaluation.every_steps=100, checkpoints.every_steps=200.", AllowMultipleArgumentsPerToken = false };
+        var command = new Command(name, description) { cohort, coordinator, run, json };
+        if (reason)
+        {
+            command.Options.Add(why);
+        }
+
+        if (change)
+        {
+            command.Options.Add(set);
+        }
+
+        command.SetAction(async (parse, cancellation) => await CallAsync("cohorts " + name, parse.GetValue(coordinator)!, async client =>
+        {
+            var target = (Cohort: parse.GetValue(cohort)!, Run: parse.GetValue(run) ?? string.Empty);
+            var deadline = DateTime.UtcNow + CallTimeout;
+            IMessage reply;
+            string said;
+            switch (name)
+            {
+                case "cancel":
+                    var cancelled = await client.CancelCohortAsync(new CancelCohortRequest { Cohort = target.Cohort, Run = target.Run, Reason = parse.GetValue(why) ?? string.Empty }, deadline: deadline, cancellationToken: cancellation).ResponseAsync.ConfigureAwait(false);
+                    (reply, said) = (cancelled, $"cohort '{target.Cohort}': {CohortStatusView.Name(cancelled.State)}");
+                    break;
+                case "pause":
+                    var paused = await client.PauseCohortAsync(new PauseCohortRequest { Cohort = target.Cohort, Run = target.Run }, deadline: deadline, cancellationToken: cancellation).ResponseAsync.ConfigureAwait(false);
+                    (reply, said) = (paused, $"cohort '{paused.Status.Cohort}' run '{paused.Status.Run}' paused at step {paused.Step} (every peer checkpointed it)");
+                    break;
+                case "resume":
+                    var resumed = await client.ResumeCohortAsync(new ResumeCohortRequest { Cohort = target.Cohort, Run = target.Run }, deadline: deadline, cancellationToken: cancellation).ResponseAsync.ConfigureAwait(false);
+                    (reply, said) = (resumed, $"cohort '{resumed.Status.Cohort}' run '{resumed.Status.Run}' resumes from step {resumed.Step}");
+                    break;
+                default:
+                    var text = ChangeText(parse.GetValue(set) ?? []);
+                    var updated = await client.UpdateCohortAsync(new UpdateCohortRequest { Cohort = target.Cohort, Run = target.Run, Change = text }, deadline: deadline, cancellationToken: cancellation).ResponseAsync.ConfigureAwait(false);
+                    (reply, said) = (updated, $"cohort '{updated.Status.Cohort}' run '{updated.Status.Run}': every peer applies the change from step {updated.Step}");
+                    break;
+            }
+
+            Console.WriteLine(parse.GetValue(json) ? Json.Format(reply) : said);
+        }).ConfigureAwait(false));
+        return command;
+    }
+
+    /// <summary>The change of <c>--set path=value</c> pairs, as the JSON the coordinator reads (an argument error for a pair without '=').</summary>
+    internal static string ChangeText(IReadOnlyList<string> pairs)
+    {
+        if (pairs.Count == 0)
+        {
+            throw new ArgumentException("--set: name at least one field to change, e.g. --set distillation.alpha=0.5");
+        }
+
+        var root = new System.Text.Json.Nodes.JsonObject();
+        foreach (var pair in pairs)
+        {
+            var eq = pair.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0 || eq == pair.Length - 1)
+            {
+                throw new ArgumentException($"--set: '{pair}' is not path=value (e.g. distillation.alpha=0.5)");
+            }
+
+            var path = pair[..eq].Trim().Split('.');
+            var text = pair[(eq + 1)..].Trim();
+            var node = root;
+            foreach (var part in path[..^1])
+            {
+                if (node[part] is not System.Text.Json.Nodes.JsonObject child)
+                {
+                    child = new System.Text.Json.Nodes.JsonObject();
+                    node[part] = child;
+                }
+
+                node = child;
+            }
+
+            node[path[^1]] = double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) ? System.Text.Json.Nodes.JsonValue.Create(number)
+                : bool.TryParse(text, out var flag) ? System.Text.Json.Nodes.JsonValue.Create(flag)
+                : System.Text.Json.Nodes.JsonValue.Create(text);
+        }
+
+        return root.ToJsonString();
+    }
+
+    private static CohortState ParseState(string name) => name.ToLowerInvariant() switch
+    {
+        "pending" => CohortState.Pending,
+        "running" => CohortState.Running,
+        "paused" => CohortState.Paused,
+        "completed" => CohortState.Completed,
+        "failed" => CohortState.Failed,
+        "cancelled" => CohortState.Cancelled,
+        _ => throw new ArgumentException($"--state: '{name}' is not a run state (pending, running, paused, completed, failed, cancelled)"),
+    };
+
+    private static void Table(string[] header, IReadOnlyList<string[]> rows)
+    {
+        if (rows.Count == 0)
+        {
+            Console.WriteLine("no runs");
+            return;
+        }
+
+        var widths = header.Select((h, i) => Math.Max(h.Length, rows.Max(r => r[i].Length))).ToArray();
+        Console.WriteLine(string.Join("  ", header.Select((h, i) => h.PadRight(widths[i]))).TrimEnd());
+        foreach (var row in rows)
+        {
+            Console.WriteLine(string.Join("  ", row.Select((c, i) => c.PadRight(widths[i]))).TrimEnd());
+        }
+    }
+
+    private static async Task<int> CallAsync(string what, string address, Func<CohortService.CohortServiceClient, Task> call)
+    {
+        try
+        {
+            using var channel = GrpcChannels.ForAddress(address);
+            await call(new CohortService.CohortServiceClient(channel)).ConfigureAwait(false);
+            return ExitCodes.Ok;
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine($"{what}: {e.Message}");
+            return ExitCodes.InvalidInput;
+        }
+        catch (RpcException e)
+        {
+            Console.Error.WriteLine($"{what}: {e.StatusCode}: {e.Status.Detail}");
+            return e.StatusCode switch
+            {
+                StatusCode.InvalidArgument or StatusCode.NotFound => ExitCodes.InvalidInput,
+                StatusCode.FailedPrecondition or StatusCode.Aborted or StatusCode.AlreadyExists => ExitCodes.Refused,
+                _ => ExitCodes.Failed,
+            };
+        }
+    }
+}
