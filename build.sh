@@ -6,7 +6,8 @@
 #   ./build.sh bench [NAME]    install what is missing, build, and run a benchmark (engine, cohort, dml-gain, multi-teacher, rpc, distributed, logits, federated)
 #   ./build.sh setup           install what is missing and build, nothing else
 #   ./build.sh publish [DIR]   self-contained, trimmed linux-x64 CLI into DIR (default artifacts/publish/linux-x64),
-#                              checked by running its info and validate without the SDK on PATH
+#                              checked by running its info and validate without the SDK on PATH, and by
+#                              starting its coordinator (health, OpenAPI, a submission answered 201)
 #   ./build.sh publish-gpu-bench [DIR]   the same for the GPU benchmark's engine (bench/PeerDistill.GpuBench),
 #                              into DIR (default artifacts/publish/gpu-bench) and DIR.tar.gz, for bench/gpu/run.sh
 #
@@ -104,7 +105,37 @@ publish() {
     || die "the published 'peerdistill info' failed"
   env -i PATH=/usr/bin:/bin HOME="${HOME:-/tmp}" "$out/peerdistill" validate "$ROOT/examples/smoke.yaml" \
     || die "the published 'peerdistill validate examples/smoke.yaml' failed"
+  check_published_coordinator "$out"
   say "published: $(du -sh "$out" | cut -f1) in $out"
+}
+
+# The published coordinator starts on its SQLite database (Orleans' ADO.NET providers load their
+# driver by name: a trimmed-away assembly shows only here), serves REST and the OpenAPI document, and
+# accepts a cohort; then it is stopped.
+check_published_coordinator() {
+  local out="$1" dir url pid code
+  dir="$(mktemp -d)"
+  say "checking that the published coordinator serves (health, OpenAPI, a submitted cohort)"
+  (cd "$dir" && exec env -i PATH=/usr/bin:/bin HOME="${HOME:-/tmp}" "$out/peerdistill" coordinator --port 0 --http-port 0 --cluster-port 0 > coordinator.log 2>&1) &
+  pid=$!
+  for _ in $(seq 1 120); do
+    url="$(grep -o 'REST API at http://[0-9.:]*' "$dir/coordinator.log" 2>/dev/null | sed 's/REST API at //' || true)"
+    [ -n "$url" ] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.5
+  done
+  if [ -z "$url" ]; then
+    cat "$dir/coordinator.log" >&2; kill "$pid" 2>/dev/null; rm -rf "$dir"
+    die "the published coordinator did not start"
+  fi
+  code="$(curl -s -o /dev/null -w '%{http_code}' "$url/api/v1/health")"
+  [ "$code" = 200 ] || { kill "$pid"; cat "$dir/coordinator.log" >&2; rm -rf "$dir"; die "the published coordinator's health answered $code"; }
+  code="$(curl -s -o /dev/null -w '%{http_code}' "$url/openapi/v1.json")"
+  [ "$code" = 200 ] || { kill "$pid"; cat "$dir/coordinator.log" >&2; rm -rf "$dir"; die "the published coordinator's OpenAPI document answered $code"; }
+  code="$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/yaml' --data-binary "@$ROOT/examples/smoke.yaml" "$url/api/v1/runs")"
+  [ "$code" = 201 ] || { kill "$pid"; cat "$dir/coordinator.log" >&2; rm -rf "$dir"; die "the published coordinator answered a submission with $code"; }
+  kill -INT "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true  # it exits 130 (interrupted)
+  rm -rf "$dir"
 }
 
 # The GPU benchmark's engine, published as the CLI is, and packed for the GPU machine (which has
