@@ -138,6 +138,28 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
         return woken;
     }
 
+    /// <summary>The worker silos of the cluster now, by id: their slots and the peer in each.</summary>
+    public async Task<IReadOnlyList<WorkerView>> ListWorkersAsync()
+    {
+        IReadOnlyList<Cluster.Placement.WorkerEntry> entries;
+        try
+        {
+            entries = await grains.GetGrain<ISlotBoardGrain>(ISlotBoardGrain.Key).WorkersAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new CohortApiException(ApiError.Unavailable, $"ListWorkers: the slot board cannot be reached now ({e.GetType().Name}: {e.Message}); try again");
+        }
+
+        return entries.Select(w => new WorkerView(
+            w.Worker,
+            w.Silo,
+            w.TakesPeers,
+            w.Slots.Select(s => w.Holders.FirstOrDefault(h => h.Slot == s.Index) is { } holder
+                ? new WorkerSlotView(s.Index, s.Device, holder.Peer, holder.Started)
+                : new WorkerSlotView(s.Index, s.Device, null, false)).ToList())).ToList();
+    }
+
     /// <summary>The status of one run; an empty run id means the cohort's latest run.</summary>
     public async Task<RunView> GetAsync(string operation, string cohort, string run, CancellationToken cancellationToken)
     {

@@ -75,6 +75,19 @@ public sealed class CohortGrpcService(CohortApi api) : CohortService.CohortServi
 
     private static SteerCohortReply ToReply(SteerResult result) => new() { Status = ToStatus(result.Run), Step = result.Step };
 
+    public override async Task<ListWorkersReply> ListWorkers(ListWorkersRequest request, ServerCallContext context)
+    {
+        var reply = new ListWorkersReply();
+        foreach (var worker in await Call(api.ListWorkersAsync).ConfigureAwait(false))
+        {
+            var status = new WorkerStatus { Worker = worker.Worker, Silo = worker.Silo, TakesPeers = worker.TakesPeers };
+            status.Slots.AddRange(worker.Slots.Select(s => new WorkerSlot { Index = s.Index, Device = s.Device, Peer = s.Peer ?? string.Empty, Started = s.Started }));
+            reply.Workers.Add(status);
+        }
+
+        return reply;
+    }
+
     /// <summary>The wire form of a run's status.</summary>
     public static CohortStatus ToStatus(RunView run)
     {

@@ -32,6 +32,37 @@ internal static class CohortsCommand
         return command;
     }
 
+    /// <summary>`peerdistill workers --coordinator URL`: the worker silos of the cluster, their slots and the peer in each.</summary>
+    public static Command Workers()
+    {
+        var coordinator = CoordinatorOption();
+        var json = JsonOption();
+        var command = new Command("workers", "List the workers of a coordinator's cluster: their slots, devices and the peer in each.") { coordinator, json };
+        command.SetAction(async (parse, cancellation) => await CallAsync("workers", parse.GetValue(coordinator)!, async client =>
+        {
+            var reply = await client.ListWorkersAsync(new ListWorkersRequest(), deadline: DateTime.UtcNow + CallTimeout, cancellationToken: cancellation).ResponseAsync.ConfigureAwait(false);
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(Json.Format(reply));
+                return;
+            }
+
+            var rows = reply.Workers.SelectMany(w => w.Slots.Select(s => new[]
+            {
+                w.Worker, w.Silo, w.TakesPeers ? "yes" : "stopping", s.Index.ToString(CultureInfo.InvariantCulture), s.Device,
+                s.Peer.Length == 0 ? "-" : s.Peer + (s.Started ? string.Empty : " (starting)"),
+            })).ToList();
+            if (rows.Count == 0)
+            {
+                Console.WriteLine("no workers");
+                return;
+            }
+
+            Table(["WORKER", "SILO", "TAKES PEERS", "SLOT", "DEVICE", "PEER"], rows);
+        }).ConfigureAwait(false));
+        return command;
+    }
+
     private static Option<string> CoordinatorOption() => new("--coordinator") { Description = "The coordinator's gRPC address, e.g. http://127.0.0.1:7070.", Required = true };
 
     private static Option<bool> JsonOption() => new("--json") { Description = "Print the reply as JSON (protobuf's JSON mapping) instead of a table." };

@@ -16,6 +16,7 @@ var root = new RootCommand("PeerDistill: peers that teach each other while they 
     SubmitCommand.Create(),
     StatusCommand.Create(),
     CohortsCommand.Create(),
+    CohortsCommand.Workers(),
 };
 
 // Interrupts are handled by the commands themselves (run saves checkpoints first). A command

@@ -8,6 +8,7 @@ namespace PeerDistill.Api.Rest;
 [JsonSerializable(typeof(RunPage))]
 [JsonSerializable(typeof(SteerResource))]
 [JsonSerializable(typeof(MetricsResource))]
+[JsonSerializable(typeof(WorkerList))]
 [JsonSerializable(typeof(CancelRequest))]
 [JsonSerializable(typeof(HealthResource))]
 [JsonSerializable(typeof(VersionResource))]

@@ -21,6 +21,11 @@ internal static class ServiceEndpoints
             .WithSummary("Whether the API and the cluster answer (200 serving, 503 unavailable)")
             .Produces<HealthResource>(StatusCodes.Status200OK)
             .Produces<HealthResource>(StatusCodes.Status503ServiceUnavailable);
+        service.MapGet("/workers", WorkersAsync)
+            .WithName("ListWorkers")
+            .WithSummary("The worker silos of the cluster: their slots and devices, and the peer in each")
+            .Produces<WorkerList>(StatusCodes.Status200OK)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         service.MapGet("/version", () => TypedResults.Json(Version(), RestJsonContext.Default.VersionResource))
             .WithName("Version")
             .WithSummary("What the coordinator runs")
@@ -34,6 +39,21 @@ internal static class ServiceEndpoints
         "v1",
         RuntimeInformation.FrameworkDescription,
         VersionOf(typeof(IGrainFactory).Assembly));
+
+    private static async Task<IResult> WorkersAsync(CohortApi api)
+    {
+        try
+        {
+            var workers = await api.ListWorkersAsync().ConfigureAwait(false);
+            return TypedResults.Json(
+                new WorkerList(workers.Select(w => new WorkerResource(w.Worker, w.Silo, w.TakesPeers, w.Slots.Select(s => new WorkerSlotResource(s.Index, s.Device, s.Peer, s.Started)).ToList())).ToList()),
+                RestJsonContext.Default.WorkerList);
+        }
+        catch (CohortApiException e)
+        {
+            return RestProblems.From(e);
+        }
+    }
 
     private static async Task<IResult> HealthAsync(CohortApi api, CancellationToken cancellationToken)
     {

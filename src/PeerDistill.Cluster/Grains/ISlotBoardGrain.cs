@@ -35,4 +35,7 @@ public interface ISlotBoardGrain : IGrainWithStringKey
 
     /// <summary>Every slot held now.</summary>
     Task<IReadOnlyList<SlotReservation>> HeldAsync();
+
+    /// <summary>Every worker silo of the cluster now: its id, address, slots, whether it takes peers, and the peers holding its slots.</summary>
+    Task<IReadOnlyList<WorkerEntry>> WorkersAsync();
 }

@@ -98,6 +98,24 @@ internal sealed partial class SlotBoardGrain(IClusterMembershipService membershi
         return Task.CompletedTask;
     }
 
+    public Task<IReadOnlyList<WorkerEntry>> WorkersAsync()
+    {
+        Prune();
+        var workers = membership.CurrentSnapshot.Members.Values
+            .Where(m => m.Status == SiloStatus.Active)
+            .Select(m => (Member: m, Offer: SiloRoles.OfferOf(m.SiloAddress, m.Name, metadata.GetSiloMetadata(m.SiloAddress)?.Metadata)))
+            .Where(w => w.Offer is not null)
+            .Select(w => new WorkerEntry(
+                w.Offer!.WorkerId,
+                w.Offer.Silo,
+                w.Offer.Slots,
+                _roster.Offers(w.Offer),
+                _held.Values.Where(h => h.Reservation.Silo == w.Offer.Silo).Select(h => new SlotHolder(h.Reservation.Slot.Index, h.Reservation.Peer, h.Confirmed)).OrderBy(h => h.Slot).ToList()))
+            .OrderBy(w => w.Worker, StringComparer.Ordinal)
+            .ToList();
+        return Task.FromResult<IReadOnlyList<WorkerEntry>>(workers);
+    }
+
     public Task<IReadOnlyList<SlotReservation>> HeldAsync()
     {
         Prune();
