@@ -16,7 +16,7 @@ namespace PeerDistill.Api;
 /// wrong. Specs are validated without the engine (libtorch is not loaded here): the silo that
 /// hosts a peer builds its model and fails the cohort, naming the peer and field, if it cannot.
 /// </summary>
-public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProvider time)
+public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProvider time, Storage.IRunHistory? history = null)
 {
     /// <summary>How long a pause waits for every peer to have stopped at the pause step before it answers (it answers with the run as it is then).</summary>
     public static readonly TimeSpan PauseWait = TimeSpan.FromSeconds(30);
@@ -136,6 +136,66 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
         }
 
         return woken;
+    }
+
+    /// <summary>
+    /// Deletes a run that has ended: its record (and with it its place in listings and its idempotency
+    /// key) and, with <paramref name="deleteFiles"/>, its output and checkpoint directories (only under
+    /// the coordinator's roots). FailedPrecondition for a run that has not ended (cancel it first);
+    /// StaleVersion unless the run is at <paramref name="expectedVersion"/> when one is given. The
+    /// directories it deleted.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> DeleteAsync(string cohort, string run, bool deleteFiles, long? expectedVersion, CancellationToken cancellationToken)
+    {
+        const string Operation = "DeleteCohort";
+        var entry = await ResolveAsync(Operation, cohort, run).ConfigureAwait(false);
+        var record = await RecordAsync(entry, cancellationToken).ConfigureAwait(false);
+        var view = RunViews.From(record ?? new CohortRecord { Cohort = entry.Cohort, Run = entry.Run, State = entry.State });
+        if (expectedVersion is { } expected && expected != view.Version)
+        {
+            throw new CohortApiException(ApiError.StaleVersion, $"{Operation}: cohort '{entry.Cohort}' run '{entry.Run}' is at version {view.Version}, not {expected}; read it again and decide again");
+        }
+
+        if (!view.IsFinished && record is not null)
+        {
+            throw new CohortApiException(ApiError.FailedPrecondition, $"{Operation}: cohort '{entry.Cohort}' run '{entry.Run}' is {States.Name(RunViews.ToCluster(view.State))}; only a run that has ended can be deleted (cancel it first)");
+        }
+
+        bool forgotten;
+        try
+        {
+            forgotten = await Cohort(entry.Cohort, entry.Run).ForgetAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new CohortApiException(ApiError.Unavailable, $"{Operation}: cohort '{entry.Cohort}' run '{entry.Run}' cannot be reached now ({e.Message}); try again");
+        }
+
+        if (!forgotten)
+        {
+            throw new CohortApiException(ApiError.FailedPrecondition, $"{Operation}: cohort '{entry.Cohort}' run '{entry.Run}' has not ended; cancel it first");
+        }
+
+        await Index.RemoveAsync(entry.Cohort, entry.Run).ConfigureAwait(false);
+        if (history is not null)
+        {
+            await history.ForgetAsync(entry.Cohort, entry.Run, cancellationToken).ConfigureAwait(false);
+        }
+
+        var deleted = new List<string>();
+        if (deleteFiles && record is not null)
+        {
+            foreach (var (directory, root) in new[] { (record.CheckpointDirectory, _checkpointRoot), (record.OutputDirectory, _outputRoot) })
+            {
+                if (directory.Length > 0 && Directory.Exists(directory) && ConfinedPath.IsUnder(Path.GetFullPath(directory), root) && Path.GetFullPath(directory) != root)
+                {
+                    Directory.Delete(directory, recursive: true);
+                    deleted.Add(directory);
+                }
+            }
+        }
+
+        return deleted;
     }
 
     /// <summary>The worker silos of the cluster now, by id: their slots and the peer in each.</summary>

@@ -75,6 +75,14 @@ public sealed class CohortGrpcService(CohortApi api) : CohortService.CohortServi
 
     private static SteerCohortReply ToReply(SteerResult result) => new() { Status = ToStatus(result.Run), Step = result.Step };
 
+    public override async Task<DeleteCohortReply> DeleteCohort(DeleteCohortRequest request, ServerCallContext context)
+    {
+        var deleted = await Call(() => api.DeleteAsync(request.Cohort, request.Run, request.DeleteFiles, request.HasExpectedVersion ? request.ExpectedVersion : null, context.CancellationToken)).ConfigureAwait(false);
+        var reply = new DeleteCohortReply();
+        reply.DeletedDirectories.AddRange(deleted);
+        return reply;
+    }
+
     public override async Task<ListWorkersReply> ListWorkers(ListWorkersRequest request, ServerCallContext context)
     {
         var reply = new ListWorkersReply();

@@ -54,7 +54,7 @@ public static class CoordinatorHosting
         };
         builder.Services.AddSingleton(Options.Create(options)).AddSingleton(api).AddSingleton<CohortApi>();
         builder.Services.AddSingleton(_ => StoreDatabase.Create(options.Database, dataDirectory)).AddSingleton<DatabaseMigrator>();
-        builder.Services.AddSingleton<IRunStore, RunStore>().AddSingleton(new MetricsWriterOptions()).AddSingleton<MetricsWriter>();
+        builder.Services.AddSingleton<IRunStore, RunStore>().AddSingleton<IRunHistory, StoredRunHistory>().AddSingleton(new MetricsWriterOptions()).AddSingleton<MetricsWriter>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<MetricsWriter>()).AddHostedService<MetricsIngest>();
         builder.AddPeerDistillGrpc(grpc =>
         {

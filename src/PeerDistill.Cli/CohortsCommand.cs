@@ -28,6 +28,7 @@ internal static class CohortsCommand
         command.Subcommands.Add(Steer("cancel", "Cancel a run (a run that has ended keeps its state).", reason: true, change: false));
         command.Subcommands.Add(Steer("pause", "Pause a run: every peer stops at one step with a checkpoint and frees its slot.", reason: false, change: false));
         command.Subcommands.Add(Steer("resume", "Resume a paused run from its pause step.", reason: false, change: false));
+        command.Subcommands.Add(Delete());
         command.Subcommands.Add(Steer("update", "Change a running run from a step the coordinator announces (alpha, temperature, lr_scale, evaluation and checkpoint cadence).", reason: false, change: true));
         return command;
     }
@@ -123,6 +124,23 @@ internal static class CohortsCommand
             }
 
             CohortStatusView.Render(status).ForEach(Console.WriteLine);
+        }).ConfigureAwait(false));
+        return command;
+    }
+
+    private static Command Delete()
+    {
+        var coordinator = CoordinatorOption();
+        var json = JsonOption();
+        var cohort = new Argument<string>("cohort") { Description = "The cohort's name." };
+        var run = new Option<string?>("--run") { Description = "A run of the cohort (default: its latest)." };
+        var files = new Option<bool>("--files") { Description = "Also delete the run's output and checkpoint directories." };
+        var command = new Command("delete", "Delete a run that has ended: its record and metrics history (and its files with --files).") { cohort, coordinator, run, files, json };
+        command.SetAction(async (parse, cancellation) => await CallAsync("cohorts delete", parse.GetValue(coordinator)!, async client =>
+        {
+            var reply = await client.DeleteCohortAsync(new DeleteCohortRequest { Cohort = parse.GetValue(cohort)!, Run = parse.GetValue(run) ?? string.Empty, DeleteFiles = parse.GetValue(files) }, deadline: DateTime.UtcNow + CallTimeout, cancellationToken: cancellation).ResponseAsync.ConfigureAwait(false);
+            Console.WriteLine(parse.GetValue(json) ? Json.Format(reply)
+                : $"deleted the run of cohort '{parse.GetValue(cohort)}'" + (reply.DeletedDirectories.Count == 0 ? string.Empty : " and " + string.Join(", ", reply.DeletedDirectories)));
         }).ConfigureAwait(false));
         return command;
     }

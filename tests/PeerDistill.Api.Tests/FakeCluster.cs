@@ -104,6 +104,8 @@ internal sealed class FakeCluster
         }
 
         public Task<IReadOnlyList<RunEntry>> ListAsync() => Task.FromResult<IReadOnlyList<RunEntry>>(_runs.ToList());
+
+        public Task<bool> RemoveAsync(string cohort, string run) => Task.FromResult(_runs.RemoveAll(r => r.Cohort == cohort && r.Run == run) > 0);
     }
 
     /// <summary>A cohort grain that runs the real lifecycle rules but never places a peer.</summary>
@@ -136,6 +138,17 @@ internal sealed class FakeCluster
         }
 
         public Task<ReportReply> ReportAsync(PeerReport report, CancellationToken cancellationToken = default) => Task.FromResult(Lifecycle!.Apply(report));
+
+        public Task<bool> ForgetAsync(CancellationToken cancellationToken = default)
+        {
+            if (Lifecycle is { Record.IsFinished: false })
+            {
+                return Task.FromResult(false);
+            }
+
+            (Lifecycle, Submission) = (null, null);
+            return Task.FromResult(true);
+        }
 
         /// <summary>The lifecycle's refusals; a run it lets pause pauses at <see cref="FakePauseStep"/> (no peer runs to agree with).</summary>
         public Task<SteerReply> PauseAsync(CancellationToken cancellationToken = default)

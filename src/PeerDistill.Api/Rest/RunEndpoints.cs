@@ -64,6 +64,16 @@ internal static class RunEndpoints
             .Produces(StatusCodes.Status304NotModified)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        runs.MapDelete("/{cohort}/{run}", DeleteAsync)
+            .WithName("DeleteRun")
+            .WithSummary("Delete a run that has ended: its record and metrics history; its files too with files=true")
+            .WithDescription("Query: files (true: also the run's output and checkpoint directories, under the coordinator's roots). Optional If-Match with the run's ETag. 409 for a run that has not ended (cancel it first).")
+            .Produces(StatusCodes.Status204NoContent)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status412PreconditionFailed)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         runs.MapPost("/{cohort}/{run}/cancel", CancelAsync)
             .WithName("CancelRun")
             .WithSummary("Cancel a run (a run that has ended keeps its state)")
@@ -237,6 +247,24 @@ internal static class RunEndpoints
                 throw new RestProblem(StatusCodes.Status412PreconditionFailed, "Precondition failed", $"If-Match: cohort '{view.Cohort}' run '{view.Run}' is at version {view.Version}, not {expected}; read it again and decide again");
             }
         }
+    }
+
+    private static async Task<IResult> DeleteAsync(string cohort, string run, HttpContext context, CohortApi api, CancellationToken cancellationToken)
+    {
+        return await Answer(async () =>
+        {
+            var files = RestRequests.StringQuery(context.Request, "files", 8) switch
+            {
+                null or "false" => false,
+                "true" => true,
+                var other => throw new RestProblem(StatusCodes.Status400BadRequest, "Bad query parameter", $"files: '{RestRequests.Shorten(other)}' is neither true nor false")
+                {
+                    Errors = [new FieldProblem("files", "true or false", null, null)],
+                },
+            };
+            await api.DeleteAsync(cohort, RunOf(run), files, RestRequests.IfMatch(context.Request), cancellationToken).ConfigureAwait(false);
+            return TypedResults.NoContent();
+        }).ConfigureAwait(false);
     }
 
     private static async Task<IResult> WatchAsync(string cohort, string run, HttpContext context, CohortApi api, CancellationToken cancellationToken)

@@ -119,6 +119,21 @@ internal sealed partial class CohortGrain(
         return _life.Record.State;
     }
 
+    public async Task<bool> ForgetAsync(CancellationToken cancellationToken)
+    {
+        if (_life is { Record.IsFinished: false })
+        {
+            return false;
+        }
+
+        _timer?.Dispose();
+        _timer = null;
+        _life = null;
+        await state.ClearStateAsync();
+        DeactivateOnIdle();
+        return true;
+    }
+
     public async Task<SteerReply> PauseAsync(CancellationToken cancellationToken)
     {
         var life = Life();

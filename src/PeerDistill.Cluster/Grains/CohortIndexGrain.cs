@@ -47,6 +47,17 @@ internal sealed class CohortIndexGrain([PersistentState("runs", ClusterDatabase.
         }
     }
 
+    public async Task<bool> RemoveAsync(string cohort, string run)
+    {
+        if (state.State.Runs.RemoveAll(r => r.Cohort == cohort && r.Run == run) == 0)
+        {
+            return false;
+        }
+
+        await state.WriteStateAsync();
+        return true;
+    }
+
     public Task<IReadOnlyList<RunEntry>> ListAsync() =>
         Task.FromResult<IReadOnlyList<RunEntry>>(state.State.Runs.OrderByDescending(r => r.Sequence).ToList());
 

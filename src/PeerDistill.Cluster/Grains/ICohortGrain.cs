@@ -18,6 +18,9 @@ public interface ICohortGrain : IGrainWithStringKey
     /// <summary>Cancels the run (its peers are stopped with a checkpoint); the state after the call.</summary>
     Task<CohortState> CancelAsync(string reason, CancellationToken cancellationToken = default);
 
+    /// <summary>Forgets a run that has ended: its stored state is cleared and the grain deactivates. False (nothing done) for a run that has not ended.</summary>
+    Task<bool> ForgetAsync(CancellationToken cancellationToken = default);
+
     /// <summary>
     /// Pauses the run: its peers agree on a step none has started, stop there with a checkpoint of
     /// it and release their slots; the reply says the step (or why not: a run that is not running).

@@ -17,6 +17,9 @@ public interface ICohortIndexGrain : IGrainWithStringKey
     /// <summary>A run's cohort grain reports its state.</summary>
     Task UpdateAsync(string cohort, string run, CohortState state);
 
+    /// <summary>Removes a run from the index (its idempotency key with it); whether it was there.</summary>
+    Task<bool> RemoveAsync(string cohort, string run);
+
     /// <summary>Every run, most recently submitted first.</summary>
     Task<IReadOnlyList<RunEntry>> ListAsync();
 }

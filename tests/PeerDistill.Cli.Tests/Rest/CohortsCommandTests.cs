@@ -31,6 +31,12 @@ public sealed class CohortsCommandTests(RestCoordinator coordinator) : IClassFix
         Assert.Contains("cancelled", cancel.Stdout, StringComparison.Ordinal);
         Assert.Equal(3, resume.ExitCode); // refused in the run's state
         Assert.Contains("FailedPrecondition", resume.Stderr, StringComparison.Ordinal);
+
+        var delete = CliProcess.Run("cohorts", "delete", "cli-list", "--coordinator", Grpc);
+        var gone = CliProcess.Run("cohorts", "get", "cli-list", "--coordinator", Grpc);
+        Assert.True(delete.ExitCode == 0, delete.Stderr);
+        Assert.Equal(2, gone.ExitCode);
+        Assert.Contains("NotFound", gone.Stderr, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -57,7 +57,8 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
                 documented.Add(operation.Name.ToUpperInvariant() + " " + path.Name);
                 var responses = operation.Value.GetProperty("responses").EnumerateObject().ToList();
                 Assert.True(responses.Count > 0, $"{operation.Name} {path.Name} documents no response");
-                foreach (var response in responses.Where(r => r.Name.StartsWith('2') || r.Name.StartsWith('4') || r.Name.StartsWith('5')))
+                // Every answer with a body documents its schema (204 and 304 have none).
+                foreach (var response in responses.Where(r => (r.Name.StartsWith('2') || r.Name.StartsWith('4') || r.Name.StartsWith('5')) && r.Name != "204"))
                 {
                     Assert.True(
                         response.Value.TryGetProperty("content", out var content) && content.EnumerateObject().All(c => c.Value.TryGetProperty("schema", out _)),

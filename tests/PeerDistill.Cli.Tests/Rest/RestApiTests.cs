@@ -274,6 +274,32 @@ public sealed class RestApiTests(RestCoordinator coordinator) : IClassFixture<Re
     }
 
     [Fact]
+    public async Task Delete_ARunThatHasNotEnded_Conflict_AnEndedOne_GoneWithItsFiles()
+    {
+        using var created = await coordinator.PostAsync("api/v1/runs", Spec("rest-delete"), Yaml);
+        var path = created.Headers.Location!.OriginalString.TrimStart('/');
+        var run = await RestCoordinator.JsonOf(created);
+        var outputDirectory = Path.Combine(coordinator.Cluster.Runs, "rest-delete", run.GetProperty("run").GetString()!);
+        Directory.CreateDirectory(outputDirectory);
+        await File.WriteAllTextAsync(Path.Combine(outputDirectory, "metrics.a.jsonl"), "{}\n");
+
+        using var running = await coordinator.SendAsync(HttpMethod.Delete, path);
+        await CancelAsync("rest-delete");
+        using var badFlag = await coordinator.SendAsync(HttpMethod.Delete, path + "?files=maybe");
+        using var deleted = await coordinator.SendAsync(HttpMethod.Delete, path + "?files=true");
+        using var gone = await coordinator.SendAsync(HttpMethod.Get, path);
+        using var again = await coordinator.SendAsync(HttpMethod.Delete, path);
+
+        Assert.Equal(HttpStatusCode.Conflict, running.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, badFlag.StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, again.StatusCode);
+        Assert.False(Directory.Exists(outputDirectory));
+        Assert.True(Directory.Exists(coordinator.Cluster.Runs));
+    }
+
+    [Fact]
     public async Task HealthAndVersion_Answer()
     {
         using var health = await coordinator.SendAsync(HttpMethod.Get, "api/v1/health");

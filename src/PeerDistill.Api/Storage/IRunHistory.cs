@@ -1,0 +1,8 @@
+namespace PeerDistill.Api.Storage;
+
+/// <summary>What the database keeps of a run besides its record (its metrics history): forgotten with the run.</summary>
+public interface IRunHistory
+{
+    /// <summary>Deletes everything the database keeps of the run (nothing when it keeps nothing).</summary>
+    Task ForgetAsync(string cohort, string run, CancellationToken cancellationToken);
+}
