@@ -4,6 +4,7 @@ using PeerDistill.Cluster.Exchange;
 using PeerDistill.Cluster.Grains;
 using PeerDistill.Cluster.Transport;
 using PeerDistill.Core.Exchange;
+using PeerDistill.Core.Runner;
 using PeerDistill.Core.Spec;
 using PeerDistill.Core.Storage;
 
@@ -196,6 +197,47 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
         }
 
         return deleted;
+    }
+
+    /// <summary>The checkpoints of a run's peers (of one peer, when named), by peer and step.</summary>
+    public async Task<IReadOnlyList<CheckpointView>> ListCheckpointsAsync(string cohort, string run, string? peer, CancellationToken cancellationToken)
+    {
+        const string Operation = "ListCheckpoints";
+        var entry = await ResolveAsync(Operation, cohort, run).ConfigureAwait(false);
+        var record = await RecordAsync(entry, cancellationToken).ConfigureAwait(false);
+        if (record is null || record.CheckpointDirectory.Length == 0)
+        {
+            return [];
+        }
+
+        var peers = record.Peers.Select(p => p.Name).ToList();
+        if (!string.IsNullOrEmpty(peer) && !peers.Contains(peer))
+        {
+            throw new CohortApiException(ApiError.NotFound, $"{Operation}: cohort '{entry.Cohort}' run '{entry.Run}' has no peer '{peer}' (its peers: {string.Join(", ", peers)})");
+        }
+
+        var store = new CheckpointStore(record.CheckpointDirectory, record.Run, record.KeepLast);
+        var views = new List<CheckpointView>();
+        foreach (var name in string.IsNullOrEmpty(peer) ? peers : [peer])
+        {
+            try
+            {
+                foreach (var (step, path) in store.List(name))
+                {
+                    var file = new FileInfo(path);
+                    if (file.Exists)
+                    {
+                        views.Add(new CheckpointView(name, step, file.Length, file.LastWriteTimeUtc, path));
+                    }
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new CohortApiException(ApiError.Unavailable, $"{Operation}: the checkpoints of '{name}' cannot be listed now ({e.Message})");
+            }
+        }
+
+        return views;
     }
 
     /// <summary>The worker silos of the cluster now, by id: their slots and the peer in each.</summary>

@@ -83,6 +83,14 @@ public sealed class CohortGrpcService(CohortApi api) : CohortService.CohortServi
         return reply;
     }
 
+    public override async Task<ListCheckpointsReply> ListCheckpoints(ListCheckpointsRequest request, ServerCallContext context)
+    {
+        var reply = new ListCheckpointsReply();
+        var checkpoints = await Call(() => api.ListCheckpointsAsync(request.Cohort, request.Run, request.Peer, context.CancellationToken)).ConfigureAwait(false);
+        reply.Checkpoints.AddRange(checkpoints.Select(c => new CheckpointInfo { Peer = c.Peer, Step = c.Step, Bytes = c.Bytes, WrittenUnixMillis = c.Written.ToUnixTimeMilliseconds(), Path = c.Path }));
+        return reply;
+    }
+
     public override async Task<ListWorkersReply> ListWorkers(ListWorkersRequest request, ServerCallContext context)
     {
         var reply = new ListWorkersReply();

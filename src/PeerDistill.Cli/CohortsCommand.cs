@@ -64,6 +64,39 @@ internal static class CohortsCommand
         return command;
     }
 
+    /// <summary>`peerdistill checkpoints COHORT --coordinator URL`: a run's checkpoints, per peer and step.</summary>
+    public static Command Checkpoints()
+    {
+        var coordinator = CoordinatorOption();
+        var json = JsonOption();
+        var cohort = new Argument<string>("cohort") { Description = "The cohort's name." };
+        var run = new Option<string?>("--run") { Description = "A run of the cohort (default: its latest)." };
+        var peer = new Option<string?>("--peer") { Description = "Only this peer's checkpoints." };
+        var command = new Command("checkpoints", "List a run's checkpoints: per peer, the step each holds, its size and where it is.") { cohort, coordinator, run, peer, json };
+        command.SetAction(async (parse, cancellation) => await CallAsync("checkpoints", parse.GetValue(coordinator)!, async client =>
+        {
+            var reply = await client.ListCheckpointsAsync(new ListCheckpointsRequest { Cohort = parse.GetValue(cohort)!, Run = parse.GetValue(run) ?? string.Empty, Peer = parse.GetValue(peer) ?? string.Empty }, deadline: DateTime.UtcNow + CallTimeout, cancellationToken: cancellation).ResponseAsync.ConfigureAwait(false);
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(Json.Format(reply));
+                return;
+            }
+
+            if (reply.Checkpoints.Count == 0)
+            {
+                Console.WriteLine("no checkpoints");
+                return;
+            }
+
+            Table(["PEER", "STEP", "BYTES", "WRITTEN (UTC)", "PATH"], reply.Checkpoints.Select(c => new[]
+            {
+                c.Peer, c.Step.ToString(CultureInfo.InvariantCulture), c.Bytes.ToString(CultureInfo.InvariantCulture),
+                DateTimeOffset.FromUnixTimeMilliseconds(c.WrittenUnixMillis).ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture), c.Path,
+            }).ToList());
+        }).ConfigureAwait(false));
+        return command;
+    }
+
     private static Option<string> CoordinatorOption() => new("--coordinator") { Description = "The coordinator's gRPC address, e.g. http://127.0.0.1:7070.", Required = true };
 
     private static Option<bool> JsonOption() => new("--json") { Description = "Print the reply as JSON (protobuf's JSON mapping) instead of a table." };

@@ -17,6 +17,7 @@ var root = new RootCommand("PeerDistill: peers that teach each other while they 
     StatusCommand.Create(),
     CohortsCommand.Create(),
     CohortsCommand.Workers(),
+    CohortsCommand.Checkpoints(),
 };
 
 // Interrupts are handled by the commands themselves (run saves checkpoints first). A command

@@ -46,6 +46,7 @@ internal static class RestHosting
         app.UseStatusCodePages();
         app.MapRunEndpoints();
         app.MapMetricsEndpoints();
+        app.MapCheckpointEndpoints();
         app.MapServiceEndpoints();
         app.MapOpenApi(OpenApiPath);
         app.MapScalarApiReference(ReferencePath, o => o.WithOpenApiRoutePattern(OpenApiPath).WithTitle("PeerDistill cohort API"));

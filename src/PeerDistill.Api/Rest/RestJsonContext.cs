@@ -9,6 +9,7 @@ namespace PeerDistill.Api.Rest;
 [JsonSerializable(typeof(SteerResource))]
 [JsonSerializable(typeof(MetricsResource))]
 [JsonSerializable(typeof(WorkerList))]
+[JsonSerializable(typeof(CheckpointList))]
 [JsonSerializable(typeof(CancelRequest))]
 [JsonSerializable(typeof(HealthResource))]
 [JsonSerializable(typeof(VersionResource))]

@@ -9,7 +9,7 @@ namespace PeerDistill.Cli.Tests.Rest;
 public sealed class WorkersTests(ITestOutputHelper output)
 {
     [Fact]
-    public async Task Workers_ListTheirSlots_ThenThePeersInThem_OverRestAndTheCli()
+    public async Task Workers_ListTheirSlots_ThenThePeersInThem_AndTheRunsCheckpoints_OverRestAndTheCli()
     {
         using var dir = new TempDirectory();
         await using var cluster = await Cluster.StartAsync(dir.Path, [], output);
@@ -40,5 +40,24 @@ public sealed class WorkersTests(ITestOutputHelper output)
         Assert.Equal("w1", JsonDocument.Parse(json.Stdout).RootElement.GetProperty("workers")[0].GetProperty("worker").GetString());
         var cancel = CliProcess.RunIn(dir.Path, "cohorts", "cancel", "pair", "--coordinator", cluster.Url);
         Assert.True(cancel.ExitCode == 0, cancel.Stderr);
+
+        // Cancelled peers stop with a checkpoint: listed over REST and the CLI, and downloadable.
+        var stopped = await cluster.WaitForAsync(new GetCohortRequest { Cohort = "pair" }, s => s.Peers.All(p => p.State != PeerState.Active), TimeSpan.FromMinutes(1));
+        JsonElement[] checkpoints = [];
+        for (var deadline = DateTime.UtcNow.AddSeconds(30); checkpoints.Length < 2 && DateTime.UtcNow < deadline; await Task.Delay(200))
+        {
+            checkpoints = [.. JsonDocument.Parse(await http.GetStringAsync($"api/v1/runs/pair/{status.Run}/checkpoints")).RootElement.GetProperty("checkpoints").EnumerateArray()];
+        }
+
+        Assert.Equal(["a", "b"], checkpoints.Select(c => c.GetProperty("peer").GetString()).Order(StringComparer.Ordinal));
+        var first = checkpoints[0];
+        var bytes = await http.GetByteArrayAsync(first.GetProperty("download").GetString()!.TrimStart('/'));
+        Assert.Equal(first.GetProperty("bytes").GetInt64(), bytes.LongLength);
+        using var missing = await http.GetAsync($"api/v1/runs/pair/{status.Run}/checkpoints/a/999999");
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, missing.StatusCode);
+        var listed = CliProcess.RunIn(dir.Path, "checkpoints", "pair", "--coordinator", cluster.Url);
+        Assert.True(listed.ExitCode == 0, listed.Stderr);
+        Assert.Equal(2, listed.Stdout.Split('\n').Count(l => l.StartsWith("a ", StringComparison.Ordinal) || l.StartsWith("b ", StringComparison.Ordinal)));
+        output.WriteLine($"run {stopped.Run}: {checkpoints.Length} checkpoints, {bytes.Length} bytes downloaded");
     }
 }
