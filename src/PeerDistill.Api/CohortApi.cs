@@ -199,6 +199,35 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
         return deleted;
     }
 
+    /// <summary>
+    /// A run's metrics history (from the database: what its peers' metrics files held when last read,
+    /// within a second or two of the step), filtered by peer and step range, thinned per peer.
+    /// InvalidArgument for a filter out of its bounds; empty where the coordinator keeps no history.
+    /// </summary>
+    public async Task<(RunView Run, IReadOnlyList<MetricPoint> Points)> MetricsAsync(string cohort, string run, MetricsFilter filter, CancellationToken cancellationToken)
+    {
+        const string Operation = "GetRunMetrics";
+        ArgumentNullException.ThrowIfNull(filter);
+        if (filter.Peers.Count > MetricsFilter.MaxPeers || filter.Peers.Any(p => string.IsNullOrEmpty(p) || p.Length > 256))
+        {
+            throw new CohortApiException(ApiError.InvalidArgument, $"{Operation}: peers: name at most {MetricsFilter.MaxPeers} peers, each 1 to 256 characters");
+        }
+
+        if (filter.FromStep < 0 || filter.ToStep < filter.FromStep)
+        {
+            throw new CohortApiException(ApiError.InvalidArgument, $"{Operation}: step range {filter.FromStep}..{filter.ToStep} is empty or negative");
+        }
+
+        if (filter.MaxPointsPerPeer is < 1 or > MetricsFilter.MaxPoints)
+        {
+            throw new CohortApiException(ApiError.InvalidArgument, $"{Operation}: max points: must be 1 to {MetricsFilter.MaxPoints}, got {filter.MaxPointsPerPeer}");
+        }
+
+        var view = await GetAsync(Operation, cohort, run, cancellationToken).ConfigureAwait(false);
+        var points = history is null ? [] : await history.MetricsAsync(view.Cohort, view.Run, filter, cancellationToken).ConfigureAwait(false);
+        return (view, points);
+    }
+
     /// <summary>The checkpoints of a run's peers (of one peer, when named), by peer and step.</summary>
     public async Task<IReadOnlyList<CheckpointView>> ListCheckpointsAsync(string cohort, string run, string? peer, CancellationToken cancellationToken)
     {

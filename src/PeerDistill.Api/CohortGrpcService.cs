@@ -83,6 +83,60 @@ public sealed class CohortGrpcService(CohortApi api) : CohortService.CohortServi
         return reply;
     }
 
+    public override async Task<GetRunMetricsReply> GetRunMetrics(GetRunMetricsRequest request, ServerCallContext context)
+    {
+        var filter = new MetricsFilter([.. request.Peers], request.FromStep, request.ToStep == 0 ? long.MaxValue : request.ToStep, request.MaxPoints == 0 ? MetricsFilter.MaxPoints : request.MaxPoints);
+        var (_, points) = await Call(() => api.MetricsAsync(request.Cohort, request.Run, filter, context.CancellationToken)).ConfigureAwait(false);
+        var reply = new GetRunMetricsReply();
+        foreach (var p in points)
+        {
+            var point = new Proto.MetricPoint { Peer = p.Peer, Step = p.Step, UnixMillis = p.Time.ToUnixTimeMilliseconds() };
+            if (p.Loss is { } loss)
+            {
+                point.Loss = loss;
+            }
+
+            if (p.CrossEntropy is { } ce)
+            {
+                point.Ce = ce;
+            }
+
+            if (p.Distillation is { } kd)
+            {
+                point.Kd = kd;
+            }
+
+            if (p.Hint is { } hint)
+            {
+                point.Hint = hint;
+            }
+
+            if (p.LearningRate is { } lr)
+            {
+                point.Lr = lr;
+            }
+
+            if (p.SamplesPerSecond is { } rate)
+            {
+                point.SamplesPerS = rate;
+            }
+
+            if (p.Accuracy is { } accuracy)
+            {
+                point.Accuracy = accuracy;
+            }
+
+            if (p.EvalLoss is { } evalLoss)
+            {
+                point.EvalLoss = evalLoss;
+            }
+
+            reply.Points.Add(point);
+        }
+
+        return reply;
+    }
+
     public override async Task<ListCheckpointsReply> ListCheckpoints(ListCheckpointsRequest request, ServerCallContext context)
     {
         var reply = new ListCheckpointsReply();

@@ -64,6 +64,45 @@ internal static class CohortsCommand
         return command;
     }
 
+    /// <summary>`peerdistill metrics COHORT --coordinator URL`: a run's metrics history, per peer and step.</summary>
+    public static Command Metrics()
+    {
+        var coordinator = CoordinatorOption();
+        var json = JsonOption();
+        var cohort = new Argument<string>("cohort") { Description = "The cohort's name." };
+        var run = new Option<string?>("--run") { Description = "A run of the cohort (default: its latest)." };
+        var peer = new Option<string[]>("--peer") { Description = "Only this peer (repeatable)." };
+        var from = new Option<long>("--from") { Description = "Only steps at or after this." };
+        var to = new Option<long>("--to") { Description = "Only steps at or before this (default: the last)." };
+        var points = new Option<int>("--max-points") { Description = "At most this many rows per peer (every k-th recorded row, from the first); default 50.", DefaultValueFactory = _ => 50 };
+        var command = new Command("metrics", "A run's metrics history from the coordinator's database: loss, its terms, learning rate, throughput and test accuracy per peer and step.") { cohort, coordinator, run, peer, from, to, points, json };
+        command.SetAction(async (parse, cancellation) => await CallAsync("metrics", parse.GetValue(coordinator)!, async client =>
+        {
+            var request = new GetRunMetricsRequest { Cohort = parse.GetValue(cohort)!, Run = parse.GetValue(run) ?? string.Empty, FromStep = parse.GetValue(from), ToStep = parse.GetValue(to), MaxPoints = parse.GetValue(points) };
+            request.Peers.AddRange(parse.GetValue(peer) ?? []);
+            var reply = await client.GetRunMetricsAsync(request, deadline: DateTime.UtcNow + CallTimeout, cancellationToken: cancellation).ResponseAsync.ConfigureAwait(false);
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(Json.Format(reply));
+                return;
+            }
+
+            if (reply.Points.Count == 0)
+            {
+                Console.WriteLine("no metrics yet");
+                return;
+            }
+
+            static string Number(bool has, double value) => has ? value.ToString("0.####", CultureInfo.InvariantCulture) : "-";
+            Table(["PEER", "STEP", "LOSS", "CE", "KD", "LR", "SAMPLES/S", "ACCURACY"], reply.Points.Select(p => new[]
+            {
+                p.Peer, p.Step.ToString(CultureInfo.InvariantCulture), Number(p.HasLoss, p.Loss), Number(p.HasCe, p.Ce), Number(p.HasKd, p.Kd),
+                Number(p.HasLr, p.Lr), Number(p.HasSamplesPerS, p.SamplesPerS), Number(p.HasAccuracy, p.Accuracy),
+            }).ToList());
+        }).ConfigureAwait(false));
+        return command;
+    }
+
     /// <summary>`peerdistill checkpoints COHORT --coordinator URL`: a run's checkpoints, per peer and step.</summary>
     public static Command Checkpoints()
     {

@@ -18,6 +18,7 @@ var root = new RootCommand("PeerDistill: peers that teach each other while they 
     CohortsCommand.Create(),
     CohortsCommand.Workers(),
     CohortsCommand.Checkpoints(),
+    CohortsCommand.Metrics(),
 };
 
 // Interrupts are handled by the commands themselves (run saves checkpoints first). A command

@@ -1,16 +1,13 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using PeerDistill.Api.Storage;
+using PeerDistill.Api.Model;
 
 namespace PeerDistill.Api.Rest;
 
 /// <summary>A run's metrics history from the database: <c>/api/v1/runs/{cohort}/{run}/metrics</c>.</summary>
 internal static class MetricsEndpoints
 {
-    /// <summary>The most peers one query may name.</summary>
-    public const int MaxPeers = 64;
-
     public static IEndpointRouteBuilder MapMetricsEndpoints(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGroup(RunEndpoints.Prefix + "/runs").WithTags("runs")
@@ -25,31 +22,24 @@ internal static class MetricsEndpoints
         return endpoints;
     }
 
-    private static async Task<IResult> GetAsync(string cohort, string run, HttpRequest request, CohortApi api, IRunStore store, CancellationToken cancellationToken)
+    private static async Task<IResult> GetAsync(string cohort, string run, HttpRequest request, CohortApi api, CancellationToken cancellationToken)
     {
         try
         {
             var peers = request.Query["peer"];
-            if (peers.Count > MaxPeers || peers.Any(p => string.IsNullOrEmpty(p) || p.Length > 256))
+            if (peers.Count > MetricsFilter.MaxPeers)
             {
-                throw new RestProblem(StatusCodes.Status400BadRequest, "Bad query parameter", $"peer: name at most {MaxPeers} peers, each 1 to 256 characters")
-                {
-                    Errors = [new FieldProblem("peer", $"at most {MaxPeers} peers, each 1 to 256 characters", null, null)],
-                };
+                throw new RestProblem(StatusCodes.Status400BadRequest, "Bad query parameter", $"peer: name at most {MetricsFilter.MaxPeers} peers");
             }
 
-            var from = RestRequests.IntQuery(request, "from", 0, int.MaxValue, 0);
-            var to = RestRequests.IntQuery(request, "to", 0, int.MaxValue, int.MaxValue);
-            var max = RestRequests.IntQuery(request, "max_points", 1, MetricsQuery.MaxPoints, MetricsQuery.MaxPoints);
-            if (from > to)
-            {
-                throw new RestProblem(StatusCodes.Status400BadRequest, "Bad query parameter", $"from ({from}) is after to ({to})");
-            }
-
-            var view = await api.GetAsync("GetRunMetrics", cohort, run == "latest" ? string.Empty : run, cancellationToken).ConfigureAwait(false);
-            var rows = await store.QueryMetricsAsync(new RunKey(view.Cohort, view.Run), new MetricsQuery(peers.Count == 0 ? null : peers.Select(p => p!).ToList(), from, to, max), cancellationToken).ConfigureAwait(false);
-            var points = rows.Select(r => new MetricPointResource(r.Peer, r.Step, r.Time, r.Loss, r.CrossEntropy, r.Distillation, r.Hint, r.LearningRate, r.SamplesPerSecond, r.Accuracy, r.EvalLoss)).ToList();
-            return TypedResults.Json(new MetricsResource(view.Cohort, view.Run, points), RestJsonContext.Default.MetricsResource);
+            var filter = new MetricsFilter(
+                [.. peers.Select(p => p ?? string.Empty)],
+                RestRequests.IntQuery(request, "from", 0, int.MaxValue, 0),
+                RestRequests.IntQuery(request, "to", 0, int.MaxValue, int.MaxValue),
+                RestRequests.IntQuery(request, "max_points", 1, MetricsFilter.MaxPoints, MetricsFilter.MaxPoints));
+            var (view, points) = await api.MetricsAsync(cohort, run == "latest" ? string.Empty : run, filter, cancellationToken).ConfigureAwait(false);
+            var resources = points.Select(r => new MetricPointResource(r.Peer, r.Step, r.Time, r.Loss, r.CrossEntropy, r.Distillation, r.Hint, r.LearningRate, r.SamplesPerSecond, r.Accuracy, r.EvalLoss)).ToList();
+            return TypedResults.Json(new MetricsResource(view.Cohort, view.Run, resources), RestJsonContext.Default.MetricsResource);
         }
         catch (RestProblem e)
         {

@@ -59,5 +59,25 @@ public sealed class WorkersTests(ITestOutputHelper output)
         Assert.True(listed.ExitCode == 0, listed.Stderr);
         Assert.Equal(2, listed.Stdout.Split('\n').Count(l => l.StartsWith("a ", StringComparison.Ordinal) || l.StartsWith("b ", StringComparison.Ordinal)));
         output.WriteLine($"run {stopped.Run}: {checkpoints.Length} checkpoints, {bytes.Length} bytes downloaded");
+
+        // The metrics history over gRPC, from the CLI: the steps the files hold (once copied, within a
+        // second or two), thinned to at most the points asked for, from the first.
+        var all = 0;
+        for (var deadline = DateTime.UtcNow.AddSeconds(30); all < 10 && DateTime.UtcNow < deadline; await Task.Delay(500))
+        {
+            var full = CliProcess.RunIn(dir.Path, "metrics", "pair", "--coordinator", cluster.Url, "--peer", "a", "--max-points", "100000", "--json");
+            all = full.ExitCode == 0 ? JsonDocument.Parse(full.Stdout).RootElement.GetProperty("points").GetArrayLength() : 0;
+        }
+
+        var metrics = CliProcess.RunIn(dir.Path, "metrics", "pair", "--coordinator", cluster.Url, "--peer", "a", "--max-points", "5", "--json");
+        Assert.True(metrics.ExitCode == 0, metrics.Stderr);
+        var history = JsonDocument.Parse(metrics.Stdout).RootElement.GetProperty("points").EnumerateArray().ToList();
+        Assert.True(all >= 10, $"the history of 'a' holds {all} steps");
+        Assert.InRange(history.Count, 2, 5);
+        Assert.All(history, p => Assert.Equal("a", p.GetProperty("peer").GetString()));
+        Assert.Equal("0", history[0].GetProperty("step").GetString()); // int64 as a JSON string (protobuf's JSON mapping)
+        var rows = CliProcess.RunIn(dir.Path, "metrics", "pair", "--coordinator", cluster.Url, "--max-points", "3");
+        Assert.True(rows.ExitCode == 0, rows.Stderr);
+        Assert.StartsWith("PEER", rows.Stdout, StringComparison.Ordinal);
     }
 }
