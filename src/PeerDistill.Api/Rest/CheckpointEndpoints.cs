@@ -30,22 +30,14 @@ internal static class CheckpointEndpoints
 
     private static async Task<IResult> ListAsync(string cohort, string run, HttpRequest request, CohortApi api, CancellationToken cancellationToken)
     {
-        try
+        return await RestProblems.AnswerAsync(async () =>
         {
             var peer = RestRequests.StringQuery(request, "peer", 256);
             var checkpoints = await api.ListCheckpointsAsync(cohort, run == "latest" ? string.Empty : run, peer, cancellationToken).ConfigureAwait(false);
             var view = await api.GetAsync("ListCheckpoints", cohort, run == "latest" ? string.Empty : run, cancellationToken).ConfigureAwait(false);
             var resources = checkpoints.Select(c => new CheckpointResource(c.Peer, c.Step, c.Bytes, c.Written, DownloadPath(view.Cohort, view.Run, c.Peer, c.Step))).ToList();
             return TypedResults.Json(new CheckpointList(view.Cohort, view.Run, resources), RestJsonContext.Default.CheckpointList);
-        }
-        catch (RestProblem e)
-        {
-            return RestProblems.From(e);
-        }
-        catch (CohortApiException e)
-        {
-            return RestProblems.From(e);
-        }
+        }).ConfigureAwait(false);
     }
 
     private static async Task<IResult> DownloadAsync(string cohort, string run, string peer, string step, CohortApi api, CancellationToken cancellationToken)

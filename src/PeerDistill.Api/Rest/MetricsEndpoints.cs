@@ -24,7 +24,7 @@ internal static class MetricsEndpoints
 
     private static async Task<IResult> GetAsync(string cohort, string run, HttpRequest request, CohortApi api, CancellationToken cancellationToken)
     {
-        try
+        return await RestProblems.AnswerAsync(async () =>
         {
             var peers = request.Query["peer"];
             if (peers.Count > MetricsFilter.MaxPeers)
@@ -40,14 +40,6 @@ internal static class MetricsEndpoints
             var (view, points) = await api.MetricsAsync(cohort, run == "latest" ? string.Empty : run, filter, cancellationToken).ConfigureAwait(false);
             var resources = points.Select(r => new MetricPointResource(r.Peer, r.Step, r.Time, r.Loss, r.CrossEntropy, r.Distillation, r.Hint, r.LearningRate, r.SamplesPerSecond, r.Accuracy, r.EvalLoss)).ToList();
             return TypedResults.Json(new MetricsResource(view.Cohort, view.Run, resources), RestJsonContext.Default.MetricsResource);
-        }
-        catch (RestProblem e)
-        {
-            return RestProblems.From(e);
-        }
-        catch (CohortApiException e)
-        {
-            return RestProblems.From(e);
-        }
+        }).ConfigureAwait(false);
     }
 }

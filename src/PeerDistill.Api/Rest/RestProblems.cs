@@ -11,6 +11,24 @@ internal static class RestProblems
     /// <summary>How long a client waits before retrying a call the cluster could not answer (seconds).</summary>
     public const int RetryAfterSeconds = 1;
 
+    /// <summary>Runs a handler; its refusals (of the request, or of the API) become problems.</summary>
+    public static async Task<IResult> AnswerAsync(Func<Task<IResult>> handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        try
+        {
+            return await handler().ConfigureAwait(false);
+        }
+        catch (RestProblem e)
+        {
+            return From(e);
+        }
+        catch (CohortApiException e)
+        {
+            return From(e);
+        }
+    }
+
     public static IResult From(RestProblem problem) =>
         Problem(problem.Status, problem.Title, problem.Message, problem.Errors);
 

@@ -130,7 +130,7 @@ internal static class RunEndpoints
 
     private static async Task<IResult> ListAsync(HttpRequest request, CohortApi api, CancellationToken cancellationToken)
     {
-        return await Answer(async () =>
+        return await RestProblems.AnswerAsync(async () =>
         {
             var stateText = RestRequests.StringQuery(request, "state", 32);
             RunState? state = null;
@@ -156,7 +156,7 @@ internal static class RunEndpoints
 
     private static async Task<IResult> SubmitAsync(HttpContext context, CohortApi api, CancellationToken cancellationToken)
     {
-        return await Answer(async () =>
+        return await RestProblems.AnswerAsync(async () =>
         {
             var request = context.Request;
             var mediaType = RestRequests.MediaType(request, RestRequests.SpecMediaTypes.Keys);
@@ -177,7 +177,7 @@ internal static class RunEndpoints
 
     private static async Task<IResult> GetAsync(string cohort, string run, HttpContext context, CohortApi api, CancellationToken cancellationToken)
     {
-        return await Answer(async () =>
+        return await RestProblems.AnswerAsync(async () =>
         {
             var view = await api.GetAsync("GetRun", cohort, RunOf(run), cancellationToken).ConfigureAwait(false);
             var etag = RestResources.ETag(view);
@@ -193,7 +193,7 @@ internal static class RunEndpoints
 
     private static async Task<IResult> CancelAsync(string cohort, string run, HttpContext context, CohortApi api, CancellationToken cancellationToken)
     {
-        return await Answer(async () =>
+        return await RestProblems.AnswerAsync(async () =>
         {
             var request = context.Request;
             var expected = RestRequests.IfMatch(request);
@@ -213,7 +213,7 @@ internal static class RunEndpoints
 
     private static async Task<IResult> SteerAsync(string cohort, string run, HttpContext context, CohortApi api, Func<string, string, Task<SteerResult>> steer, CancellationToken cancellationToken)
     {
-        return await Answer(async () =>
+        return await RestProblems.AnswerAsync(async () =>
         {
             await CheckIfMatchAsync(context.Request, api, cohort, run, cancellationToken).ConfigureAwait(false);
             var result = await steer(cohort, RunOf(run)).ConfigureAwait(false);
@@ -224,7 +224,7 @@ internal static class RunEndpoints
 
     private static async Task<IResult> ChangeAsync(string cohort, string run, HttpContext context, CohortApi api, CancellationToken cancellationToken)
     {
-        return await Answer(async () =>
+        return await RestProblems.AnswerAsync(async () =>
         {
             var request = context.Request;
             RestRequests.MediaType(request, RestRequests.SpecMediaTypes.Keys);
@@ -251,7 +251,7 @@ internal static class RunEndpoints
 
     private static async Task<IResult> DeleteAsync(string cohort, string run, HttpContext context, CohortApi api, CancellationToken cancellationToken)
     {
-        return await Answer(async () =>
+        return await RestProblems.AnswerAsync(async () =>
         {
             var files = RestRequests.StringQuery(context.Request, "files", 8) switch
             {
@@ -269,7 +269,7 @@ internal static class RunEndpoints
 
     private static async Task<IResult> WatchAsync(string cohort, string run, HttpContext context, CohortApi api, CancellationToken cancellationToken)
     {
-        return await Answer(async () =>
+        return await RestProblems.AnswerAsync(async () =>
         {
             long? after = null;
             if (context.Request.Headers["Last-Event-ID"] is { Count: > 0 } last)
@@ -321,23 +321,6 @@ internal static class RunEndpoints
             {
                 Errors = [new FieldProblem(path, RestRequests.Shorten(e.Message), line, e.BytePositionInLine is { } c ? (int)c + 1 : null)],
             };
-        }
-    }
-
-    /// <summary>Runs a handler; its refusals become problems.</summary>
-    private static async Task<IResult> Answer(Func<Task<IResult>> handler)
-    {
-        try
-        {
-            return await handler().ConfigureAwait(false);
-        }
-        catch (RestProblem e)
-        {
-            return RestProblems.From(e);
-        }
-        catch (CohortApiException e)
-        {
-            return RestProblems.From(e);
         }
     }
 }
