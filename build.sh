@@ -3,7 +3,7 @@
 #
 #   ./build.sh run [ARGS...]   install what is missing, build, and run the main job
 #   ./build.sh test            install what is missing, build, and run the whole test suite
-#   ./build.sh bench [NAME]    install what is missing, build, and run a benchmark (engine, cohort, dml-gain, multi-teacher, rpc, distributed, logits, federated)
+#   ./build.sh bench [NAME]    install what is missing, build, and run a benchmark (engine, cohort, dml-gain, multi-teacher, rpc, distributed, logits, federated, api)
 #   ./build.sh setup           install what is missing and build, nothing else
 #   ./build.sh publish [DIR]   self-contained, trimmed linux-x64 CLI into DIR (default artifacts/publish/linux-x64),
 #                              checked by running its info and validate without the SDK on PATH, and by
@@ -23,6 +23,8 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 RUN_PACKAGES=(libtorch-dev cmake g++ make dataset-fashion-mnist libopenblas0-openmp)
 # python3-torch: golden values; python3-grpcio + python3-grpc-tools: an independent gRPC peer for interop tests and the rpc bench.
 TEST_PACKAGES=(python3-torch python3-grpcio python3-grpc-tools)
+# wrk: the load generator of the api bench.
+BENCH_PACKAGES=(wrk)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -221,7 +223,7 @@ case "$command" in
     run_tests
     ;;
   bench)
-    install_packages "${RUN_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+    install_packages "${RUN_PACKAGES[@]}" "${TEST_PACKAGES[@]}" "${BENCH_PACKAGES[@]}"
     build
     dotnet "bench/PeerDistill.Bench/bin/$CONFIGURATION/net10.0/PeerDistill.Bench.dll" "${@:-engine}"
     ;;

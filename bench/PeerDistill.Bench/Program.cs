@@ -20,10 +20,12 @@ switch (name)
         return LogitsBenchmark.Run(rest);
     case "federated":
         return FederatedBenchmark.Run(rest);
+    case "api":
+        return ApiBenchmark.Run(rest);
     case "rpc-server":
         // Hidden: the server side of `rpc`, started by it as a child process.
         return RpcBenchmark.Serve(rest);
     default:
-        Console.Error.WriteLine($"unknown benchmark '{name}' (known: engine, cohort, dml-gain, multi-teacher, rpc, distributed, logits, federated; the GPU benchmark is its own program, bench/PeerDistill.GpuBench, run by bench/gpu/run.sh)");
+        Console.Error.WriteLine($"unknown benchmark '{name}' (known: engine, cohort, dml-gain, multi-teacher, rpc, distributed, logits, federated, api; the GPU benchmark is its own program, bench/PeerDistill.GpuBench, run by bench/gpu/run.sh)");
         return 2;
 }

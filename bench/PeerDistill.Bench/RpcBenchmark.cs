@@ -81,7 +81,7 @@ internal static class RpcBenchmark
             $"  stream: PeerExchange/Exchange, {frames} frames after a {streamWarmup}-frame warm-up stream, one ack per frame; MB/s = serialized LogitsFrame bytes/s (10^6 B), gRPC prefix and HTTP/2 framing not counted"));
         Console.WriteLine("  ours: Grpc.Net.Client 2.85 in this process -> Grpc.AspNetCore 2.85 server in a child process (rpc-server); python: grpcio client and server processes");
 
-        // The servers run in a scratch folder: Grpc.AspNetCore server (GrpcHosting)'s host watches its working directory (recursively,
+        // The servers run in a scratch folder: a host watches its working directory (recursively,
         // for appsettings changes), and the repository is being written to by builds and editors.
         var work = Directory.CreateTempSubdirectory("peerdistill-rpc-bench-").FullName;
         workDirectory = work;

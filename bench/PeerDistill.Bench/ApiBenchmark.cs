@@ -1,0 +1,254 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using PeerDistill.Api;
+using PeerDistill.Api.Model;
+using PeerDistill.Api.Storage;
+
+namespace PeerDistill.Bench;
+
+/// <summary>
+/// `bench api`: the REST API under load while a cohort trains. A coordinator and two workers in this
+/// process (one CPU slot each) train a pair of small mlp peers; in alternating windows of equal length
+/// the API is idle, or Debian's `wrk` (a bounded number of connections, for a bounded time) loads
+/// get-run or list-runs. Reports requests/s with p50/p99 latency, the training's steps/s in each
+/// window and the ratio to the idle windows beside it (the step's slowdown under that load), and the
+/// metrics history rows/s the coordinator wrote meanwhile. Ratios come from windows of one run.
+/// </summary>
+internal static partial class ApiBenchmark
+{
+    private const string Wrk = "/usr/bin/wrk";
+
+    private const string Spec = """
+        cohort: api-bench
+        peers:
+          - {name: a, model: mlp, model_options: {widths: [64]}, optimizer: {kind: adam, lr: 0.002, weight_decay: 0}, seed: 1}
+          - {name: b, model: mlp, model_options: {widths: [48]}, optimizer: {kind: adam, lr: 0.002, weight_decay: 0}, seed: 2}
+        distillation: {strategy: dml, temperature: 1, alpha: 1}
+        data:
+          dataset: synthetic
+          batch_size: 32
+          epochs: 2000
+          synthetic: {train_count: 2000, test_count: 200, noise: 0.5}
+        evaluation: {at_epoch_end: false}
+        checkpoints: {every_steps: 1000000, keep_last: 1}
+        exchange: {step_timeout_seconds: 600}
+        """;
+
+    public static int Run(string[] args) => RunAsync(args).GetAwaiter().GetResult();
+
+    private static async Task<int> RunAsync(string[] args)
+    {
+        var a = new BenchArgs(args);
+        var rounds = a.Int("rounds", 3);
+        var seconds = a.Int("seconds", 15);
+        var connections = a.Int("connections", 8);
+        var report = a.String("report", Path.Combine(EngineBenchmark.FindRepoRoot(), "bench", "reports", "api.json"));
+        if (!File.Exists(Wrk))
+        {
+            Console.Error.WriteLine($"bench api needs wrk ({Wrk}): apt-get install wrk (./build.sh bench installs it)");
+            return 2;
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"api benchmark: coordinator + 2 workers in this process (1 cpu slot each), a dml pair of mlp peers training; {rounds} rounds of {seconds} s windows: idle, wrk on get-run, idle, wrk on list-runs (wrk -t1 -c{connections}); {Environment.ProcessorCount} cores"));
+        var root = Directory.CreateTempSubdirectory("peerdistill-bench-api-");
+        CoordinatorNode? coordinator = null;
+        var workers = new List<Cluster.Hosting.WorkerNode>();
+        try
+        {
+            coordinator = await BenchHosts.StartCoordinatorAsync(root.FullName, LogLevel.Warning);
+            for (var i = 0; i < 2; i++)
+            {
+                workers.Add(await BenchHosts.StartWorkerAsync(coordinator.ClusterEndpoint, $"bench-api-{i + 1}", LogLevel.Warning));
+            }
+
+            var api = coordinator.Services.GetRequiredService<CohortApi>();
+            var writer = coordinator.Services.GetRequiredService<MetricsWriter>();
+            var submitted = await api.SubmitAsync(Spec, "yaml", null, CancellationToken.None);
+            var run = await WaitAsync(api, submitted, v => v.Peers.All(p => p.State == PeerState.Active && p.Step >= 200), TimeSpan.FromMinutes(3));
+            var metrics = run.Peers.Select(p => Path.Combine(run.OutputDirectory, $"metrics.{p.Name}.jsonl")).ToList();
+            var getRun = $"{coordinator.HttpAddress}api/v1/runs/{run.Cohort}/{run.Run}";
+            var listRuns = $"{coordinator.HttpAddress}api/v1/runs?limit=20";
+            Console.WriteLine($"  run {run.Run} training; get-run {getRun}; list-runs {listRuns}");
+
+            var windows = new List<Window>();
+            var writtenBefore = writer.Written;
+            var clock = Stopwatch.StartNew();
+            for (var round = 1; round <= rounds; round++)
+            {
+                foreach (var (name, url) in new (string, string?)[] { ("idle", null), ("get-run", getRun), ("idle", null), ("list-runs", listRuns) })
+                {
+                    var window = await MeasureAsync(name, url, metrics, seconds, connections);
+                    windows.Add(window);
+                    var line = string.Create(CultureInfo.InvariantCulture, $"  round {round} {name,-9} steps/s {window.StepsPerSecond,7:F1}");
+                    if (window.Load is { } l)
+                    {
+                        line += string.Create(CultureInfo.InvariantCulture, $"   requests/s {l.RequestsPerSecond,8:F0}  p50 {l.P50Ms,6:F2} ms  p99 {l.P99Ms,7:F2} ms  errors {l.Errors}");
+                    }
+
+                    Console.WriteLine(line);
+                }
+            }
+
+            var rowsPerSecond = (writer.Written - writtenBefore) / clock.Elapsed.TotalSeconds;
+            await api.CancelAsync(run.Cohort, run.Run, "benchmark over", null, CancellationToken.None);
+
+            // Each loaded window against the mean of the idle windows on either side of it.
+            var ratios = new Dictionary<string, List<double>>();
+            for (var i = 0; i < windows.Count; i++)
+            {
+                if (windows[i].Load is null)
+                {
+                    continue;
+                }
+
+                var idle = new[] { i - 1, i + 1 }.Where(j => j >= 0 && j < windows.Count && windows[j].Load is null).Select(j => windows[j].StepsPerSecond).ToList();
+                if (idle.Count == 0)
+                {
+                    idle = [windows[i - 1].StepsPerSecond];
+                }
+
+                if (!ratios.TryGetValue(windows[i].Name, out var list))
+                {
+                    ratios[windows[i].Name] = list = [];
+                }
+
+                list.Add(windows[i].StepsPerSecond / idle.Average());
+            }
+
+            Console.WriteLine("summary (median over rounds):");
+            var summary = new Dictionary<string, object>();
+            foreach (var name in new[] { "get-run", "list-runs" })
+            {
+                var loaded = windows.Where(w => w.Name == name).ToList();
+                var median = Median(ratios[name]);
+                var rps = Median(loaded.Select(w => w.Load!.RequestsPerSecond).ToList());
+                var p50 = Median(loaded.Select(w => w.Load!.P50Ms).ToList());
+                var p99 = Median(loaded.Select(w => w.Load!.P99Ms).ToList());
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  {name,-9} {rps,8:F0} requests/s, p50 {p50:F2} ms, p99 {p99:F2} ms; training steps/s under it {median:F3}x the idle windows beside it (slowdown {(1 - median) * 100:F1}%; target <= 5%)"));
+                summary[name] = new { requests_per_s = rps, p50_ms = p50, p99_ms = p99, step_rate_ratio = median, step_rate_ratios = ratios[name] };
+            }
+
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  metrics history: {rowsPerSecond:F0} rows/s written (dropped: {writer.Dropped})"));
+            Directory.CreateDirectory(Path.GetDirectoryName(report)!);
+            await File.WriteAllTextAsync(report, JsonSerializer.Serialize(new
+            {
+                benchmark = "api",
+                date = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture),
+                cores = Environment.ProcessorCount,
+                rounds,
+                window_seconds = seconds,
+                wrk_connections = connections,
+                load = summary,
+                metrics_rows_per_s = rowsPerSecond,
+                metrics_rows_dropped = writer.Dropped,
+                windows = windows.Select(w => new { name = w.Name, steps_per_s = w.StepsPerSecond, requests_per_s = w.Load?.RequestsPerSecond, p50_ms = w.Load?.P50Ms, p99_ms = w.Load?.P99Ms, errors = w.Load?.Errors }),
+            }, new JsonSerializerOptions { WriteIndented = true }));
+            Console.WriteLine($"report: {report}");
+            return 0;
+        }
+        finally
+        {
+            foreach (var w in workers)
+            {
+                await w.DisposeAsync();
+            }
+
+            if (coordinator is not null)
+            {
+                await coordinator.DisposeAsync();
+            }
+
+            root.Delete(recursive: true);
+        }
+    }
+
+    private static async Task<RunView> WaitAsync(CohortApi api, SubmittedRun run, Func<RunView, bool> done, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var view = await api.GetAsync("bench", run.Cohort, run.Run, CancellationToken.None);
+            if (done(view))
+            {
+                return view;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"the cohort did not start training within {timeout.TotalSeconds:0} s (state {view.State})");
+            }
+
+            await Task.Delay(250);
+        }
+    }
+
+    /// <summary>The training's steps/s over one window (step lines the peers wrote), with wrk loading <paramref name="url"/> through it when given.</summary>
+    private static async Task<Window> MeasureAsync(string name, string? url, IReadOnlyList<string> metrics, int seconds, int connections)
+    {
+        var before = StepLines(metrics);
+        var clock = Stopwatch.StartNew();
+        Load? load = null;
+        if (url is null)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(seconds));
+        }
+        else
+        {
+            var wrk = Process.Start(new ProcessStartInfo(Wrk, ["-t1", $"-c{connections}", $"-d{seconds}s", "--latency", "--timeout", "5s", url]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+            var output = await wrk.StandardOutput.ReadToEndAsync();
+            await wrk.WaitForExitAsync();
+            load = ParseWrk(output);
+        }
+
+        var elapsed = clock.Elapsed.TotalSeconds;
+        return new Window(name, (StepLines(metrics) - before) / elapsed, load);
+    }
+
+    private static long StepLines(IReadOnlyList<string> metrics) =>
+        metrics.Sum(path => File.ReadLines(path).LongCount(l => l.StartsWith("{\"type\":\"step\"", StringComparison.Ordinal)));
+
+    private static Load ParseWrk(string output)
+    {
+        double Latency(string percent)
+        {
+            var m = Regex.Match(output, $@"^\s+{percent}%\s+([\d.]+)(us|ms|s)\s*$", RegexOptions.Multiline);
+            if (!m.Success)
+            {
+                throw new InvalidOperationException($"wrk printed no {percent}% latency:\n{output}");
+            }
+
+            var value = double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+            return m.Groups[2].Value switch { "us" => value / 1000, "s" => value * 1000, _ => value };
+        }
+
+        var rps = RequestsPerSecond().Match(output);
+        var errors = Non2xx().Match(output);
+        return new Load(
+            rps.Success ? double.Parse(rps.Groups[1].Value, CultureInfo.InvariantCulture) : throw new InvalidOperationException($"wrk printed no Requests/sec:\n{output}"),
+            Latency("50"),
+            Latency("99"),
+            errors.Success ? long.Parse(errors.Groups[1].Value, CultureInfo.InvariantCulture) : 0);
+    }
+
+    private static double Median(IReadOnlyList<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+
+    [GeneratedRegex(@"Requests/sec:\s+([\d.]+)")]
+    private static partial Regex RequestsPerSecond();
+
+    [GeneratedRegex(@"Non-2xx or 3xx responses:\s+(\d+)")]
+    private static partial Regex Non2xx();
+
+    private sealed record Window(string Name, double StepsPerSecond, Load? Load);
+
+    private sealed record Load(double RequestsPerSecond, double P50Ms, double P99Ms, long Errors);
+}
