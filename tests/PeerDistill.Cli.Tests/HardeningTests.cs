@@ -5,6 +5,7 @@ using Grpc.Core;
 using Grpc.Net.Client;
 using PeerDistill.Protocol;
 using PeerDistill.Protocol.V1;
+using PeerDistill.Tests.Shared;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -222,5 +223,57 @@ public sealed class HardeningTests(ITestOutputHelper output)
 
             Assert.Equal(steps.Order(), history);
         }
+    }
+
+    [PostgresFact]
+    public async Task OnPostgres_CoordinatorKilledAndRestarted_PeersTrainOnWithoutStopping_TheSameRunServed()
+    {
+        using var dir = new TempDirectory();
+        var spec = Path.Combine(dir.Path, "pair.yaml");
+        await File.WriteAllTextAsync(spec, TestSpecs.Pair);
+        var database = await PostgresServer.CreateDatabaseAsync("coordinator-restart");
+        await using var cluster = await Cluster.StartAsync(dir.Path, ["w1", "w2"], output, database);
+        foreach (var w in new[] { "w1", "w2" })
+        {
+            await cluster.WaitForLineAsync(w, "joined the cluster", 1, TimeSpan.FromSeconds(60));
+        }
+
+        var submit = CliProcess.RunIn(dir.Path, "submit", spec, "--coordinator", cluster.Url);
+        Assert.True(submit.ExitCode == 0, submit.Stderr + submit.Stdout);
+        var request = new GetCohortRequest { Cohort = "pair" };
+        var before = await cluster.WaitForAsync(request, s => s.Peers.All(p => p.State == PeerState.Active) && s.Peers.Min(p => p.Step) >= 30, TimeSpan.FromMinutes(2));
+
+        // SIGKILL the coordinator; the workers and the cohort grain (on a worker) stay in the cluster.
+        await cluster.RestartCoordinatorAsync();
+        foreach (var w in new[] { "w1", "w2" })
+        {
+            await cluster.WaitForLineAsync(w, "joined the new coordinator's slot board", 1, TimeSpan.FromSeconds(120));
+        }
+
+        // The restarted coordinator serves the same run, whose peers never stopped: generation 1 still,
+        // well past where they were, and no worker stopped a peer or left its cluster.
+        var after = await cluster.WaitForAsync(request, s => s.Run == before.Run && s.Peers.All(p => p.State == PeerState.Active && p.Step >= before.Peers.Max(b => b.Step) + 100), TimeSpan.FromMinutes(2));
+        Assert.All(after.Peers, p => Assert.Equal(1UL, p.Generation));
+        Assert.DoesNotContain(after.Events, e => e.Kind is "reactivated" or "worker-lost" or "interrupted");
+        foreach (var w in new[] { "w1", "w2" })
+        {
+            Assert.Equal(0, cluster.Printed(w, "leaves its cluster"));
+            Assert.Equal(0, cluster.Printed(w, "stopping peer"));
+        }
+
+        // The new slot board knows which slots the peers hold.
+        using var http = new HttpClient { BaseAddress = new Uri(cluster.HttpUrl + "/") };
+        using (var workers = JsonDocument.Parse(await http.GetStringAsync("api/v1/workers")))
+        {
+            var held = workers.RootElement.GetProperty("workers").EnumerateArray().SelectMany(w => w.GetProperty("slots").EnumerateArray()).Select(s => s.GetProperty("peer").GetString()).OfType<string>().Order(StringComparer.Ordinal).ToList();
+            Assert.Equal([$"pair/{before.Run}/a", $"pair/{before.Run}/b"], held);
+        }
+
+        using (var channel = cluster.Coordinator())
+        {
+            await new CohortService.CohortServiceClient(channel).CancelCohortAsync(new CancelCohortRequest { Cohort = "pair", Reason = "test over" }, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(30)));
+        }
+
+        await cluster.WaitForAsync(request, s => s.State == CohortState.Cancelled && s.Peers.All(p => p.State != PeerState.Active), TimeSpan.FromSeconds(60));
     }
 }

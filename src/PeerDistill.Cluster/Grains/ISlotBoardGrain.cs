@@ -28,7 +28,7 @@ public interface ISlotBoardGrain : IGrainWithStringKey
     Task ReleaseAsync(string peer, string silo);
 
     /// <summary>A worker silo takes its worker id (refused while another live silo holds it); only admitted silos get peers.</summary>
-    Task<WorkerAdmission> JoinAsync(string worker, string silo);
+    Task<WorkerAdmission> JoinAsync(string worker, string silo, IReadOnlyList<SlotHolder>? holding = null);
 
     /// <summary>The worker of <paramref name="silo"/> stops: no new peer is placed on it.</summary>
     Task DrainAsync(string silo);

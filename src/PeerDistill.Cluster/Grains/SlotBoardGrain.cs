@@ -76,12 +76,29 @@ internal sealed partial class SlotBoardGrain(IClusterMembershipService membershi
         return Task.CompletedTask;
     }
 
-    public Task<WorkerAdmission> JoinAsync(string worker, string silo)
+    public Task<WorkerAdmission> JoinAsync(string worker, string silo, IReadOnlyList<SlotHolder>? holding = null)
     {
         var admission = _roster.Join(worker, silo, IsMember);
         if (admission.Admitted)
         {
             LogJoined(logger, worker, silo);
+
+            // A worker that joins a new board (its coordinator was restarted while its peers trained on)
+            // says which of its slots are taken, so that no other peer is placed in them.
+            var slots = membership.CurrentSnapshot.Members.Values
+                .Where(m => m.SiloAddress.ToParsableString() == silo)
+                .Select(m => SiloRoles.OfferOf(m.SiloAddress, m.Name, metadata.GetSiloMetadata(m.SiloAddress)?.Metadata))
+                .OfType<SiloOffer>()
+                .SelectMany(o => o.Slots)
+                .ToDictionary(s => s.Index);
+            foreach (var holder in holding ?? [])
+            {
+                if (slots.TryGetValue(holder.Slot, out var slot))
+                {
+                    _held[holder.Peer] = new Held(new SlotReservation(holder.Peer, silo, worker, slot), time.GetUtcNow(), Confirmed: holder.Started);
+                    LogReserved(logger, holder.Peer, worker, slot.Index, slot.Device);
+                }
+            }
         }
         else
         {

@@ -4,6 +4,7 @@ using Grpc.Net.Client;
 using Microsoft.Extensions.Logging;
 using PeerDistill.Cluster.Cohorts;
 using PeerDistill.Cluster.Exchange;
+using PeerDistill.Cluster.Grains;
 using PeerDistill.Cluster.Transport;
 using PeerDistill.Cluster.Placement;
 using PeerDistill.Core.Storage;
@@ -203,6 +204,10 @@ public sealed partial class SiloPeerHost : IAsyncDisposable
         // Read after the request: a peer completes at most the step it is in now.
         return running.Select(p => (p.Name, p.Progress.Snapshot(string.Empty).Step)).ToList();
     }
+
+    /// <summary>The slot of every peer training here now, with its grain key (what a new slot board must know of this worker).</summary>
+    public IReadOnlyList<SlotHolder> Holders() =>
+        [.. _runs.Values.SelectMany(r => r.Peers.Where(p => !p.HasEnded).Select(p => new SlotHolder(p.Slot, GrainKeys.Peer(r.Spec.Cohort, r.Run, p.Name), Started: true)))];
 
     /// <summary>Waits (at most <paramref name="timeout"/>) until every hosted peer's thread has ended; false on timeout.</summary>
     public async Task<bool> WaitForPeersAsync(TimeSpan timeout)
