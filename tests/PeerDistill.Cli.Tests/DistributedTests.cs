@@ -72,6 +72,10 @@ public sealed partial class DistributedTests(ITestOutputHelper output)
         // (the peers ahead wait for the re-activated one: it catches up well within the step timeout).
         var summary = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(Directory.GetDirectories(Path.Combine(dir.Path, "runs", "trio")).Single(), "summary.json"))).RootElement;
         Assert.Contains(summary.GetProperty("interruptions").EnumerateArray(), e => e.GetProperty("kind").GetString() == "worker-lost");
+
+        // The one summary schema: the keys an embedded run's summary has too.
+        Assert.Equal(("peerdistill.summary/1", "distributed", "completed"), (summary.GetProperty("schema").GetString(), summary.GetProperty("mode").GetString(), summary.GetProperty("state").GetString()));
+        Assert.All(summary.GetProperty("peers").EnumerateArray(), p => Assert.Equal(JsonValueKind.Number, p.GetProperty("test_accuracy").ValueKind));
         var embedded = CliProcess.RunIn(dir.Path, "run", spec, "--output", Path.Combine(dir.Path, "embedded"));
         Assert.True(embedded.ExitCode == 0, embedded.Stderr);
         var reference = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(dir.Path, "embedded", "summary.json"))).RootElement;

@@ -5,7 +5,8 @@ using System.Text.Json.Serialization;
 namespace PeerDistill.Cluster.Cohorts;
 
 /// <summary>
-/// summary.json of a distributed run: the run's end state, each peer's last report, and the
+/// summary.json of a distributed run (<see cref="Core.Runner.SummarySchema"/>: the keys every summary
+/// has, and what only a distributed run knows): the run's end state, each peer's last report, and the
 /// interruptions (workers lost, peers interrupted and reactivated). Ensemble accuracy needs every
 /// peer's predictions at once, which the cohort never sees; it is left out.
 /// </summary>
@@ -21,6 +22,8 @@ public static partial class SummaryFile
         var created = DateTimeOffset.FromUnixTimeMilliseconds(run.CreatedUnixMillis);
         var finished = run.FinishedUnixMillis is { } f ? DateTimeOffset.FromUnixTimeMilliseconds(f) : created;
         var document = new Document(
+            Core.Runner.SummarySchema.Version,
+            Core.Runner.SummarySchema.Distributed,
             run.Cohort,
             run.Run,
             States.Name(run.State),
@@ -41,6 +44,8 @@ public static partial class SummaryFile
     }
 
     private sealed record Document(
+        string Schema,
+        string Mode,
         string Cohort,
         string Run,
         string State,
@@ -53,7 +58,7 @@ public static partial class SummaryFile
         IReadOnlyList<PeerEntry> Peers,
         IReadOnlyList<InterruptionEntry> Interruptions);
 
-    private sealed record PeerEntry(string Peer, string Model, string State, long Steps, long TotalSteps, double? Accuracy, double? LastLoss, string? Worker, ulong Generation, string Message);
+    private sealed record PeerEntry(string Peer, string Model, string State, long Steps, long TotalSteps, double? TestAccuracy, double? LastLoss, string? Worker, ulong Generation, string Message);
 
     private sealed record InterruptionEntry(string At, string Kind, string Peer, string Message);
 

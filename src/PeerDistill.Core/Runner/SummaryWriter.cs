@@ -6,14 +6,36 @@ using PeerDistill.Core.Spec;
 namespace PeerDistill.Core.Runner;
 
 // Objects are added as JsonNode (JsonArray.Add(JsonNode)): the generic Add<T> is not trim-safe.
-/// <summary>Writes summary.json: per-peer results of each run, the gains over the baseline, the ensembles.</summary>
+/// <summary>Writes summary.json (<see cref="SummarySchema"/>): per-peer results of each run, the gains over the baseline, the ensembles.</summary>
 public static class SummaryWriter
 {
     public static void Write(string path, CohortSpec spec, ExperimentResult result, CohortData data)
     {
+        var distilled = result.Distilled.Peers;
+        var state = distilled.Any(p => p.Status == PeerStatus.Interrupted) ? "interrupted"
+            : distilled.Count > 0 && distilled.All(p => p.Status == PeerStatus.Failed) ? "failed"
+            : "completed";
+        var peers = new JsonArray();
+        foreach (var p in distilled)
+        {
+            peers.Add((JsonNode)new JsonObject
+            {
+                ["peer"] = p.Peer,
+                ["model"] = p.Model,
+                ["state"] = p.Status.ToString().ToLowerInvariant(),
+                ["steps"] = p.StepsCompleted,
+                ["test_accuracy"] = p.TestAccuracy,
+                ["message"] = p.Message,
+            });
+        }
+
         var root = new JsonObject
         {
+            ["schema"] = SummarySchema.Version,
+            ["mode"] = SummarySchema.Embedded,
             ["cohort"] = spec.Cohort,
+            ["run"] = result.Distilled.Run,
+            ["state"] = state,
             ["spec"] = spec.SourcePath,
             ["strategy"] = result.Distilled.Strategy,
             ["dataset"] = data.Train.Name,
@@ -25,6 +47,7 @@ public static class SummaryWriter
             ["wall_seconds"] = Math.Round(result.WallSeconds, 2),
             ["interrupted"] = result.Interrupted,
             ["finished_at"] = DateTimeOffset.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+            ["peers"] = peers,
             ["runs"] = new JsonObject(),
         };
         if (data.Federation is { } federation)

@@ -32,6 +32,7 @@ public sealed class SummaryFileTests : IDisposable
         var root = summary.RootElement;
         Assert.Equal(("trio", "trio-20250102-030405", "completed", "dml"), (root.GetProperty("cohort").GetString(), root.GetProperty("run").GetString(), root.GetProperty("state").GetString(), root.GetProperty("strategy").GetString()));
         Assert.Equal(7.0, root.GetProperty("wall_seconds").GetDouble());
+        Assert.Equal(("peerdistill.summary/1", "distributed"), (root.GetProperty("schema").GetString(), root.GetProperty("mode").GetString()));
         Assert.Equal("2025-01-02T03:04:05.0000000+00:00", root.GetProperty("created_at").GetString());
         Assert.Equal(output, root.GetProperty("output_dir").GetString());
         Assert.False(root.TryGetProperty("ensemble_accuracy", out _));
@@ -42,7 +43,7 @@ public sealed class SummaryFileTests : IDisposable
             first.GetProperty("model").GetString(),
             first.GetProperty("state").GetString(),
             first.GetProperty("steps").GetInt64(),
-            first.GetProperty("accuracy").GetDouble(),
+            first.GetProperty("test_accuracy").GetDouble(),
             first.GetProperty("worker").GetString(),
             first.GetProperty("generation").GetUInt64()));
         Assert.True(first.TryGetProperty("message", out _));

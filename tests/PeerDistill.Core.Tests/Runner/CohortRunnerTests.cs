@@ -107,7 +107,17 @@ public class CohortRunnerTests
         var result = CohortExperiment.Run(TestSpecs.Synthetic(dir.Path, epochs: 1), new ExperimentOptions { Baseline = true }, new RecordingObserver(), new StopControl());
         using var summary = JsonDocument.Parse(File.ReadAllText(result.SummaryPath));
         var root = summary.RootElement;
-        foreach (var field in new[] { "cohort", "strategy", "dataset", "train_images", "test_images", "epochs", "steps", "batch_size", "wall_seconds", "interrupted", "runs", "comparison", "ensemble" })
+        Assert.Equal(SummarySchema.Version, root.GetProperty("schema").GetString());
+        Assert.Equal(SummarySchema.Embedded, root.GetProperty("mode").GetString());
+        foreach (var peer in root.GetProperty("peers").EnumerateArray())
+        {
+            foreach (var field in new[] { "peer", "model", "state", "steps", "test_accuracy", "message" })
+            {
+                Assert.True(peer.TryGetProperty(field, out _), $"summary.json's peers lack '{field}'");
+            }
+        }
+
+        foreach (var field in new[] { "cohort", "run", "state", "strategy", "finished_at", "wall_seconds", "peers", "dataset", "train_images", "test_images", "epochs", "steps", "batch_size", "interrupted", "runs", "comparison", "ensemble" })
         {
             Assert.True(root.TryGetProperty(field, out _), $"summary.json lacks '{field}'");
         }
