@@ -341,11 +341,15 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
         return new RunList(page, null);
     }
 
-    /// <summary>The status of one run now and again every time it changes, until the status that reports its end.</summary>
-    public async IAsyncEnumerable<RunView> WatchAsync(string cohort, string run, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>
+    /// The status of one run now and again every time it changes, until the status that reports its
+    /// end. With <paramref name="afterVersion"/> (a watch resumed after a disconnect), statuses of that
+    /// version or older are not sent again, except the final one of a run that has ended.
+    /// </summary>
+    public async IAsyncEnumerable<RunView> WatchAsync(string cohort, string run, long? afterVersion, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var entry = await ResolveAsync("WatchCohort", cohort, run).ConfigureAwait(false);
-        long? last = null;
+        long? last = afterVersion;
         while (!cancellationToken.IsCancellationRequested)
         {
             RunView status;
@@ -360,9 +364,14 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
                 continue;
             }
 
-            if (status.Version != last)
+            if (status.Version != last && (afterVersion is null || status.Version > afterVersion || status.IsFinished))
             {
                 last = status.Version;
+                yield return status;
+            }
+            else if (status.IsFinished && afterVersion is not null && last == afterVersion)
+            {
+                // Resumed after the final status: it is sent once more, so the client hears the end.
                 yield return status;
             }
 

@@ -46,7 +46,7 @@ public sealed class CohortGrpcService(CohortApi api) : CohortService.CohortServi
     {
         try
         {
-            await foreach (var status in api.WatchAsync(request.Cohort, request.Run, context.CancellationToken).ConfigureAwait(false))
+            await foreach (var status in api.WatchAsync(request.Cohort, request.Run, request.HasAfterVersion ? request.AfterVersion : null, context.CancellationToken).ConfigureAwait(false))
             {
                 await responseStream.WriteAsync(ToStatus(status), context.CancellationToken).ConfigureAwait(false);
             }

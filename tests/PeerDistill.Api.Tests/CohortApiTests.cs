@@ -168,7 +168,7 @@ public sealed class CohortApiTests : IDisposable
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         var seen = new List<RunState>();
 
-        await foreach (var status in Api.WatchAsync("trio", "", timeout.Token))
+        await foreach (var status in Api.WatchAsync("trio", "", null, timeout.Token))
         {
             seen.Add(status.State);
             if (seen.Count == 1)
@@ -236,5 +236,33 @@ public sealed class CohortApiTests : IDisposable
 
         Assert.Equal(ApiError.StaleVersion, stale.Error);
         Assert.Equal(RunState.Cancelled, cancelled.State);
+    }
+
+    [Fact]
+    public async Task Watch_ResumedAfterAVersion_SendsOnlyNewerStates_AndTheEndOnce()
+    {
+        await Api.SubmitAsync(TestSpecs.Trio, "yaml", null, CancellationToken.None);
+        var pending = await Api.GetAsync("GetCohort", "trio", "", CancellationToken.None);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var resumed = new List<RunView>();
+        var watching = Task.Run(async () =>
+        {
+            await foreach (var status in Api.WatchAsync("trio", "", pending.Version, timeout.Token))
+            {
+                resumed.Add(status);
+            }
+        });
+
+        await Api.CancelAsync("trio", "", "enough", null, CancellationToken.None);
+        await watching;
+        var ended = await Api.GetAsync("GetCohort", "trio", "", CancellationToken.None);
+        var again = new List<RunView>();
+        await foreach (var status in Api.WatchAsync("trio", "", ended.Version, timeout.Token))
+        {
+            again.Add(status);
+        }
+
+        Assert.Equal([RunState.Cancelled], resumed.Select(r => r.State)); // the pending state it had seen is not sent again
+        Assert.Equal([ended.Version], again.Select(r => r.Version)); // after the end: the end, once
     }
 }

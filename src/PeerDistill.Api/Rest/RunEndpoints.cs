@@ -287,13 +287,8 @@ internal static class RunEndpoints
 
     private static async IAsyncEnumerable<SseItem<string>> Events(CohortApi api, RunView first, long? after, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await foreach (var view in api.WatchAsync(first.Cohort, first.Run, cancellationToken).ConfigureAwait(false))
+        await foreach (var view in api.WatchAsync(first.Cohort, first.Run, after, cancellationToken).ConfigureAwait(false))
         {
-            if (after is { } seen && view.Version <= seen && !view.IsFinished)
-            {
-                continue;
-            }
-
             yield return new SseItem<string>(JsonSerializer.Serialize(RestResources.From(view), RestJsonContext.Default.RunResource), "run")
             {
                 EventId = view.Version.ToString(CultureInfo.InvariantCulture),
