@@ -14,7 +14,9 @@ namespace PeerDistill.Bench;
 /// `bench api`: the REST API under load while a cohort trains. A coordinator and two workers in this
 /// process (one CPU slot each) train a pair of small mlp peers; in alternating windows of equal length
 /// the API is idle, or Debian's `wrk` (a bounded number of connections, for a bounded time) loads
-/// get-run or list-runs. Reports requests/s with p50/p99 latency, the training's steps/s in each
+/// get-run or list-runs: as fast as it answers (saturating), and paced (each connection waits between
+/// requests, wrk's Lua delay(): the load of dashboards and scripts polling). Reports requests/s with
+/// p50/p99 latency, the training's steps/s in each
 /// window and the ratio to the idle windows beside it (the step's slowdown under that load), and the
 /// metrics history rows/s the coordinator wrote meanwhile. Ratios come from windows of one run.
 /// </summary>
@@ -31,8 +33,8 @@ internal static partial class ApiBenchmark
         data:
           dataset: synthetic
           batch_size: 32
-          epochs: 2000
-          synthetic: {train_count: 2000, test_count: 200, noise: 0.5}
+          epochs: 10000
+          synthetic: {train_count: 8000, test_count: 200, noise: 0.5}
         evaluation: {at_epoch_end: false}
         checkpoints: {every_steps: 1000000, keep_last: 1}
         exchange: {step_timeout_seconds: 600}
@@ -44,8 +46,9 @@ internal static partial class ApiBenchmark
     {
         var a = new BenchArgs(args);
         var rounds = a.Int("rounds", 3);
-        var seconds = a.Int("seconds", 15);
+        var seconds = a.Int("seconds", 10);
         var connections = a.Int("connections", 8);
+        var pacedRate = a.Int("paced-rate", 100);
         var report = a.String("report", Path.Combine(EngineBenchmark.FindRepoRoot(), "bench", "reports", "api.json"));
         if (!File.Exists(Wrk))
         {
@@ -54,8 +57,11 @@ internal static partial class ApiBenchmark
         }
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"api benchmark: coordinator + 2 workers in this process (1 cpu slot each), a dml pair of mlp peers training; {rounds} rounds of {seconds} s windows: idle, wrk on get-run, idle, wrk on list-runs (wrk -t1 -c{connections}); {Environment.ProcessorCount} cores"));
+            $"api benchmark: coordinator + 2 workers in this process (1 cpu slot each), a dml pair of mlp peers training; {rounds} rounds of {seconds} s windows, each load between idle ones: get-run and list-runs saturating (wrk -t1 -c{connections}) and paced (~{pacedRate} requests/s); {Environment.ProcessorCount} cores"));
         var root = Directory.CreateTempSubdirectory("peerdistill-bench-api-");
+        // Paced: 4 connections, each waiting between requests so that together they send about pacedRate/s.
+        var pace = Path.Combine(root.FullName, "paced.lua");
+        await File.WriteAllTextAsync(pace, string.Create(CultureInfo.InvariantCulture, $"function delay()\n  return {4000.0 / pacedRate:F1}\nend\n"));
         CoordinatorNode? coordinator = null;
         var workers = new List<Cluster.Hosting.WorkerNode>();
         try
@@ -80,14 +86,14 @@ internal static partial class ApiBenchmark
             var clock = Stopwatch.StartNew();
             for (var round = 1; round <= rounds; round++)
             {
-                foreach (var (name, url) in new (string, string?)[] { ("idle", null), ("get-run", getRun), ("idle", null), ("list-runs", listRuns) })
+                foreach (var (name, url, paced) in new (string, string?, bool)[] { ("idle", null, false), ("get-run", getRun, false), ("idle", null, false), ("list-runs", listRuns, false), ("idle", null, false), ("get-run-paced", getRun, true), ("idle", null, false), ("list-runs-paced", listRuns, true) })
                 {
-                    var window = await MeasureAsync(name, url, metrics, seconds, connections);
+                    var window = await MeasureAsync(name, url, metrics, seconds, paced ? 4 : connections, paced ? pace : null);
                     windows.Add(window);
-                    var line = string.Create(CultureInfo.InvariantCulture, $"  round {round} {name,-9} steps/s {window.StepsPerSecond,7:F1}");
+                    var line = string.Create(CultureInfo.InvariantCulture, $"  round {round} {name,-15} steps/s {window.StepsPerSecond,7:F1}");
                     if (window.Load is { } l)
                     {
-                        line += string.Create(CultureInfo.InvariantCulture, $"   requests/s {l.RequestsPerSecond,8:F0}  p50 {l.P50Ms,6:F2} ms  p99 {l.P99Ms,7:F2} ms  errors {l.Errors}");
+                        line += string.Create(CultureInfo.InvariantCulture, $"  requests/s {l.RequestsPerSecond,8:F0}  p50 {l.P50Ms,6:F2} ms  p99 {l.P99Ms,7:F2} ms  errors {l.Errors}");
                     }
 
                     Console.WriteLine(line);
@@ -95,6 +101,13 @@ internal static partial class ApiBenchmark
             }
 
             var rowsPerSecond = (writer.Written - writtenBefore) / clock.Elapsed.TotalSeconds;
+            var still = await api.GetAsync("bench", run.Cohort, run.Run, CancellationToken.None);
+            if (still.State != RunState.Running)
+            {
+                Console.Error.WriteLine($"the cohort is {still.State} at the end of the measurement: the windows are not comparable (give it more epochs)");
+                return 1;
+            }
+
             await api.CancelAsync(run.Cohort, run.Run, "benchmark over", null, CancellationToken.None);
 
             // Each loaded window against the mean of the idle windows on either side of it.
@@ -122,7 +135,7 @@ internal static partial class ApiBenchmark
 
             Console.WriteLine("summary (median over rounds):");
             var summary = new Dictionary<string, object>();
-            foreach (var name in new[] { "get-run", "list-runs" })
+            foreach (var name in new[] { "get-run", "list-runs", "get-run-paced", "list-runs-paced" })
             {
                 var loaded = windows.Where(w => w.Name == name).ToList();
                 var median = Median(ratios[name]);
@@ -130,7 +143,7 @@ internal static partial class ApiBenchmark
                 var p50 = Median(loaded.Select(w => w.Load!.P50Ms).ToList());
                 var p99 = Median(loaded.Select(w => w.Load!.P99Ms).ToList());
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"  {name,-9} {rps,8:F0} requests/s, p50 {p50:F2} ms, p99 {p99:F2} ms; training steps/s under it {median:F3}x the idle windows beside it (slowdown {(1 - median) * 100:F1}%; target <= 5%)"));
+                    $"  {name,-15} {rps,8:F0} requests/s, p50 {p50:F2} ms, p99 {p99:F2} ms; training steps/s under it {median:F3}x the idle windows beside it (slowdown {(1 - median) * 100:F1}%; target <= 5%)"));
                 summary[name] = new { requests_per_s = rps, p50_ms = p50, p99_ms = p99, step_rate_ratio = median, step_rate_ratios = ratios[name] };
             }
 
@@ -189,7 +202,7 @@ internal static partial class ApiBenchmark
     }
 
     /// <summary>The training's steps/s over one window (step lines the peers wrote), with wrk loading <paramref name="url"/> through it when given.</summary>
-    private static async Task<Window> MeasureAsync(string name, string? url, IReadOnlyList<string> metrics, int seconds, int connections)
+    private static async Task<Window> MeasureAsync(string name, string? url, IReadOnlyList<string> metrics, int seconds, int connections, string? script)
     {
         var before = StepLines(metrics);
         var clock = Stopwatch.StartNew();
@@ -200,7 +213,8 @@ internal static partial class ApiBenchmark
         }
         else
         {
-            var wrk = Process.Start(new ProcessStartInfo(Wrk, ["-t1", $"-c{connections}", $"-d{seconds}s", "--latency", "--timeout", "5s", url]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+            string[] arguments = ["-t1", $"-c{connections}", $"-d{seconds}s", "--latency", "--timeout", "5s", .. script is null ? Array.Empty<string>() : ["-s", script], url];
+            var wrk = Process.Start(new ProcessStartInfo(Wrk, arguments) { RedirectStandardOutput = true, RedirectStandardError = true })!;
             var output = await wrk.StandardOutput.ReadToEndAsync();
             await wrk.WaitForExitAsync();
             load = ParseWrk(output);
