@@ -75,16 +75,5 @@ internal static class BenchHosts
         StartGrpcAsync(s => s.AddPeerExchange(registry, logger), app => app.MapPeerExchange());
 
     /// <summary>Stops and disposes a server of <see cref="StartGrpcAsync"/>.</summary>
-    public static async Task StopAsync(WebApplication app)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-        try
-        {
-            await app.StopAsync(timeout.Token);
-        }
-        finally
-        {
-            await app.DisposeAsync();
-        }
-    }
+    public static Task StopAsync(WebApplication app) => app.StopAndDisposeAsync(TimeSpan.FromSeconds(5));
 }

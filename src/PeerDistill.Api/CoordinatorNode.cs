@@ -52,16 +52,5 @@ public sealed class CoordinatorNode : IAsyncDisposable
         await _app.Services.GetRequiredService<CohortApi>().WakeUnfinishedAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        try
-        {
-            using var timeout = new CancellationTokenSource(ShutdownTimeout);
-            await _app.StopAsync(timeout.Token).ConfigureAwait(false);
-        }
-        finally
-        {
-            await _app.DisposeAsync().ConfigureAwait(false);
-        }
-    }
+    public async ValueTask DisposeAsync() => await _app.StopAndDisposeAsync(ShutdownTimeout).ConfigureAwait(false);
 }

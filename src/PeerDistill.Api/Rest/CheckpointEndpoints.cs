@@ -33,8 +33,8 @@ internal static class CheckpointEndpoints
         return await RestProblems.AnswerAsync(async () =>
         {
             var peer = RestRequests.StringQuery(request, "peer", 256);
-            var checkpoints = await api.ListCheckpointsAsync(cohort, run == "latest" ? string.Empty : run, peer, cancellationToken).ConfigureAwait(false);
-            var view = await api.GetAsync("ListCheckpoints", cohort, run == "latest" ? string.Empty : run, cancellationToken).ConfigureAwait(false);
+            var checkpoints = await api.ListCheckpointsAsync(cohort, RunEndpoints.RunOf(run), peer, cancellationToken).ConfigureAwait(false);
+            var view = await api.GetAsync("ListCheckpoints", cohort, RunEndpoints.RunOf(run), cancellationToken).ConfigureAwait(false);
             var resources = checkpoints.Select(c => new CheckpointResource(c.Peer, c.Step, c.Bytes, c.Written, DownloadPath(view.Cohort, view.Run, c.Peer, c.Step))).ToList();
             return TypedResults.Json(new CheckpointList(view.Cohort, view.Run, resources), RestJsonContext.Default.CheckpointList);
         }).ConfigureAwait(false);
@@ -49,7 +49,7 @@ internal static class CheckpointEndpoints
                 return RestProblems.Problem(StatusCodes.Status404NotFound, "Not found", $"'{RestRequests.Shorten(step)}' is not a step (a whole number)", []);
             }
 
-            var checkpoints = await api.ListCheckpointsAsync(cohort, run == "latest" ? string.Empty : run, peer, cancellationToken).ConfigureAwait(false);
+            var checkpoints = await api.ListCheckpointsAsync(cohort, RunEndpoints.RunOf(run), peer, cancellationToken).ConfigureAwait(false);
             if (checkpoints.FirstOrDefault(c => c.Step == wanted) is not { } checkpoint)
             {
                 return RestProblems.Problem(StatusCodes.Status404NotFound, "Not found", $"peer '{peer}' has no checkpoint of step {wanted} (its steps: {string.Join(", ", checkpoints.Select(c => c.Step))})", []);

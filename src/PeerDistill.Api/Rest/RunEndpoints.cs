@@ -297,7 +297,7 @@ internal static class RunEndpoints
     }
 
     /// <summary>The run segment of a path: <c>latest</c> names the cohort's most recent run.</summary>
-    private static string RunOf(string run) => run == "latest" ? string.Empty : run;
+    internal static string RunOf(string run) => run == "latest" ? string.Empty : run;
 
     private static string Location(string cohort, string run) =>
         $"{Prefix}/runs/{Uri.EscapeDataString(cohort)}/{Uri.EscapeDataString(run)}";

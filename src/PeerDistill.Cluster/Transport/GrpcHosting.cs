@@ -91,6 +91,21 @@ public static class GrpcHosting
         return app;
     }
 
+    /// <summary>Stops a host, waiting at most <paramref name="timeout"/> for its work in flight, and disposes it.</summary>
+    public static async Task StopAndDisposeAsync(this WebApplication app, TimeSpan timeout)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        try
+        {
+            using var limit = new CancellationTokenSource(timeout);
+            await app.StopAsync(limit.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
     /// <summary>
     /// Where a started host's gRPC listener is reached, e.g. <c>http://127.0.0.1:41234</c> (the port
     /// the server picked when the options asked for 0; loopback for a listener on every interface).

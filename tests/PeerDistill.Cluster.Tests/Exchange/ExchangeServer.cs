@@ -31,16 +31,5 @@ internal sealed class ExchangeServer : IAsyncDisposable
         return new ExchangeServer(app);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-        try
-        {
-            await _app.StopAsync(timeout.Token);
-        }
-        finally
-        {
-            await _app.DisposeAsync();
-        }
-    }
+    public async ValueTask DisposeAsync() => await _app.StopAndDisposeAsync(TimeSpan.FromSeconds(5));
 }
