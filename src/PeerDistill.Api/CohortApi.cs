@@ -269,6 +269,33 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
         return views;
     }
 
+    /// <summary>One checkpoint of a run's peer: of <paramref name="step"/>, or its newest when null.</summary>
+    public async Task<CheckpointView> FindCheckpointAsync(string cohort, string run, string peer, long? step, CancellationToken cancellationToken)
+    {
+        const string Operation = "DownloadCheckpoint";
+        if (string.IsNullOrEmpty(peer))
+        {
+            throw new CohortApiException(ApiError.InvalidArgument, $"{Operation}: peer is empty; name the peer whose checkpoint to download");
+        }
+
+        if (step is < 0)
+        {
+            throw new CohortApiException(ApiError.InvalidArgument, $"{Operation}: step {step} is negative");
+        }
+
+        var checkpoints = await ListCheckpointsAsync(cohort, run, peer, cancellationToken).ConfigureAwait(false);
+        var found = step is { } wanted ? checkpoints.FirstOrDefault(c => c.Step == wanted) : checkpoints.MaxBy(c => c.Step);
+        if (found is null)
+        {
+            var held = checkpoints.Count == 0 ? "it has none" : "its steps: " + string.Join(", ", checkpoints.Select(c => c.Step));
+            throw new CohortApiException(ApiError.NotFound, step is null
+                ? $"{Operation}: peer '{peer}' of cohort '{cohort}' has no checkpoint yet"
+                : $"{Operation}: peer '{peer}' of cohort '{cohort}' has no checkpoint of step {step} ({held})");
+        }
+
+        return found;
+    }
+
     /// <summary>The worker silos of the cluster now, by id: their slots and the peer in each.</summary>
     public async Task<IReadOnlyList<WorkerView>> ListWorkersAsync()
     {

@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using Grpc.Core;
 using PeerDistill.Api.Model;
 using PeerDistill.Protocol.V1;
@@ -11,7 +12,7 @@ namespace PeerDistill.Api;
 /// and refusals to status codes (InvalidArgument, NotFound, AlreadyExists, FailedPrecondition, Aborted, Unavailable); nothing
 /// else lives here.
 /// </summary>
-public sealed class CohortGrpcService(CohortApi api) : CohortService.CohortServiceBase
+public sealed class CohortGrpcService(CohortApi api, CheckpointExporter exporter) : CohortService.CohortServiceBase
 {
     public override async Task<SubmitCohortReply> Submit(SubmitCohortRequest request, ServerCallContext context)
     {
@@ -143,6 +144,48 @@ public sealed class CohortGrpcService(CohortApi api) : CohortService.CohortServi
         var checkpoints = await Call(() => api.ListCheckpointsAsync(request.Cohort, request.Run, request.Peer, context.CancellationToken)).ConfigureAwait(false);
         reply.Checkpoints.AddRange(checkpoints.Select(c => new CheckpointInfo { Peer = c.Peer, Step = c.Step, Bytes = c.Bytes, WrittenUnixMillis = c.Written.ToUnixTimeMilliseconds(), Path = c.Path }));
         return reply;
+    }
+
+    /// <summary>The bytes of one chunk of a checkpoint download.</summary>
+    public const int DownloadChunkBytes = 64 * 1024;
+
+    public override async Task DownloadCheckpoint(DownloadCheckpointRequest request, IServerStreamWriter<CheckpointChunk> responseStream, ServerCallContext context)
+    {
+        var torchScript = request.Format switch
+        {
+            CheckpointFormat.Unspecified => false,
+            CheckpointFormat.Torchscript => true,
+            _ => throw new RpcException(new Status(StatusCode.InvalidArgument, $"DownloadCheckpoint: format {(int)request.Format} is not a checkpoint format (CHECKPOINT_FORMAT_UNSPECIFIED for the checkpoint file, CHECKPOINT_FORMAT_TORCHSCRIPT)")),
+        };
+        var checkpoint = await Call(() => api.FindCheckpointAsync(request.Cohort, request.Run, request.Peer, request.HasStep ? request.Step : null, context.CancellationToken)).ConfigureAwait(false);
+        Stream content;
+        try
+        {
+            content = torchScript
+                ? await Call(() => exporter.ExportAsync(checkpoint, context.CancellationToken)).ConfigureAwait(false)
+                : new FileStream(checkpoint.Path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, DownloadChunkBytes, useAsync: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new RpcException(new Status(StatusCode.NotFound, $"DownloadCheckpoint: the checkpoint of peer '{checkpoint.Peer}' at step {checkpoint.Step} is gone (pruned or deleted)"));
+        }
+
+        await using (content.ConfigureAwait(false))
+        {
+            var buffer = new byte[DownloadChunkBytes];
+            var read = await content.ReadAsync(buffer, context.CancellationToken).ConfigureAwait(false);
+            await responseStream.WriteAsync(new CheckpointChunk
+            {
+                Data = ByteString.CopyFrom(buffer, 0, read),
+                Step = checkpoint.Step,
+                FileName = CheckpointExporter.FileName(request.Cohort, checkpoint, torchScript),
+                TotalBytes = content.Length,
+            }, context.CancellationToken).ConfigureAwait(false);
+            while ((read = await content.ReadAsync(buffer, context.CancellationToken).ConfigureAwait(false)) > 0)
+            {
+                await responseStream.WriteAsync(new CheckpointChunk { Data = ByteString.CopyFrom(buffer, 0, read) }, context.CancellationToken).ConfigureAwait(false);
+            }
+        }
     }
 
     public override async Task<ListWorkersReply> ListWorkers(ListWorkersRequest request, ServerCallContext context)

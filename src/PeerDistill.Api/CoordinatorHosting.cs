@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PeerDistill.Api.Rest;
 using PeerDistill.Api.Storage;
@@ -53,6 +54,7 @@ public static class CoordinatorHosting
             Database = options.Database.ForCluster(dataDirectory),
         };
         builder.Services.AddSingleton(Options.Create(options)).AddSingleton(api).AddSingleton<CohortApi>();
+        builder.Services.AddSingleton(sp => new CheckpointExporter(Path.Combine(dataDirectory, "exports"), sp.GetRequiredService<ILogger<CheckpointExporter>>()));
         builder.Services.AddSingleton(_ => StoreDatabase.Create(options.Database, dataDirectory)).AddSingleton<DatabaseMigrator>();
         builder.Services.AddSingleton<IRunStore, RunStore>().AddSingleton<IRunHistory, StoredRunHistory>().AddSingleton(new MetricsWriterOptions()).AddSingleton<MetricsWriter>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<MetricsWriter>()).AddHostedService<MetricsIngest>();

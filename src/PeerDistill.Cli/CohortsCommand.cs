@@ -18,6 +18,9 @@ internal static class CohortsCommand
     /// <summary>How long one call may take (a pause answers once every peer has stopped: up to 30 s).</summary>
     public static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(60);
 
+    /// <summary>How long a download may take (a TorchScript export first rebuilds the model on the coordinator).</summary>
+    public static readonly TimeSpan DownloadTimeout = TimeSpan.FromMinutes(10);
+
     private static readonly JsonFormatter Json = new(JsonFormatter.Settings.Default.WithIndentation().WithFormatDefaultValues(true));
 
     public static Command Create()
@@ -103,17 +106,46 @@ internal static class CohortsCommand
         return command;
     }
 
-    /// <summary>`peerdistill checkpoints COHORT --coordinator URL`: a run's checkpoints, per peer and step.</summary>
+    /// <summary>
+    /// `peerdistill checkpoints COHORT --coordinator URL`: a run's checkpoints, per peer and step; with
+    /// <c>--output</c>, the download of one (the checkpoint file, or with <c>--torchscript</c> the model for PyTorch).
+    /// </summary>
     public static Command Checkpoints()
     {
         var coordinator = CoordinatorOption();
         var json = JsonOption();
         var cohort = new Argument<string>("cohort") { Description = "The cohort's name." };
         var run = new Option<string?>("--run") { Description = "A run of the cohort (default: its latest)." };
-        var peer = new Option<string?>("--peer") { Description = "Only this peer's checkpoints." };
-        var command = new Command("checkpoints", "List a run's checkpoints: per peer, the step each holds, its size and where it is.") { cohort, coordinator, run, peer, json };
+        var peer = new Option<string?>("--peer") { Description = "Only this peer's checkpoints; with --output, the peer whose checkpoint to download." };
+        var step = new Option<long?>("--step") { Description = "With --output: the step of the checkpoint to download (default: the peer's newest)." };
+        var output = new Option<string?>("--output", "-o") { Description = "Download one checkpoint (of --peer) to this file, or into this directory under the name the coordinator gives." };
+        var torchScript = new Option<bool>("--torchscript") { Description = "With --output: download the model alone as TorchScript (evaluation mode, CPU) for torch.jit.load, not the checkpoint file." };
+        var command = new Command("checkpoints", "List a run's checkpoints (per peer, the step each holds, its size and where it is), or download one with --output.") { cohort, coordinator, run, peer, step, output, torchScript, json };
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(output) is null && (result.GetValue(step) is not null || result.GetValue(torchScript)))
+            {
+                result.AddError("--step and --torchscript choose what --output downloads; give --output FILE too");
+            }
+            else if (result.GetValue(output) is not null && string.IsNullOrEmpty(result.GetValue(peer)))
+            {
+                result.AddError("--output downloads one peer's checkpoint: name it with --peer");
+            }
+        });
         command.SetAction(async (parse, cancellation) => await CallAsync("checkpoints", parse.GetValue(coordinator)!, async client =>
         {
+            if (parse.GetValue(output) is { } file)
+            {
+                await DownloadAsync(client, new DownloadCheckpointRequest
+                {
+                    Cohort = parse.GetValue(cohort)!,
+                    Run = parse.GetValue(run) ?? string.Empty,
+                    Peer = parse.GetValue(peer)!,
+                    Format = parse.GetValue(torchScript) ? CheckpointFormat.Torchscript : CheckpointFormat.Unspecified,
+                }, parse.GetValue(step), file, cancellation).ConfigureAwait(false);
+                return;
+            }
+
             var reply = await client.ListCheckpointsAsync(new ListCheckpointsRequest { Cohort = parse.GetValue(cohort)!, Run = parse.GetValue(run) ?? string.Empty, Peer = parse.GetValue(peer) ?? string.Empty }, deadline: DateTime.UtcNow + CallTimeout, cancellationToken: cancellation).ResponseAsync.ConfigureAwait(false);
             if (parse.GetValue(json))
             {
@@ -134,6 +166,59 @@ internal static class CohortsCommand
             }).ToList());
         }).ConfigureAwait(false));
         return command;
+    }
+
+    /// <summary>
+    /// Streams a checkpoint into <paramref name="output"/> (a file, or a directory to put the
+    /// coordinator's file name in): written to a temporary file beside it and renamed once complete,
+    /// so an interrupted download leaves no partial file under the name asked for.
+    /// </summary>
+    private static async Task DownloadAsync(CohortService.CohortServiceClient client, DownloadCheckpointRequest request, long? step, string output, CancellationToken cancellation)
+    {
+        if (step is { } wanted)
+        {
+            request.Step = wanted;
+        }
+
+        using var call = client.DownloadCheckpoint(request, deadline: DateTime.UtcNow + DownloadTimeout, cancellationToken: cancellation);
+        if (!await call.ResponseStream.MoveNext(cancellation).ConfigureAwait(false))
+        {
+            throw new RpcException(new Status(StatusCode.Internal, "the coordinator answered with no data"));
+        }
+
+        var first = call.ResponseStream.Current;
+        var target = Path.GetFullPath(Directory.Exists(output) ? Path.Combine(output, first.FileName) : output);
+        var partial = target + ".part";
+        long written = 0;
+        try
+        {
+            await using (var file = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024, useAsync: true))
+            {
+                await file.WriteAsync(first.Data.Memory, cancellation).ConfigureAwait(false);
+                written += first.Data.Length;
+                while (await call.ResponseStream.MoveNext(cancellation).ConfigureAwait(false))
+                {
+                    await file.WriteAsync(call.ResponseStream.Current.Data.Memory, cancellation).ConfigureAwait(false);
+                    written += call.ResponseStream.Current.Data.Length;
+                }
+            }
+
+            if (written != first.TotalBytes)
+            {
+                throw new RpcException(new Status(StatusCode.DataLoss, $"the download ended after {written} of {first.TotalBytes} bytes"));
+            }
+
+            File.Move(partial, target, overwrite: true);
+        }
+        catch
+        {
+            File.Delete(partial);
+            throw;
+        }
+
+        Console.WriteLine(request.Format == CheckpointFormat.Torchscript
+            ? $"wrote {target}: peer '{request.Peer}' at step {first.Step} as TorchScript ({written} bytes; in PyTorch: torch.jit.load(path))"
+            : $"wrote {target}: the checkpoint of peer '{request.Peer}' at step {first.Step} ({written} bytes)");
     }
 
     private static Option<string> CoordinatorOption() => new("--coordinator") { Description = "The coordinator's gRPC address, e.g. http://127.0.0.1:7070.", Required = true };
@@ -346,6 +431,11 @@ internal static class CohortsCommand
         {
             Console.Error.WriteLine($"{what}: {e.Message}");
             return ExitCodes.InvalidInput;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"{what}: {e.Message}");
+            return ExitCodes.Failed;
         }
         catch (RpcException e)
         {

@@ -15,14 +15,9 @@ internal static class ExportCommand
         {
             try
             {
-                var (model, step) = Checkpoint.LoadModel(parse.GetValue(checkpoint)!);
-                using (model)
-                {
-                    model.Eval();
-                    model.ExportTorchScript(parse.GetValue(output)!);
-                    Console.WriteLine($"wrote {Path.GetFullPath(parse.GetValue(output)!)}: {model.Architecture} after {step} steps (in PyTorch: torch.jit.load(path))");
-                    return ExitCodes.Ok;
-                }
+                var (architecture, step) = Checkpoint.ExportTorchScript(parse.GetValue(checkpoint)!, parse.GetValue(output)!);
+                Console.WriteLine($"wrote {Path.GetFullPath(parse.GetValue(output)!)}: {architecture} after {step} steps (in PyTorch: torch.jit.load(path))");
+                return ExitCodes.Ok;
             }
             catch (TorchException e)
             {

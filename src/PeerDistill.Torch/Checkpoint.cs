@@ -37,6 +37,23 @@ public static class Checkpoint
         return (Model.FromHandle(handle), step);
     }
 
+    /// <summary>
+    /// Writes the model a checkpoint holds, in evaluation mode on the CPU, as a TorchScript file that
+    /// torch.jit.load in PyTorch reads; returns its architecture and the checkpoint's step.
+    /// </summary>
+    public static (string Architecture, long Step) ExportTorchScript(string checkpointPath, string outputPath)
+    {
+        ArgumentNullException.ThrowIfNull(checkpointPath);
+        ArgumentNullException.ThrowIfNull(outputPath);
+        var (model, step) = LoadModel(checkpointPath);
+        using (model)
+        {
+            model.Eval();
+            model.ExportTorchScript(outputPath);
+            return (model.Architecture, step);
+        }
+    }
+
     /// <summary>The metadata string and step stored in a checkpoint.</summary>
     public static (string Metadata, long Step) ReadMetadata(string path)
     {

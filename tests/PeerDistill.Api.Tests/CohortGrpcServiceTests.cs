@@ -13,9 +13,17 @@ public sealed class CohortGrpcServiceTests : IDisposable
     private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("peerdistill-grpc-service-");
     private readonly FakeCluster _cluster = new();
 
-    public void Dispose() => _root.Delete(recursive: true);
+    public void Dispose()
+    {
+        _exporter.Dispose();
+        _root.Delete(recursive: true);
+    }
 
-    private CohortGrpcService Service => new(new CohortApi(_cluster.Grains, new ApiOptions { OutputRoot = _root.FullName }, TimeProvider.System));
+    private readonly CheckpointExporter _exporter;
+
+    public CohortGrpcServiceTests() => _exporter = new CheckpointExporter(Path.Combine(_root.FullName, "exports"), Microsoft.Extensions.Logging.Abstractions.NullLogger<CheckpointExporter>.Instance);
+
+    private CohortGrpcService Service => new(new CohortApi(_cluster.Grains, new ApiOptions { OutputRoot = _root.FullName }, TimeProvider.System), _exporter);
 
     [Fact]
     public async Task Refusals_MappedToStatusCodesWithTheMessage()

@@ -21,9 +21,12 @@ internal static class CheckpointEndpoints
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         runs.MapGet("/{cohort}/{run}/checkpoints/{peer}/{step}", DownloadAsync)
             .WithName("DownloadCheckpoint")
-            .WithSummary("Download one checkpoint (the engine's checkpoint file: model, optimizer and step)")
+            .WithSummary("Download one checkpoint: the engine's checkpoint file (model, optimizer and step), or the model alone as TorchScript for PyTorch")
+            .WithDescription("step: a step the peer holds a checkpoint of, or 'latest' for its newest. Query: format (checkpoint, the default: the .ckpt file the engine restores; torchscript: the model in evaluation mode on the CPU, a .pt file that torch.jit.load reads).")
             .Produces<byte[]>(StatusCodes.Status200OK, "application/octet-stream")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return endpoints;
     }
@@ -40,32 +43,47 @@ internal static class CheckpointEndpoints
         }).ConfigureAwait(false);
     }
 
-    private static async Task<IResult> DownloadAsync(string cohort, string run, string peer, string step, CohortApi api, CancellationToken cancellationToken)
+    private static async Task<IResult> DownloadAsync(string cohort, string run, string peer, string step, HttpRequest request, CohortApi api, CheckpointExporter exporter, CancellationToken cancellationToken)
     {
-        try
+        return await RestProblems.AnswerAsync(async () =>
         {
-            if (!long.TryParse(step, NumberStyles.None, CultureInfo.InvariantCulture, out var wanted))
+            long? wanted = null;
+            if (step != "latest")
             {
-                return RestProblems.Problem(StatusCodes.Status404NotFound, "Not found", $"'{RestRequests.Shorten(step)}' is not a step (a whole number)", []);
+                if (!long.TryParse(step, NumberStyles.None, CultureInfo.InvariantCulture, out var number))
+                {
+                    return RestProblems.Problem(StatusCodes.Status404NotFound, "Not found", $"'{RestRequests.Shorten(step)}' is not a step (a whole number, or 'latest')", []);
+                }
+
+                wanted = number;
             }
 
-            var checkpoints = await api.ListCheckpointsAsync(cohort, RunEndpoints.RunOf(run), peer, cancellationToken).ConfigureAwait(false);
-            if (checkpoints.FirstOrDefault(c => c.Step == wanted) is not { } checkpoint)
+            var format = RestRequests.StringQuery(request, "format", 32) ?? "checkpoint";
+            if (format is not ("checkpoint" or "torchscript"))
             {
-                return RestProblems.Problem(StatusCodes.Status404NotFound, "Not found", $"peer '{peer}' has no checkpoint of step {wanted} (its steps: {string.Join(", ", checkpoints.Select(c => c.Step))})", []);
+                throw new RestProblem(StatusCodes.Status400BadRequest, "Bad query parameter", $"format: '{RestRequests.Shorten(format)}' is not a format; use checkpoint or torchscript")
+                {
+                    Errors = [new FieldProblem("format", "use checkpoint or torchscript", null, null)],
+                };
             }
 
-            var stream = new FileStream(checkpoint.Path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 64 * 1024, useAsync: true);
-            return TypedResults.File(stream, "application/octet-stream", $"{cohort}-{peer}-step-{wanted}.ckpt");
-        }
-        catch (CohortApiException e)
-        {
-            return RestProblems.From(e);
-        }
-        catch (IOException e)
-        {
-            return RestProblems.Problem(StatusCodes.Status404NotFound, "Not found", $"the checkpoint is gone ({e.Message})", []);
-        }
+            var checkpoint = await api.FindCheckpointAsync(cohort, RunEndpoints.RunOf(run), peer, wanted, cancellationToken).ConfigureAwait(false);
+            if (format == "torchscript")
+            {
+                var export = await exporter.ExportAsync(checkpoint, cancellationToken).ConfigureAwait(false);
+                return TypedResults.File(export, "application/octet-stream", CheckpointExporter.FileName(cohort, checkpoint, torchScript: true));
+            }
+
+            try
+            {
+                var stream = new FileStream(checkpoint.Path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 64 * 1024, useAsync: true);
+                return TypedResults.File(stream, "application/octet-stream", CheckpointExporter.FileName(cohort, checkpoint, torchScript: false));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return RestProblems.Problem(StatusCodes.Status404NotFound, "Not found", $"the checkpoint of peer '{peer}' at step {checkpoint.Step} is gone (pruned or deleted)", []);
+            }
+        }).ConfigureAwait(false);
     }
 
     private static string DownloadPath(string cohort, string run, string peer, long step) =>

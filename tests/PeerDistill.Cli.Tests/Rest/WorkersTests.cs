@@ -60,6 +60,40 @@ public sealed class WorkersTests(ITestOutputHelper output)
         Assert.Equal(2, listed.Stdout.Split('\n').Count(l => l.StartsWith("a ", StringComparison.Ordinal) || l.StartsWith("b ", StringComparison.Ordinal)));
         output.WriteLine($"run {stopped.Run}: {checkpoints.Length} checkpoints, {bytes.Length} bytes downloaded");
 
+        // Downloads: 'latest' is the newest step; the TorchScript export (REST and, through gRPC, the
+        // CLI) is the checkpoint's model, answering as the checkpoint does; refusals name the problem.
+        var peerA = checkpoints.Single(c => c.GetProperty("peer").GetString() == "a");
+        var stepA = peerA.GetProperty("step").GetInt64();
+        var checkpointA = await http.GetByteArrayAsync(peerA.GetProperty("download").GetString()!.TrimStart('/'));
+        Assert.Equal(checkpointA, await http.GetByteArrayAsync($"api/v1/runs/pair/{status.Run}/checkpoints/a/latest"));
+        using var script = await http.GetAsync($"api/v1/runs/pair/latest/checkpoints/a/{stepA}?format=torchscript");
+        Assert.Equal(System.Net.HttpStatusCode.OK, script.StatusCode);
+        Assert.Equal($"pair-a-step-{stepA}.pt", script.Content.Headers.ContentDisposition?.FileName);
+        var restExport = Path.Combine(dir.Path, "a-rest.pt");
+        await File.WriteAllBytesAsync(restExport, await script.Content.ReadAsByteArrayAsync());
+        var cliExport = CliProcess.RunIn(dir.Path, "checkpoints", "pair", "--coordinator", cluster.Url, "--peer", "a", "--torchscript", "-o", dir.Path);
+        Assert.True(cliExport.ExitCode == 0, cliExport.Stderr);
+        var cliCheckpoint = CliProcess.RunIn(dir.Path, "checkpoints", "pair", "--coordinator", cluster.Url, "--peer", "a", "--step", stepA.ToString(System.Globalization.CultureInfo.InvariantCulture), "-o", "a.ckpt");
+        Assert.True(cliCheckpoint.ExitCode == 0, cliCheckpoint.Stderr);
+        Assert.Equal(checkpointA, await File.ReadAllBytesAsync(Path.Combine(dir.Path, "a.ckpt")));
+        var (fromCheckpoint, fromRest, fromCli) = (Logits(Torch.Checkpoint.LoadModel(Path.Combine(dir.Path, "a.ckpt")).Model), Logits(Torch.Model.LoadTorchScript(restExport)), Logits(Torch.Model.LoadTorchScript(Path.Combine(dir.Path, $"pair-a-step-{stepA}.pt"))));
+        Assert.Equal(fromCheckpoint, fromRest);
+        Assert.Equal(fromCheckpoint, fromCli);
+        Assert.Equal(20, fromCheckpoint.Length);
+        Assert.Empty(Directory.GetFiles(Path.Combine(dir.Path, "data", "exports")));
+
+        using var badFormat = await http.GetAsync($"api/v1/runs/pair/{status.Run}/checkpoints/a/{stepA}?format=onnx");
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, badFormat.StatusCode);
+        Assert.Contains("format", await badFormat.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        using var noPeer = await http.GetAsync($"api/v1/runs/pair/{status.Run}/checkpoints/zed/latest");
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, noPeer.StatusCode);
+        var cliMissing = CliProcess.RunIn(dir.Path, "checkpoints", "pair", "--coordinator", cluster.Url, "--peer", "a", "--step", "999999", "-o", "gone.ckpt");
+        Assert.Equal((2, false), (cliMissing.ExitCode, File.Exists(Path.Combine(dir.Path, "gone.ckpt"))));
+        Assert.Contains("no checkpoint of step 999999", cliMissing.Stderr, StringComparison.Ordinal);
+        var cliNoPeer = CliProcess.RunIn(dir.Path, "checkpoints", "pair", "--coordinator", cluster.Url, "-o", "x.ckpt");
+        Assert.NotEqual(0, cliNoPeer.ExitCode);
+        Assert.Contains("--peer", cliNoPeer.Stderr, StringComparison.Ordinal);
+
         // The metrics history over gRPC, from the CLI: the steps the files hold (once copied, within a
         // second or two), thinned to at most the points asked for, from the first.
         var all = 0;
@@ -79,5 +113,17 @@ public sealed class WorkersTests(ITestOutputHelper output)
         var rows = CliProcess.RunIn(dir.Path, "metrics", "pair", "--coordinator", cluster.Url, "--max-points", "3");
         Assert.True(rows.ExitCode == 0, rows.Stderr);
         Assert.StartsWith("PEER", rows.Stdout, StringComparison.Ordinal);
+    }
+
+    /// <summary>The model's logits for two fixed inputs (1x28x28), in evaluation mode; disposes the model.</summary>
+    private static float[] Logits(Torch.Model model)
+    {
+        using (model)
+        {
+            model.Eval();
+            using var input = Torch.Tensor.Randn(7, 2, 1, 28, 28);
+            using var logits = model.Predict(input);
+            return logits.ToFloatArray();
+        }
     }
 }
