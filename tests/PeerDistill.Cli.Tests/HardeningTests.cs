@@ -191,38 +191,9 @@ public sealed class HardeningTests(ITestOutputHelper output)
 
         await cluster.WaitForAsync(request, s => s.State == CohortState.Cancelled && s.Peers.All(p => p.State != PeerState.Active), TimeSpan.FromSeconds(60));
 
-        // Every step is in the metrics once: none twice across the restart, none missing.
-        foreach (var peer in new[] { "a", "b" })
-        {
-            var steps = File.ReadLines(Path.Combine(runDir, $"metrics.{peer}.jsonl"))
-                .Select(l => JsonDocument.Parse(l).RootElement)
-                .Where(e => e.GetProperty("type").GetString() == "step")
-                .Select(e => e.GetProperty("step").GetInt64())
-                .ToList();
-            Assert.Equal(steps.Count, steps.Distinct().Count());
-            Assert.Equal(Enumerable.Range(0, steps.Count).Select(i => (long)i), steps.Order());
-            Assert.True(steps.Count > stoppedAt[peer] + 30);
-
-            // The database's metrics history (copied from the files by the coordinators before and
-            // after the restart) holds the same steps: none twice, none missing.
-            using var http = new HttpClient { BaseAddress = new Uri(cluster.HttpUrl + "/") };
-            var deadline = DateTime.UtcNow.AddSeconds(60);
-            List<long> history;
-            do
-            {
-                using var document = JsonDocument.Parse(await http.GetStringAsync($"api/v1/runs/pair/{before.Run}/metrics?peer={peer}"));
-                history = document.RootElement.GetProperty("points").EnumerateArray().Where(p => p.GetProperty("loss").ValueKind == JsonValueKind.Number).Select(p => p.GetProperty("step").GetInt64()).ToList();
-                if (history.Count >= steps.Count || DateTime.UtcNow > deadline)
-                {
-                    break;
-                }
-
-                await Task.Delay(500);
-            }
-            while (true);
-
-            Assert.Equal(steps.Order(), history);
-        }
+        // Every step is in the metrics once (none twice across the restart, none missing), in the
+        // files and in the database's history; the database's tables hold the run as it ended.
+        await AssertRecordedAsync(cluster, runDir, before.Run, () => ServiceTables.ReadSqliteAsync(Path.Combine(dir.Path, "data"), "pair", before.Run), generation: 2, minSteps: stoppedAt.ToDictionary(s => s.Key, s => s.Value + 30));
     }
 
     [PostgresFact]
@@ -275,5 +246,56 @@ public sealed class HardeningTests(ITestOutputHelper output)
         }
 
         await cluster.WaitForAsync(request, s => s.State == CohortState.Cancelled && s.Peers.All(p => p.State != PeerState.Active), TimeSpan.FromSeconds(60));
+        await AssertRecordedAsync(cluster, Path.Combine(cluster.Runs, "pair", before.Run), before.Run, () => ServiceTables.ReadPostgresAsync(database, "pair", before.Run), generation: 1, minSteps: after.Peers.ToDictionary(p => p.Peer, p => p.Step));
+    }
+
+    /// <summary>
+    /// After a run that went through a coordinator restart was cancelled: each peer's steps are in
+    /// its metrics file once each from 0 (at least <paramref name="minSteps"/>), the metrics history
+    /// (over REST and in the table) holds the same steps, and the database's tables hold the run as it
+    /// ended: its state and spec, its peers at <paramref name="generation"/>, each event once (ids 1..n,
+    /// 'submitted' once although two coordinators projected it), and the checkpoint files indexed.
+    /// </summary>
+    private static async Task AssertRecordedAsync(Cluster cluster, string runDir, string run, Func<Task<ServiceTables>> read, long generation, IReadOnlyDictionary<string, long> minSteps)
+    {
+        var steps = new Dictionary<string, List<long>>();
+        foreach (var peer in new[] { "a", "b" })
+        {
+            steps[peer] = File.ReadLines(Path.Combine(runDir, $"metrics.{peer}.jsonl"))
+                .Select(l => JsonDocument.Parse(l).RootElement)
+                .Where(e => e.GetProperty("type").GetString() == "step")
+                .Select(e => e.GetProperty("step").GetInt64())
+                .ToList();
+            Assert.Equal(steps[peer].Count, steps[peer].Distinct().Count());
+            Assert.Equal(Enumerable.Range(0, steps[peer].Count).Select(i => (long)i), steps[peer].Order());
+            Assert.True(steps[peer].Count > minSteps[peer], $"'{peer}' recorded {steps[peer].Count} steps, expected more than {minSteps[peer]}");
+        }
+
+        var checkpointFiles = Directory.GetFiles(Path.Combine(runDir, "checkpoints", run), "step-*.ckpt", SearchOption.AllDirectories)
+            .Select(f => (Peer: Path.GetFileName(Path.GetDirectoryName(f))!, Step: long.Parse(Path.GetFileNameWithoutExtension(f)[5..], CultureInfo.InvariantCulture)))
+            .OrderBy(c => c.Peer, StringComparer.Ordinal).ThenBy(c => c.Step).ToList();
+        var tables = await ServiceTables.WaitAsync(read, t =>
+            t.State == "cancelled" && t.Peers.All(p => p.State != "active")
+            && steps.All(s => t.MetricSteps.TryGetValue(s.Key, out var h) && h.Count >= s.Value.Count)
+            && t.Checkpoints.Select(c => (c.Peer, c.Step)).SequenceEqual(checkpointFiles), TimeSpan.FromSeconds(60));
+
+        using var http = new HttpClient { BaseAddress = new Uri(cluster.HttpUrl + "/") };
+        foreach (var (peer, fileSteps) in steps)
+        {
+            using var document = JsonDocument.Parse(await http.GetStringAsync($"api/v1/runs/pair/{run}/metrics?peer={peer}"));
+            var history = document.RootElement.GetProperty("points").EnumerateArray().Where(p => p.GetProperty("loss").ValueKind == JsonValueKind.Number).Select(p => p.GetProperty("step").GetInt64()).ToList();
+            Assert.Equal(fileSteps.Order(), history);
+            Assert.Equal(fileSteps.Order(), tables.MetricSteps[peer]);
+        }
+
+        Assert.Equal("cancelled", tables.State);
+        Assert.Contains("cohort: pair", tables.SpecText, StringComparison.Ordinal);
+        Assert.Equal(["a", "b"], tables.Peers.Select(p => p.Peer));
+        Assert.All(tables.Peers, p => Assert.Equal(generation, p.Generation));
+        Assert.Equal(Enumerable.Range(1, tables.Events.Count).Select(i => (long)i), tables.Events.Select(e => e.Id));
+        Assert.Single(tables.Events, e => e.Kind == "submitted");
+        Assert.Equal(generation == 1 ? 0 : 2, tables.Events.Count(e => e.Kind == "reactivated"));
+        Assert.Equal(checkpointFiles, tables.Checkpoints.Select(c => (c.Peer, c.Step)));
+        Assert.NotEmpty(checkpointFiles);
     }
 }

@@ -22,6 +22,12 @@ public sealed record RunView(
     /// <summary>Where the run writes its outputs (summary, metrics files, checkpoints); empty before it was started.</summary>
     public string OutputDirectory { get; init; } = string.Empty;
 
+    /// <summary>The spec as submitted; empty for a run whose record is gone.</summary>
+    public string SpecText { get; init; } = string.Empty;
+
+    /// <summary>The spec's format (<c>yaml</c> or <c>json</c>).</summary>
+    public string SpecFormat { get; init; } = "yaml";
+
     /// <summary>The step every peer stops at (and resumes from) while the run is paused; null otherwise.</summary>
     public long? PausedAtStep { get; init; }
 

@@ -51,6 +51,9 @@ internal interface IRunStore
     /// <exception cref="RunNotFoundException">No such run.</exception>
     Task AddCheckpointAsync(RunKey run, CheckpointRow checkpoint, CancellationToken cancellationToken = default);
 
+    /// <summary>Removes checkpoints from the index (files pruned or deleted); missing rows are ignored.</summary>
+    Task RemoveCheckpointsAsync(RunKey run, IReadOnlyList<(string Peer, long Step)> checkpoints, CancellationToken cancellationToken = default);
+
     /// <summary>The run's checkpoints (of one peer when given), by peer then step.</summary>
     Task<IReadOnlyList<CheckpointRow>> ListCheckpointsAsync(RunKey run, string? peer = null, CancellationToken cancellationToken = default);
 

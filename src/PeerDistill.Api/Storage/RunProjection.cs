@@ -8,23 +8,26 @@ using PeerDistill.Api.Model;
 namespace PeerDistill.Api.Storage;
 
 /// <summary>
-/// Copies what the peers write to their metrics files (<c>metrics.&lt;peer&gt;.jsonl</c> in the run's
-/// output directory, on the storage every silo shares) into the database's metrics history, every
-/// <see cref="Interval"/>, through the <see cref="MetricsWriter"/> (batched, off every step's path: a
-/// slow database costs the history rows, counted, never a step). The files stay the record: after a
-/// restart they are read again from the start, and a row the database holds already is not written
-/// twice; a file a re-activated peer rewrote (shorter than what was read) is read again too.
+/// Keeps the database's service tables in step with the cluster, every <see cref="Interval"/>: for
+/// each run its row (state, spec, when it ended), its peers (state, placement, generation, step, loss,
+/// accuracy), its events, its live changes, the index of its peers' checkpoint files, and its metrics
+/// history (the new lines of <c>metrics.&lt;peer&gt;.jsonl</c> in its output directory, through the
+/// <see cref="MetricsWriter"/>: batched, off every step's path, so a slow database costs history rows,
+/// counted, never a step). The cohort grains (their state in the same database) stay the source of
+/// truth and the metrics files stay the record: after a restart everything is read again, a row the
+/// database holds already is not written twice, and a file a re-activated peer rewrote (shorter than
+/// what was read) is read again too. A run that has ended is projected once more, then left.
 /// </summary>
-internal sealed partial class MetricsIngest(CohortApi api, IRunStore store, MetricsWriter writer, IHostApplicationLifetime lifetime, TimeProvider time, ILogger<MetricsIngest> logger) : BackgroundService
+internal sealed partial class RunProjection(CohortApi api, IRunStore store, MetricsWriter writer, IHostApplicationLifetime lifetime, TimeProvider time, ILogger<RunProjection> logger) : BackgroundService
 {
-    /// <summary>How often the files are looked at.</summary>
+    /// <summary>How often the runs are looked at.</summary>
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
 
     /// <summary>The longest line read as a metrics record (longer ones are skipped).</summary>
     public const int MaxLineBytes = 64 * 1024;
 
     private readonly Dictionary<string, (long Offset, byte[] LastLine)> _offsets = new(StringComparer.Ordinal);
-    private readonly HashSet<RunKey> _known = [];
+    private readonly Dictionary<RunKey, Projected> _projected = [];
     private readonly HashSet<RunKey> _done = [];
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -51,7 +54,7 @@ internal sealed partial class MetricsIngest(CohortApi api, IRunStore store, Metr
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
     }
 
-    /// <summary>One pass over every run not read to its end: new lines of its metrics files into the writer.</summary>
+    /// <summary>One pass over every run not projected to its end.</summary>
     public async Task ScanAsync(CancellationToken cancellationToken)
     {
         string? cursor = null;
@@ -66,10 +69,14 @@ internal sealed partial class MetricsIngest(CohortApi api, IRunStore store, Metr
                     continue;
                 }
 
-                if (_known.Add(key))
+                try
                 {
-                    // The history's run row (the run's record itself is the cohort grain's state).
-                    await store.InsertRunAsync(new NewRun(run.Cohort, run.Run, run.State.ToString().ToLowerInvariant(), string.Empty, string.Empty, run.Created), cancellationToken).ConfigureAwait(false);
+                    await ProjectAsync(key, run, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is CohortApiException or RunNotFoundException)
+                {
+                    _projected.Remove(key);
+                    continue; // deleted (or its silo being replaced) since it was listed: the next pass sees it as it is
                 }
 
                 // A finished run is read once more after it ended (its peers' last lines), then left.
@@ -85,6 +92,7 @@ internal sealed partial class MetricsIngest(CohortApi api, IRunStore store, Metr
                 if (complete)
                 {
                     _done.Add(key);
+                    _projected.Remove(key);
                 }
             }
 
@@ -92,6 +100,125 @@ internal sealed partial class MetricsIngest(CohortApi api, IRunStore store, Metr
         }
         while (cursor is not null);
     }
+
+    /// <summary>The run's row, peers, events, changes and checkpoint index, as the cluster has them now.</summary>
+    private async Task ProjectAsync(RunKey key, RunView run, CancellationToken cancellationToken)
+    {
+        if (!_projected.TryGetValue(key, out var projected))
+        {
+            projected = await LoadAsync(key, run, cancellationToken).ConfigureAwait(false);
+            _projected[key] = projected;
+        }
+
+        if (projected.Version != run.Version)
+        {
+            var state = StateName(run.State);
+            if (projected.State != state)
+            {
+                await store.UpdateRunStateAsync(key, state, expectedVersion: null, run.Finished, cancellationToken).ConfigureAwait(false);
+                projected.State = state;
+            }
+
+            var now = time.GetUtcNow();
+            await store.UpsertPeersAsync(key, [.. run.Peers.Select(p => new PeerRow(
+                p.Name, PeerStateName(p.State), p.Device, p.WorkerId, p.WorkerSilo, (long)p.Generation, p.Step, p.TotalSteps, p.LastLoss, p.Accuracy, now))], cancellationToken).ConfigureAwait(false);
+
+            var fresh = NewEvents(run.Events, projected.LastEvent);
+            if (fresh.Count > 0)
+            {
+                await store.AppendEventsAsync(key, [.. fresh.Select(e => new NewEvent(e.Kind, e.Message, e.At, e.Peer.Length == 0 ? null : e.Peer))], cancellationToken).ConfigureAwait(false);
+                projected.LastEvent = fresh[^1];
+            }
+
+            foreach (var change in run.Changes.Skip(projected.Changes))
+            {
+                await store.AddPendingChangeAsync(key, change.Step, ChangeJson(change), now, cancellationToken).ConfigureAwait(false);
+                projected.Changes++;
+            }
+
+            projected.Version = run.Version;
+        }
+
+        await IndexCheckpointsAsync(key, run, projected, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>What the database holds of the run already (inserting its row the first time it is seen).</summary>
+    private async Task<Projected> LoadAsync(RunKey key, RunView run, CancellationToken cancellationToken)
+    {
+        await store.InsertRunAsync(new NewRun(run.Cohort, run.Run, StateName(run.State), run.SpecText, run.SpecFormat, run.Created), cancellationToken).ConfigureAwait(false);
+        var row = await store.GetRunAsync(key, cancellationToken).ConfigureAwait(false) ?? throw new RunNotFoundException(key);
+        var last = row.LastEventId == 0 ? null : (await store.ReadEventsAsync(key, row.LastEventId - 1, 1, cancellationToken).ConfigureAwait(false)).SingleOrDefault();
+        var changes = await store.GetPendingChangesAsync(key, cancellationToken).ConfigureAwait(false);
+        var checkpoints = await store.ListCheckpointsAsync(key, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return new Projected
+        {
+            Version = -1,
+            State = row.State,
+            LastEvent = last is null ? null : new RunEvent(last.Time, last.Peer ?? string.Empty, last.Kind, last.Message),
+            Changes = changes.Count,
+            Checkpoints = [.. checkpoints.Select(c => (c.Peer, c.Step))],
+        };
+    }
+
+    /// <summary>The run's events after <paramref name="last"/> (all of them without one; those since its time if it was trimmed away).</summary>
+    internal static IReadOnlyList<RunEvent> NewEvents(IReadOnlyList<RunEvent> events, RunEvent? last)
+    {
+        if (last is null)
+        {
+            return events;
+        }
+
+        for (var i = events.Count - 1; i >= 0; i--)
+        {
+            var e = events[i];
+            if (e.Kind == last.Kind && e.Peer == last.Peer && e.Message == last.Message && e.At.ToUnixTimeMilliseconds() == last.At.ToUnixTimeMilliseconds())
+            {
+                return [.. events.Skip(i + 1)];
+            }
+        }
+
+        return [.. events.Where(e => e.At > last.At)];
+    }
+
+    /// <summary>New checkpoint files into the index, pruned ones out of it.</summary>
+    private async Task IndexCheckpointsAsync(RunKey key, RunView run, Projected projected, CancellationToken cancellationToken)
+    {
+        var files = await api.ListCheckpointsAsync(run.Cohort, run.Run, peer: null, cancellationToken).ConfigureAwait(false);
+        foreach (var file in files.Where(f => !projected.Checkpoints.Contains((f.Peer, f.Step))))
+        {
+            await store.AddCheckpointAsync(key, new CheckpointRow(file.Peer, file.Step, file.Path, file.Bytes, file.Written), cancellationToken).ConfigureAwait(false);
+            projected.Checkpoints.Add((file.Peer, file.Step));
+        }
+
+        var gone = projected.Checkpoints.Except(files.Select(f => (f.Peer, f.Step))).ToList();
+        if (gone.Count > 0)
+        {
+            await store.RemoveCheckpointsAsync(key, gone, cancellationToken).ConfigureAwait(false);
+            projected.Checkpoints.ExceptWith(gone);
+        }
+    }
+
+    /// <summary>A change as stored: its fields by spec path, as they are written in a spec's <c>changes</c>.</summary>
+    internal static string ChangeJson(Core.Spec.CohortChange change)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            foreach (var (field, value) in change.Fields)
+            {
+                json.WriteString(field, value);
+            }
+
+            json.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    private static string StateName(RunState state) => state.ToString().ToLowerInvariant();
+
+    private static string PeerStateName(PeerState state) => state.ToString().ToLowerInvariant();
 
     /// <summary>The new complete lines of <paramref name="path"/>; whether everything offered was taken.</summary>
     private bool Read(RunKey run, string path)
@@ -188,6 +315,20 @@ internal sealed partial class MetricsIngest(CohortApi api, IRunStore store, Metr
         : e.TryGetProperty(name, out v) && v.ValueKind == JsonValueKind.String && double.TryParse(v.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d
         : null;
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "metrics history: a pass over the runs' metrics files failed ({Type}: {Message}); the next pass tries again")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "run projection: a pass over the runs failed ({Type}: {Message}); the next pass tries again")]
     private static partial void LogScanFailed(ILogger logger, string type, string message);
+
+    /// <summary>What was projected of a run last (so a pass writes only what changed).</summary>
+    private sealed class Projected
+    {
+        public long Version { get; set; }
+
+        public string State { get; set; } = string.Empty;
+
+        public RunEvent? LastEvent { get; set; }
+
+        public int Changes { get; set; }
+
+        public HashSet<(string Peer, long Step)> Checkpoints { get; init; } = [];
+    }
 }

@@ -360,6 +360,30 @@ internal sealed class RunStore(StoreDatabase database) : IRunStore
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    public async Task RemoveCheckpointsAsync(RunKey run, IReadOnlyList<(string Peer, long Step)> checkpoints, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoints);
+        if (checkpoints.Count == 0)
+        {
+            return;
+        }
+
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+        await using var command = connection.Command("""
+            DELETE FROM checkpoints
+            WHERE run_seq = (SELECT seq FROM runs WHERE cohort = @cohort AND run_id = @run) AND peer = @peer AND step = @step
+            """, transaction).With("cohort", run.Cohort).With("run", run.Run).With("peer", (string?)null).With("step", (long?)null);
+        foreach (var (peer, step) in checkpoints)
+        {
+            command.Set("peer", peer);
+            command.Set("step", step);
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     public async Task<IReadOnlyList<CheckpointRow>> ListCheckpointsAsync(RunKey run, string? peer = null, CancellationToken cancellationToken = default)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);

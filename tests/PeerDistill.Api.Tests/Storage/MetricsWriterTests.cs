@@ -162,6 +162,8 @@ public sealed class MetricsWriterTests
 
         public Task AddCheckpointAsync(RunKey run, CheckpointRow checkpoint, CancellationToken cancellationToken = default) => throw new NotSupportedException();
 
+        public Task RemoveCheckpointsAsync(RunKey run, IReadOnlyList<(string Peer, long Step)> checkpoints, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
         public Task<IReadOnlyList<CheckpointRow>> ListCheckpointsAsync(RunKey run, string? peer = null, CancellationToken cancellationToken = default) => throw new NotSupportedException();
 
         public Task<int> InsertMetricsAsync(IReadOnlyList<MetricSample> batch, CancellationToken cancellationToken = default) => throw new NotSupportedException();
