@@ -1,4 +1,7 @@
 using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
 using Grpc.Core;
 using PeerDistill.Protocol.V1;
 using Xunit;
@@ -46,9 +49,14 @@ public sealed class SteeringTests(ITestOutputHelper output)
         var run = new GetCohortRequest { Cohort = submitted.Cohort, Run = submitted.Run };
         await cluster.WaitForAsync(run, s => s.Peers.All(p => p.Step >= 60), TimeSpan.FromMinutes(3));
 
-        // Pause: one step for both, each checkpointed there, slots released.
-        var paused = await client.PauseCohortAsync(new PauseCohortRequest { Cohort = run.Cohort, Run = run.Run });
-        var pauseStep = paused.Step;
+        // Pause over REST (If-Match with the run's ETag): one step for both, each checkpointed there, slots released.
+        using var http = new HttpClient { BaseAddress = new Uri(cluster.HttpUrl + "/api/v1/runs/duo/" + run.Run + "/") };
+        using var current = await http.GetAsync(string.Empty);
+        using var pauseRequest = new HttpRequestMessage(HttpMethod.Post, "pause");
+        pauseRequest.Headers.IfMatch.Add(current.Headers.ETag!);
+        using var pauseReply = await http.SendAsync(pauseRequest);
+        Assert.True(pauseReply.StatusCode == HttpStatusCode.OK, await pauseReply.Content.ReadAsStringAsync());
+        var pauseStep = JsonDocument.Parse(await pauseReply.Content.ReadAsStringAsync()).RootElement.GetProperty("step").GetInt64();
         Assert.True(pauseStep > 60, $"paused at {pauseStep}");
         var stopped = await cluster.WaitForAsync(run, s => s.Peers.All(p => p.State == PeerState.Paused), TimeSpan.FromMinutes(1));
         Assert.Equal((CohortState.Paused, pauseStep), (stopped.State, stopped.PausedAtStep));
@@ -56,6 +64,9 @@ public sealed class SteeringTests(ITestOutputHelper output)
         Assert.Contains(stopped.Events, e => e.Kind == "paused" && e.Peer.Length == 0 && e.Message.Contains($"step {pauseStep}", StringComparison.Ordinal));
         var pauseAgain = await Assert.ThrowsAsync<RpcException>(() => client.PauseCohortAsync(new PauseCohortRequest { Cohort = run.Cohort, Run = run.Run }).ResponseAsync);
         Assert.Equal(StatusCode.FailedPrecondition, pauseAgain.StatusCode);
+        using var pauseAgainRest = await http.PostAsync("pause", null);
+        Assert.Equal(HttpStatusCode.Conflict, pauseAgainRest.StatusCode);
+        Assert.Equal("application/problem+json", pauseAgainRest.Content.Headers.ContentType?.MediaType);
 
         // Resume: placed again, from the checkpoints of the pause step.
         var resumed = await client.ResumeCohortAsync(new ResumeCohortRequest { Cohort = run.Cohort, Run = run.Run });
@@ -64,15 +75,33 @@ public sealed class SteeringTests(ITestOutputHelper output)
         Assert.Equal(StatusCode.FailedPrecondition, resumeAgain.StatusCode);
         await cluster.WaitForAsync(run, s => s.State == CohortState.Running && s.Peers.All(p => p.Step >= pauseStep + 60), TimeSpan.FromMinutes(3));
 
-        // A live alpha change: every peer applies it at the step the reply names.
-        var changed = await client.UpdateCohortAsync(new UpdateCohortRequest { Cohort = run.Cohort, Run = run.Run, Change = "{distillation: {alpha: 0.25}}" });
-        var changeStep = changed.Step;
+        // A live alpha change over REST: refused on a stale ETag; then every peer applies it at the step the reply names.
+        using var staleChange = new HttpRequestMessage(HttpMethod.Post, "changes") { Content = new StringContent("{\"distillation\": {\"alpha\": 0.25}}", Encoding.UTF8, "application/json") };
+        staleChange.Headers.IfMatch.Add(current.Headers.ETag!);
+        using var staleReply = await http.SendAsync(staleChange);
+        Assert.Equal(HttpStatusCode.PreconditionFailed, staleReply.StatusCode);
+        using var change = new HttpRequestMessage(HttpMethod.Post, "changes") { Content = new StringContent("{\"distillation\": {\"alpha\": 0.25}}", Encoding.UTF8, "application/json") };
+        using (var now = await http.GetAsync(string.Empty))
+        {
+            change.Headers.IfMatch.Add(now.Headers.ETag!);
+        }
+
+        using var changeReply = await http.SendAsync(change);
+        Assert.True(changeReply.StatusCode == HttpStatusCode.OK, await changeReply.Content.ReadAsStringAsync());
+        using var changed = JsonDocument.Parse(await changeReply.Content.ReadAsStringAsync());
+        var changeStep = changed.RootElement.GetProperty("step").GetInt64();
         Assert.True(changeStep > pauseStep + 60, $"change at {changeStep}");
-        Assert.Contains(changed.Status.Events, e => e.Kind == "changed" && e.Message == $"distillation.alpha=0.25 from step {changeStep}");
+        Assert.Contains(changed.RootElement.GetProperty("run").GetProperty("events").EnumerateArray(), e => e.GetProperty("kind").GetString() == "changed" && e.GetProperty("message").GetString() == $"distillation.alpha=0.25 from step {changeStep}");
         var done = await cluster.WaitForAsync(run, s => s.State is CohortState.Completed or CohortState.Failed or CohortState.Cancelled, TimeSpan.FromMinutes(5));
         Assert.Equal(CohortState.Completed, done.State);
         var finished = await Assert.ThrowsAsync<RpcException>(() => client.UpdateCohortAsync(new UpdateCohortRequest { Cohort = run.Cohort, Run = run.Run, Change = "{lr_scale: 2}" }).ResponseAsync);
         Assert.Equal(StatusCode.FailedPrecondition, finished.StatusCode);
+
+        // The database's tables hold the change with its step, and the run as it ended.
+        var tables = await ServiceTables.WaitAsync(() => ServiceTables.ReadSqliteAsync(Path.Combine(dir.Path, "data"), "duo", run.Run), t => t.State == "completed", TimeSpan.FromSeconds(30));
+        Assert.Equal([(changeStep, "{\"distillation.alpha\":\"0.25\"}")], tables.Changes);
+        Assert.Equal("completed", tables.State);
+        Assert.Contains(tables.Events, e => e.Kind == "paused");
 
         var distributed = MetricsFiles.Distributed(Directory.GetDirectories(Path.Combine(cluster.Runs, "duo")).Single());
         var plain = Embedded(dir.Path, "plain", Duo);
