@@ -1,3 +1,4 @@
+using System.Globalization;
 using PeerDistill.Api.Model;
 using PeerDistill.Cluster.Cohorts;
 using PeerDistill.Cluster.Exchange;
@@ -242,7 +243,7 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
         var peers = record.Peers.Select(p => p.Name).ToList();
         if (!string.IsNullOrEmpty(peer) && !peers.Contains(peer))
         {
-            throw new CohortApiException(ApiError.NotFound, $"{Operation}: cohort '{entry.Cohort}' run '{entry.Run}' has no peer '{peer}' (its peers: {string.Join(", ", peers)})");
+            throw new CohortApiException(ApiError.NotFound, $"{Operation}: cohort '{entry.Cohort}' run '{entry.Run}' has no peer '{Echo(peer)}' (its peers: {string.Join(", ", peers)})");
         }
 
         var store = new CheckpointStore(record.CheckpointDirectory, record.Run, record.KeepLast);
@@ -578,7 +579,7 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
         if (runs.Count == 0)
         {
             var known = entries.Select(e => e.Cohort).Distinct().ToList();
-            throw new CohortApiException(ApiError.NotFound, $"{operation}: no cohort named '{cohort}'" + (known.Count > 0 ? $" (known: {string.Join(", ", known)})" : " (no cohort has been submitted)"));
+            throw new CohortApiException(ApiError.NotFound, $"{operation}: no cohort named '{Echo(cohort)}'" + (known.Count > 0 ? $" (known: {Some(known)})" : " (no cohort has been submitted)"));
         }
 
         if (string.IsNullOrEmpty(run))
@@ -587,8 +588,15 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
         }
 
         return runs.FirstOrDefault(r => r.Run == run)
-            ?? throw new CohortApiException(ApiError.NotFound, $"{operation}: cohort '{cohort}' has no run '{run}' (its runs: {string.Join(", ", runs.Select(r => r.Run))})");
+            ?? throw new CohortApiException(ApiError.NotFound, $"{operation}: cohort '{cohort}' has no run '{Echo(run)}' (its runs: {Some(runs.Select(r => r.Run).ToList())})");
     }
+
+    /// <summary>A name from a request, as an error message repeats it: at most 100 characters (a name the API knows is never longer).</summary>
+    internal static string Echo(string name) => name.Length <= 100 ? name : string.Create(CultureInfo.InvariantCulture, $"{name[..100]}... ({name.Length} characters)");
+
+    /// <summary>The first ten of <paramref name="names"/>, and how many more, for an error message.</summary>
+    private static string Some(IReadOnlyList<string> names) =>
+        string.Join(", ", names.Take(10)) + (names.Count > 10 ? string.Create(CultureInfo.InvariantCulture, $" and {names.Count - 10} more") : string.Empty);
 
     /// <summary>What identifies a submission under an idempotency key: its format and spec text.</summary>
     private static string Digest(string format, string specText) =>

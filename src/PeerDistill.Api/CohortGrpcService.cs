@@ -343,5 +343,11 @@ public sealed class CohortGrpcService(CohortApi api, CheckpointExporter exporter
             ApiError.Unavailable => StatusCode.Unavailable,
             _ => throw new ArgumentOutOfRangeException(nameof(e), e.Error, "not an API error"),
         },
-        e.Message));
+        e.Message.Length <= MaxDetailLength ? e.Message : e.Message[..MaxDetailLength] + "..."));
+
+    /// <summary>
+    /// The longest status message sent (the message travels in a response header, which clients
+    /// refuse beyond their header limit: 64 KiB in grpc-dotnet, 8 KiB in some proxies).
+    /// </summary>
+    public const int MaxDetailLength = 4096;
 }

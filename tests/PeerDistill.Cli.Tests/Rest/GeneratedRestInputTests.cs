@@ -26,6 +26,7 @@ public sealed class GeneratedRestInputTests(RestCoordinator coordinator, ITestOu
     [
         "api/v1/runs/{c}/{r}", "api/v1/runs/{c}/{r}/cancel", "api/v1/runs/{c}/{r}/pause", "api/v1/runs/{c}/{r}/resume", "api/v1/runs/{c}/{r}/changes",
         "api/v1/runs/{c}/{r}/events", "api/v1/runs/{c}/{r}/metrics", "api/v1/runs", "api/v1/health", "api/v1/version", "api/v1/runs/{c}",
+        "api/v1/runs/{c}/{r}/checkpoints", "api/v1/runs/{c}/{r}/checkpoints/{c}/{r}", "api/v1/runs/{c}/{r}/checkpoints/a/latest", "api/v1/workers",
     ];
 
     private static readonly string[] Names =
@@ -37,6 +38,7 @@ public sealed class GeneratedRestInputTests(RestCoordinator coordinator, ITestOu
     [
         "", "?limit=-1", "?limit=99999999999999999999", "?limit=1&limit=2", "?state=RUNNING", "?state=%00", "?cursor=" + new string('A', 500), "?cursor=%FF",
         "?peer=a&peer=" + new string('b', 300), "?from=-5", "?to=1e9", "?max_points=0", "?cohort=" + new string('c', 400), "?&&&==", "?state",
+        "?format=torchscript", "?format=%00", "?format=checkpoint&format=torchscript", "?files=maybe", "?files=true", "?peer=%2e%2e%2f",
     ];
 
     private static readonly string[] Bodies =
