@@ -88,12 +88,12 @@ internal static class WorkerCommand
                 // The first thing a stop request does, on the signal's thread: no new peer starts
                 // here and every hosted peer stops at its next step boundary.
                 using var onStop = process.OnStop(signal => worker.BeginStop(signal + " received"));
-                Console.WriteLine($"worker '{name}' serving at {worker.ExchangeAddress} with {worker.Silo.Slots.Count} slot(s) ({string.Join(", ", worker.Silo.Slots.Select(d => d.Device))}); silo {worker.SiloAddress} joined the cluster of {worker.Silo.PrimaryEndpoint}");
+                Console.WriteLine($"worker '{name}' serving at {worker.ExchangeAddress} with {worker.Silo.Slots.Count} slot(s) ({string.Join(", ", worker.Silo.Slots.Select(d => d.Device))}); silo {worker.SiloAddress} joined {worker.Silo.ClusterDescription}");
                 Console.Out.Flush();
                 var ended = await Task.WhenAny(process.StopRequested, worker.Stopped, worker.CoordinatorLost, Task.Delay(Timeout.Infinite, cancellation)).ConfigureAwait(false);
                 if (ended == worker.CoordinatorLost)
                 {
-                    Console.WriteLine($"worker '{name}' leaves its cluster: {worker.CoordinatorLost.Result}; its peers stopped with a checkpoint; joining {worker.Silo.PrimaryEndpoint} again");
+                    Console.WriteLine($"worker '{name}' leaves its cluster: {worker.CoordinatorLost.Result}; its peers stopped with a checkpoint; joining {worker.Silo.ClusterDescription} again");
                     Console.Out.Flush();
                     continue;
                 }

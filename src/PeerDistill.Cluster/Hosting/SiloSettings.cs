@@ -82,6 +82,11 @@ public sealed class SiloSettings
     /// <summary>The endpoint a silo joins: its coordinator's, or its own for the coordinator.</summary>
     public IPEndPoint PrimaryEndpoint => Primary ?? new IPEndPoint(Address, SiloPort);
 
+    /// <summary>The cluster, as people read it: the one of its primary silo, or the one its database's membership table lists.</summary>
+    public string ClusterDescription => Database is { HostsMembership: true }
+        ? $"the cluster '{ClusterId}' (membership in its database)"
+        : $"the cluster of {PrimaryEndpoint}";
+
     /// <summary>The silo metadata it publishes (role, slots, and the coordinator's roots).</summary>
     public Dictionary<string, string> Metadata()
     {

@@ -197,7 +197,7 @@ public sealed partial class WorkerNode : IAsyncDisposable
 
             if (clock.Elapsed >= JoinPatience)
             {
-                throw new WorkerIdTakenException($"worker id '{Silo.Name}' is taken: silo {admission.Holder} holds it and has been a live member of the cluster of {Silo.PrimaryEndpoint} for the {JoinPatience.TotalSeconds:0} s this worker waited; give this worker another --id (or stop the other one)");
+                throw new WorkerIdTakenException($"worker id '{Silo.Name}' is taken: silo {admission.Holder} holds it and has been a live member of {Silo.ClusterDescription} for the {JoinPatience.TotalSeconds:0} s this worker waited; give this worker another --id (or stop the other one)");
             }
 
             if (!said)
