@@ -18,11 +18,16 @@ namespace PeerDistill.Bench;
 /// requests, wrk's Lua delay(): the load of dashboards and scripts polling). Reports requests/s with
 /// p50/p99 latency, the training's steps/s in each
 /// window and the ratio to the idle windows beside it (the step's slowdown under that load), and the
-/// metrics history rows/s the coordinator wrote meanwhile. Ratios come from windows of one run.
+/// metrics history rows/s the coordinator wrote meanwhile. The cost of writing that history is measured
+/// apart: windows without load in which the coordinator's projection into the database is suspended,
+/// against the idle windows (which write it) beside them. Ratios come from windows of one run.
 /// </summary>
 internal static partial class ApiBenchmark
 {
     private const string Wrk = "/usr/bin/wrk";
+
+    /// <summary>The windows in which the coordinator writes no history (its projection suspended).</summary>
+    private const string NoHistory = "no-history";
 
     private const string Spec = """
         cohort: api-bench
@@ -74,6 +79,7 @@ internal static partial class ApiBenchmark
 
             var api = coordinator.Services.GetRequiredService<CohortApi>();
             var writer = coordinator.Services.GetRequiredService<MetricsWriter>();
+            var projection = coordinator.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<RunProjection>().Single();
             var submitted = await api.SubmitAsync(Spec, "yaml", null, CancellationToken.None);
             var run = await WaitAsync(api, submitted, v => v.Peers.All(p => p.State == PeerState.Active && p.Step >= 200), TimeSpan.FromMinutes(3));
             var metrics = run.Peers.Select(p => Path.Combine(run.OutputDirectory, $"metrics.{p.Name}.jsonl")).ToList();
@@ -86,9 +92,15 @@ internal static partial class ApiBenchmark
             var clock = Stopwatch.StartNew();
             for (var round = 1; round <= rounds; round++)
             {
-                foreach (var (name, url, paced) in new (string, string?, bool)[] { ("idle", null, false), ("get-run", getRun, false), ("idle", null, false), ("list-runs", listRuns, false), ("idle", null, false), ("get-run-paced", getRun, true), ("idle", null, false), ("list-runs-paced", listRuns, true) })
+                foreach (var (name, url, paced) in new (string, string?, bool)[] { ("idle", null, false), ("get-run", getRun, false), ("idle", null, false), ("list-runs", listRuns, false), ("idle", null, false), ("get-run-paced", getRun, true), ("idle", null, false), ("list-runs-paced", listRuns, true), ("idle", null, false), (NoHistory, null, false), ("idle", null, false), (NoHistory, null, false) })
                 {
+                    projection.Suspend(name == NoHistory);
                     var window = await MeasureAsync(name, url, metrics, seconds, paced ? 4 : connections, paced ? pace : null);
+                    projection.Suspend(false);
+                    if (name == NoHistory)
+                    {
+                        await CaughtUpAsync(writer); // the projection catches up outside every window
+                    }
                     windows.Add(window);
                     var line = string.Create(CultureInfo.InvariantCulture, $"  round {round} {name,-15} steps/s {window.StepsPerSecond,7:F1}");
                     if (window.Load is { } l)
@@ -109,17 +121,40 @@ internal static partial class ApiBenchmark
             }
 
             await api.CancelAsync(run.Cohort, run.Run, "benchmark over", null, CancellationToken.None);
+            await WaitAsync(api, submitted, v => v.IsFinished && v.Peers.All(p => p.State != PeerState.Active), TimeSpan.FromMinutes(1));
+
+            // The history's own cost, with nothing training: a fresh projection reads the run's metrics
+            // files from the start and writes every row again (each (run, peer, step) is kept once, so
+            // this also walks the database's conflict path); the process's CPU time per row written.
+            await Task.Delay(RunProjection.Interval * 3);
+            var replay = ActivatorUtilities.CreateInstance<RunProjection>(coordinator.Services);
+            var (cpuBefore, rowsBefore) = (Process.GetCurrentProcess().TotalProcessorTime, writer.Written);
+            while (!replay.HasCaughtUp(run.Cohort, run.Run))
+            {
+                await replay.ScanAsync(CancellationToken.None); // a pass reads until the writer's buffer is full
+                await Task.Delay(20);
+            }
+
+            while (writer.Buffered > 0)
+            {
+                await Task.Delay(20);
+            }
+
+            await Task.Delay(200); // the last batch in flight
+            var replayed = writer.Written - rowsBefore;
+            var cpuPerRow = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds / Math.Max(1, replayed);
+            var historyShare = rowsPerSecond * cpuPerRow / Environment.ProcessorCount;
 
             // Each loaded window against the mean of the idle windows on either side of it.
             var ratios = new Dictionary<string, List<double>>();
             for (var i = 0; i < windows.Count; i++)
             {
-                if (windows[i].Load is null)
+                if (windows[i].Name == "idle")
                 {
                     continue;
                 }
 
-                var idle = new[] { i - 1, i + 1 }.Where(j => j >= 0 && j < windows.Count && windows[j].Load is null).Select(j => windows[j].StepsPerSecond).ToList();
+                var idle = new[] { i - 1, i + 1 }.Where(j => j >= 0 && j < windows.Count && windows[j].Name == "idle").Select(j => windows[j].StepsPerSecond).ToList();
                 if (idle.Count == 0)
                 {
                     idle = [windows[i - 1].StepsPerSecond];
@@ -147,7 +182,11 @@ internal static partial class ApiBenchmark
                 summary[name] = new { requests_per_s = rps, p50_ms = p50, p99_ms = p99, step_rate_ratio = median, step_rate_ratios = ratios[name] };
             }
 
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  metrics history: {rowsPerSecond:F0} rows/s written (dropped: {writer.Dropped})"));
+            var withoutHistory = Median(ratios[NoHistory]);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  metrics history: {rowsPerSecond:F0} rows/s written (dropped: {writer.Dropped}); training steps/s with it {1 / withoutHistory:F3}x the windows without it (median; {ratios[NoHistory].Min(r => 1 / r):F2}x to {ratios[NoHistory].Max(r => 1 / r):F2}x over {ratios[NoHistory].Count} windows)"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  metrics history cost: {cpuPerRow * 1e6:F1} us of CPU per row (read, parsed, written; {replayed} rows replayed with nothing training) -> {historyShare * 100:F2}% of the machine's {Environment.ProcessorCount} cores at {rowsPerSecond:F0} rows/s (target <= 2% of the step)"));
             Directory.CreateDirectory(Path.GetDirectoryName(report)!);
             await File.WriteAllTextAsync(report, JsonSerializer.Serialize(new
             {
@@ -160,6 +199,11 @@ internal static partial class ApiBenchmark
                 load = summary,
                 metrics_rows_per_s = rowsPerSecond,
                 metrics_rows_dropped = writer.Dropped,
+                metrics_history_step_rate_ratio = 1 / withoutHistory,
+                metrics_history_step_rate_ratios = ratios[NoHistory].Select(r => 1 / r).ToList(),
+                metrics_history_cpu_us_per_row = cpuPerRow * 1e6,
+                metrics_history_replayed_rows = replayed,
+                metrics_history_machine_share = historyShare,
                 windows = windows.Select(w => new { name = w.Name, steps_per_s = w.StepsPerSecond, requests_per_s = w.Load?.RequestsPerSecond, p50_ms = w.Load?.P50Ms, p99_ms = w.Load?.P99Ms, errors = w.Load?.Errors }),
             }, new JsonSerializerOptions { WriteIndented = true }));
             Console.WriteLine($"report: {report}");
@@ -179,6 +223,19 @@ internal static partial class ApiBenchmark
 
             root.Delete(recursive: true);
         }
+    }
+
+    /// <summary>Waits (at most 30 s) until the projection has read what it missed and the writer has drained it.</summary>
+    private static async Task CaughtUpAsync(MetricsWriter writer)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        await Task.Delay(RunProjection.Interval * 2);
+        while (DateTime.UtcNow < deadline && writer.Buffered > MetricsWriterOptions.DefaultBatchSize)
+        {
+            await Task.Delay(100);
+        }
+
+        await Task.Delay(RunProjection.Interval);
     }
 
     private static async Task<RunView> WaitAsync(CohortApi api, SubmittedRun run, Func<RunView, bool> done, TimeSpan timeout)

@@ -56,7 +56,7 @@ public static class CoordinatorHosting
         builder.Services.AddSingleton(Options.Create(options)).AddSingleton(api).AddSingleton<CohortApi>();
         builder.Services.AddSingleton(sp => new CheckpointExporter(Path.Combine(dataDirectory, "exports"), sp.GetRequiredService<ILogger<CheckpointExporter>>()));
         builder.Services.AddSingleton(_ => StoreDatabase.Create(options.Database, dataDirectory)).AddSingleton<DatabaseMigrator>();
-        builder.Services.AddSingleton<IRunStore, RunStore>().AddSingleton<IRunHistory, StoredRunHistory>().AddSingleton(new MetricsWriterOptions()).AddSingleton<MetricsWriter>();
+        builder.Services.AddSingleton<IRunStore, RunStore>().AddSingleton<IRunHistory, StoredRunHistory>().AddSingleton(options.Database.Metrics).AddSingleton<MetricsWriter>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<MetricsWriter>()).AddHostedService<RunProjection>();
         builder.AddPeerDistillGrpc(grpc =>
         {

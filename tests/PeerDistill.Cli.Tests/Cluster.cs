@@ -24,6 +24,7 @@ internal sealed partial class Cluster : IAsyncDisposable
     private Process _coordinator = null!;
 
     private readonly string? _database;
+    private IReadOnlyDictionary<string, string> _coordinatorEnvironment = new Dictionary<string, string>();
 
     private Cluster(string dir, ITestOutputHelper output, string? database)
     {
@@ -48,9 +49,9 @@ internal sealed partial class Cluster : IAsyncDisposable
     /// A coordinator (on its SQLite file in <paramref name="dir"/>, or on the PostgreSQL database of
     /// <paramref name="database"/>, which the workers then join the cluster through) and <paramref name="workers"/>.
     /// </summary>
-    public static async Task<Cluster> StartAsync(string dir, string[] workers, ITestOutputHelper output, string? database = null)
+    public static async Task<Cluster> StartAsync(string dir, string[] workers, ITestOutputHelper output, string? database = null, IReadOnlyDictionary<string, string>? coordinatorEnvironment = null)
     {
-        var cluster = new Cluster(dir, output, database);
+        var cluster = new Cluster(dir, output, database) { _coordinatorEnvironment = coordinatorEnvironment ?? new Dictionary<string, string>() };
         await cluster.StartCoordinatorAsync(port: 0, httpPort: 0, clusterPort: 0);
         foreach (var w in workers)
         {
@@ -207,7 +208,7 @@ internal sealed partial class Cluster : IAsyncDisposable
         var endpoint = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         var culture = System.Globalization.CultureInfo.InvariantCulture;
         string[] args = ["coordinator", "--port", port.ToString(culture), "--http-port", httpPort.ToString(culture), "--cluster-port", clusterPort.ToString(culture), "--output", Runs];
-        var p = CliProcess.Start(_dir, _database is null ? args : [.. args, "--database-provider", "postgres", "--database", _database]);
+        var p = CliProcess.StartIn(_dir, _coordinatorEnvironment, _database is null ? args : [.. args, "--database-provider", "postgres", "--database", _database]);
         Follow(p, "coordinator", line =>
         {
             if (CoordinatorAddress().Match(line) is { Success: true } m)

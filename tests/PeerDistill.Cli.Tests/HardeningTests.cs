@@ -149,7 +149,10 @@ public sealed class HardeningTests(ITestOutputHelper output)
         using var dir = new TempDirectory();
         var spec = Path.Combine(dir.Path, "pair.yaml");
         await File.WriteAllTextAsync(spec, TestSpecs.Pair);
-        await using var cluster = await Cluster.StartAsync(dir.Path, ["w1", "w2"], output);
+        // A metrics buffer of 16 rows: far fewer than the files hold when the restarted coordinator
+        // reads them from the start, so the history is whole only if the reading waits for room.
+        var smallBuffer = new Dictionary<string, string> { ["PEERDISTILL_COORDINATOR__DATABASE__METRICS__CAPACITY"] = "16", ["PEERDISTILL_COORDINATOR__DATABASE__METRICS__BATCHSIZE"] = "4" };
+        await using var cluster = await Cluster.StartAsync(dir.Path, ["w1", "w2"], output, coordinatorEnvironment: smallBuffer);
         var submit = CliProcess.RunIn(dir.Path, "submit", spec, "--coordinator", cluster.Url);
         Assert.True(submit.ExitCode == 0, submit.Stderr + submit.Stdout);
         var request = new GetCohortRequest { Cohort = "pair" };

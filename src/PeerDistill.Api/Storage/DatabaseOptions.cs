@@ -44,6 +44,9 @@ public sealed class DatabaseOptions
     /// <summary>SQLite only: seconds a command waits for the write lock (default <see cref="DefaultSqliteBusySeconds"/>).</summary>
     public int SqliteBusySeconds { get; set; } = DefaultSqliteBusySeconds;
 
+    /// <summary>How the metrics history is buffered and written (<c>Coordinator:Database:Metrics:*</c>).</summary>
+    public MetricsWriterOptions Metrics { get; set; } = new();
+
     /// <summary>The invariant name Orleans' ADO.NET providers need for <see cref="Provider"/>.</summary>
     public string OrleansInvariant => Provider == DatabaseProvider.Postgres ? PostgresInvariant : SqliteInvariant;
 
@@ -68,6 +71,11 @@ public sealed class DatabaseOptions
         if (Provider == DatabaseProvider.Sqlite && SqliteBusySeconds is < 1 or > 3600)
         {
             yield return (nameof(SqliteBusySeconds), $"{SqliteBusySeconds} is out of range (1 to 3600 seconds)");
+        }
+
+        foreach (var (key, message) in Metrics.Problems())
+        {
+            yield return (nameof(Metrics) + ":" + key, message);
         }
     }
 

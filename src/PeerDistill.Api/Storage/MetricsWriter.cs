@@ -60,6 +60,13 @@ internal sealed class MetricsWriter : IHostedService, IAsyncDisposable
     /// <summary>Rows buffered, not yet taken for writing.</summary>
     public int Buffered => _buffer.Reader.Count;
 
+    /// <summary>
+    /// Completes when the buffer has room for a row (at once if it has): for a reader of a record it
+    /// can wait on (the metrics files), which then falls behind instead of losing rows. False once
+    /// the writer is stopped.
+    /// </summary>
+    public ValueTask<bool> WaitForRoomAsync(CancellationToken cancellationToken) => _buffer.Writer.WaitToWriteAsync(cancellationToken);
+
     /// <summary>Buffers a row for writing; false (and counted in <see cref="Dropped"/>) when the buffer is full or stopped. Never blocks.</summary>
     public bool TryAdd(MetricSample sample)
     {

@@ -3,7 +3,7 @@ namespace PeerDistill.Api.Storage;
 /// <summary>How the metrics writer buffers and writes (every default a constant here).</summary>
 public sealed class MetricsWriterOptions
 {
-    /// <summary>The configuration section the options are bound from.</summary>
+    /// <summary>The configuration section the options are bound from (under <c>Coordinator</c>).</summary>
     public const string Section = "Database:Metrics";
 
     /// <summary>
