@@ -19,6 +19,7 @@ var root = new RootCommand("PeerDistill: peers that teach each other while they 
     CohortsCommand.Workers(),
     CohortsCommand.Checkpoints(),
     CohortsCommand.Metrics(),
+    CertsCommand.Create(),
 };
 
 // Interrupts are handled by the commands themselves (run saves checkpoints first). A command
