@@ -59,12 +59,20 @@ public sealed class CoordinatorOptions
     /// </summary>
     public DatabaseOptions Database { get; set; } = new();
 
+    /// <summary>Listen beyond loopback although the cluster's connections carry no credentials (a network the operator trusts); default false.</summary>
+    public bool Insecure { get; set; }
+
     /// <summary>Each problem of these options: the key (under <see cref="Section"/>) and what is wrong with it.</summary>
     public IEnumerable<(string Key, string Message)> Problems()
     {
         foreach (var problem in ListenSettings.Problems((nameof(Host), Host), (nameof(Port), Port), (nameof(ClusterPort), ClusterPort), (nameof(ClusterId), ClusterId), "name the cluster (workers give the same id)"))
         {
             yield return problem;
+        }
+
+        if (ListenSettings.ExposureProblem((nameof(Host), Host), Insecure) is { } exposed)
+        {
+            yield return exposed;
         }
 
         if (HttpPort is < 0 or > 65535)

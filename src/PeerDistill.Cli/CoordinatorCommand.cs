@@ -21,13 +21,15 @@ internal static class CoordinatorCommand
         var dataDir = new Option<string>("--data-dir") { Description = $"Where the coordinator keeps its database (SQLite) unless --database names another; default {CoordinatorOptions.DefaultDataDirectory} (Coordinator:DataDirectory)." };
         var databaseProvider = new Option<string>("--database-provider") { Description = "sqlite (default: a file in --data-dir, no set-up) or postgres (Coordinator:Database:Provider)." };
         var database = new Option<string>("--database") { Description = "The database's connection string: required for postgres (Host=...;Database=...;Username=...), optional for sqlite (Data Source=FILE) (Coordinator:Database:ConnectionString)." };
+        var insecure = ServiceConfiguration.InsecureOption("Coordinator");
         var config = ServiceConfiguration.ConfigOption();
-        var command = new Command("coordinator", "Run the coordinator of distributed cohorts (workers join its cluster; `submit` sends it cohorts).") { host, port, httpPort, clusterPort, clusterId, output, dataDir, databaseProvider, database, config };
+        var command = new Command("coordinator", "Run the coordinator of distributed cohorts (workers join its cluster; `submit` sends it cohorts).") { host, port, httpPort, clusterPort, clusterId, output, dataDir, databaseProvider, database, insecure, config };
         (Option Flag, string Key)[] flags =
         [
             (host, nameof(CoordinatorOptions.Host)), (port, nameof(CoordinatorOptions.Port)), (httpPort, nameof(CoordinatorOptions.HttpPort)), (clusterPort, nameof(CoordinatorOptions.ClusterPort)),
             (clusterId, nameof(CoordinatorOptions.ClusterId)), (output, nameof(CoordinatorOptions.Output)), (dataDir, nameof(CoordinatorOptions.DataDirectory)),
             (databaseProvider, nameof(CoordinatorOptions.Database) + ":" + nameof(DatabaseOptions.Provider)), (database, nameof(CoordinatorOptions.Database) + ":" + nameof(DatabaseOptions.ConnectionString)),
+            (insecure, nameof(CoordinatorOptions.Insecure)),
         ];
         command.SetAction(async (parse, cancellation) =>
         {
@@ -38,6 +40,7 @@ internal static class CoordinatorCommand
                 return ExitCodes.InvalidInput;
             }
 
+            ServiceConfiguration.WarnIfExposed(settings.Host, settings.Insecure);
             using var process = new ServiceProcess();
             var builder = GrpcHosting.CreateBuilder(ServiceProcess.LogLevel);
             builder.Configuration.AddConfiguration(configuration);

@@ -17,6 +17,21 @@ internal static class ServiceConfiguration
     public const string EnvironmentPrefix = "PEERDISTILL_";
 
     /// <summary>The flag naming the JSON configuration file.</summary>
+    /// <summary>The <c>--insecure</c> flag of a service command (<paramref name="section"/>:Insecure).</summary>
+    public static Option<bool> InsecureOption(string section) => new("--insecure")
+    {
+        Description = $"Allow --host beyond loopback although the cluster's connections are neither authenticated nor encrypted: only on a network you trust ({section}:Insecure).",
+    };
+
+    /// <summary>Warns on stderr when a service listens beyond loopback with <c>--insecure</c>.</summary>
+    public static void WarnIfExposed(string host, bool insecure)
+    {
+        if (insecure && System.Net.IPAddress.TryParse(host, out var address) && !System.Net.IPAddress.IsLoopback(address))
+        {
+            Console.Error.WriteLine($"warning: --insecure: listening on {host} without authentication or encryption; whoever reaches this address can join the cluster, command it and send its peers frames");
+        }
+    }
+
     public static Option<string?> ConfigOption() => new("--config") { Description = "A JSON file of settings ({\"Worker\": {\"Slots\": 2}}); environment variables PEERDISTILL_<SECTION>__<KEY> override it, and flags override both." };
 
     /// <summary>

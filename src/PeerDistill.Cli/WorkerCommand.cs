@@ -27,13 +27,14 @@ internal static class WorkerCommand
         var id = new Option<string?>("--id") { Description = "Worker id: the silo's name in statuses and events (default: w- and a random suffix; Worker:Id)." };
         var advertise = new Option<string?>("--advertise") { Description = "Address other workers reach this one's PeerExchange at, if not the one it listens on (Worker:Advertise)." };
         var database = new Option<string?>("--database") { Description = "The coordinator's PostgreSQL connection string: join the cluster through its membership table (no --coordinator needed) and host cohorts' grains (Worker:Database)." };
+        var insecure = ServiceConfiguration.InsecureOption("Worker");
         var config = ServiceConfiguration.ConfigOption();
-        var command = new Command("worker", "Host peers of distributed cohorts: join the coordinator's cluster with free slots.") { coordinator, database, slots, devices, host, port, clusterPort, clusterId, id, advertise, config };
+        var command = new Command("worker", "Host peers of distributed cohorts: join the coordinator's cluster with free slots.") { coordinator, database, slots, devices, host, port, clusterPort, clusterId, id, advertise, insecure, config };
         (Option Flag, string Key)[] flags =
         [
             (coordinator, nameof(WorkerOptions.Coordinator)), (database, nameof(WorkerOptions.Database)), (slots, nameof(WorkerOptions.Slots)), (devices, nameof(WorkerOptions.Devices)),
             (host, nameof(WorkerOptions.Host)), (port, nameof(WorkerOptions.Port)), (clusterPort, nameof(WorkerOptions.ClusterPort)),
-            (clusterId, nameof(WorkerOptions.ClusterId)), (id, nameof(WorkerOptions.Id)), (advertise, nameof(WorkerOptions.Advertise)),
+            (clusterId, nameof(WorkerOptions.ClusterId)), (id, nameof(WorkerOptions.Id)), (advertise, nameof(WorkerOptions.Advertise)), (insecure, nameof(WorkerOptions.Insecure)),
         ];
         command.SetAction(async (parse, cancellation) =>
         {
@@ -44,6 +45,7 @@ internal static class WorkerCommand
                 return ExitCodes.InvalidInput;
             }
 
+            ServiceConfiguration.WarnIfExposed(options.Host, options.Insecure);
             using var process = new ServiceProcess();
             string? name = null;
             int? exchangePort = null;

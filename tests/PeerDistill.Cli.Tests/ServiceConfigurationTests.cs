@@ -87,6 +87,34 @@ public sealed partial class ServiceConfigurationTests
         }
     }
 
+    [Fact]
+    public async Task BeyondLoopback_RefusedWithoutInsecure_WhichStartsItWithAWarning()
+    {
+        using var dir = new TempDirectory();
+        var coordinator = CliProcess.RunIn(dir.Path, "coordinator", "--host", "0.0.0.0", "--port", "0", "--http-port", "0", "--cluster-port", "0");
+        var worker = CliProcess.RunIn(dir.Path, new Dictionary<string, string> { ["PEERDISTILL_WORKER__HOST"] = "10.1.2.3" }, "worker", "--coordinator", "127.0.0.1:1");
+
+        Assert.Equal((2, 2), (coordinator.ExitCode, worker.ExitCode));
+        Assert.Contains("--host / Coordinator:Host: '0.0.0.0' is not a loopback address, and the cluster's connections are neither authenticated nor encrypted", coordinator.Stderr, StringComparison.Ordinal);
+        Assert.Contains("--host / Worker:Host: '10.1.2.3' is not a loopback address", worker.Stderr, StringComparison.Ordinal);
+        Assert.Contains("--insecure", worker.Stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(dir.Path, "data")), "a refused coordinator made its database");
+
+        // With --insecure it starts, and says on stderr what that means.
+        using var exposed = CliProcess.Start(dir.Path, "coordinator", "--host", "0.0.0.0", "--port", "0", "--http-port", "0", "--cluster-port", "0", "--insecure");
+        try
+        {
+            await ReadUntilAsync(exposed, "coordinator listening at");
+            var warning = await exposed.StandardError.ReadLineAsync();
+            Assert.StartsWith("warning: --insecure: listening on 0.0.0.0 without authentication or encryption", warning, StringComparison.Ordinal);
+        }
+        finally
+        {
+            exposed.Kill(entireProcessTree: true);
+            await exposed.WaitForExitAsync();
+        }
+    }
+
     private static async Task<string> ReadUntilAsync(System.Diagnostics.Process process, string start)
     {
         using var patience = new CancellationTokenSource(TimeSpan.FromMinutes(2));

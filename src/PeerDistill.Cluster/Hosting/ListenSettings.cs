@@ -26,4 +26,14 @@ public static class ListenSettings
             yield return (clusterId.Key, $"is empty; {clusterIdHint}");
         }
     }
+
+    /// <summary>
+    /// A silo bound beyond loopback is reachable by anyone on the network, and the cluster's
+    /// connections carry no credentials: refused unless <paramref name="insecure"/> says the network is
+    /// trusted. Null when the address is loopback (or not an address: <see cref="Problems"/> says so).
+    /// </summary>
+    public static (string Key, string Message)? ExposureProblem((string Key, string Value) host, bool insecure) =>
+        insecure || !IPAddress.TryParse(host.Value, out var address) || IPAddress.IsLoopback(address)
+            ? null
+            : (host.Key, $"'{host.Value}' is not a loopback address, and the cluster's connections are neither authenticated nor encrypted: whoever reaches it could join the cluster, command it or send its peers frames. Listen on 127.0.0.1, or accept that on a network you trust with --insecure (Insecure: true)");
 }

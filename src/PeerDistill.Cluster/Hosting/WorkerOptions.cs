@@ -57,6 +57,9 @@ public sealed class WorkerOptions
     /// <summary>The address other workers reach this one's PeerExchange at, if not the one it listens on.</summary>
     public string? Advertise { get; set; }
 
+    /// <summary>Listen beyond loopback although the cluster's connections carry no credentials (a network the operator trusts); default false.</summary>
+    public bool Insecure { get; set; }
+
     /// <summary>Each problem of these options: the key (under <see cref="Section"/>) and what is wrong with it.</summary>
     public IEnumerable<(string Key, string Message)> Problems()
     {
@@ -94,6 +97,11 @@ public sealed class WorkerOptions
         foreach (var problem in ListenSettings.Problems((nameof(Host), Host), (nameof(Port), Port), (nameof(ClusterPort), ClusterPort), (nameof(ClusterId), ClusterId), "give the coordinator's cluster id"))
         {
             yield return problem;
+        }
+
+        if (ListenSettings.ExposureProblem((nameof(Host), Host), Insecure) is { } exposed)
+        {
+            yield return exposed;
         }
 
         if (Id is { } id)
