@@ -52,6 +52,7 @@ public static class CoordinatorHosting
             OutputRoot = api.OutputRoot,
             CheckpointRoot = checkpointRoot,
             Database = options.Database.ForCluster(dataDirectory),
+            Tls = options.Tls.IsConfigured ? options.Tls.Load() : null,
         };
         builder.Services.AddSingleton(Options.Create(options)).AddSingleton(api).AddSingleton<CohortApi>();
         builder.Services.AddSingleton(sp => new CheckpointExporter(Path.Combine(dataDirectory, "exports"), sp.GetRequiredService<ILogger<CheckpointExporter>>()));

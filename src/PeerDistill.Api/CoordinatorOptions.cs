@@ -59,6 +59,9 @@ public sealed class CoordinatorOptions
     /// </summary>
     public DatabaseOptions Database { get; set; } = new();
 
+    /// <summary>Mutual TLS on the silo connections: this node's certificate and key and the cluster's authority (<c>Tls:Certificate</c>, <c>Tls:Key</c>, <c>Tls:Authority</c>).</summary>
+    public PeerDistill.Cluster.Security.ClusterTlsOptions Tls { get; set; } = new();
+
     /// <summary>Listen beyond loopback although the cluster's connections carry no credentials (a network the operator trusts); default false.</summary>
     public bool Insecure { get; set; }
 
@@ -70,9 +73,14 @@ public sealed class CoordinatorOptions
             yield return problem;
         }
 
-        if (ListenSettings.ExposureProblem((nameof(Host), Host), Insecure) is { } exposed)
+        if (ListenSettings.ExposureProblem((nameof(Host), Host), Insecure, Tls.IsConfigured) is { } exposed)
         {
             yield return exposed;
+        }
+
+        foreach (var (key, message) in Tls.Problems())
+        {
+            yield return (nameof(Tls) + ":" + key, message);
         }
 
         if (HttpPort is < 0 or > 65535)

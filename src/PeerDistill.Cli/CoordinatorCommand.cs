@@ -22,14 +22,16 @@ internal static class CoordinatorCommand
         var databaseProvider = new Option<string>("--database-provider") { Description = "sqlite (default: a file in --data-dir, no set-up) or postgres (Coordinator:Database:Provider)." };
         var database = new Option<string>("--database") { Description = "The database's connection string: required for postgres (Host=...;Database=...;Username=...), optional for sqlite (Data Source=FILE) (Coordinator:Database:ConnectionString)." };
         var insecure = ServiceConfiguration.InsecureOption("Coordinator");
+        var (tlsCertificate, tlsKey, tlsAuthority) = ServiceConfiguration.TlsOptions("Coordinator");
         var config = ServiceConfiguration.ConfigOption();
-        var command = new Command("coordinator", "Run the coordinator of distributed cohorts (workers join its cluster; `submit` sends it cohorts).") { host, port, httpPort, clusterPort, clusterId, output, dataDir, databaseProvider, database, insecure, config };
+        var command = new Command("coordinator", "Run the coordinator of distributed cohorts (workers join its cluster; `submit` sends it cohorts).") { host, port, httpPort, clusterPort, clusterId, output, dataDir, databaseProvider, database, insecure, tlsCertificate, tlsKey, tlsAuthority, config };
         (Option Flag, string Key)[] flags =
         [
             (host, nameof(CoordinatorOptions.Host)), (port, nameof(CoordinatorOptions.Port)), (httpPort, nameof(CoordinatorOptions.HttpPort)), (clusterPort, nameof(CoordinatorOptions.ClusterPort)),
             (clusterId, nameof(CoordinatorOptions.ClusterId)), (output, nameof(CoordinatorOptions.Output)), (dataDir, nameof(CoordinatorOptions.DataDirectory)),
             (databaseProvider, nameof(CoordinatorOptions.Database) + ":" + nameof(DatabaseOptions.Provider)), (database, nameof(CoordinatorOptions.Database) + ":" + nameof(DatabaseOptions.ConnectionString)),
             (insecure, nameof(CoordinatorOptions.Insecure)),
+            (tlsCertificate, "Tls:Certificate"), (tlsKey, "Tls:Key"), (tlsAuthority, "Tls:Authority"),
         ];
         command.SetAction(async (parse, cancellation) =>
         {

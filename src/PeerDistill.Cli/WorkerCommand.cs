@@ -28,13 +28,15 @@ internal static class WorkerCommand
         var advertise = new Option<string?>("--advertise") { Description = "Address other workers reach this one's PeerExchange at, if not the one it listens on (Worker:Advertise)." };
         var database = new Option<string?>("--database") { Description = "The coordinator's PostgreSQL connection string: join the cluster through its membership table (no --coordinator needed) and host cohorts' grains (Worker:Database)." };
         var insecure = ServiceConfiguration.InsecureOption("Worker");
+        var (tlsCertificate, tlsKey, tlsAuthority) = ServiceConfiguration.TlsOptions("Worker");
         var config = ServiceConfiguration.ConfigOption();
-        var command = new Command("worker", "Host peers of distributed cohorts: join the coordinator's cluster with free slots.") { coordinator, database, slots, devices, host, port, clusterPort, clusterId, id, advertise, insecure, config };
+        var command = new Command("worker", "Host peers of distributed cohorts: join the coordinator's cluster with free slots.") { coordinator, database, slots, devices, host, port, clusterPort, clusterId, id, advertise, insecure, tlsCertificate, tlsKey, tlsAuthority, config };
         (Option Flag, string Key)[] flags =
         [
             (coordinator, nameof(WorkerOptions.Coordinator)), (database, nameof(WorkerOptions.Database)), (slots, nameof(WorkerOptions.Slots)), (devices, nameof(WorkerOptions.Devices)),
             (host, nameof(WorkerOptions.Host)), (port, nameof(WorkerOptions.Port)), (clusterPort, nameof(WorkerOptions.ClusterPort)),
             (clusterId, nameof(WorkerOptions.ClusterId)), (id, nameof(WorkerOptions.Id)), (advertise, nameof(WorkerOptions.Advertise)), (insecure, nameof(WorkerOptions.Insecure)),
+            (tlsCertificate, "Tls:Certificate"), (tlsKey, "Tls:Key"), (tlsAuthority, "Tls:Authority"),
         ];
         command.SetAction(async (parse, cancellation) =>
         {

@@ -64,11 +64,11 @@ internal sealed partial class Cluster : IAsyncDisposable
     /// <summary>A channel to the coordinator (the caller disposes it).</summary>
     public GrpcChannel Coordinator() => GrpcChannels.ForAddress(Url);
 
-    /// <summary>Starts a worker with id <paramref name="id"/>, known to the test as <paramref name="key"/> (default: its id).</summary>
-    public void StartWorker(string id, int slots = 1, string? key = null)
+    /// <summary>Starts a worker with id <paramref name="id"/>, known to the test as <paramref name="key"/> (default: its id), with <paramref name="extra"/> flags.</summary>
+    public void StartWorker(string id, int slots = 1, string? key = null, params string[] extra)
     {
         key ??= id;
-        string[] args = ["worker", "--coordinator", ClusterEndpoint, "--slots", slots.ToString(System.Globalization.CultureInfo.InvariantCulture), "--id", id];
+        string[] args = ["worker", "--coordinator", ClusterEndpoint, "--slots", slots.ToString(System.Globalization.CultureInfo.InvariantCulture), "--id", id, .. extra];
         var p = CliProcess.Start(_dir, _database is null ? args : [.. args, "--database", _database]);
         Follow(p, key, line =>
         {

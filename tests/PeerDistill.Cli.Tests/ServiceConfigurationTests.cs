@@ -115,6 +115,26 @@ public sealed partial class ServiceConfigurationTests
         }
     }
 
+    [Fact]
+    public void Tls_NeedsAllThreeFiles_AndANodeCertificateOfTheAuthority()
+    {
+        using var dir = new TempDirectory();
+        Assert.Equal(0, CliProcess.RunIn(dir.Path, "certs", "init").ExitCode);
+        Assert.Equal(0, CliProcess.RunIn(dir.Path, "certs", "issue", "w1").ExitCode);
+        Assert.Equal(0, CliProcess.RunIn(dir.Path, "certs", "init", "--dir", "other").ExitCode);
+        var certs = Path.Combine(dir.Path, "certs");
+
+        var partial = CliProcess.RunIn(dir.Path, "worker", "--coordinator", "127.0.0.1:1", "--tls-cert", Path.Combine(certs, "w1.crt"));
+        var foreign = CliProcess.RunIn(dir.Path, "worker", "--coordinator", "127.0.0.1:1", "--tls-cert", Path.Combine(certs, "w1.crt"), "--tls-key", Path.Combine(certs, "w1.key"), "--tls-ca", Path.Combine(dir.Path, "other", "ca.crt"));
+        var missing = CliProcess.RunIn(dir.Path, "coordinator", "--tls-cert", Path.Combine(certs, "none.crt"), "--tls-key", Path.Combine(certs, "w1.key"), "--tls-ca", Path.Combine(certs, "ca.crt"));
+
+        Assert.Equal((2, 2, 2), (partial.ExitCode, foreign.ExitCode, missing.ExitCode));
+        Assert.Contains("--tls-key / Worker:Tls:Key: is not set", partial.Stderr, StringComparison.Ordinal);
+        Assert.Contains("--tls-ca / Worker:Tls:Authority: is not set", partial.Stderr, StringComparison.Ordinal);
+        Assert.Contains("--tls-cert / Worker:Tls:Certificate: this node's own certificate 'CN=w1, O=PeerDistill' is not valid from the cluster's authority", foreign.Stderr, StringComparison.Ordinal);
+        Assert.Contains("none.crt' does not exist", missing.Stderr, StringComparison.Ordinal);
+    }
+
     private static async Task<string> ReadUntilAsync(System.Diagnostics.Process process, string start)
     {
         using var patience = new CancellationTokenSource(TimeSpan.FromMinutes(2));

@@ -28,6 +28,37 @@ public static class SiloSetup
     }
 
     /// <summary>
+    /// Mutual TLS on every silo connection: this silo presents its certificate, requires one from the
+    /// other side, and accepts only certificates the cluster's authority issued (the system trust
+    /// store plays no part; host names are not checked: the authority's certificates are the cluster).
+    /// A refused connection is logged with the reason, at most once a second.
+    /// </summary>
+    private static ISiloBuilder UseClusterTls(this ISiloBuilder silo, Security.ClusterTls tls)
+    {
+        silo.Services.AddSingleton<Security.TlsRefusals>();
+        Orleans.Connections.Security.TlsOptions Options(IServiceProvider services)
+        {
+            var refusals = services.GetRequiredService<Security.TlsRefusals>();
+            return new Orleans.Connections.Security.TlsOptions
+            {
+                LocalCertificate = tls.Certificate,
+                RemoteCertificateMode = Orleans.Connections.Security.RemoteCertificateMode.RequireCertificate,
+                ClientCertificateMode = Orleans.Connections.Security.RemoteCertificateMode.RequireCertificate,
+                CheckCertificateRevocation = false,
+                RemoteCertificateValidation = (certificate, _, _) => refusals.Accepts(certificate, tls.Authority),
+                OnAuthenticateAsClient = (_, client) => client.TargetHost = "peerdistill",
+            };
+        }
+
+        return silo.Configure<SiloConnectionOptions>(connections =>
+        {
+            connections.ConfigureSiloInboundConnection(c => c.UseServerTls(Options(c.ApplicationServices)));
+            connections.ConfigureGatewayInboundConnection(c => c.UseServerTls(Options(c.ApplicationServices)));
+            connections.ConfigureSiloOutboundConnection(c => c.UseClientTls(Options(c.ApplicationServices)));
+        });
+    }
+
+    /// <summary>
     /// Clustering (through the membership table of a PostgreSQL <see cref="SiloSettings.Database"/>;
     /// otherwise development clustering with the coordinator as primary silo), the membership
     /// timings of <see cref="SiloSettings"/>, the silo metadata, the placement directors and the
@@ -66,6 +97,11 @@ public static class SiloSetup
         if (settings.Role == SiloRoles.Worker)
         {
             services.AddSingleton<IFatalErrorHandler, WorkerFatalErrorHandler>();
+        }
+
+        if (settings.Tls is { } tls)
+        {
+            silo.UseClusterTls(tls);
         }
 
         if (settings.Database is { } database)

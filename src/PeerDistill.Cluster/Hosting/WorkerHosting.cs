@@ -54,6 +54,7 @@ public static class WorkerHosting
             Database = string.IsNullOrWhiteSpace(options.Database) ? null : new ClusterDatabase(ClusterDatabase.PostgresInvariant, options.Database),
             ClusterId = options.ClusterId,
             Slots = SlotsOf(options.Slots, options.Devices),
+            Tls = options.Tls.IsConfigured ? options.Tls.Load() : null,
         };
         builder.Services.AddSingleton(Options.Create(options));
         builder.AddPeerDistillGrpc(grpc =>

@@ -57,6 +57,9 @@ public sealed class WorkerOptions
     /// <summary>The address other workers reach this one's PeerExchange at, if not the one it listens on.</summary>
     public string? Advertise { get; set; }
 
+    /// <summary>Mutual TLS on the silo connections: this node's certificate and key and the cluster's authority (<c>Tls:Certificate</c>, <c>Tls:Key</c>, <c>Tls:Authority</c>).</summary>
+    public PeerDistill.Cluster.Security.ClusterTlsOptions Tls { get; set; } = new();
+
     /// <summary>Listen beyond loopback although the cluster's connections carry no credentials (a network the operator trusts); default false.</summary>
     public bool Insecure { get; set; }
 
@@ -99,9 +102,14 @@ public sealed class WorkerOptions
             yield return problem;
         }
 
-        if (ListenSettings.ExposureProblem((nameof(Host), Host), Insecure) is { } exposed)
+        if (ListenSettings.ExposureProblem((nameof(Host), Host), Insecure, Tls.IsConfigured) is { } exposed)
         {
             yield return exposed;
+        }
+
+        foreach (var (key, message) in Tls.Problems())
+        {
+            yield return (nameof(Tls) + ":" + key, message);
         }
 
         if (Id is { } id)

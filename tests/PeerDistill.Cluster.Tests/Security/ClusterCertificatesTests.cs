@@ -101,6 +101,47 @@ public sealed class ClusterCertificatesTests : IDisposable
         Assert.False(await HandshakeAsync(server, outsider));
     }
 
+    [Fact]
+    public void Refusals_AreCounted_EachReasonLoggedOnceInTenSeconds_AtMostTenLinesASecond()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var logger = new Lines();
+        var refusals = new TlsRefusals(logger, clock);
+        using var foreign = ClusterCertificates.Issue(_otherAuthority, "w2", [], [], 10);
+        using var member = ClusterCertificates.Issue(_authority, "w1", [], [], 10);
+
+        Assert.True(refusals.Accepts(member, _authority));
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.False(refusals.Accepts(foreign, _authority));
+        }
+
+        Assert.Single(logger.Logged);
+        Assert.Contains("'CN=w2, O=PeerDistill' is not valid from the cluster's authority", logger.Logged[0], StringComparison.Ordinal);
+        var strangers = Enumerable.Range(0, 20).Select(i => ClusterCertificates.Issue(_otherAuthority, $"s{i}", [], [], 10)).ToList();
+        strangers.ForEach(c => refusals.Accepts(c, _authority));
+        Assert.Equal(TlsRefusals.MaxLinesPerSecond, logger.Logged.Count); // 1 + 9 strangers in this second
+        clock.Advance(TlsRefusals.RepeatInterval);
+        refusals.Accepts(foreign, _authority);
+        Assert.Equal(TlsRefusals.MaxLinesPerSecond + 1, logger.Logged.Count);
+        Assert.Equal(26, refusals.Refused);
+        Assert.EndsWith("(26 refused so far)", logger.Logged[^1], StringComparison.Ordinal);
+        strangers.ForEach(c => c.Dispose());
+    }
+
+    /// <summary>A logger keeping each formatted line.</summary>
+    private sealed class Lines : Microsoft.Extensions.Logging.ILogger<TlsRefusals>
+    {
+        public List<string> Logged { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            Logged.Add(formatter(state, exception));
+    }
+
     /// <summary>Whether a TLS handshake with client certificates, each side checking the other with the cluster's authority, succeeds.</summary>
     private async Task<bool> HandshakeAsync(X509Certificate2 serverCertificate, X509Certificate2 clientCertificate)
     {
