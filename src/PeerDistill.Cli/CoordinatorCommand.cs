@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.CommandLine;
 using Microsoft.Extensions.Configuration;
 using PeerDistill.Api;
@@ -50,7 +51,17 @@ internal static class CoordinatorCommand
             var app = builder.Build();
             app.MapPeerDistillCoordinator();
             await using var coordinator = new CoordinatorNode(app);
-            await coordinator.StartAsync(cancellation).ConfigureAwait(false);
+            try
+            {
+                await coordinator.StartAsync(cancellation).ConfigureAwait(false);
+            }
+            catch (DbException e)
+            {
+                // The message names the server and the failure; the connection string (and its password) is not repeated.
+                Console.Error.WriteLine($"coordinator: {settings.Database.Describe(settings.DataDirectory)} cannot be used: {e.Message}");
+                return ExitCodes.Failed;
+            }
+
             Console.WriteLine($"coordinator listening at {coordinator.ApiAddress}");
             Console.WriteLine($"REST API at {coordinator.HttpAddress}api/v1 (reference: {coordinator.HttpAddress}scalar)");
             Console.WriteLine($"cluster endpoint {coordinator.ClusterEndpoint} (workers: --coordinator {coordinator.ClusterEndpoint})");

@@ -80,6 +80,9 @@ internal sealed partial class Cluster : IAsyncDisposable
         _workers[key] = p;
     }
 
+    /// <summary>Every line any process printed that contains <paramref name="text"/>, with who printed it.</summary>
+    public IReadOnlyList<string> AnyLines(string text) => _lines.Where(l => l.Line.Contains(text, StringComparison.Ordinal)).Select(l => $"[{l.Who}] {l.Line}").ToList();
+
     /// <summary>The lines a process printed that contain <paramref name="text"/>.</summary>
     public IReadOnlyList<string> Lines(string who, string text) => _lines.Where(l => l.Who == who && l.Line.Contains(text, StringComparison.Ordinal)).Select(l => l.Line).ToList();
 

@@ -102,6 +102,18 @@ public sealed class DatabaseOptions
         return builder.ConnectionString;
     }
 
+    /// <summary>The database, for people: where it is, never its credentials.</summary>
+    public string Describe(string dataDirectory)
+    {
+        if (Provider == DatabaseProvider.Postgres)
+        {
+            var postgres = new NpgsqlConnectionStringBuilder(ConnectionString);
+            return $"the PostgreSQL database '{postgres.Database}' at {postgres.Host}:{postgres.Port} (user '{postgres.Username}')";
+        }
+
+        return $"the SQLite file '{new SqliteConnectionStringBuilder(EffectiveConnectionString(dataDirectory)).DataSource}'";
+    }
+
     /// <summary>The database Orleans' silos use (grain storage; on PostgreSQL also membership).</summary>
     public ClusterDatabase ForCluster(string dataDirectory) => new(OrleansInvariant, EffectiveConnectionString(dataDirectory));
 
