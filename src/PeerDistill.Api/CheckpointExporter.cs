@@ -35,6 +35,28 @@ public sealed partial class CheckpointExporter : IDisposable
         RemoveLeftovers();
     }
 
+    /// <summary>
+    /// A download of <paramref name="checkpoint"/>: the checkpoint file itself, or with
+    /// <paramref name="torchScript"/> its export (<see cref="ExportAsync"/>). NotFound when the file is gone.
+    /// </summary>
+    public async Task<Stream> OpenAsync(CheckpointView checkpoint, bool torchScript, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        if (torchScript)
+        {
+            return await ExportAsync(checkpoint, cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            return new FileStream(checkpoint.Path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 64 * 1024, useAsync: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Gone(checkpoint);
+        }
+    }
+
     /// <summary>The export of <paramref name="checkpoint"/>, as a stream that deletes its file when closed.</summary>
     public async Task<Stream> ExportAsync(CheckpointView checkpoint, CancellationToken cancellationToken)
     {
@@ -58,7 +80,7 @@ public sealed partial class CheckpointExporter : IDisposable
             ExportFailed(_logger, checkpoint.Peer, checkpoint.Step, checkpoint.Path, e.Message);
             if (!File.Exists(checkpoint.Path))
             {
-                throw new CohortApiException(ApiError.NotFound, $"{Operation}: the checkpoint of peer '{checkpoint.Peer}' at step {checkpoint.Step} is gone (pruned or deleted)");
+                throw Gone(checkpoint);
             }
 
             throw e is TorchException
@@ -86,6 +108,9 @@ public sealed partial class CheckpointExporter : IDisposable
     }
 
     public void Dispose() => _slots.Dispose();
+
+    private static CohortApiException Gone(CheckpointView checkpoint) =>
+        new(ApiError.NotFound, $"DownloadCheckpoint: the checkpoint of peer '{checkpoint.Peer}' at step {checkpoint.Step} is gone (pruned or deleted)");
 
     private void RemoveLeftovers()
     {

@@ -229,26 +229,30 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
         return (view, points);
     }
 
-    /// <summary>The checkpoints of a run's peers (of one peer, when named), by peer and step.</summary>
-    public async Task<IReadOnlyList<CheckpointView>> ListCheckpointsAsync(string cohort, string run, string? peer, CancellationToken cancellationToken)
+    /// <summary>The run and the checkpoints of its peers (of one peer, when named), by peer and step.</summary>
+    public async Task<(RunView Run, IReadOnlyList<CheckpointView> Checkpoints)> ListCheckpointsAsync(string cohort, string run, string? peer, CancellationToken cancellationToken)
     {
         const string Operation = "ListCheckpoints";
-        var entry = await ResolveAsync(Operation, cohort, run).ConfigureAwait(false);
-        var record = await RecordAsync(entry, cancellationToken).ConfigureAwait(false);
-        if (record is null || record.CheckpointDirectory.Length == 0)
+        var view = await GetAsync(Operation, cohort, run, cancellationToken).ConfigureAwait(false);
+        if (!string.IsNullOrEmpty(peer) && view.Peers.All(p => p.Name != peer))
+        {
+            throw new CohortApiException(ApiError.NotFound, $"{Operation}: cohort '{view.Cohort}' run '{view.Run}' has no peer '{Echo(peer)}' (its peers: {string.Join(", ", view.Peers.Select(p => p.Name))})");
+        }
+
+        return (view, CheckpointFiles(view, peer));
+    }
+
+    /// <summary>The checkpoint files of <paramref name="view"/>'s peers (of one peer, when named), by peer and step, as the storage holds them now.</summary>
+    internal static IReadOnlyList<CheckpointView> CheckpointFiles(RunView view, string? peer)
+    {
+        if (view.CheckpointDirectory.Length == 0)
         {
             return [];
         }
 
-        var peers = record.Peers.Select(p => p.Name).ToList();
-        if (!string.IsNullOrEmpty(peer) && !peers.Contains(peer))
-        {
-            throw new CohortApiException(ApiError.NotFound, $"{Operation}: cohort '{entry.Cohort}' run '{entry.Run}' has no peer '{Echo(peer)}' (its peers: {string.Join(", ", peers)})");
-        }
-
-        var store = new CheckpointStore(record.CheckpointDirectory, record.Run, record.KeepLast);
+        var store = new CheckpointStore(view.CheckpointDirectory, view.Run, view.KeepLast);
         var views = new List<CheckpointView>();
-        foreach (var name in string.IsNullOrEmpty(peer) ? peers : [peer])
+        foreach (var name in string.IsNullOrEmpty(peer) ? view.Peers.Select(p => p.Name) : [peer])
         {
             try
             {
@@ -263,7 +267,7 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                throw new CohortApiException(ApiError.Unavailable, $"{Operation}: the checkpoints of '{name}' cannot be listed now ({e.Message})");
+                throw new CohortApiException(ApiError.Unavailable, $"ListCheckpoints: the checkpoints of '{name}' cannot be listed now ({e.Message})");
             }
         }
 
@@ -284,7 +288,7 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
             throw new CohortApiException(ApiError.InvalidArgument, $"{Operation}: step {step} is negative");
         }
 
-        var checkpoints = await ListCheckpointsAsync(cohort, run, peer, cancellationToken).ConfigureAwait(false);
+        var (_, checkpoints) = await ListCheckpointsAsync(cohort, run, peer, cancellationToken).ConfigureAwait(false);
         var found = step is { } wanted ? checkpoints.FirstOrDefault(c => c.Step == wanted) : checkpoints.MaxBy(c => c.Step);
         if (found is null)
         {

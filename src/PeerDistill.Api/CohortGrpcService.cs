@@ -141,7 +141,7 @@ public sealed class CohortGrpcService(CohortApi api, CheckpointExporter exporter
     public override async Task<ListCheckpointsReply> ListCheckpoints(ListCheckpointsRequest request, ServerCallContext context)
     {
         var reply = new ListCheckpointsReply();
-        var checkpoints = await Call(() => api.ListCheckpointsAsync(request.Cohort, request.Run, request.Peer, context.CancellationToken)).ConfigureAwait(false);
+        var (_, checkpoints) = await Call(() => api.ListCheckpointsAsync(request.Cohort, request.Run, request.Peer, context.CancellationToken)).ConfigureAwait(false);
         reply.Checkpoints.AddRange(checkpoints.Select(c => new CheckpointInfo { Peer = c.Peer, Step = c.Step, Bytes = c.Bytes, WrittenUnixMillis = c.Written.ToUnixTimeMilliseconds(), Path = c.Path }));
         return reply;
     }
@@ -158,18 +158,7 @@ public sealed class CohortGrpcService(CohortApi api, CheckpointExporter exporter
             _ => throw new RpcException(new Status(StatusCode.InvalidArgument, $"DownloadCheckpoint: format {(int)request.Format} is not a checkpoint format (CHECKPOINT_FORMAT_UNSPECIFIED for the checkpoint file, CHECKPOINT_FORMAT_TORCHSCRIPT)")),
         };
         var checkpoint = await Call(() => api.FindCheckpointAsync(request.Cohort, request.Run, request.Peer, request.HasStep ? request.Step : null, context.CancellationToken)).ConfigureAwait(false);
-        Stream content;
-        try
-        {
-            content = torchScript
-                ? await Call(() => exporter.ExportAsync(checkpoint, context.CancellationToken)).ConfigureAwait(false)
-                : new FileStream(checkpoint.Path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, DownloadChunkBytes, useAsync: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new RpcException(new Status(StatusCode.NotFound, $"DownloadCheckpoint: the checkpoint of peer '{checkpoint.Peer}' at step {checkpoint.Step} is gone (pruned or deleted)"));
-        }
-
+        var content = await Call(() => exporter.OpenAsync(checkpoint, torchScript, context.CancellationToken)).ConfigureAwait(false);
         await using (content.ConfigureAwait(false))
         {
             var buffer = new byte[DownloadChunkBytes];

@@ -32,7 +32,7 @@ internal static class ServiceConfiguration
     /// <summary>Warns on stderr when a service listens beyond loopback with <c>--insecure</c>.</summary>
     public static void WarnIfExposed(string host, bool insecure)
     {
-        if (insecure && System.Net.IPAddress.TryParse(host, out var address) && !System.Net.IPAddress.IsLoopback(address))
+        if (insecure && Cluster.Hosting.ListenSettings.IsExposed(host))
         {
             Console.Error.WriteLine($"warning: --insecure: listening on {host} without authentication or encryption; whoever reaches this address can join the cluster, command it and send its peers frames");
         }

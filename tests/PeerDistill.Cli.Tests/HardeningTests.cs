@@ -187,16 +187,10 @@ public sealed class HardeningTests(ITestOutputHelper output)
         }
 
         Assert.Contains(after.Events, e => e.Kind == "submitted");
-        using (var channel = cluster.Coordinator())
-        {
-            await new CohortService.CohortServiceClient(channel).CancelCohortAsync(new CancelCohortRequest { Cohort = "pair", Reason = "test over" }, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(30)));
-        }
 
-        await cluster.WaitForAsync(request, s => s.State == CohortState.Cancelled && s.Peers.All(p => p.State != PeerState.Active), TimeSpan.FromSeconds(60));
-
-        // Every step is in the metrics once (none twice across the restart, none missing), in the
+        // Cancelled, every step is in the metrics once (none twice across the restart, none missing), in the
         // files and in the database's history; the database's tables hold the run as it ended.
-        await AssertRecordedAsync(cluster, runDir, before.Run, () => ServiceTables.ReadSqliteAsync(Path.Combine(dir.Path, "data"), "pair", before.Run), generation: 2, minSteps: stoppedAt.ToDictionary(s => s.Key, s => s.Value + 30));
+        await CancelAndAssertRecordedAsync(cluster, runDir, before.Run, () => ServiceTables.ReadSqliteAsync(Path.Combine(dir.Path, "data"), "pair", before.Run), generation: 2, minSteps: stoppedAt.ToDictionary(s => s.Key, s => s.Value + 30));
     }
 
     [PostgresFact]
@@ -243,24 +237,25 @@ public sealed class HardeningTests(ITestOutputHelper output)
             Assert.Equal([$"pair/{before.Run}/a", $"pair/{before.Run}/b"], held);
         }
 
-        using (var channel = cluster.Coordinator())
-        {
-            await new CohortService.CohortServiceClient(channel).CancelCohortAsync(new CancelCohortRequest { Cohort = "pair", Reason = "test over" }, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(30)));
-        }
-
-        await cluster.WaitForAsync(request, s => s.State == CohortState.Cancelled && s.Peers.All(p => p.State != PeerState.Active), TimeSpan.FromSeconds(60));
-        await AssertRecordedAsync(cluster, Path.Combine(cluster.Runs, "pair", before.Run), before.Run, () => ServiceTables.ReadPostgresAsync(database, "pair", before.Run), generation: 1, minSteps: after.Peers.ToDictionary(p => p.Peer, p => p.Step));
+        await CancelAndAssertRecordedAsync(cluster, Path.Combine(cluster.Runs, "pair", before.Run), before.Run, () => ServiceTables.ReadPostgresAsync(database, "pair", before.Run), generation: 1, minSteps: after.Peers.ToDictionary(p => p.Peer, p => p.Step));
     }
 
     /// <summary>
-    /// After a run that went through a coordinator restart was cancelled: each peer's steps are in
+    /// Cancels the run that went through a coordinator restart, then checks: each peer's steps are in
     /// its metrics file once each from 0 (at least <paramref name="minSteps"/>), the metrics history
     /// (over REST and in the table) holds the same steps, and the database's tables hold the run as it
     /// ended: its state and spec, its peers at <paramref name="generation"/>, each event once (ids 1..n,
     /// 'submitted' once although two coordinators projected it), and the checkpoint files indexed.
     /// </summary>
-    private static async Task AssertRecordedAsync(Cluster cluster, string runDir, string run, Func<Task<ServiceTables>> read, long generation, IReadOnlyDictionary<string, long> minSteps)
+    private static async Task CancelAndAssertRecordedAsync(Cluster cluster, string runDir, string run, Func<Task<ServiceTables>> read, long generation, IReadOnlyDictionary<string, long> minSteps)
     {
+        using (var channel = cluster.Coordinator())
+        {
+            await new CohortService.CohortServiceClient(channel).CancelCohortAsync(new CancelCohortRequest { Cohort = "pair", Reason = "test over" }, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(30)));
+        }
+
+        await cluster.WaitForAsync(new GetCohortRequest { Cohort = "pair" }, s => s.State == CohortState.Cancelled && s.Peers.All(p => p.State != PeerState.Active), TimeSpan.FromSeconds(60));
+
         var steps = new Dictionary<string, List<long>>();
         foreach (var peer in new[] { "a", "b" })
         {

@@ -22,6 +22,12 @@ public sealed record RunView(
     /// <summary>Where the run writes its outputs (summary, metrics files, checkpoints); empty before it was started.</summary>
     public string OutputDirectory { get; init; } = string.Empty;
 
+    /// <summary>Where its peers write their checkpoints; empty before it was started.</summary>
+    public string CheckpointDirectory { get; init; } = string.Empty;
+
+    /// <summary>How many checkpoints each peer keeps.</summary>
+    public int KeepLast { get; init; }
+
     /// <summary>The spec as submitted; empty for a run whose record is gone.</summary>
     public string SpecText { get; init; } = string.Empty;
 

@@ -21,6 +21,8 @@ internal static class RunViews
             PausedAtStep = record.State == CohortState.Paused ? record.PauseStep : null,
             Changes = [.. record.Changes],
             OutputDirectory = record.OutputDirectory,
+            CheckpointDirectory = record.CheckpointDirectory,
+            KeepLast = record.KeepLast,
             SpecText = record.SpecText,
             SpecFormat = record.SpecFormat,
         };

@@ -36,8 +36,7 @@ internal static class CheckpointEndpoints
         return await RestProblems.AnswerAsync(async () =>
         {
             var peer = RestRequests.StringQuery(request, "peer", 256);
-            var checkpoints = await api.ListCheckpointsAsync(cohort, RunEndpoints.RunOf(run), peer, cancellationToken).ConfigureAwait(false);
-            var view = await api.GetAsync("ListCheckpoints", cohort, RunEndpoints.RunOf(run), cancellationToken).ConfigureAwait(false);
+            var (view, checkpoints) = await api.ListCheckpointsAsync(cohort, RunEndpoints.RunOf(run), peer, cancellationToken).ConfigureAwait(false);
             var resources = checkpoints.Select(c => new CheckpointResource(c.Peer, c.Step, c.Bytes, c.Written, DownloadPath(view.Cohort, view.Run, c.Peer, c.Step))).ToList();
             return TypedResults.Json(new CheckpointList(view.Cohort, view.Run, resources), RestJsonContext.Default.CheckpointList);
         }).ConfigureAwait(false);
@@ -68,21 +67,9 @@ internal static class CheckpointEndpoints
             }
 
             var checkpoint = await api.FindCheckpointAsync(cohort, RunEndpoints.RunOf(run), peer, wanted, cancellationToken).ConfigureAwait(false);
-            if (format == "torchscript")
-            {
-                var export = await exporter.ExportAsync(checkpoint, cancellationToken).ConfigureAwait(false);
-                return TypedResults.File(export, "application/octet-stream", CheckpointExporter.FileName(cohort, checkpoint, torchScript: true));
-            }
-
-            try
-            {
-                var stream = new FileStream(checkpoint.Path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 64 * 1024, useAsync: true);
-                return TypedResults.File(stream, "application/octet-stream", CheckpointExporter.FileName(cohort, checkpoint, torchScript: false));
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                return RestProblems.Problem(StatusCodes.Status404NotFound, "Not found", $"the checkpoint of peer '{peer}' at step {checkpoint.Step} is gone (pruned or deleted)", []);
-            }
+            var torchScript = format == "torchscript";
+            var content = await exporter.OpenAsync(checkpoint, torchScript, cancellationToken).ConfigureAwait(false);
+            return TypedResults.File(content, "application/octet-stream", CheckpointExporter.FileName(cohort, checkpoint, torchScript));
         }).ConfigureAwait(false);
     }
 

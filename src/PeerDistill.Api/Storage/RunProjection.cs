@@ -154,7 +154,7 @@ internal sealed partial class RunProjection(CohortApi api, IRunStore store, Metr
             projected.Version = run.Version;
         }
 
-        await IndexCheckpointsAsync(key, run, projected, cancellationToken).ConfigureAwait(false);
+        await IndexCheckpointsAsync(key, CohortApi.CheckpointFiles(run, peer: null), projected, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>What the database holds of the run already (inserting its row the first time it is seen).</summary>
@@ -196,9 +196,8 @@ internal sealed partial class RunProjection(CohortApi api, IRunStore store, Metr
     }
 
     /// <summary>New checkpoint files into the index, pruned ones out of it.</summary>
-    private async Task IndexCheckpointsAsync(RunKey key, RunView run, Projected projected, CancellationToken cancellationToken)
+    private async Task IndexCheckpointsAsync(RunKey key, IReadOnlyList<CheckpointView> files, Projected projected, CancellationToken cancellationToken)
     {
-        var files = await api.ListCheckpointsAsync(run.Cohort, run.Run, peer: null, cancellationToken).ConfigureAwait(false);
         foreach (var file in files.Where(f => !projected.Checkpoints.Contains((f.Peer, f.Step))))
         {
             await store.AddCheckpointAsync(key, new CheckpointRow(file.Peer, file.Step, file.Path, file.Bytes, file.Written), cancellationToken).ConfigureAwait(false);
