@@ -105,6 +105,22 @@ internal sealed partial class Cluster : IAsyncDisposable
 
     public Process Worker(string id) => _workers[id];
 
+    /// <summary>
+    /// Waits at most <paramref name="timeout"/> for a worker to exit and then for the last lines it
+    /// printed (a timed <see cref="Process.WaitForExit(TimeSpan)"/> returns before the output
+    /// readers have seen the end of its streams, so its last lines may not be read yet).
+    /// </summary>
+    public bool WaitForExit(string id, TimeSpan timeout)
+    {
+        if (!_workers[id].WaitForExit(timeout))
+        {
+            return false;
+        }
+
+        _workers[id].WaitForExit();
+        return true;
+    }
+
     public Process CoordinatorProcess => _coordinator;
 
     /// <summary>Kills a worker's process tree (SIGKILL) and waits for it.</summary>

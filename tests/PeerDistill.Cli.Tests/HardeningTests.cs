@@ -116,7 +116,7 @@ public sealed class HardeningTests(ITestOutputHelper output)
         else
         {
             cluster.Signal(waiter.WorkerId, "TERM");
-            Assert.True(cluster.Worker(waiter.WorkerId).WaitForExit(TimeSpan.FromSeconds(60)), "the worker did not exit after SIGTERM");
+            Assert.True(cluster.WaitForExit(waiter.WorkerId, TimeSpan.FromSeconds(60)), "the worker did not exit after SIGTERM");
         }
 
         Assert.True(File.Exists(Path.Combine(checkpoints, $"step-{stuck.ToString("D8", CultureInfo.InvariantCulture)}.ckpt")), $"no checkpoint of step {stuck} in {checkpoints}: {string.Join(", ", Directory.Exists(checkpoints) ? Directory.GetFiles(checkpoints) : [])}");

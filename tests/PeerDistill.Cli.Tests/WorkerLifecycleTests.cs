@@ -34,7 +34,7 @@ public sealed partial class WorkerLifecycleTests(ITestOutputHelper output)
         // The peer is busy: thousands of steps to go, its teacher live beside it.
         var clock = Stopwatch.StartNew();
         cluster.Signal(victim.WorkerId, "TERM");
-        Assert.True(cluster.Worker(victim.WorkerId).WaitForExit(TimeSpan.FromSeconds(60)), "the worker did not exit within 60 s of SIGTERM");
+        Assert.True(cluster.WaitForExit(victim.WorkerId, TimeSpan.FromSeconds(60)), "the worker did not exit within 60 s of SIGTERM");
         var exit = clock.Elapsed;
         Assert.True(exit < TimeSpan.FromSeconds(15), $"the worker took {exit.TotalSeconds:F1} s to exit after SIGTERM");
         Assert.Equal(130, cluster.Worker(victim.WorkerId).ExitCode);
@@ -67,7 +67,7 @@ public sealed partial class WorkerLifecycleTests(ITestOutputHelper output)
         await cluster.WaitForLineAsync("w2", "joined the cluster", 1, TimeSpan.FromSeconds(60));
 
         cluster.StartWorker("w1", key: "impostor");
-        Assert.True(cluster.Worker("impostor").WaitForExit(TimeSpan.FromSeconds(120)), "a second worker with id 'w1' stayed up");
+        Assert.True(cluster.WaitForExit("impostor", TimeSpan.FromSeconds(120)), "a second worker with id 'w1' stayed up");
         Assert.Equal(2, cluster.Worker("impostor").ExitCode);
         Assert.Single(cluster.Lines("impostor", "error: worker id 'w1' is taken"));
         Assert.Equal(0, cluster.Printed("impostor", "joined the cluster"));
