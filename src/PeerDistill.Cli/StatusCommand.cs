@@ -12,13 +12,13 @@ internal static class StatusCommand
     public static Command Create()
     {
         var cohort = new Argument<string?>("cohort") { Description = "A cohort name (omit to list every cohort).", Arity = ArgumentArity.ZeroOrOne };
-        var coordinator = new Option<string>("--coordinator") { Description = "The coordinator's address, e.g. http://127.0.0.1:7070.", Required = true };
+        var coordinator = new CoordinatorTarget();
         var run = new Option<string?>("--run") { Description = "A run of the cohort (default: its latest)." };
         var watch = new Option<bool>("--watch") { Description = "Follow the cohort live until it ends." };
-        var command = new Command("status", "Show the cohorts of a coordinator, or one cohort's peers (live with --watch).") { cohort, coordinator, run, watch };
+        var command = coordinator.AddTo(new Command("status", "Show the cohorts of a coordinator, or one cohort's peers (live with --watch).") { cohort, run, watch });
         command.SetAction(async (parse, cancellation) =>
         {
-            using var channel = GrpcChannels.ForAddress(parse.GetValue(coordinator)!);
+            using var channel = coordinator.Open(parse);
             var client = new CohortService.CohortServiceClient(channel);
             var name = parse.GetValue(cohort);
             try
@@ -49,6 +49,11 @@ internal static class StatusCommand
                 }
 
                 return await WatchAsync(channel, request, cancellation).ConfigureAwait(false);
+            }
+            catch (RpcException e) when (CoordinatorTarget.Denied(e) is { } denied)
+            {
+                Console.Error.WriteLine($"status: {e.StatusCode}: {denied.Message}");
+                return denied.ExitCode;
             }
             catch (RpcException e)
             {

@@ -11,9 +11,9 @@ internal static class SubmitCommand
     public static Command Create()
     {
         var spec = new Argument<string>("spec") { Description = "Cohort spec (YAML or JSON)." };
-        var coordinator = new Option<string>("--coordinator") { Description = "The coordinator's address, e.g. http://127.0.0.1:7070.", Required = true };
+        var coordinator = new CoordinatorTarget();
         var wait = new Option<bool>("--wait") { Description = "Follow the cohort live until it ends; exit code 0 only if it completed." };
-        var command = new Command("submit", "Submit a cohort spec to a coordinator, which places its peers on workers.") { spec, coordinator, wait };
+        var command = coordinator.AddTo(new Command("submit", "Submit a cohort spec to a coordinator, which places its peers on workers.") { spec, wait });
         command.SetAction(async (parse, cancellation) =>
         {
             var path = parse.GetValue(spec)!;
@@ -23,7 +23,7 @@ internal static class SubmitCommand
                 return ExitCodes.InvalidInput;
             }
 
-            using var channel = GrpcChannels.ForAddress(parse.GetValue(coordinator)!);
+            using var channel = coordinator.Open(parse);
             try
             {
                 var format = Path.GetExtension(path).Equals(".json", StringComparison.OrdinalIgnoreCase) ? "json" : "yaml";
@@ -33,6 +33,11 @@ internal static class SubmitCommand
                 return parse.GetValue(wait)
                     ? await StatusCommand.WatchAsync(channel, new GetCohortRequest { Cohort = reply.Cohort, Run = reply.Run }, cancellation).ConfigureAwait(false)
                     : ExitCodes.Ok;
+            }
+            catch (RpcException e) when (CoordinatorTarget.Denied(e) is { } denied)
+            {
+                Console.Error.WriteLine($"submit: {e.StatusCode}: {denied.Message}");
+                return denied.ExitCode;
             }
             catch (RpcException e)
             {

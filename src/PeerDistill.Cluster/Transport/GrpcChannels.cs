@@ -1,4 +1,5 @@
 using System.Net;
+using Grpc.Core;
 using Grpc.Net.Client;
 
 namespace PeerDistill.Cluster.Transport;
@@ -34,7 +35,18 @@ public static class GrpcChannels
     public const int StreamWindowSize = 1024 * 1024;
 
     /// <summary>A channel to <paramref name="address"/>: <c>http://host:port</c>, <c>https://host:port</c> or <c>host:port</c> (h2c).</summary>
-    public static GrpcChannel ForAddress(string address)
+    public static GrpcChannel ForAddress(string address) => ForAddress(Parse(address));
+
+    /// <summary>
+    /// A channel to <paramref name="address"/> whose every call carries <paramref name="bearerToken"/>
+    /// (when not null) in its <c>authorization</c> metadata, also over h2c (the token then crosses the
+    /// network in clear: loopback, or a network the operator trusts).
+    /// </summary>
+    public static GrpcChannel ForAddress(string address, string? bearerToken) => ForAddress(Parse(address), bearerToken);
+
+    /// <summary>The URI of a gRPC address (<c>http://host:port</c>, <c>https://host:port</c> or <c>host:port</c>, which means h2c).</summary>
+    /// <exception cref="ArgumentException">Not such an address.</exception>
+    public static Uri Parse(string address)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(address);
         var text = address.Contains("://", StringComparison.Ordinal) ? address : "http://" + address;
@@ -43,11 +55,11 @@ public static class GrpcChannels
             throw new ArgumentException($"'{address}' is not a gRPC address (expected http://host:port, https://host:port or host:port)", nameof(address));
         }
 
-        return ForAddress(uri);
+        return uri;
     }
 
-    /// <summary>A channel to <paramref name="address"/> (<c>http</c>: h2c; <c>https</c>: TLS with ALPN h2).</summary>
-    public static GrpcChannel ForAddress(Uri address)
+    /// <summary>A channel to <paramref name="address"/> (<c>http</c>: h2c; <c>https</c>: TLS with ALPN h2), its calls carrying <paramref name="bearerToken"/> when one is given.</summary>
+    public static GrpcChannel ForAddress(Uri address, string? bearerToken = null)
     {
         ArgumentNullException.ThrowIfNull(address);
         var handler = new SocketsHttpHandler
@@ -71,6 +83,14 @@ public static class GrpcChannels
             MaxReceiveMessageSize = GrpcServiceHostOptions.DefaultMaxReceiveMessageSize,
             InitialReconnectBackoff = InitialReconnectBackoff,
             MaxReconnectBackoff = MaxReconnectBackoff,
+            Credentials = bearerToken is null ? null : ChannelCredentials.Create(
+                address.Scheme == Uri.UriSchemeHttps ? ChannelCredentials.SecureSsl : ChannelCredentials.Insecure,
+                CallCredentials.FromInterceptor((_, metadata) =>
+                {
+                    metadata.Add("authorization", "Bearer " + bearerToken);
+                    return Task.CompletedTask;
+                })),
+            UnsafeUseInsecureChannelCallCredentials = bearerToken is not null && address.Scheme == Uri.UriSchemeHttp,
         });
     }
 }
