@@ -42,6 +42,20 @@ internal sealed partial class Cluster : IAsyncDisposable
     /// <summary>The coordinator's cluster endpoint (<c>host:port</c> of its silo), which workers join.</summary>
     public string ClusterEndpoint { get; private set; } = string.Empty;
 
+    /// <summary>The admin token the coordinator made on its first start (from its owner-only file in its data directory).</summary>
+    public string Token { get; private set; } = string.Empty;
+
+    /// <summary>
+    /// The rate limits every coordinator of these tests runs with unless a test sets its own: far above
+    /// what a test sends (a test that floods the API sets the defaults back or its own).
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> GenerousRateLimits { get; } = new Dictionary<string, string>
+    {
+        ["PEERDISTILL_COORDINATOR__ACCESS__RATELIMITS__PERCREDENTIAL"] = "1000000",
+        ["PEERDISTILL_COORDINATOR__ACCESS__RATELIMITS__PERADDRESS"] = "1000000",
+        ["PEERDISTILL_COORDINATOR__ACCESS__RATELIMITS__UNAUTHENTICATEDPERADDRESS"] = "1000000",
+    };
+
     /// <summary>The runs root the coordinator writes under.</summary>
     public string Runs => Path.Combine(_dir, "runs");
 
@@ -51,7 +65,13 @@ internal sealed partial class Cluster : IAsyncDisposable
     /// </summary>
     public static async Task<Cluster> StartAsync(string dir, string[] workers, ITestOutputHelper output, string? database = null, IReadOnlyDictionary<string, string>? coordinatorEnvironment = null)
     {
-        var cluster = new Cluster(dir, output, database) { _coordinatorEnvironment = coordinatorEnvironment ?? new Dictionary<string, string>() };
+        var environment = new Dictionary<string, string>(GenerousRateLimits);
+        foreach (var (name, value) in coordinatorEnvironment ?? new Dictionary<string, string>())
+        {
+            environment[name] = value;
+        }
+
+        var cluster = new Cluster(dir, output, database) { _coordinatorEnvironment = environment };
         await cluster.StartCoordinatorAsync(port: 0, httpPort: 0, clusterPort: 0);
         foreach (var w in workers)
         {
@@ -61,8 +81,26 @@ internal sealed partial class Cluster : IAsyncDisposable
         return cluster;
     }
 
-    /// <summary>A channel to the coordinator (the caller disposes it).</summary>
-    public GrpcChannel Coordinator() => GrpcChannels.ForAddress(Url);
+    /// <summary>A channel to the coordinator whose calls carry the admin token (the caller disposes it).</summary>
+    public GrpcChannel Coordinator() => GrpcChannels.ForAddress(Url, Token);
+
+    /// <summary>A channel to the coordinator whose calls carry <paramref name="token"/> (none when null).</summary>
+    public GrpcChannel Coordinator(string? token) => GrpcChannels.ForAddress(Url, token);
+
+    /// <summary>An HTTP client of the REST API at <paramref name="path"/> (under the REST address), sending the admin token (the caller disposes it).</summary>
+    public HttpClient Http(string path = "") => Http(path, Token);
+
+    /// <summary>An HTTP client of the REST API at <paramref name="path"/> sending <paramref name="token"/> (none when null).</summary>
+    public HttpClient Http(string path, string? token)
+    {
+        var http = new HttpClient { BaseAddress = new Uri(HttpUrl + "/" + path), Timeout = TimeSpan.FromSeconds(60) };
+        if (token is not null)
+        {
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        }
+
+        return http;
+    }
 
     /// <summary>Starts a worker with id <paramref name="id"/>, known to the test as <paramref name="key"/> (default: its id), with <paramref name="extra"/> flags.</summary>
     public void StartWorker(string id, int slots = 1, string? key = null, params string[] extra)
@@ -255,6 +293,8 @@ internal sealed partial class Cluster : IAsyncDisposable
         Url = await url.Task.WaitAsync(TimeSpan.FromSeconds(60));
         HttpUrl = await http.Task.WaitAsync(TimeSpan.FromSeconds(60));
         ClusterEndpoint = await endpoint.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        // Written before the API listens (and kept by a restarted coordinator on the same data).
+        Token = (await File.ReadAllTextAsync(Path.Combine(_dir, "data", "admin.token"))).Trim();
     }
 
     private void Follow(Process p, string who, Action<string> onLine)

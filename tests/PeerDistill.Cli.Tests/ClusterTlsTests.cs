@@ -65,7 +65,7 @@ public sealed class ClusterTlsTests(ITestOutputHelper output)
         Assert.Equal(CohortState.Completed, done.State);
         Assert.All(done.Peers, p => Assert.Equal("w1", p.WorkerId));
 
-        using var http = new HttpClient { BaseAddress = new Uri(cluster.HttpUrl + "/") };
+        using var http = cluster.Http();
         using var workers = JsonDocument.Parse(await http.GetStringAsync("api/v1/workers"));
         Assert.Equal(["w1"], workers.RootElement.GetProperty("workers").EnumerateArray().Select(w => w.GetProperty("worker").GetString()));
         foreach (var refused in new[] { "w2", "w4" })
