@@ -27,6 +27,9 @@ internal static partial class ApiBenchmark
 {
     private const string Wrk = "/usr/bin/wrk";
 
+    /// <summary>The window name of get-run with access control bypassed (no token check, no rate limits).</summary>
+    private const string OpenDoor = "get-run-no-auth";
+
     /// <summary>The windows in which the coordinator writes no history (its projection suspended).</summary>
     private const string NoHistory = "no-history";
 
@@ -80,6 +83,7 @@ internal static partial class ApiBenchmark
 
             var api = coordinator.Services.GetRequiredService<CohortApi>();
             var writer = coordinator.Services.GetRequiredService<MetricsWriter>();
+            var access = coordinator.Services.GetRequiredService<AccessOptions>();
             var projection = coordinator.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<RunProjection>().Single();
             var submitted = await api.SubmitAsync(ApiCaller.Coordinator, Spec, "yaml", null, CancellationToken.None);
             var run = await WaitAsync(api, submitted, v => v.Peers.All(p => p.State == PeerState.Active && p.Step >= 200), TimeSpan.FromMinutes(3));
@@ -93,11 +97,13 @@ internal static partial class ApiBenchmark
             var clock = Stopwatch.StartNew();
             for (var round = 1; round <= rounds; round++)
             {
-                foreach (var (name, url, paced) in new (string, string?, bool)[] { ("idle", null, false), ("get-run", getRun, false), ("idle", null, false), ("list-runs", listRuns, false), ("idle", null, false), ("get-run-paced", getRun, true), ("idle", null, false), ("list-runs-paced", listRuns, true), ("idle", null, false), (NoHistory, null, false), ("idle", null, false), (NoHistory, null, false) })
+                foreach (var (name, url, paced) in new (string, string?, bool)[] { ("idle", null, false), ("get-run", getRun, false), (OpenDoor, getRun, false), ("idle", null, false), ("list-runs", listRuns, false), ("idle", null, false), ("get-run-paced", getRun, true), ("idle", null, false), ("list-runs-paced", listRuns, true), ("idle", null, false), (NoHistory, null, false), ("idle", null, false), (NoHistory, null, false) })
                 {
                     projection.Suspend(name == NoHistory);
+                    access.Bypassed = name == OpenDoor;
                     var window = await MeasureAsync(name, url, metrics, seconds, paced ? 4 : connections, paced ? pace : null, coordinator.FirstAdminToken!);
                     projection.Suspend(false);
+                    access.Bypassed = false;
                     if (name == NoHistory)
                     {
                         await CaughtUpAsync(writer); // the projection catches up outside every window
@@ -182,6 +188,16 @@ internal static partial class ApiBenchmark
                     $"  {name,-15} {rps,8:F0} requests/s, p50 {p50:F2} ms, p99 {p99:F2} ms; training steps/s under it {median:F3}x the idle windows beside it (slowdown {(1 - median) * 100:F1}%; target <= 5%)"));
                 summary[name] = new { requests_per_s = rps, p50_ms = p50, p99_ms = p99, step_rate_ratio = median, step_rate_ratios = ratios[name] };
             }
+
+            // Access control's own cost: the same saturating get-run load, right after, with every
+            // request let in without reading its token and without rate limits.
+            var withAuth = windows.Where(w => w.Name == "get-run").Select(w => w.Load!.RequestsPerSecond).ToList();
+            var withoutAuth = windows.Where(w => w.Name == OpenDoor).Select(w => w.Load!.RequestsPerSecond).ToList();
+            var authRatios = withAuth.Zip(withoutAuth, (a, b) => a / b).ToList();
+            var authRatio = Median(authRatios);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  access control: get-run {Median(withAuth):F0} requests/s with token checks and rate limits, {Median(withoutAuth):F0} without: {authRatio:F3}x (median of {authRatios.Count} pairs, {authRatios.Min():F3}x to {authRatios.Max():F3}x)"));
+            summary["access_control"] = new { with_requests_per_s = withAuth, without_requests_per_s = withoutAuth, ratio = authRatio, ratios = authRatios };
 
             var withoutHistory = Median(ratios[NoHistory]);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

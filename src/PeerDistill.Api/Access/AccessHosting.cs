@@ -39,7 +39,7 @@ internal static class AccessHosting
         var jwt = options.Jwt;
         var authentication = builder.Services.AddAuthentication(Scheme)
             .AddPolicyScheme(Scheme, "API token or JWT", o => o.ForwardDefaultSelector = context =>
-                jwt.IsConfigured && AccessResponses.TryReadBearer(context, out var credential, out _) && !credential.StartsWith(ApiTokenFormat.Prefix, StringComparison.Ordinal)
+                jwt.IsConfigured && !options.Bypassed && AccessResponses.TryReadBearer(context, out var credential, out _) && !credential.StartsWith(ApiTokenFormat.Prefix, StringComparison.Ordinal)
                     ? JwtBearerDefaults.AuthenticationScheme
                     : TokenAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, TokenAuthenticationHandler>(TokenAuthenticationHandler.SchemeName, null);
@@ -57,8 +57,12 @@ internal static class AccessHosting
         {
             var rates = options.RateLimits;
             o.GlobalLimiter = PartitionedRateLimiter.CreateChained(
-                PartitionedRateLimiter.Create<HttpContext, string>(context => RateLimitPartition.GetTokenBucketLimiter("address:" + Address(context), _ => Bucket(rates.PerAddress))),
-                PartitionedRateLimiter.Create<HttpContext, string>(context => AccessClaims.RoleOf(context.User) is null
+                PartitionedRateLimiter.Create<HttpContext, string>(context => options.Bypassed
+                    ? RateLimitPartition.GetNoLimiter("bypassed")
+                    : RateLimitPartition.GetTokenBucketLimiter("address:" + Address(context), _ => Bucket(rates.PerAddress))),
+                PartitionedRateLimiter.Create<HttpContext, string>(context => options.Bypassed
+                    ? RateLimitPartition.GetNoLimiter("bypassed")
+                    : AccessClaims.RoleOf(context.User) is null
                     ? RateLimitPartition.GetTokenBucketLimiter("anonymous:" + Address(context), _ => Bucket(rates.UnauthenticatedPerAddress))
                     : RateLimitPartition.GetTokenBucketLimiter("credential:" + context.User.FindFirst(AccessClaims.Credential)?.Value, _ => Bucket(rates.PerCredential))));
             o.OnRejected = async (rejected, _) =>

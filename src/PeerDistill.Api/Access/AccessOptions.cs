@@ -22,6 +22,13 @@ public sealed class AccessOptions
     /// <summary>Requests per second and bursts (subsection <c>RateLimits</c>).</summary>
     public RateLimitOptions RateLimits { get; set; } = new();
 
+    /// <summary>
+    /// For the API benchmark only (internal: never bound from configuration, so no flag, variable or
+    /// file can set it): while true, every request is the admin <c>benchmark</c> without a credential
+    /// and without rate limits, so that one process measures the API with and without access control.
+    /// </summary>
+    internal bool Bypassed { get; set; }
+
     public IEnumerable<(string Key, string Message)> Problems()
     {
         if (string.IsNullOrWhiteSpace(AdminTokenFile))

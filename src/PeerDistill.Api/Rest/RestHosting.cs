@@ -17,6 +17,9 @@ internal static class RestHosting
     /// <summary>Where the OpenAPI 3.1 document is served.</summary>
     public const string OpenApiPath = "/openapi/v1.json";
 
+    /// <summary>The OpenAPI security scheme every operation but health requires.</summary>
+    public const string BearerScheme = "bearer";
+
     /// <summary>Where the browsable API reference is served (assets from the Scalar package, no network).</summary>
     public const string ReferencePath = "/scalar";
 
@@ -33,7 +36,18 @@ internal static class RestHosting
             {
                 document.Info.Title = "PeerDistill cohort API";
                 document.Info.Version = "v1";
-                document.Info.Description = "Submit, list, watch and steer cohort runs of PeerDistill's coordinator. The same operations are served over gRPC (peerdistill.v1.CohortService) on the coordinator's gRPC port.";
+                document.Info.Description = "Submit, list, watch and steer cohort runs of PeerDistill's coordinator. The same operations are served over gRPC (peerdistill.v1.CohortService) on the coordinator's gRPC port. Every operation but health needs 'Authorization: Bearer <token>': an API token (role reader, operator or admin) or, where configured, a JWT.";
+                document.Components ??= new Microsoft.OpenApi.OpenApiComponents();
+                document.Components.SecuritySchemes = new Dictionary<string, Microsoft.OpenApi.IOpenApiSecurityScheme>
+                {
+                    [BearerScheme] = new Microsoft.OpenApi.OpenApiSecurityScheme
+                    {
+                        Type = Microsoft.OpenApi.SecuritySchemeType.Http,
+                        Scheme = "bearer",
+                        Description = "An API token (pd_...) made by `peerdistill tokens create` (or the coordinator's first admin token), or a JWT of the configured issuer.",
+                    },
+                };
+                document.Security = [new Microsoft.OpenApi.OpenApiSecurityRequirement { [new Microsoft.OpenApi.OpenApiSecuritySchemeReference(BearerScheme, document)] = [] }];
                 return Task.CompletedTask;
             });
         });

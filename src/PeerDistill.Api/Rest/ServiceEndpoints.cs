@@ -20,6 +20,11 @@ internal static class ServiceEndpoints
         service.MapGet("/health", HealthAsync)
             .WithName("Health")
             .AllowAnonymous()
+            .AddOpenApiOperationTransformer((operation, _, _) =>
+            {
+                operation.Security = [];
+                return Task.CompletedTask;
+            })
             .WithSummary("Whether the API and the cluster answer (200 serving, 503 unavailable)")
             .Produces<HealthResource>(StatusCodes.Status200OK)
             .Produces<HealthResource>(StatusCodes.Status503ServiceUnavailable);

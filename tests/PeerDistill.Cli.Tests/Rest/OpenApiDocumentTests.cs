@@ -50,6 +50,18 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         var root = document.RootElement;
         Assert.StartsWith("3.1", root.GetProperty("openapi").GetString(), StringComparison.Ordinal);
 
+        // Every operation but health declares the bearer credential it needs.
+        Assert.Equal("bearer", root.GetProperty("components").GetProperty("securitySchemes").GetProperty("bearer").GetProperty("scheme").GetString());
+        Assert.True(root.GetProperty("security")[0].TryGetProperty("bearer", out _), "the document does not require the bearer scheme");
+        var health = root.GetProperty("paths").GetProperty("/api/v1/health").GetProperty("get");
+        Assert.True(health.TryGetProperty("security", out var open) && open.GetArrayLength() == 0, "health is not marked open");
+
+        // Without a credential the document itself is refused.
+        using (var anonymous = new HttpClient { BaseAddress = _coordinator.HttpAddress })
+        {
+            Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await anonymous.GetAsync("openapi/v1.json")).StatusCode);
+        }
+
         var documented = new HashSet<string>(StringComparer.Ordinal);
         foreach (var path in root.GetProperty("paths").EnumerateObject())
         {
