@@ -38,5 +38,7 @@ public static class ListenSettings
     public static (string Key, string Message)? ExposureProblem((string Key, string Value) host, bool insecure, bool siloTls) =>
         insecure || !IsExposed(host.Value)
             ? null
-            : (host.Key, $"'{host.Value}' is not a loopback address, and {(siloTls ? "although the silo connections use mutual TLS, the API and the exchange" : "the cluster's connections")} are neither authenticated nor encrypted: whoever reaches it could {(siloTls ? "command the cluster or send its peers frames" : "join the cluster, command it or send its peers frames")}. Listen on 127.0.0.1, or accept that on a network you trust with --insecure (Insecure: true)");
+            : (host.Key, siloTls
+                ? $"'{host.Value}' is not a loopback address, and although TLS protects every connection (mutual between silos and on the exchange), the API's callers are not authenticated: whoever reaches it could command the cluster. Listen on 127.0.0.1, or accept that on a network you trust with --insecure (Insecure: true)"
+                : $"'{host.Value}' is not a loopback address, and the cluster's connections are neither authenticated nor encrypted: whoever reaches it could join the cluster, command it or send its peers frames. Listen on 127.0.0.1, or accept that on a network you trust with --insecure (Insecure: true)");
 }

@@ -1,11 +1,13 @@
 using System.Net;
+using System.Net.Security;
 using Grpc.Net.Client;
 
 namespace PeerDistill.Cluster.Transport;
 
 /// <summary>
 /// Grpc.Net.Client channels as every PeerDistill process opens them: h2c for <c>http://</c>
-/// (prior knowledge, no upgrade), keep-alive pings on idle connections, several HTTP/2 connections
+/// (prior knowledge, no upgrade), TLS with ALPN h2 for <c>https://</c> (the server checked as the given
+/// TLS settings say, by default against the system's trust store), keep-alive pings on idle connections, several HTTP/2 connections
 /// when one is full, no proxy, gRPC's 4 MiB receive limit, and a short reconnect backoff (an address
 /// that went away is tried again within 2 s, not the default's up to 120 s).
 /// </summary>
@@ -33,8 +35,13 @@ public static class GrpcChannels
     /// <summary>HTTP/2 flow-control window per stream on the client side, in bytes.</summary>
     public const int StreamWindowSize = 1024 * 1024;
 
-    /// <summary>A channel to <paramref name="address"/>: <c>http://host:port</c>, <c>https://host:port</c> or <c>host:port</c> (h2c).</summary>
-    public static GrpcChannel ForAddress(string address)
+    /// <summary>
+    /// A channel to <paramref name="address"/>: <c>http://host:port</c>, <c>https://host:port</c> or
+    /// <c>host:port</c> (h2c); <paramref name="tls"/> for an https address: whom to trust and what to
+    /// present (<see cref="Security.ClusterCredentials.ClientOptions"/> between nodes,
+    /// <see cref="Security.ClusterCertificates.TrustServersOf"/> for an API client).
+    /// </summary>
+    public static GrpcChannel ForAddress(string address, SslClientAuthenticationOptions? tls = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(address);
         var text = address.Contains("://", StringComparison.Ordinal) ? address : "http://" + address;
@@ -43,11 +50,11 @@ public static class GrpcChannels
             throw new ArgumentException($"'{address}' is not a gRPC address (expected http://host:port, https://host:port or host:port)", nameof(address));
         }
 
-        return ForAddress(uri);
+        return ForAddress(uri, tls);
     }
 
-    /// <summary>A channel to <paramref name="address"/> (<c>http</c>: h2c; <c>https</c>: TLS with ALPN h2).</summary>
-    public static GrpcChannel ForAddress(Uri address)
+    /// <summary>A channel to <paramref name="address"/> (<c>http</c>: h2c; <c>https</c>: TLS with ALPN h2, as <paramref name="tls"/> says).</summary>
+    public static GrpcChannel ForAddress(Uri address, SslClientAuthenticationOptions? tls = null)
     {
         ArgumentNullException.ThrowIfNull(address);
         var handler = new SocketsHttpHandler
@@ -64,6 +71,11 @@ public static class GrpcChannels
             UseCookies = false,
             AllowAutoRedirect = false,
         };
+        if (tls is not null && address.Scheme == Uri.UriSchemeHttps)
+        {
+            handler.SslOptions = tls;
+        }
+
         return GrpcChannel.ForAddress(address, new GrpcChannelOptions
         {
             HttpHandler = handler,
