@@ -40,9 +40,10 @@ internal static class CohortsCommand
     public static Command Workers()
     {
         var coordinator = CoordinatorOption();
+        var authority = CoordinatorChannel.AuthorityOption();
         var json = JsonOption();
-        var command = new Command("workers", "List the workers of a coordinator's cluster: their slots, devices and the peer in each.") { coordinator, json };
-        command.SetAction(async (parse, cancellation) => await CallAsync("workers", parse.GetValue(coordinator)!, async client =>
+        var command = new Command("workers", "List the workers of a coordinator's cluster: their slots, devices and the peer in each.") { coordinator, authority, json };
+        command.SetAction(async (parse, cancellation) => await CallAsync("workers", parse.GetValue(coordinator)!, parse.GetValue(authority), async client =>
         {
             var reply = await client.ListWorkersAsync(new ListWorkersRequest(), deadline: DateTime.UtcNow + CallTimeout, cancellationToken: cancellation).ResponseAsync.ConfigureAwait(false);
             if (parse.GetValue(json))
@@ -71,6 +72,7 @@ internal static class CohortsCommand
     public static Command Metrics()
     {
         var coordinator = CoordinatorOption();
+        var authority = CoordinatorChannel.AuthorityOption();
         var json = JsonOption();
         var cohort = new Argument<string>("cohort") { Description = "The cohort's name." };
         var run = new Option<string?>("--run") { Description = "A run of the cohort (default: its latest)." };
@@ -78,8 +80,8 @@ internal static class CohortsCommand
         var from = new Option<long>("--from") { Description = "Only steps at or after this." };
         var to = new Option<long>("--to") { Description = "Only steps at or before this (default: the last)." };
         var points = new Option<int>("--max-points") { Description = "At most this many rows per peer (every k-th recorded row, from the first); default 50.", DefaultValueFactory = _ => 50 };
-        var command = new Command("metrics", "A run's metrics history from the coordinator's database: loss, its terms, learning rate, throughput and test accuracy per peer and step.") { cohort, coordinator, run, peer, from, to, points, json };
-        command.SetAction(async (parse, cancellation) => await CallAsync("metrics", parse.GetValue(coordinator)!, async client =>
+        var command = new Command("metrics", "A run's metrics history from the coordinator's database: loss, its terms, learning rate, throughput and test accuracy per peer and step.") { cohort, coordinator, authority, run, peer, from, to, points, json };
+        command.SetAction(async (parse, cancellation) => await CallAsync("metrics", parse.GetValue(coordinator)!, parse.GetValue(authority), async client =>
         {
             var request = new GetRunMetricsRequest { Cohort = parse.GetValue(cohort)!, Run = parse.GetValue(run) ?? string.Empty, FromStep = parse.GetValue(from), ToStep = parse.GetValue(to), MaxPoints = parse.GetValue(points) };
             request.Peers.AddRange(parse.GetValue(peer) ?? []);
@@ -113,6 +115,7 @@ internal static class CohortsCommand
     public static Command Checkpoints()
     {
         var coordinator = CoordinatorOption();
+        var authority = CoordinatorChannel.AuthorityOption();
         var json = JsonOption();
         var cohort = new Argument<string>("cohort") { Description = "The cohort's name." };
         var run = new Option<string?>("--run") { Description = "A run of the cohort (default: its latest)." };
@@ -120,7 +123,7 @@ internal static class CohortsCommand
         var step = new Option<long?>("--step") { Description = "With --output: the step of the checkpoint to download (default: the peer's newest)." };
         var output = new Option<string?>("--output", "-o") { Description = "Download one checkpoint (of --peer) to this file, or into this directory under the name the coordinator gives." };
         var torchScript = new Option<bool>("--torchscript") { Description = "With --output: download the model alone as TorchScript (evaluation mode, CPU) for torch.jit.load, not the checkpoint file." };
-        var command = new Command("checkpoints", "List a run's checkpoints (per peer, the step each holds, its size and where it is), or download one with --output.") { cohort, coordinator, run, peer, step, output, torchScript, json };
+        var command = new Command("checkpoints", "List a run's checkpoints (per peer, the step each holds, its size and where it is), or download one with --output.") { cohort, coordinator, authority, run, peer, step, output, torchScript, json };
         command.Validators.Add(result =>
         {
             if (result.GetValue(output) is null && (result.GetValue(step) is not null || result.GetValue(torchScript)))
@@ -132,7 +135,7 @@ internal static class CohortsCommand
                 result.AddError("--output downloads one peer's checkpoint: name it with --peer");
             }
         });
-        command.SetAction(async (parse, cancellation) => await CallAsync("checkpoints", parse.GetValue(coordinator)!, async client =>
+        command.SetAction(async (parse, cancellation) => await CallAsync("checkpoints", parse.GetValue(coordinator)!, parse.GetValue(authority), async client =>
         {
             if (parse.GetValue(output) is { } file)
             {
@@ -221,19 +224,20 @@ internal static class CohortsCommand
             : $"wrote {target}: the checkpoint of peer '{request.Peer}' at step {first.Step} ({written} bytes)");
     }
 
-    private static Option<string> CoordinatorOption() => new("--coordinator") { Description = "The coordinator's gRPC address, e.g. http://127.0.0.1:7070.", Required = true };
+    private static Option<string> CoordinatorOption() => new("--coordinator") { Description = "The coordinator's gRPC address, e.g. http://127.0.0.1:7070 (https://... when it serves TLS: see --ca).", Required = true };
 
     private static Option<bool> JsonOption() => new("--json") { Description = "Print the reply as JSON (protobuf's JSON mapping) instead of a table." };
 
     private static Command List()
     {
         var coordinator = CoordinatorOption();
+        var authority = CoordinatorChannel.AuthorityOption();
         var json = JsonOption();
         var state = new Option<string?>("--state") { Description = "Only runs in this state (pending, running, paused, completed, failed, cancelled)." };
         var cohort = new Option<string?>("--cohort") { Description = "Only runs of this cohort." };
         var limit = new Option<int>("--limit") { Description = "The most runs to list (1 to 500; default 50).", DefaultValueFactory = _ => 50 };
-        var command = new Command("list", "List runs, newest first.") { coordinator, state, cohort, limit, json };
-        command.SetAction(async (parse, cancellation) => await CallAsync("cohorts list", parse.GetValue(coordinator)!, async client =>
+        var command = new Command("list", "List runs, newest first.") { coordinator, authority, state, cohort, limit, json };
+        command.SetAction(async (parse, cancellation) => await CallAsync("cohorts list", parse.GetValue(coordinator)!, parse.GetValue(authority), async client =>
         {
             var request = new ListCohortsRequest { Cohort = parse.GetValue(cohort) ?? string.Empty, PageSize = parse.GetValue(limit) };
             if (parse.GetValue(state) is { } name)
@@ -267,11 +271,12 @@ internal static class CohortsCommand
     private static Command Get()
     {
         var coordinator = CoordinatorOption();
+        var authority = CoordinatorChannel.AuthorityOption();
         var json = JsonOption();
         var cohort = new Argument<string>("cohort") { Description = "The cohort's name." };
         var run = new Option<string?>("--run") { Description = "A run of the cohort (default: its latest)." };
-        var command = new Command("get", "One run: its peers (worker, generation, step, loss, accuracy) and events.") { cohort, coordinator, run, json };
-        command.SetAction(async (parse, cancellation) => await CallAsync("cohorts get", parse.GetValue(coordinator)!, async client =>
+        var command = new Command("get", "One run: its peers (worker, generation, step, loss, accuracy) and events.") { cohort, coordinator, authority, run, json };
+        command.SetAction(async (parse, cancellation) => await CallAsync("cohorts get", parse.GetValue(coordinator)!, parse.GetValue(authority), async client =>
         {
             var status = await client.GetCohortAsync(new GetCohortRequest { Cohort = parse.GetValue(cohort)!, Run = parse.GetValue(run) ?? string.Empty }, deadline: DateTime.UtcNow + CallTimeout, cancellationToken: cancellation).ResponseAsync.ConfigureAwait(false);
             if (parse.GetValue(json))
@@ -288,12 +293,13 @@ internal static class CohortsCommand
     private static Command Delete()
     {
         var coordinator = CoordinatorOption();
+        var authority = CoordinatorChannel.AuthorityOption();
         var json = JsonOption();
         var cohort = new Argument<string>("cohort") { Description = "The cohort's name." };
         var run = new Option<string?>("--run") { Description = "A run of the cohort (default: its latest)." };
         var files = new Option<bool>("--files") { Description = "Also delete the run's output and checkpoint directories." };
-        var command = new Command("delete", "Delete a run that has ended: its record and metrics history (and its files with --files).") { cohort, coordinator, run, files, json };
-        command.SetAction(async (parse, cancellation) => await CallAsync("cohorts delete", parse.GetValue(coordinator)!, async client =>
+        var command = new Command("delete", "Delete a run that has ended: its record and metrics history (and its files with --files).") { cohort, coordinator, authority, run, files, json };
+        command.SetAction(async (parse, cancellation) => await CallAsync("cohorts delete", parse.GetValue(coordinator)!, parse.GetValue(authority), async client =>
         {
             var reply = await client.DeleteCohortAsync(new DeleteCohortRequest { Cohort = parse.GetValue(cohort)!, Run = parse.GetValue(run) ?? string.Empty, DeleteFiles = parse.GetValue(files) }, deadline: DateTime.UtcNow + CallTimeout, cancellationToken: cancellation).ResponseAsync.ConfigureAwait(false);
             Console.WriteLine(parse.GetValue(json) ? Json.Format(reply)
@@ -305,12 +311,13 @@ internal static class CohortsCommand
     private static Command Steer(string name, string description, bool reason, bool change)
     {
         var coordinator = CoordinatorOption();
+        var authority = CoordinatorChannel.AuthorityOption();
         var json = JsonOption();
         var cohort = new Argument<string>("cohort") { Description = "The cohort's name." };
         var run = new Option<string?>("--run") { Description = "A run of the cohort (default: its latest)." };
         var why = new Option<string?>("--reason") { Description = "Why, for the run's events." };
         var set = new Option<string[]>("--set") { Description = "A field to change, path=value (repeatable): distillation.alpha=0.5, distillation.temperature=2, lr_scale=0.5, evaluation.every_steps=100, checkpoints.every_steps=200.", AllowMultipleArgumentsPerToken = false };
-        var command = new Command(name, description) { cohort, coordinator, run, json };
+        var command = new Command(name, description) { cohort, coordinator, authority, run, json };
         if (reason)
         {
             command.Options.Add(why);
@@ -321,7 +328,7 @@ internal static class CohortsCommand
             command.Options.Add(set);
         }
 
-        command.SetAction(async (parse, cancellation) => await CallAsync("cohorts " + name, parse.GetValue(coordinator)!, async client =>
+        command.SetAction(async (parse, cancellation) => await CallAsync("cohorts " + name, parse.GetValue(coordinator)!, parse.GetValue(authority), async client =>
         {
             var target = (Cohort: parse.GetValue(cohort)!, Run: parse.GetValue(run) ?? string.Empty);
             var deadline = DateTime.UtcNow + CallTimeout;
@@ -419,11 +426,11 @@ internal static class CohortsCommand
         }
     }
 
-    private static async Task<int> CallAsync(string what, string address, Func<CohortService.CohortServiceClient, Task> call)
+    private static async Task<int> CallAsync(string what, string address, string? authority, Func<CohortService.CohortServiceClient, Task> call)
     {
         try
         {
-            using var channel = GrpcChannels.ForAddress(address);
+            using var channel = CoordinatorChannel.Open(address, authority);
             await call(new CohortService.CohortServiceClient(channel)).ConfigureAwait(false);
             return ExitCodes.Ok;
         }

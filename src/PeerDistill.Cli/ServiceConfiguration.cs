@@ -25,9 +25,9 @@ internal static class ServiceConfiguration
 
     /// <summary>The <c>--tls-cert</c>, <c>--tls-key</c> and <c>--tls-ca</c> flags of a service command (<paramref name="section"/>:Tls:*).</summary>
     public static (Option<string> Certificate, Option<string> Key, Option<string> Authority) TlsOptions(string section) => (
-        new("--tls-cert") { Description = $"This node's certificate (PEM; peerdistill certs issue): mutual TLS on the silo connections, with --tls-key and --tls-ca ({section}:Tls:Certificate)." },
+        new("--tls-cert") { Description = $"This node's certificate (PEM; peerdistill certs issue): TLS on every endpoint (mutual between silos and on the exchange), with --tls-key and --tls-ca; the files are read again when they change ({section}:Tls:Certificate)." },
         new("--tls-key") { Description = $"Its key (PKCS#8 PEM) ({section}:Tls:Key)." },
-        new("--tls-ca") { Description = $"The cluster's authority (PEM; peerdistill certs init): other silos must present a certificate it issued ({section}:Tls:Authority)." });
+        new("--tls-ca") { Description = $"The cluster's authority (PEM; peerdistill certs init): other silos and exchange senders must present a certificate it issued ({section}:Tls:Authority)." });
 
     /// <summary>Warns on stderr when a service listens beyond loopback with <c>--insecure</c>.</summary>
     public static void WarnIfExposed(string host, bool insecure)

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Grpc.Core;
 using Grpc.Net.Client;
-using PeerDistill.Cluster.Transport;
 using PeerDistill.Protocol.V1;
 
 namespace PeerDistill.Cli;
@@ -12,13 +11,25 @@ internal static class StatusCommand
     public static Command Create()
     {
         var cohort = new Argument<string?>("cohort") { Description = "A cohort name (omit to list every cohort).", Arity = ArgumentArity.ZeroOrOne };
-        var coordinator = new Option<string>("--coordinator") { Description = "The coordinator's address, e.g. http://127.0.0.1:7070.", Required = true };
+        var coordinator = new Option<string>("--coordinator") { Description = "The coordinator's address, e.g. http://127.0.0.1:7070 (https://... when it serves TLS: see --ca).", Required = true };
         var run = new Option<string?>("--run") { Description = "A run of the cohort (default: its latest)." };
+        var authority = CoordinatorChannel.AuthorityOption();
         var watch = new Option<bool>("--watch") { Description = "Follow the cohort live until it ends." };
-        var command = new Command("status", "Show the cohorts of a coordinator, or one cohort's peers (live with --watch).") { cohort, coordinator, run, watch };
+        var command = new Command("status", "Show the cohorts of a coordinator, or one cohort's peers (live with --watch).") { cohort, coordinator, authority, run, watch };
         command.SetAction(async (parse, cancellation) =>
         {
-            using var channel = GrpcChannels.ForAddress(parse.GetValue(coordinator)!);
+            GrpcChannel channel;
+            try
+            {
+                channel = CoordinatorChannel.Open(parse.GetValue(coordinator)!, parse.GetValue(authority));
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine($"status: {e.Message}");
+                return ExitCodes.InvalidInput;
+            }
+
+            using var owned = channel;
             var client = new CohortService.CohortServiceClient(channel);
             var name = parse.GetValue(cohort);
             try

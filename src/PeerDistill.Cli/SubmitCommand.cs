@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Grpc.Core;
-using PeerDistill.Cluster.Transport;
+using Grpc.Net.Client;
 using PeerDistill.Protocol.V1;
 
 namespace PeerDistill.Cli;
@@ -11,9 +11,10 @@ internal static class SubmitCommand
     public static Command Create()
     {
         var spec = new Argument<string>("spec") { Description = "Cohort spec (YAML or JSON)." };
-        var coordinator = new Option<string>("--coordinator") { Description = "The coordinator's address, e.g. http://127.0.0.1:7070.", Required = true };
+        var coordinator = new Option<string>("--coordinator") { Description = "The coordinator's address, e.g. http://127.0.0.1:7070 (https://... when it serves TLS: see --ca).", Required = true };
+        var authority = CoordinatorChannel.AuthorityOption();
         var wait = new Option<bool>("--wait") { Description = "Follow the cohort live until it ends; exit code 0 only if it completed." };
-        var command = new Command("submit", "Submit a cohort spec to a coordinator, which places its peers on workers.") { spec, coordinator, wait };
+        var command = new Command("submit", "Submit a cohort spec to a coordinator, which places its peers on workers.") { spec, coordinator, authority, wait };
         command.SetAction(async (parse, cancellation) =>
         {
             var path = parse.GetValue(spec)!;
@@ -23,7 +24,18 @@ internal static class SubmitCommand
                 return ExitCodes.InvalidInput;
             }
 
-            using var channel = GrpcChannels.ForAddress(parse.GetValue(coordinator)!);
+            GrpcChannel channel;
+            try
+            {
+                channel = CoordinatorChannel.Open(parse.GetValue(coordinator)!, parse.GetValue(authority));
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine($"submit: {e.Message}");
+                return ExitCodes.InvalidInput;
+            }
+
+            using var owned = channel;
             try
             {
                 var format = Path.GetExtension(path).Equals(".json", StringComparison.OrdinalIgnoreCase) ? "json" : "yaml";
