@@ -118,6 +118,10 @@ public sealed class ClusterCredentialsTests : IDisposable
         Assert.Null(await HandshakeAsync(server, new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = (_, _, _, _) => true }));
         Assert.Equal(2, server.Refusals.Refused);
 
+        // A node's client accepts only a server of the cluster's authority.
+        Assert.Null(await HandshakeAsync(stranger, client.ClientOptions(), requireClientCertificate: false));
+        Assert.Equal(1, client.Refusals.Refused);
+
         // The API's side: no client certificate asked for; a caller trusting the authority checks the host name too.
         Assert.Equal(server.Current.Certificate.SerialNumber, await HandshakeAsync(server, ClusterCertificates.TrustServersOf(_authority), requireClientCertificate: false, host: "server"));
         Assert.Null(await HandshakeAsync(server, ClusterCertificates.TrustServersOf(_authority), requireClientCertificate: false, host: "elsewhere"));
