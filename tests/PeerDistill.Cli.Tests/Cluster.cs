@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Security.Cryptography.X509Certificates;
 using System.Text.RegularExpressions;
 using Grpc.Core;
 using Grpc.Net.Client;
+using PeerDistill.Cluster.Security;
 using PeerDistill.Cluster.Transport;
 using PeerDistill.Protocol.V1;
 using Xunit.Abstractions;
@@ -25,6 +27,7 @@ internal sealed partial class Cluster : IAsyncDisposable
 
     private readonly string? _database;
     private IReadOnlyDictionary<string, string> _coordinatorEnvironment = new Dictionary<string, string>();
+    private X509Certificate2? _authority;
 
     private Cluster(string dir, ITestOutputHelper output, string? database)
     {
@@ -33,10 +36,10 @@ internal sealed partial class Cluster : IAsyncDisposable
         _database = database;
     }
 
-    /// <summary>The coordinator's address, e.g. <c>http://127.0.0.1:41234</c>.</summary>
+    /// <summary>The coordinator's address, e.g. <c>http://127.0.0.1:41234</c> (<c>https://</c> when it serves TLS).</summary>
     public string Url { get; private set; } = string.Empty;
 
-    /// <summary>The coordinator's REST address (HTTP/1.1), e.g. <c>http://127.0.0.1:41235</c>.</summary>
+    /// <summary>The coordinator's REST address (HTTP/1.1), e.g. <c>http://127.0.0.1:41235</c> (<c>https://</c> when it serves TLS).</summary>
     public string HttpUrl { get; private set; } = string.Empty;
 
     /// <summary>The coordinator's cluster endpoint (<c>host:port</c> of its silo), which workers join.</summary>
@@ -48,10 +51,16 @@ internal sealed partial class Cluster : IAsyncDisposable
     /// <summary>
     /// A coordinator (on its SQLite file in <paramref name="dir"/>, or on the PostgreSQL database of
     /// <paramref name="database"/>, which the workers then join the cluster through) and <paramref name="workers"/>.
+    /// A coordinator that serves TLS is trusted by the test's clients when its certificate chains to
+    /// the authority file <paramref name="authority"/>.
     /// </summary>
-    public static async Task<Cluster> StartAsync(string dir, string[] workers, ITestOutputHelper output, string? database = null, IReadOnlyDictionary<string, string>? coordinatorEnvironment = null)
+    public static async Task<Cluster> StartAsync(string dir, string[] workers, ITestOutputHelper output, string? database = null, IReadOnlyDictionary<string, string>? coordinatorEnvironment = null, string? authority = null)
     {
-        var cluster = new Cluster(dir, output, database) { _coordinatorEnvironment = coordinatorEnvironment ?? new Dictionary<string, string>() };
+        var cluster = new Cluster(dir, output, database)
+        {
+            _coordinatorEnvironment = coordinatorEnvironment ?? new Dictionary<string, string>(),
+            _authority = authority is null ? null : ClusterCertificates.LoadCertificate(authority),
+        };
         await cluster.StartCoordinatorAsync(port: 0, httpPort: 0, clusterPort: 0);
         foreach (var w in workers)
         {
@@ -61,8 +70,14 @@ internal sealed partial class Cluster : IAsyncDisposable
         return cluster;
     }
 
-    /// <summary>A channel to the coordinator (the caller disposes it).</summary>
-    public GrpcChannel Coordinator() => GrpcChannels.ForAddress(Url);
+    /// <summary>A channel to the coordinator's gRPC port, or to another of its addresses (the caller disposes it).</summary>
+    public GrpcChannel Coordinator(string? address = null) => GrpcChannels.ForAddress(address ?? Url, _authority is null ? null : ClusterCertificates.TrustServersOf(_authority));
+
+    /// <summary>A client of the coordinator's REST API on its HTTP port, or on another of its addresses (the caller disposes it).</summary>
+    public HttpClient Http(string? address = null) => new(new SocketsHttpHandler { SslOptions = _authority is null ? new() : ClusterCertificates.TrustServersOf(_authority) })
+    {
+        BaseAddress = new Uri((address ?? HttpUrl).TrimEnd('/') + "/"),
+    };
 
     /// <summary>Starts a worker with id <paramref name="id"/>, known to the test as <paramref name="key"/> (default: its id), with <paramref name="extra"/> flags.</summary>
     public void StartWorker(string id, int slots = 1, string? key = null, params string[] extra)
@@ -285,15 +300,15 @@ internal sealed partial class Cluster : IAsyncDisposable
         _all.Enqueue(p);
     }
 
-    [GeneratedRegex(@"listening at (http://\S+)")]
+    [GeneratedRegex(@"listening at (https?://\S+)")]
     private static partial Regex CoordinatorAddress();
 
-    [GeneratedRegex(@"REST API at (http://\S+?)/api/v1")]
+    [GeneratedRegex(@"REST API at (https?://\S+?)/api/v1")]
     private static partial Regex RestAddress();
 
     [GeneratedRegex(@"cluster endpoint (\S+)")]
     private static partial Regex CoordinatorEndpoint();
 
-    [GeneratedRegex(@"worker '[^']*' serving at (http://\S+)")]
+    [GeneratedRegex(@"worker '[^']*' serving at (https?://\S+)")]
     private static partial Regex WorkerAddress();
 }

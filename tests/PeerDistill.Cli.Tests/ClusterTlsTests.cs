@@ -33,7 +33,7 @@ public sealed class ClusterTlsTests(ITestOutputHelper output)
             ["PEERDISTILL_COORDINATOR__TLS__KEY"] = Cert("certs", "coordinator", ".key"),
             ["PEERDISTILL_COORDINATOR__TLS__AUTHORITY"] = Cert("certs", "ca", ".crt"),
         };
-        await using var cluster = await Cluster.StartAsync(dir.Path, [], output, coordinatorEnvironment: tls);
+        await using var cluster = await Cluster.StartAsync(dir.Path, [], output, coordinatorEnvironment: tls, authority: Cert("certs", "ca", ".crt"));
 
         cluster.StartWorker("w1", 2, null, "--tls-cert", Cert("certs", "w1", ".crt"), "--tls-key", Cert("certs", "w1", ".key"), "--tls-ca", Cert("certs", "ca", ".crt"));
         await cluster.WaitForLineAsync("w1", "joined the cluster", 1, TimeSpan.FromSeconds(60));
@@ -59,13 +59,13 @@ public sealed class ClusterTlsTests(ITestOutputHelper output)
         // The cohort trains on w1 alone, step for step as the embedded run of the same spec.
         var spec = Path.Combine(dir.Path, "pair.yaml");
         await File.WriteAllTextAsync(spec, TestSpecs.Pair.Replace("epochs: 200", "epochs: 2", StringComparison.Ordinal));
-        var submit = CliProcess.RunIn(dir.Path, "submit", spec, "--coordinator", cluster.Url);
+        var submit = CliProcess.RunIn(dir.Path, "submit", spec, "--coordinator", cluster.Url, "--ca", Cert("certs", "ca", ".crt"));
         Assert.True(submit.ExitCode == 0, submit.Stderr + submit.Stdout);
         var done = await cluster.WaitForAsync(new GetCohortRequest { Cohort = "pair" }, s => s.State is CohortState.Completed or CohortState.Failed or CohortState.Cancelled, TimeSpan.FromMinutes(3));
         Assert.Equal(CohortState.Completed, done.State);
         Assert.All(done.Peers, p => Assert.Equal("w1", p.WorkerId));
 
-        using var http = new HttpClient { BaseAddress = new Uri(cluster.HttpUrl + "/") };
+        using var http = cluster.Http();
         using var workers = JsonDocument.Parse(await http.GetStringAsync("api/v1/workers"));
         Assert.Equal(["w1"], workers.RootElement.GetProperty("workers").EnumerateArray().Select(w => w.GetProperty("worker").GetString()));
         foreach (var refused in new[] { "w2", "w4" })
