@@ -43,7 +43,7 @@ internal static class CoordinatorCommand
                 return ExitCodes.InvalidInput;
             }
 
-            ServiceConfiguration.WarnIfExposed(settings.Host, settings.Insecure);
+            ServiceConfiguration.WarnIfExposed(settings.Host, settings.Insecure, settings.Tls.IsConfigured, servesApi: true);
             using var process = new ServiceProcess();
             var builder = GrpcHosting.CreateBuilder(ServiceProcess.LogLevel);
             builder.Configuration.AddConfiguration(configuration);
