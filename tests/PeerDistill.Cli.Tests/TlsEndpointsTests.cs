@@ -155,6 +155,44 @@ public sealed class TlsEndpointsTests(ITestOutputHelper output)
         Assert.Empty((await new CohortService.CohortServiceClient(channel).ListCohortsAsync(new ListCohortsRequest(), deadline: DateTime.UtcNow.AddSeconds(30))).Cohorts);
     }
 
+    [Interop.PythonGrpcFact]
+    public async Task AnotherTlsStack_ReachesTheApi_AndTheExchangeOnlyWithTheClustersCertificate()
+    {
+        using var dir = new TempDirectory();
+        foreach (var args in new[] { new[] { "certs", "init" }, ["certs", "issue", "coordinator"], ["certs", "issue", "w1"], ["certs", "issue", "tester"], ["certs", "init", "--dir", "other"], ["certs", "issue", "w9", "--dir", "other"] })
+        {
+            var made = CliProcess.RunIn(dir.Path, args);
+            Assert.True(made.ExitCode == 0, made.Stderr);
+        }
+
+        string Cert(string folder, string name, string ext) => Path.Combine(dir.Path, folder, name + ext);
+        var ca = Cert("certs", "ca", ".crt");
+        await using var cluster = await Cluster.StartAsync(dir.Path, [], output, coordinatorEnvironment: CoordinatorTls(dir.Path), authority: ca);
+        cluster.StartWorker("w1", 1, null, "--tls-cert", Cert("certs", "w1", ".crt"), "--tls-key", Cert("certs", "w1", ".key"), "--tls-ca", ca);
+        await cluster.WaitForLineAsync("w1", "joined the cluster", 1, TimeSpan.FromSeconds(60));
+        var exchange = new Uri(await cluster.WorkerAddressAsync("w1")).Authority;
+        var limit = TimeSpan.FromSeconds(90);
+
+        // grpcio's TLS: the API on both ports trusting the cluster's authority, no client certificate; not trusting it, refused.
+        foreach (var port in new[] { cluster.Url, cluster.HttpUrl })
+        {
+            var api = await Interop.PythonGrpc.RunClientAsync(new Uri(port).Authority, "health", limit, "--ca", ca);
+            Assert.True(api.Passed, api.Describe());
+            var untrusted = await Interop.PythonGrpc.RunClientAsync(new Uri(port).Authority, "refused", limit, "--ca", Cert("other", "ca", ".crt"));
+            Assert.True(untrusted.Passed, untrusted.Describe());
+        }
+
+        // The exchange: a certificate of the cluster is served; none, or another authority's, refused, and the worker says why.
+        var member = await Interop.PythonGrpc.RunClientAsync(exchange, "health", limit, "--ca", ca, "--cert", Cert("certs", "tester", ".crt"), "--key", Cert("certs", "tester", ".key"));
+        Assert.True(member.Passed, member.Describe());
+        var anonymous = await Interop.PythonGrpc.RunClientAsync(exchange, "refused", limit, "--ca", ca);
+        Assert.True(anonymous.Passed, anonymous.Describe());
+        await cluster.WaitForLineAsync("w1", "refused a cluster connection: no certificate was presented", 1, TimeSpan.FromSeconds(30));
+        var stranger = await Interop.PythonGrpc.RunClientAsync(exchange, "refused", limit, "--ca", ca, "--cert", Cert("other", "w9", ".crt"), "--key", Cert("other", "w9", ".key"));
+        Assert.True(stranger.Passed, stranger.Describe());
+        await cluster.WaitForLineAsync("w1", "refused a cluster connection: certificate 'CN=w9, O=PeerDistill' is not valid from the cluster's authority", 1, TimeSpan.FromSeconds(30));
+    }
+
     /// <summary>The coordinator's TLS settings for certificates under <c>certs/</c> of <paramref name="dir"/>, as environment variables.</summary>
     private static Dictionary<string, string> CoordinatorTls(string dir) => new()
     {
