@@ -149,7 +149,9 @@ public sealed class TlsEndpointsTests(ITestOutputHelper output)
         }
 
         Assert.Equal(second, await ServedSerialUntilAsync(silo, node.ClientOptions(), second, TimeSpan.FromSeconds(30)));
-        Assert.Equal(1, cluster.Printed("coordinator", $"TLS certificate reloaded from '{Path.Combine(certs, "coordinator.crt")}': CN=coordinator, O=PeerDistill, serial {second}"));
+        // The console log is written behind the handshakes: wait for the line rather than count it at once.
+        await cluster.WaitForLineAsync("coordinator", $"TLS certificate reloaded from '{Path.Combine(certs, "coordinator.crt")}': CN=coordinator, O=PeerDistill, serial {second}", 1, TimeSpan.FromSeconds(30));
+        Assert.Equal(1, cluster.Printed("coordinator", "TLS certificate reloaded from")); // one rotation, one reload
         Assert.False(cluster.CoordinatorProcess.HasExited);
         using var channel = cluster.Coordinator();
         Assert.Empty((await new CohortService.CohortServiceClient(channel).ListCohortsAsync(new ListCohortsRequest(), deadline: DateTime.UtcNow.AddSeconds(30))).Cohorts);
