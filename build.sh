@@ -112,8 +112,8 @@ publish() {
 }
 
 # The published coordinator starts on its SQLite database (Orleans' ADO.NET providers load their
-# driver by name: a trimmed-away assembly shows only here), serves REST and the OpenAPI document, and
-# accepts a cohort; then it is stopped.
+# driver by name: a trimmed-away assembly shows only here), refuses a call without credentials, serves
+# REST and the OpenAPI document with its first admin token, and accepts a cohort; then it is stopped.
 check_published_coordinator() {
   local out="$1" dir url pid code
   dir="$(mktemp -d)"
@@ -132,9 +132,14 @@ check_published_coordinator() {
   fi
   code="$(curl -s -o /dev/null -w '%{http_code}' "$url/api/v1/health")"
   [ "$code" = 200 ] || { kill "$pid"; cat "$dir/coordinator.log" >&2; rm -rf "$dir"; die "the published coordinator's health answered $code"; }
-  code="$(curl -s -o /dev/null -w '%{http_code}' "$url/openapi/v1.json")"
+  code="$(curl -s -o /dev/null -w '%{http_code}' "$url/api/v1/runs")"
+  [ "$code" = 401 ] || { kill "$pid"; cat "$dir/coordinator.log" >&2; rm -rf "$dir"; die "the published coordinator answered a call without credentials with $code, not 401"; }
+  # The admin token of its first start, from the owner-only file it wrote (never printed here).
+  local auth
+  auth="Authorization: Bearer $(cat "$dir/data/admin.token")"
+  code="$(curl -s -o /dev/null -w '%{http_code}' -H "$auth" "$url/openapi/v1.json")"
   [ "$code" = 200 ] || { kill "$pid"; cat "$dir/coordinator.log" >&2; rm -rf "$dir"; die "the published coordinator's OpenAPI document answered $code"; }
-  code="$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/yaml' --data-binary "@$ROOT/examples/smoke.yaml" "$url/api/v1/runs")"
+  code="$(curl -s -o /dev/null -w '%{http_code}' -H "$auth" -H 'Content-Type: application/yaml' --data-binary "@$ROOT/examples/smoke.yaml" "$url/api/v1/runs")"
   [ "$code" = 201 ] || { kill "$pid"; cat "$dir/coordinator.log" >&2; rm -rf "$dir"; die "the published coordinator answered a submission with $code"; }
   kill -INT "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true  # it exits 130 (interrupted)
   rm -rf "$dir"

@@ -5,6 +5,7 @@ using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using PeerDistill.Api;
+using PeerDistill.Api.Access;
 using PeerDistill.Api.Model;
 using PeerDistill.Api.Storage;
 
@@ -80,7 +81,7 @@ internal static partial class ApiBenchmark
             var api = coordinator.Services.GetRequiredService<CohortApi>();
             var writer = coordinator.Services.GetRequiredService<MetricsWriter>();
             var projection = coordinator.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<RunProjection>().Single();
-            var submitted = await api.SubmitAsync(Spec, "yaml", null, CancellationToken.None);
+            var submitted = await api.SubmitAsync(ApiCaller.Coordinator, Spec, "yaml", null, CancellationToken.None);
             var run = await WaitAsync(api, submitted, v => v.Peers.All(p => p.State == PeerState.Active && p.Step >= 200), TimeSpan.FromMinutes(3));
             var metrics = run.Peers.Select(p => Path.Combine(run.OutputDirectory, $"metrics.{p.Name}.jsonl")).ToList();
             var getRun = $"{coordinator.HttpAddress}api/v1/runs/{run.Cohort}/{run.Run}";
@@ -95,7 +96,7 @@ internal static partial class ApiBenchmark
                 foreach (var (name, url, paced) in new (string, string?, bool)[] { ("idle", null, false), ("get-run", getRun, false), ("idle", null, false), ("list-runs", listRuns, false), ("idle", null, false), ("get-run-paced", getRun, true), ("idle", null, false), ("list-runs-paced", listRuns, true), ("idle", null, false), (NoHistory, null, false), ("idle", null, false), (NoHistory, null, false) })
                 {
                     projection.Suspend(name == NoHistory);
-                    var window = await MeasureAsync(name, url, metrics, seconds, paced ? 4 : connections, paced ? pace : null);
+                    var window = await MeasureAsync(name, url, metrics, seconds, paced ? 4 : connections, paced ? pace : null, coordinator.FirstAdminToken!);
                     projection.Suspend(false);
                     if (name == NoHistory)
                     {
@@ -113,14 +114,14 @@ internal static partial class ApiBenchmark
             }
 
             var rowsPerSecond = (writer.Written - writtenBefore) / clock.Elapsed.TotalSeconds;
-            var still = await api.GetAsync("bench", run.Cohort, run.Run, CancellationToken.None);
+            var still = await api.GetAsync(ApiCaller.Coordinator, "bench", run.Cohort, run.Run, CancellationToken.None);
             if (still.State != RunState.Running)
             {
                 Console.Error.WriteLine($"the cohort is {still.State} at the end of the measurement: the windows are not comparable (give it more epochs)");
                 return 1;
             }
 
-            await api.CancelAsync(run.Cohort, run.Run, "benchmark over", null, CancellationToken.None);
+            await api.CancelAsync(ApiCaller.Coordinator, run.Cohort, run.Run, "benchmark over", null, CancellationToken.None);
             await WaitAsync(api, submitted, v => v.IsFinished && v.Peers.All(p => p.State != PeerState.Active), TimeSpan.FromMinutes(1));
 
             // The history's own cost, with nothing training: a fresh projection reads the run's metrics
@@ -243,7 +244,7 @@ internal static partial class ApiBenchmark
         var deadline = DateTime.UtcNow + timeout;
         while (true)
         {
-            var view = await api.GetAsync("bench", run.Cohort, run.Run, CancellationToken.None);
+            var view = await api.GetAsync(ApiCaller.Coordinator, "bench", run.Cohort, run.Run, CancellationToken.None);
             if (done(view))
             {
                 return view;
@@ -259,7 +260,7 @@ internal static partial class ApiBenchmark
     }
 
     /// <summary>The training's steps/s over one window (step lines the peers wrote), with wrk loading <paramref name="url"/> through it when given.</summary>
-    private static async Task<Window> MeasureAsync(string name, string? url, IReadOnlyList<string> metrics, int seconds, int connections, string? script)
+    private static async Task<Window> MeasureAsync(string name, string? url, IReadOnlyList<string> metrics, int seconds, int connections, string? script, string token)
     {
         var before = StepLines(metrics);
         var clock = Stopwatch.StartNew();
@@ -270,7 +271,7 @@ internal static partial class ApiBenchmark
         }
         else
         {
-            string[] arguments = ["-t1", $"-c{connections}", $"-d{seconds}s", "--latency", "--timeout", "5s", .. script is null ? Array.Empty<string>() : ["-s", script], url];
+            string[] arguments = ["-t1", $"-c{connections}", $"-d{seconds}s", "--latency", "--timeout", "5s", "-H", "Authorization: Bearer " + token, .. script is null ? Array.Empty<string>() : ["-s", script], url];
             var wrk = Process.Start(new ProcessStartInfo(Wrk, arguments) { RedirectStandardOutput = true, RedirectStandardError = true })!;
             var output = await wrk.StandardOutput.ReadToEndAsync();
             await wrk.WaitForExitAsync();

@@ -22,6 +22,9 @@ internal static class BenchHosts
             o.ClusterPort = 0;
             o.Output = output;
             o.DataDirectory = Path.Combine(output, ".data");
+            // A benchmark's load generators are one credential on one address: far above any limit it reaches.
+            o.Access.RateLimits.PerCredential = 1_000_000;
+            o.Access.RateLimits.PerAddress = 1_000_000;
         });
         var app = builder.Build();
         app.MapPeerDistillCoordinator();

@@ -448,7 +448,7 @@ internal static class DistributedBenchmark
                     }
 
                     var hosts = workers.Select(w => w.Services.GetRequiredService<SiloPeerHost>()).ToList();
-                    using var channel = GrpcChannels.ForAddress(coordinator.ApiAddress);
+                    using var channel = GrpcChannels.ForAddress(coordinator.ApiAddress, coordinator.FirstAdminToken);
                     var clock = Stopwatch.StartNew();
                     var reply = await new CohortService.CohortServiceClient(channel).SubmitAsync(new SubmitCohortRequest { SpecText = specText, SpecFormat = "yaml" }, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(30))).ResponseAsync;
                     run = reply.Run;

@@ -23,4 +23,7 @@ public enum ApiError
 
     /// <summary>The run's state does not allow it (resume a running run, pause or change a finished one).</summary>
     FailedPrecondition,
+
+    /// <summary>The caller's credential does not allow it (a project's admin acting on another project's tokens).</summary>
+    PermissionDenied,
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using PeerDistill.Api.Access;
 using PeerDistill.Api.Model;
 using PeerDistill.Cluster.Cohorts;
 using PeerDistill.Cluster.Exchange;
@@ -18,7 +19,7 @@ namespace PeerDistill.Api;
 /// wrong. Specs are validated without the engine (libtorch is not loaded here): the silo that
 /// hosts a peer builds its model and fails the cohort, naming the peer and field, if it cannot.
 /// </summary>
-public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProvider time, Storage.IRunHistory? history = null)
+public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProvider time, Storage.IRunHistory? history = null, AuditTrail? audit = null)
 {
     /// <summary>How long a pause waits for every peer to have stopped at the pause step before it answers (it answers with the run as it is then).</summary>
     public static readonly TimeSpan PauseWait = TimeSpan.FromSeconds(30);
@@ -39,7 +40,22 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
     /// the same submission (same key, spec and format) answers the run it started the first time
     /// instead of starting another; the key used for another submission is refused.
     /// </summary>
-    public async Task<SubmittedRun> SubmitAsync(string specText, string specFormat, string? idempotencyKey, CancellationToken cancellationToken)
+    public async Task<SubmittedRun> SubmitAsync(ApiCaller caller, string specText, string specFormat, string? idempotencyKey, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var submitted = await SubmitCoreAsync(caller, specText, specFormat, idempotencyKey, cancellationToken).ConfigureAwait(false);
+            await RecordAsync(caller, "Submit", submitted.Replayed ? "replayed" : "ok", submitted.Cohort, submitted.Run, null).ConfigureAwait(false);
+            return submitted;
+        }
+        catch (CohortApiException e)
+        {
+            await RecordAsync(caller, "Submit", Outcome(e.Error), null, null, e.Message).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task<SubmittedRun> SubmitCoreAsync(ApiCaller caller, string specText, string specFormat, string? idempotencyKey, CancellationToken cancellationToken)
     {
         var format = (specFormat ?? string.Empty).Trim().ToLowerInvariant();
         if (format.Length == 0)
@@ -78,10 +94,11 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
         var (outputBase, checkpointBase) = ConfinedDirectories(spec);
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         var request = idempotencyKey is null ? null : new RunRequestKey(idempotencyKey, Digest(format, specText));
-        var admission = await Index.AdmitAsync(spec.Cohort, now, request).ConfigureAwait(false);
+        var admission = await Index.AdmitAsync(spec.Cohort, now, request, caller.Project).ConfigureAwait(false);
         if (admission.KeyReused is { } reused)
         {
-            throw new CohortApiException(ApiError.KeyReused, $"Submit: idempotency key '{idempotencyKey}' was used for another submission (run '{reused.Run}' of cohort '{reused.Cohort}'); a retry must send the same spec, or use a new key for a new submission");
+            var which = caller.Sees(reused.Project) ? $" (run '{reused.Run}' of cohort '{reused.Cohort}')" : string.Empty;
+            throw new CohortApiException(ApiError.KeyReused, $"Submit: idempotency key '{idempotencyKey}' was used for another submission{which}; a retry must send the same spec, or use a new key for a new submission");
         }
 
         if (admission.Replayed)
@@ -92,7 +109,9 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
         if (admission.Run is not { } runId)
         {
             var open = admission.Conflict!;
-            throw new CohortApiException(ApiError.AlreadyExists, $"Submit: cohort '{spec.Cohort}' already has run '{open.Run}' ({States.Name(open.State)}); cancel it or wait for it to end before submitting the cohort again");
+            throw new CohortApiException(ApiError.AlreadyExists, caller.Sees(open.Project)
+                ? $"Submit: cohort '{spec.Cohort}' already has run '{open.Run}' ({States.Name(open.State)}); cancel it or wait for it to end before submitting the cohort again"
+                : $"Submit: the cohort name '{spec.Cohort}' is in use by a run of another project; cohort names are unique across the coordinator: choose another");
         }
 
         var output = Path.Combine(outputBase, runId);
@@ -147,10 +166,13 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
     /// StaleVersion unless the run is at <paramref name="expectedVersion"/> when one is given. The
     /// directories it deleted.
     /// </summary>
-    public async Task<IReadOnlyList<string>> DeleteAsync(string cohort, string run, bool deleteFiles, long? expectedVersion, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<string>> DeleteAsync(ApiCaller caller, string cohort, string run, bool deleteFiles, long? expectedVersion, CancellationToken cancellationToken) =>
+        AuditedAsync(caller, "DeleteCohort", cohort, run, () => DeleteCoreAsync(caller, cohort, run, deleteFiles, expectedVersion, cancellationToken));
+
+    private async Task<IReadOnlyList<string>> DeleteCoreAsync(ApiCaller caller, string cohort, string run, bool deleteFiles, long? expectedVersion, CancellationToken cancellationToken)
     {
         const string Operation = "DeleteCohort";
-        var entry = await ResolveAsync(Operation, cohort, run).ConfigureAwait(false);
+        var entry = await ResolveAsync(caller, Operation, cohort, run).ConfigureAwait(false);
         var record = await RecordAsync(entry, cancellationToken).ConfigureAwait(false);
         var view = RunViews.From(record ?? new CohortRecord { Cohort = entry.Cohort, Run = entry.Run, State = entry.State });
         if (expectedVersion is { } expected && expected != view.Version)
@@ -205,7 +227,7 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
     /// within a second or two of the step), filtered by peer and step range, thinned per peer.
     /// InvalidArgument for a filter out of its bounds; empty where the coordinator keeps no history.
     /// </summary>
-    public async Task<(RunView Run, IReadOnlyList<MetricPoint> Points)> MetricsAsync(string cohort, string run, MetricsFilter filter, CancellationToken cancellationToken)
+    public async Task<(RunView Run, IReadOnlyList<MetricPoint> Points)> MetricsAsync(ApiCaller caller, string cohort, string run, MetricsFilter filter, CancellationToken cancellationToken)
     {
         const string Operation = "GetRunMetrics";
         ArgumentNullException.ThrowIfNull(filter);
@@ -224,16 +246,16 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
             throw new CohortApiException(ApiError.InvalidArgument, $"{Operation}: max points: must be 1 to {MetricsFilter.MaxPoints}, got {filter.MaxPointsPerPeer}");
         }
 
-        var view = await GetAsync(Operation, cohort, run, cancellationToken).ConfigureAwait(false);
+        var view = await GetAsync(caller, Operation, cohort, run, cancellationToken).ConfigureAwait(false);
         var points = history is null ? [] : await history.MetricsAsync(view.Cohort, view.Run, filter, cancellationToken).ConfigureAwait(false);
         return (view, points);
     }
 
     /// <summary>The run and the checkpoints of its peers (of one peer, when named), by peer and step.</summary>
-    public async Task<(RunView Run, IReadOnlyList<CheckpointView> Checkpoints)> ListCheckpointsAsync(string cohort, string run, string? peer, CancellationToken cancellationToken)
+    public async Task<(RunView Run, IReadOnlyList<CheckpointView> Checkpoints)> ListCheckpointsAsync(ApiCaller caller, string cohort, string run, string? peer, CancellationToken cancellationToken)
     {
         const string Operation = "ListCheckpoints";
-        var view = await GetAsync(Operation, cohort, run, cancellationToken).ConfigureAwait(false);
+        var view = await GetAsync(caller, Operation, cohort, run, cancellationToken).ConfigureAwait(false);
         if (!string.IsNullOrEmpty(peer) && view.Peers.All(p => p.Name != peer))
         {
             throw new CohortApiException(ApiError.NotFound, $"{Operation}: cohort '{view.Cohort}' run '{view.Run}' has no peer '{Echo(peer)}' (its peers: {string.Join(", ", view.Peers.Select(p => p.Name))})");
@@ -275,7 +297,7 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
     }
 
     /// <summary>One checkpoint of a run's peer: of <paramref name="step"/>, or its newest when null.</summary>
-    public async Task<CheckpointView> FindCheckpointAsync(string cohort, string run, string peer, long? step, CancellationToken cancellationToken)
+    public async Task<CheckpointView> FindCheckpointAsync(ApiCaller caller, string cohort, string run, string peer, long? step, CancellationToken cancellationToken)
     {
         const string Operation = "DownloadCheckpoint";
         if (string.IsNullOrEmpty(peer))
@@ -288,7 +310,7 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
             throw new CohortApiException(ApiError.InvalidArgument, $"{Operation}: step {step} is negative");
         }
 
-        var (_, checkpoints) = await ListCheckpointsAsync(cohort, run, peer, cancellationToken).ConfigureAwait(false);
+        var (_, checkpoints) = await ListCheckpointsAsync(caller, cohort, run, peer, cancellationToken).ConfigureAwait(false);
         var found = step is { } wanted ? checkpoints.FirstOrDefault(c => c.Step == wanted) : checkpoints.MaxBy(c => c.Step);
         if (found is null)
         {
@@ -324,9 +346,9 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
     }
 
     /// <summary>The status of one run; an empty run id means the cohort's latest run.</summary>
-    public async Task<RunView> GetAsync(string operation, string cohort, string run, CancellationToken cancellationToken)
+    public async Task<RunView> GetAsync(ApiCaller caller, string operation, string cohort, string run, CancellationToken cancellationToken)
     {
-        var entry = await ResolveAsync(operation, cohort, run).ConfigureAwait(false);
+        var entry = await ResolveAsync(caller, operation, cohort, run).ConfigureAwait(false);
         return await StatusAsync(entry, cancellationToken).ConfigureAwait(false);
     }
 
@@ -334,7 +356,7 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
     /// One page of the runs that <paramref name="filter"/> selects, most recently submitted first, and
     /// the cursor of the next page (null on the last).
     /// </summary>
-    public async Task<RunList> ListAsync(RunFilter filter, CancellationToken cancellationToken)
+    public async Task<RunList> ListAsync(ApiCaller caller, RunFilter filter, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(filter);
         if (filter.PageSize is < 1 or > MaxPageSize)
@@ -349,7 +371,7 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
                 ?? throw new CohortApiException(ApiError.InvalidArgument, "ListCohorts: cursor: not a cursor this API gave (pass next_cursor of the previous page as it is)");
         }
 
-        var entries = await Index.ListAsync().ConfigureAwait(false);
+        var entries = (await Index.ListAsync().ConfigureAwait(false)).Where(e => caller.Sees(e.Project)).ToList();
         var page = new List<RunView>(Math.Min(filter.PageSize, entries.Count));
         foreach (var entry in entries)
         {
@@ -378,9 +400,9 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
     /// end. With <paramref name="afterVersion"/> (a watch resumed after a disconnect), statuses of that
     /// version or older are not sent again, except the final one of a run that has ended.
     /// </summary>
-    public async IAsyncEnumerable<RunView> WatchAsync(string cohort, string run, long? afterVersion, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<RunView> WatchAsync(ApiCaller caller, string cohort, string run, long? afterVersion, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var entry = await ResolveAsync("WatchCohort", cohort, run).ConfigureAwait(false);
+        var entry = await ResolveAsync(caller, "WatchCohort", cohort, run).ConfigureAwait(false);
         long? last = afterVersion;
         while (!cancellationToken.IsCancellationRequested)
         {
@@ -421,9 +443,12 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
     /// <paramref name="expectedVersion"/>, refused (<see cref="ApiError.StaleVersion"/>) unless the
     /// run's status is still that version.
     /// </summary>
-    public async Task<RunView> CancelAsync(string cohort, string run, string reason, long? expectedVersion, CancellationToken cancellationToken)
+    public Task<RunView> CancelAsync(ApiCaller caller, string cohort, string run, string reason, long? expectedVersion, CancellationToken cancellationToken) =>
+        AuditedAsync(caller, "CancelCohort", cohort, run, () => CancelCoreAsync(caller, cohort, run, reason, expectedVersion, cancellationToken));
+
+    private async Task<RunView> CancelCoreAsync(ApiCaller caller, string cohort, string run, string reason, long? expectedVersion, CancellationToken cancellationToken)
     {
-        var entry = await ResolveAsync("CancelCohort", cohort, run).ConfigureAwait(false);
+        var entry = await ResolveAsync(caller, "CancelCohort", cohort, run).ConfigureAwait(false);
         var status = await StatusAsync(entry, cancellationToken).ConfigureAwait(false);
         if (expectedVersion is { } expected && expected != status.Version)
         {
@@ -452,10 +477,13 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
     /// releases its slot. Answers once every peer has stopped (or after <see cref="PauseWait"/>),
     /// with that step. FailedPrecondition for a run that is paused or has ended.
     /// </summary>
-    public async Task<SteerResult> PauseAsync(string cohort, string run, CancellationToken cancellationToken)
+    public Task<SteerResult> PauseAsync(ApiCaller caller, string cohort, string run, CancellationToken cancellationToken) =>
+        AuditedAsync(caller, "PauseCohort", cohort, run, () => PauseCoreAsync(caller, cohort, run, cancellationToken));
+
+    private async Task<SteerResult> PauseCoreAsync(ApiCaller caller, string cohort, string run, CancellationToken cancellationToken)
     {
         const string Operation = "PauseCohort";
-        var entry = await ResolveAsync(Operation, cohort, run).ConfigureAwait(false);
+        var entry = await ResolveAsync(caller, Operation, cohort, run).ConfigureAwait(false);
         var reply = await SteerAsync(Operation, entry, g => g.PauseAsync(cancellationToken)).ConfigureAwait(false);
         var deadline = time.GetUtcNow() + PauseWait;
         var status = await StatusAsync(entry, cancellationToken).ConfigureAwait(false);
@@ -469,10 +497,13 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
     }
 
     /// <summary>Resumes a paused run from its pause step (the result's step); FailedPrecondition for a run that is not paused.</summary>
-    public async Task<SteerResult> ResumeAsync(string cohort, string run, CancellationToken cancellationToken)
+    public Task<SteerResult> ResumeAsync(ApiCaller caller, string cohort, string run, CancellationToken cancellationToken) =>
+        AuditedAsync(caller, "ResumeCohort", cohort, run, () => ResumeCoreAsync(caller, cohort, run, cancellationToken));
+
+    private async Task<SteerResult> ResumeCoreAsync(ApiCaller caller, string cohort, string run, CancellationToken cancellationToken)
     {
         const string Operation = "ResumeCohort";
-        var entry = await ResolveAsync(Operation, cohort, run).ConfigureAwait(false);
+        var entry = await ResolveAsync(caller, Operation, cohort, run).ConfigureAwait(false);
         var reply = await SteerAsync(Operation, entry, g => g.ResumeAsync(cancellationToken)).ConfigureAwait(false);
         return new SteerResult(await StatusAsync(entry, cancellationToken).ConfigureAwait(false), reply.Step);
     }
@@ -483,7 +514,10 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
     /// run's spec (InvalidArgument naming each field that may not change, and why), then applied by
     /// every peer at the step the result names. FailedPrecondition for a run that has ended.
     /// </summary>
-    public async Task<SteerResult> UpdateAsync(string cohort, string run, string changeText, CancellationToken cancellationToken)
+    public Task<SteerResult> UpdateAsync(ApiCaller caller, string cohort, string run, string changeText, CancellationToken cancellationToken) =>
+        AuditedAsync(caller, "UpdateCohort", cohort, run, () => UpdateCoreAsync(caller, cohort, run, changeText, cancellationToken), changeText);
+
+    private async Task<SteerResult> UpdateCoreAsync(ApiCaller caller, string cohort, string run, string changeText, CancellationToken cancellationToken)
     {
         const string Operation = "UpdateCohort";
         if (string.IsNullOrWhiteSpace(changeText))
@@ -491,7 +525,7 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
             throw new CohortApiException(ApiError.InvalidArgument, $"{Operation}: change is empty; send the fields to change, e.g. {{distillation: {{alpha: 0.5}}}}");
         }
 
-        var entry = await ResolveAsync(Operation, cohort, run).ConfigureAwait(false);
+        var entry = await ResolveAsync(caller, Operation, cohort, run).ConfigureAwait(false);
         var record = await RecordAsync(entry, cancellationToken).ConfigureAwait(false);
         var spec = record is null ? null : SpecLoader.ParseWithoutEngine(record.SpecText, "spec." + record.SpecFormat).Spec;
         if (spec is null)
@@ -508,11 +542,14 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
         return await UpdateAsync(entry, change, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>A live change given as the domain record (its step is ignored: the cohort announces it); as <see cref="UpdateAsync(string, string, string, CancellationToken)"/>.</summary>
-    public async Task<SteerResult> UpdateAsync(string cohort, string run, CohortChange change, CancellationToken cancellationToken)
+    /// <summary>A live change given as the domain record (its step is ignored: the cohort announces it); as <see cref="UpdateAsync(ApiCaller, string, string, string, CancellationToken)"/>.</summary>
+    public Task<SteerResult> UpdateAsync(ApiCaller caller, string cohort, string run, CohortChange change, CancellationToken cancellationToken) =>
+        AuditedAsync(caller, "UpdateCohort", cohort, run, () => UpdateCoreAsync(caller, cohort, run, change, cancellationToken));
+
+    private async Task<SteerResult> UpdateCoreAsync(ApiCaller caller, string cohort, string run, CohortChange change, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(change);
-        var entry = await ResolveAsync("UpdateCohort", cohort, run).ConfigureAwait(false);
+        var entry = await ResolveAsync(caller, "UpdateCohort", cohort, run).ConfigureAwait(false);
         return await UpdateAsync(entry, change, cancellationToken).ConfigureAwait(false);
     }
 
@@ -571,14 +608,15 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
         return RunViews.From(status ?? new CohortRecord { Cohort = entry.Cohort, Run = entry.Run, State = entry.State });
     }
 
-    private async Task<RunEntry> ResolveAsync(string operation, string cohort, string run)
+    private async Task<RunEntry> ResolveAsync(ApiCaller caller, string operation, string cohort, string run)
     {
         if (string.IsNullOrWhiteSpace(cohort))
         {
             throw new CohortApiException(ApiError.InvalidArgument, $"{operation}: cohort is empty; name the cohort (and optionally the run)");
         }
 
-        var entries = await Index.ListAsync().ConfigureAwait(false);
+        // A caller confined to a project sees only its runs: another project's runs answer as absent.
+        var entries = (await Index.ListAsync().ConfigureAwait(false)).Where(e => caller.Sees(e.Project)).ToList();
         var runs = entries.Where(e => e.Cohort == cohort).ToList();
         if (runs.Count == 0)
         {
@@ -594,6 +632,38 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
         return runs.FirstOrDefault(r => r.Run == run)
             ?? throw new CohortApiException(ApiError.NotFound, $"{operation}: cohort '{cohort}' has no run '{Echo(run)}' (its runs: {Some(runs.Select(r => r.Run).ToList())})");
     }
+
+    private async Task<T> AuditedAsync<T>(ApiCaller caller, string action, string cohort, string run, Func<Task<T>> act, string? detail = null)
+    {
+        try
+        {
+            var result = await act().ConfigureAwait(false);
+            await RecordAsync(caller, action, "ok", cohort, run, detail).ConfigureAwait(false);
+            return result;
+        }
+        catch (CohortApiException e)
+        {
+            await RecordAsync(caller, action, Outcome(e.Error), cohort, run, e.Message).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private Task RecordAsync(ApiCaller caller, string action, string outcome, string? cohort, string? run, string? detail) =>
+        audit is null || ReferenceEquals(caller, ApiCaller.Coordinator) ? Task.CompletedTask : audit.RecordAsync(caller, action, outcome, cohort, string.IsNullOrEmpty(run) ? null : run, detail: detail);
+
+    /// <summary>A refusal as the audit trail names it.</summary>
+    private static string Outcome(ApiError error) => error switch
+    {
+        ApiError.InvalidArgument => "invalid_argument",
+        ApiError.NotFound => "not_found",
+        ApiError.AlreadyExists => "already_exists",
+        ApiError.Unavailable => "unavailable",
+        ApiError.StaleVersion => "stale_version",
+        ApiError.KeyReused => "key_reused",
+        ApiError.FailedPrecondition => "failed_precondition",
+        ApiError.PermissionDenied => "denied",
+        _ => "refused",
+    };
 
     /// <summary>A name from a request, as an error message repeats it: at most 100 characters (a name the API knows is never longer).</summary>
     internal static string Echo(string name) => name.Length <= 100 ? name : string.Create(CultureInfo.InvariantCulture, $"{name[..100]}... ({name.Length} characters)");

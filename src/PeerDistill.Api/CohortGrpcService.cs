@@ -1,5 +1,7 @@
 using Google.Protobuf;
 using Grpc.Core;
+using Microsoft.AspNetCore.Authorization;
+using PeerDistill.Api.Access;
 using PeerDistill.Api.Model;
 using PeerDistill.Protocol.V1;
 using Proto = PeerDistill.Protocol.V1;
@@ -10,18 +12,20 @@ namespace PeerDistill.Api;
 /// <c>peerdistill.v1.CohortService</c> over <see cref="CohortApi"/>: translates protobuf to domain
 /// calls and the API's read model to protobuf (every enum value mapped by name, never by number),
 /// and refusals to status codes (InvalidArgument, NotFound, AlreadyExists, FailedPrecondition, Aborted, Unavailable); nothing
-/// else lives here.
+/// else lives here. Each method needs a credential of the role its attribute names (reader by default).
 /// </summary>
+[Authorize(Policy = AccessPolicies.Reader)]
 public sealed class CohortGrpcService(CohortApi api, CheckpointExporter exporter) : CohortService.CohortServiceBase
 {
+    [Authorize(Policy = AccessPolicies.Operator)]
     public override async Task<SubmitCohortReply> Submit(SubmitCohortRequest request, ServerCallContext context)
     {
-        var submitted = await Call(() => api.SubmitAsync(request.SpecText, request.SpecFormat, request.IdempotencyKey is { Length: > 0 } key ? key : null, context.CancellationToken)).ConfigureAwait(false);
+        var submitted = await Call(() => api.SubmitAsync(Caller(context), request.SpecText, request.SpecFormat, request.IdempotencyKey is { Length: > 0 } key ? key : null, context.CancellationToken)).ConfigureAwait(false);
         return new SubmitCohortReply { Cohort = submitted.Cohort, Run = submitted.Run, Replayed = submitted.Replayed };
     }
 
     public override async Task<CohortStatus> GetCohort(GetCohortRequest request, ServerCallContext context) =>
-        ToStatus(await Call(() => api.GetAsync("GetCohort", request.Cohort, request.Run, context.CancellationToken)).ConfigureAwait(false));
+        ToStatus(await Call(() => api.GetAsync(Caller(context), "GetCohort", request.Cohort, request.Run, context.CancellationToken)).ConfigureAwait(false));
 
     public override async Task<ListCohortsReply> ListCohorts(ListCohortsRequest request, ServerCallContext context)
     {
@@ -37,7 +41,7 @@ public sealed class CohortGrpcService(CohortApi api, CheckpointExporter exporter
             _ => throw new RpcException(new Status(StatusCode.InvalidArgument, $"ListCohorts: state {(int)request.State} is not a cohort state (COHORT_STATE_PENDING .. COHORT_STATE_PAUSED, or unspecified for all)")),
         };
         var filter = new RunFilter(state, request.Cohort, request.PageSize == 0 ? RunFilter.DefaultPageSize : request.PageSize, request.PageToken);
-        var page = await Call(() => api.ListAsync(filter, context.CancellationToken)).ConfigureAwait(false);
+        var page = await Call(() => api.ListAsync(Caller(context), filter, context.CancellationToken)).ConfigureAwait(false);
         var reply = new ListCohortsReply { NextPageToken = page.NextCursor ?? string.Empty };
         reply.Cohorts.AddRange(page.Runs.Select(ToStatus));
         return reply;
@@ -47,7 +51,7 @@ public sealed class CohortGrpcService(CohortApi api, CheckpointExporter exporter
     {
         try
         {
-            await foreach (var status in api.WatchAsync(request.Cohort, request.Run, request.HasAfterVersion ? request.AfterVersion : null, context.CancellationToken).ConfigureAwait(false))
+            await foreach (var status in api.WatchAsync(Caller(context), request.Cohort, request.Run, request.HasAfterVersion ? request.AfterVersion : null, context.CancellationToken).ConfigureAwait(false))
             {
                 await responseStream.WriteAsync(ToStatus(status), context.CancellationToken).ConfigureAwait(false);
             }
@@ -62,23 +66,31 @@ public sealed class CohortGrpcService(CohortApi api, CheckpointExporter exporter
         }
     }
 
+    [Authorize(Policy = AccessPolicies.Operator)]
     public override async Task<CancelCohortReply> CancelCohort(CancelCohortRequest request, ServerCallContext context) =>
-        new() { State = ToWire((await Call(() => api.CancelAsync(request.Cohort, request.Run, request.Reason, request.HasExpectedVersion ? request.ExpectedVersion : null, context.CancellationToken)).ConfigureAwait(false)).State) };
+        new() { State = ToWire((await Call(() => api.CancelAsync(Caller(context), request.Cohort, request.Run, request.Reason, request.HasExpectedVersion ? request.ExpectedVersion : null, context.CancellationToken)).ConfigureAwait(false)).State) };
 
+    [Authorize(Policy = AccessPolicies.Operator)]
     public override async Task<SteerCohortReply> PauseCohort(PauseCohortRequest request, ServerCallContext context) =>
-        ToReply(await Call(() => api.PauseAsync(request.Cohort, request.Run, context.CancellationToken)).ConfigureAwait(false));
+        ToReply(await Call(() => api.PauseAsync(Caller(context), request.Cohort, request.Run, context.CancellationToken)).ConfigureAwait(false));
 
+    [Authorize(Policy = AccessPolicies.Operator)]
     public override async Task<SteerCohortReply> ResumeCohort(ResumeCohortRequest request, ServerCallContext context) =>
-        ToReply(await Call(() => api.ResumeAsync(request.Cohort, request.Run, context.CancellationToken)).ConfigureAwait(false));
+        ToReply(await Call(() => api.ResumeAsync(Caller(context), request.Cohort, request.Run, context.CancellationToken)).ConfigureAwait(false));
 
+    [Authorize(Policy = AccessPolicies.Operator)]
     public override async Task<SteerCohortReply> UpdateCohort(UpdateCohortRequest request, ServerCallContext context) =>
-        ToReply(await Call(() => api.UpdateAsync(request.Cohort, request.Run, request.Change, context.CancellationToken)).ConfigureAwait(false));
+        ToReply(await Call(() => api.UpdateAsync(Caller(context), request.Cohort, request.Run, request.Change, context.CancellationToken)).ConfigureAwait(false));
+
+    /// <summary>The authenticated caller of a call (every method but health requires one).</summary>
+    private static ApiCaller Caller(ServerCallContext context) => ApiCaller.From(context.GetHttpContext());
 
     private static SteerCohortReply ToReply(SteerResult result) => new() { Status = ToStatus(result.Run), Step = result.Step };
 
+    [Authorize(Policy = AccessPolicies.Operator)]
     public override async Task<DeleteCohortReply> DeleteCohort(DeleteCohortRequest request, ServerCallContext context)
     {
-        var deleted = await Call(() => api.DeleteAsync(request.Cohort, request.Run, request.DeleteFiles, request.HasExpectedVersion ? request.ExpectedVersion : null, context.CancellationToken)).ConfigureAwait(false);
+        var deleted = await Call(() => api.DeleteAsync(Caller(context), request.Cohort, request.Run, request.DeleteFiles, request.HasExpectedVersion ? request.ExpectedVersion : null, context.CancellationToken)).ConfigureAwait(false);
         var reply = new DeleteCohortReply();
         reply.DeletedDirectories.AddRange(deleted);
         return reply;
@@ -87,7 +99,7 @@ public sealed class CohortGrpcService(CohortApi api, CheckpointExporter exporter
     public override async Task<GetRunMetricsReply> GetRunMetrics(GetRunMetricsRequest request, ServerCallContext context)
     {
         var filter = new MetricsFilter([.. request.Peers], request.FromStep, request.ToStep == 0 ? long.MaxValue : request.ToStep, request.MaxPoints == 0 ? MetricsFilter.MaxPoints : request.MaxPoints);
-        var (_, points) = await Call(() => api.MetricsAsync(request.Cohort, request.Run, filter, context.CancellationToken)).ConfigureAwait(false);
+        var (_, points) = await Call(() => api.MetricsAsync(Caller(context), request.Cohort, request.Run, filter, context.CancellationToken)).ConfigureAwait(false);
         var reply = new GetRunMetricsReply();
         foreach (var p in points)
         {
@@ -141,7 +153,7 @@ public sealed class CohortGrpcService(CohortApi api, CheckpointExporter exporter
     public override async Task<ListCheckpointsReply> ListCheckpoints(ListCheckpointsRequest request, ServerCallContext context)
     {
         var reply = new ListCheckpointsReply();
-        var (_, checkpoints) = await Call(() => api.ListCheckpointsAsync(request.Cohort, request.Run, request.Peer, context.CancellationToken)).ConfigureAwait(false);
+        var (_, checkpoints) = await Call(() => api.ListCheckpointsAsync(Caller(context), request.Cohort, request.Run, request.Peer, context.CancellationToken)).ConfigureAwait(false);
         reply.Checkpoints.AddRange(checkpoints.Select(c => new CheckpointInfo { Peer = c.Peer, Step = c.Step, Bytes = c.Bytes, WrittenUnixMillis = c.Written.ToUnixTimeMilliseconds(), Path = c.Path }));
         return reply;
     }
@@ -157,7 +169,7 @@ public sealed class CohortGrpcService(CohortApi api, CheckpointExporter exporter
             CheckpointFormat.Torchscript => true,
             _ => throw new RpcException(new Status(StatusCode.InvalidArgument, $"DownloadCheckpoint: format {(int)request.Format} is not a checkpoint format (CHECKPOINT_FORMAT_UNSPECIFIED for the checkpoint file, CHECKPOINT_FORMAT_TORCHSCRIPT)")),
         };
-        var checkpoint = await Call(() => api.FindCheckpointAsync(request.Cohort, request.Run, request.Peer, request.HasStep ? request.Step : null, context.CancellationToken)).ConfigureAwait(false);
+        var checkpoint = await Call(() => api.FindCheckpointAsync(Caller(context), request.Cohort, request.Run, request.Peer, request.HasStep ? request.Step : null, context.CancellationToken)).ConfigureAwait(false);
         var content = await Call(() => exporter.OpenAsync(checkpoint, torchScript, context.CancellationToken)).ConfigureAwait(false);
         await using (content.ConfigureAwait(false))
         {
@@ -177,6 +189,7 @@ public sealed class CohortGrpcService(CohortApi api, CheckpointExporter exporter
         }
     }
 
+    [Authorize(Policy = AccessPolicies.Admin)]
     public override async Task<ListWorkersReply> ListWorkers(ListWorkersRequest request, ServerCallContext context)
     {
         var reply = new ListWorkersReply();
@@ -320,7 +333,7 @@ public sealed class CohortGrpcService(CohortApi api, CheckpointExporter exporter
         }
     }
 
-    private static RpcException ToRpc(CohortApiException e) => new(new Status(
+    internal static RpcException ToRpc(CohortApiException e) => new(new Status(
         e.Error switch
         {
             ApiError.InvalidArgument => StatusCode.InvalidArgument,
@@ -330,6 +343,7 @@ public sealed class CohortGrpcService(CohortApi api, CheckpointExporter exporter
             ApiError.StaleVersion => StatusCode.Aborted,
             ApiError.KeyReused => StatusCode.InvalidArgument,
             ApiError.Unavailable => StatusCode.Unavailable,
+            ApiError.PermissionDenied => StatusCode.PermissionDenied,
             _ => throw new ArgumentOutOfRangeException(nameof(e), e.Error, "not an API error"),
         },
         e.Message.Length <= MaxDetailLength ? e.Message : e.Message[..MaxDetailLength] + "..."));

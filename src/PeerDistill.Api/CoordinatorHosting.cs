@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using PeerDistill.Api.Access;
 using PeerDistill.Api.Rest;
 using PeerDistill.Api.Storage;
 using PeerDistill.Cluster.Hosting;
@@ -71,13 +72,16 @@ public static class CoordinatorHosting
             grpc.Host = options.Host;
             grpc.Port = options.Port;
         });
+        builder.AddPeerDistillAccess(options.Access);
+        builder.Services.AddSingleton<AdminTokenBootstrap>().AddSingleton<AccessApi>();
         builder.AddPeerDistillRest();
         builder.AddPeerDistillSilo(silo);
         return builder;
     }
 
     /// <summary>
-    /// The coordinator's endpoints: the cohort API over gRPC (with health and reflection) on the gRPC
+    /// The coordinator's endpoints, each behind access control (a credential of the role it needs; only
+    /// health is open): the cohort API over gRPC (with health and reflection) on the gRPC
     /// port, over REST under <c>/api/v1</c> with its OpenAPI document (<c>/openapi/v1.json</c>) and
     /// reference page (<c>/scalar</c>) on the HTTP port.
     /// </summary>
@@ -85,7 +89,10 @@ public static class CoordinatorHosting
     {
         ArgumentNullException.ThrowIfNull(app);
         app.MapPeerDistillGrpc();
+        // After routing (in MapPeerDistillGrpc), so that authorization sees each endpoint's policy.
+        app.UsePeerDistillAccess();
         app.MapGrpcService<CohortGrpcService>();
+        app.MapGrpcService<AccessGrpcService>();
         app.MapPeerDistillRest();
         return app;
     }

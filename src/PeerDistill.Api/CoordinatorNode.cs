@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using PeerDistill.Api.Access;
 using PeerDistill.Api.Storage;
 using PeerDistill.Cluster.Hosting;
 using PeerDistill.Cluster.Transport;
@@ -48,9 +50,29 @@ public sealed class CoordinatorNode : IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         await _app.Services.GetRequiredService<DatabaseMigrator>().MigrateAsync(cancellationToken).ConfigureAwait(false);
+        var dataDirectory = Path.GetFullPath(_app.Services.GetRequiredService<IOptions<CoordinatorOptions>>().Value.DataDirectory);
+        (FirstAdminToken, AdminTokenFile) = await _app.Services.GetRequiredService<AdminTokenBootstrap>().EnsureAsync(dataDirectory, cancellationToken).ConfigureAwait(false);
         await _app.StartAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            LocalCoordinators.Advertise([ApiAddress.Port, HttpAddress.Port], File.Exists(AdminTokenFile) ? AdminTokenFile : null);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            LocalPointerProblem = $"the CLI on this machine will not find the admin token by itself ({LocalCoordinators.Directory}: {e.Message}); give it --token or PEERDISTILL_TOKEN";
+        }
+
         await _app.Services.GetRequiredService<CohortApi>().WakeUnfinishedAsync(cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>The admin token this start made (a first start: the database had no token), to print once; null otherwise.</summary>
+    public string? FirstAdminToken { get; private set; }
+
+    /// <summary>Where the first admin token is kept (readable by its owner only).</summary>
+    public string AdminTokenFile { get; private set; } = string.Empty;
+
+    /// <summary>Why the CLI of this machine cannot find the admin token by itself, if it cannot.</summary>
+    public string? LocalPointerProblem { get; private set; }
 
     public async ValueTask DisposeAsync() => await _app.StopAndDisposeAsync(ShutdownTimeout).ConfigureAwait(false);
 }

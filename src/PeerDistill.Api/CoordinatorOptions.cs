@@ -62,6 +62,9 @@ public sealed class CoordinatorOptions
     /// <summary>TLS on every endpoint (both API ports; mutual on the silo connections): this node's certificate and key and the cluster's authority (<c>Tls:Certificate</c>, <c>Tls:Key</c>, <c>Tls:Authority</c>), read again when they change. API callers present no certificate.</summary>
     public PeerDistill.Cluster.Security.ClusterTlsOptions Tls { get; set; } = new();
 
+    /// <summary>Who may call the API and how often (subsection <c>Access</c>): the first admin token's file, JWT bearer, rate limits.</summary>
+    public Access.AccessOptions Access { get; set; } = new();
+
     /// <summary>Listen beyond loopback although the cluster's connections carry no credentials (a network the operator trusts); default false.</summary>
     public bool Insecure { get; set; }
 
@@ -100,6 +103,11 @@ public sealed class CoordinatorOptions
         foreach (var (key, message) in Database.Problems())
         {
             yield return (nameof(Database) + ":" + key, message);
+        }
+
+        foreach (var (key, message) in Access.Problems())
+        {
+            yield return (nameof(Access) + ":" + key, message);
         }
 
         if (string.IsNullOrWhiteSpace(Output))

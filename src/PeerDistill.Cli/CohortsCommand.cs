@@ -11,7 +11,7 @@ namespace PeerDistill.Cli;
 /// `peerdistill cohorts list|get|cancel|pause|resume|update --coordinator URL`: every run operation
 /// of the cohort API (over gRPC), with tables for people and <c>--json</c> (the protobuf JSON of the
 /// reply) for scripts. Exit codes: 0 done, 2 refused as invalid or unknown, 3 refused in the run's
-/// state (or a stale version), 1 the coordinator failed or could not be reached.
+/// state (or a stale version), 4 refused for the credentials, 1 the coordinator failed or could not be reached.
 /// </summary>
 internal static class CohortsCommand
 {
@@ -39,11 +39,11 @@ internal static class CohortsCommand
     /// <summary>`peerdistill workers --coordinator URL`: the worker silos of the cluster, their slots and the peer in each.</summary>
     public static Command Workers()
     {
-        var coordinator = CoordinatorOption();
-        var authority = CoordinatorChannel.AuthorityOption();
+        var coordinator = new CoordinatorTarget();
         var json = JsonOption();
-        var command = new Command("workers", "List the workers of a coordinator's cluster: their slots, devices and the peer in each.") { coordinator, authority, json };
-        command.SetAction(async (parse, cancellation) => await CallAsync("workers", parse.GetValue(coordinator)!, parse.GetValue(authority), async client =>
+        var command = new Command("workers", "List the workers of a coordinator's cluster: their slots, devices and the peer in each.") { json };
+        coordinator.AddTo(command);
+        command.SetAction(async (parse, cancellation) => await CallAsync("workers", coordinator, parse, async client =>
         {
             var reply = await client.ListWorkersAsync(new ListWorkersRequest(), deadline: DateTime.UtcNow + CallTimeout, cancellationToken: cancellation).ResponseAsync.ConfigureAwait(false);
             if (parse.GetValue(json))
@@ -71,8 +71,7 @@ internal static class CohortsCommand
     /// <summary>`peerdistill metrics COHORT --coordinator URL`: a run's metrics history, per peer and step.</summary>
     public static Command Metrics()
     {
-        var coordinator = CoordinatorOption();
-        var authority = CoordinatorChannel.AuthorityOption();
+        var coordinator = new CoordinatorTarget();
         var json = JsonOption();
         var cohort = new Argument<string>("cohort") { Description = "The cohort's name." };
         var run = new Option<string?>("--run") { Description = "A run of the cohort (default: its latest)." };
@@ -80,8 +79,9 @@ internal static class CohortsCommand
         var from = new Option<long>("--from") { Description = "Only steps at or after this." };
         var to = new Option<long>("--to") { Description = "Only steps at or before this (default: the last)." };
         var points = new Option<int>("--max-points") { Description = "At most this many rows per peer (every k-th recorded row, from the first); default 50.", DefaultValueFactory = _ => 50 };
-        var command = new Command("metrics", "A run's metrics history from the coordinator's database: loss, its terms, learning rate, throughput and test accuracy per peer and step.") { cohort, coordinator, authority, run, peer, from, to, points, json };
-        command.SetAction(async (parse, cancellation) => await CallAsync("metrics", parse.GetValue(coordinator)!, parse.GetValue(authority), async client =>
+        var command = new Command("metrics", "A run's metrics history from the coordinator's database: loss, its terms, learning rate, throughput and test accuracy per peer and step.") { cohort, run, peer, from, to, points, json };
+        coordinator.AddTo(command);
+        command.SetAction(async (parse, cancellation) => await CallAsync("metrics", coordinator, parse, async client =>
         {
             var request = new GetRunMetricsRequest { Cohort = parse.GetValue(cohort)!, Run = parse.GetValue(run) ?? string.Empty, FromStep = parse.GetValue(from), ToStep = parse.GetValue(to), MaxPoints = parse.GetValue(points) };
             request.Peers.AddRange(parse.GetValue(peer) ?? []);
@@ -114,8 +114,7 @@ internal static class CohortsCommand
     /// </summary>
     public static Command Checkpoints()
     {
-        var coordinator = CoordinatorOption();
-        var authority = CoordinatorChannel.AuthorityOption();
+        var coordinator = new CoordinatorTarget();
         var json = JsonOption();
         var cohort = new Argument<string>("cohort") { Description = "The cohort's name." };
         var run = new Option<string?>("--run") { Description = "A run of the cohort (default: its latest)." };
@@ -123,7 +122,8 @@ internal static class CohortsCommand
         var step = new Option<long?>("--step") { Description = "With --output: the step of the checkpoint to download (default: the peer's newest)." };
         var output = new Option<string?>("--output", "-o") { Description = "Download one checkpoint (of --peer) to this file, or into this directory under the name the coordinator gives." };
         var torchScript = new Option<bool>("--torchscript") { Description = "With --output: download the model alone as TorchScript (evaluation mode, CPU) for torch.jit.load, not the checkpoint file." };
-        var command = new Command("checkpoints", "List a run's checkpoints (per peer, the step each holds, its size and where it is), or download one with --output.") { cohort, coordinator, authority, run, peer, step, output, torchScript, json };
+        var command = new Command("checkpoints", "List a run's checkpoints (per peer, the step each holds, its size and where it is), or download one with --output.") { cohort, run, peer, step, output, torchScript, json };
+        coordinator.AddTo(command);
         command.Validators.Add(result =>
         {
             if (result.GetValue(output) is null && (result.GetValue(step) is not null || result.GetValue(torchScript)))
@@ -135,7 +135,7 @@ internal static class CohortsCommand
                 result.AddError("--output downloads one peer's checkpoint: name it with --peer");
             }
         });
-        command.SetAction(async (parse, cancellation) => await CallAsync("checkpoints", parse.GetValue(coordinator)!, parse.GetValue(authority), async client =>
+        command.SetAction(async (parse, cancellation) => await CallAsync("checkpoints", coordinator, parse, async client =>
         {
             if (parse.GetValue(output) is { } file)
             {
@@ -224,20 +224,19 @@ internal static class CohortsCommand
             : $"wrote {target}: the checkpoint of peer '{request.Peer}' at step {first.Step} ({written} bytes)");
     }
 
-    private static Option<string> CoordinatorOption() => new("--coordinator") { Description = "The coordinator's gRPC address, e.g. http://127.0.0.1:7070 (https://... when it serves TLS: see --ca).", Required = true };
 
     private static Option<bool> JsonOption() => new("--json") { Description = "Print the reply as JSON (protobuf's JSON mapping) instead of a table." };
 
     private static Command List()
     {
-        var coordinator = CoordinatorOption();
-        var authority = CoordinatorChannel.AuthorityOption();
+        var coordinator = new CoordinatorTarget();
         var json = JsonOption();
         var state = new Option<string?>("--state") { Description = "Only runs in this state (pending, running, paused, completed, failed, cancelled)." };
         var cohort = new Option<string?>("--cohort") { Description = "Only runs of this cohort." };
         var limit = new Option<int>("--limit") { Description = "The most runs to list (1 to 500; default 50).", DefaultValueFactory = _ => 50 };
-        var command = new Command("list", "List runs, newest first.") { coordinator, authority, state, cohort, limit, json };
-        command.SetAction(async (parse, cancellation) => await CallAsync("cohorts list", parse.GetValue(coordinator)!, parse.GetValue(authority), async client =>
+        var command = new Command("list", "List runs, newest first.") { state, cohort, limit, json };
+        coordinator.AddTo(command);
+        command.SetAction(async (parse, cancellation) => await CallAsync("cohorts list", coordinator, parse, async client =>
         {
             var request = new ListCohortsRequest { Cohort = parse.GetValue(cohort) ?? string.Empty, PageSize = parse.GetValue(limit) };
             if (parse.GetValue(state) is { } name)
@@ -270,13 +269,13 @@ internal static class CohortsCommand
 
     private static Command Get()
     {
-        var coordinator = CoordinatorOption();
-        var authority = CoordinatorChannel.AuthorityOption();
+        var coordinator = new CoordinatorTarget();
         var json = JsonOption();
         var cohort = new Argument<string>("cohort") { Description = "The cohort's name." };
         var run = new Option<string?>("--run") { Description = "A run of the cohort (default: its latest)." };
-        var command = new Command("get", "One run: its peers (worker, generation, step, loss, accuracy) and events.") { cohort, coordinator, authority, run, json };
-        command.SetAction(async (parse, cancellation) => await CallAsync("cohorts get", parse.GetValue(coordinator)!, parse.GetValue(authority), async client =>
+        var command = new Command("get", "One run: its peers (worker, generation, step, loss, accuracy) and events.") { cohort, run, json };
+        coordinator.AddTo(command);
+        command.SetAction(async (parse, cancellation) => await CallAsync("cohorts get", coordinator, parse, async client =>
         {
             var status = await client.GetCohortAsync(new GetCohortRequest { Cohort = parse.GetValue(cohort)!, Run = parse.GetValue(run) ?? string.Empty }, deadline: DateTime.UtcNow + CallTimeout, cancellationToken: cancellation).ResponseAsync.ConfigureAwait(false);
             if (parse.GetValue(json))
@@ -292,14 +291,14 @@ internal static class CohortsCommand
 
     private static Command Delete()
     {
-        var coordinator = CoordinatorOption();
-        var authority = CoordinatorChannel.AuthorityOption();
+        var coordinator = new CoordinatorTarget();
         var json = JsonOption();
         var cohort = new Argument<string>("cohort") { Description = "The cohort's name." };
         var run = new Option<string?>("--run") { Description = "A run of the cohort (default: its latest)." };
         var files = new Option<bool>("--files") { Description = "Also delete the run's output and checkpoint directories." };
-        var command = new Command("delete", "Delete a run that has ended: its record and metrics history (and its files with --files).") { cohort, coordinator, authority, run, files, json };
-        command.SetAction(async (parse, cancellation) => await CallAsync("cohorts delete", parse.GetValue(coordinator)!, parse.GetValue(authority), async client =>
+        var command = new Command("delete", "Delete a run that has ended: its record and metrics history (and its files with --files).") { cohort, run, files, json };
+        coordinator.AddTo(command);
+        command.SetAction(async (parse, cancellation) => await CallAsync("cohorts delete", coordinator, parse, async client =>
         {
             var reply = await client.DeleteCohortAsync(new DeleteCohortRequest { Cohort = parse.GetValue(cohort)!, Run = parse.GetValue(run) ?? string.Empty, DeleteFiles = parse.GetValue(files) }, deadline: DateTime.UtcNow + CallTimeout, cancellationToken: cancellation).ResponseAsync.ConfigureAwait(false);
             Console.WriteLine(parse.GetValue(json) ? Json.Format(reply)
@@ -310,14 +309,14 @@ internal static class CohortsCommand
 
     private static Command Steer(string name, string description, bool reason, bool change)
     {
-        var coordinator = CoordinatorOption();
-        var authority = CoordinatorChannel.AuthorityOption();
+        var coordinator = new CoordinatorTarget();
         var json = JsonOption();
         var cohort = new Argument<string>("cohort") { Description = "The cohort's name." };
         var run = new Option<string?>("--run") { Description = "A run of the cohort (default: its latest)." };
         var why = new Option<string?>("--reason") { Description = "Why, for the run's events." };
         var set = new Option<string[]>("--set") { Description = "A field to change, path=value (repeatable): distillation.alpha=0.5, distillation.temperature=2, lr_scale=0.5, evaluation.every_steps=100, checkpoints.every_steps=200.", AllowMultipleArgumentsPerToken = false };
-        var command = new Command(name, description) { cohort, coordinator, authority, run, json };
+        var command = new Command(name, description) { cohort, run, json };
+        coordinator.AddTo(command);
         if (reason)
         {
             command.Options.Add(why);
@@ -328,7 +327,7 @@ internal static class CohortsCommand
             command.Options.Add(set);
         }
 
-        command.SetAction(async (parse, cancellation) => await CallAsync("cohorts " + name, parse.GetValue(coordinator)!, parse.GetValue(authority), async client =>
+        command.SetAction(async (parse, cancellation) => await CallAsync("cohorts " + name, coordinator, parse, async client =>
         {
             var target = (Cohort: parse.GetValue(cohort)!, Run: parse.GetValue(run) ?? string.Empty);
             var deadline = DateTime.UtcNow + CallTimeout;
@@ -426,11 +425,11 @@ internal static class CohortsCommand
         }
     }
 
-    private static async Task<int> CallAsync(string what, string address, string? authority, Func<CohortService.CohortServiceClient, Task> call)
+    private static async Task<int> CallAsync(string what, CoordinatorTarget coordinator, ParseResult parse, Func<CohortService.CohortServiceClient, Task> call)
     {
         try
         {
-            using var channel = CoordinatorChannel.Open(address, authority);
+            using var channel = coordinator.Open(parse);
             await call(new CohortService.CohortServiceClient(channel)).ConfigureAwait(false);
             return ExitCodes.Ok;
         }
@@ -443,6 +442,11 @@ internal static class CohortsCommand
         {
             Console.Error.WriteLine($"{what}: {e.Message}");
             return ExitCodes.Failed;
+        }
+        catch (RpcException e) when (CoordinatorTarget.Denied(e) is { } denied)
+        {
+            Console.Error.WriteLine($"{what}: {e.StatusCode}: {denied.Message}");
+            return denied.ExitCode;
         }
         catch (RpcException e)
         {

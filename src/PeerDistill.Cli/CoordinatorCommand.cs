@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.CommandLine;
 using Microsoft.Extensions.Configuration;
 using PeerDistill.Api;
+using PeerDistill.Api.Access;
 using PeerDistill.Api.Storage;
 using PeerDistill.Cluster.Transport;
 using PeerDistill.Cluster.Hosting;
@@ -65,6 +66,19 @@ internal static class CoordinatorCommand
             Console.WriteLine($"coordinator listening at {coordinator.ApiAddress}");
             Console.WriteLine($"REST API at {coordinator.HttpAddress}api/v1 (reference: {coordinator.HttpAddress}scalar)");
             Console.WriteLine($"cluster endpoint {coordinator.ClusterEndpoint} (workers: --coordinator {coordinator.ClusterEndpoint})");
+            if (coordinator.FirstAdminToken is { } token)
+            {
+                // The one time a token is printed: the database keeps only its hash.
+                Console.WriteLine($"first start: made the admin token '{AdminTokenBootstrap.Name}'; it is shown this once and kept in {coordinator.AdminTokenFile} (readable by this user only):");
+                Console.WriteLine($"  {token}");
+                Console.WriteLine("the CLI on this machine finds it by itself; elsewhere give it with --token, PEERDISTILL_TOKEN or `peerdistill login`, and make tokens for others with `peerdistill tokens create`");
+            }
+
+            if (coordinator.LocalPointerProblem is { } problem)
+            {
+                Console.Error.WriteLine($"warning: {problem}");
+            }
+
             Console.Out.Flush();
             await Task.WhenAny(process.StopRequested, Task.Delay(Timeout.Infinite, cancellation)).ConfigureAwait(false);
             Console.WriteLine("coordinator stopping");

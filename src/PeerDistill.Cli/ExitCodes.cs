@@ -14,6 +14,9 @@ internal static class ExitCodes
     /// <summary>The coordinator refused the request in the run's state (resume a running run, act on a stale version).</summary>
     public const int Refused = 3;
 
+    /// <summary>The coordinator refused the credentials: none, a wrong, expired or revoked token, or a role or project that does not allow the call.</summary>
+    public const int Denied = 4;
+
     /// <summary>Stopped by Ctrl-C after saving state.</summary>
     public const int Interrupted = 130;
 }

@@ -20,6 +20,9 @@ var root = new RootCommand("PeerDistill: peers that teach each other while they 
     CohortsCommand.Checkpoints(),
     CohortsCommand.Metrics(),
     CertsCommand.Create(),
+    AccessCommands.Tokens(),
+    AccessCommands.Audit(),
+    AccessCommands.Login(),
 };
 
 // Interrupts are handled by the commands themselves (run saves checkpoints first). A command

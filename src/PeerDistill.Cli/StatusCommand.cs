@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Grpc.Core;
 using Grpc.Net.Client;
+using PeerDistill.Cluster.Transport;
 using PeerDistill.Protocol.V1;
 
 namespace PeerDistill.Cli;
@@ -11,17 +12,16 @@ internal static class StatusCommand
     public static Command Create()
     {
         var cohort = new Argument<string?>("cohort") { Description = "A cohort name (omit to list every cohort).", Arity = ArgumentArity.ZeroOrOne };
-        var coordinator = new Option<string>("--coordinator") { Description = "The coordinator's address, e.g. http://127.0.0.1:7070 (https://... when it serves TLS: see --ca).", Required = true };
+        var coordinator = new CoordinatorTarget();
         var run = new Option<string?>("--run") { Description = "A run of the cohort (default: its latest)." };
-        var authority = CoordinatorChannel.AuthorityOption();
         var watch = new Option<bool>("--watch") { Description = "Follow the cohort live until it ends." };
-        var command = new Command("status", "Show the cohorts of a coordinator, or one cohort's peers (live with --watch).") { cohort, coordinator, authority, run, watch };
+        var command = coordinator.AddTo(new Command("status", "Show the cohorts of a coordinator, or one cohort's peers (live with --watch).") { cohort, run, watch });
         command.SetAction(async (parse, cancellation) =>
         {
-            GrpcChannel channel;
+            Grpc.Net.Client.GrpcChannel channel;
             try
             {
-                channel = CoordinatorChannel.Open(parse.GetValue(coordinator)!, parse.GetValue(authority));
+                channel = coordinator.Open(parse);
             }
             catch (ArgumentException e)
             {
@@ -60,6 +60,11 @@ internal static class StatusCommand
                 }
 
                 return await WatchAsync(channel, request, cancellation).ConfigureAwait(false);
+            }
+            catch (RpcException e) when (CoordinatorTarget.Denied(e) is { } denied)
+            {
+                Console.Error.WriteLine($"status: {e.StatusCode}: {denied.Message}");
+                return denied.ExitCode;
             }
             catch (RpcException e)
             {

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Grpc.Core;
-using Grpc.Net.Client;
+using PeerDistill.Cluster.Transport;
 using PeerDistill.Protocol.V1;
 
 namespace PeerDistill.Cli;
@@ -11,10 +11,9 @@ internal static class SubmitCommand
     public static Command Create()
     {
         var spec = new Argument<string>("spec") { Description = "Cohort spec (YAML or JSON)." };
-        var coordinator = new Option<string>("--coordinator") { Description = "The coordinator's address, e.g. http://127.0.0.1:7070 (https://... when it serves TLS: see --ca).", Required = true };
-        var authority = CoordinatorChannel.AuthorityOption();
+        var coordinator = new CoordinatorTarget();
         var wait = new Option<bool>("--wait") { Description = "Follow the cohort live until it ends; exit code 0 only if it completed." };
-        var command = new Command("submit", "Submit a cohort spec to a coordinator, which places its peers on workers.") { spec, coordinator, authority, wait };
+        var command = coordinator.AddTo(new Command("submit", "Submit a cohort spec to a coordinator, which places its peers on workers.") { spec, wait });
         command.SetAction(async (parse, cancellation) =>
         {
             var path = parse.GetValue(spec)!;
@@ -24,10 +23,10 @@ internal static class SubmitCommand
                 return ExitCodes.InvalidInput;
             }
 
-            GrpcChannel channel;
+            Grpc.Net.Client.GrpcChannel channel;
             try
             {
-                channel = CoordinatorChannel.Open(parse.GetValue(coordinator)!, parse.GetValue(authority));
+                channel = coordinator.Open(parse);
             }
             catch (ArgumentException e)
             {
@@ -45,6 +44,11 @@ internal static class SubmitCommand
                 return parse.GetValue(wait)
                     ? await StatusCommand.WatchAsync(channel, new GetCohortRequest { Cohort = reply.Cohort, Run = reply.Run }, cancellation).ConfigureAwait(false)
                     : ExitCodes.Ok;
+            }
+            catch (RpcException e) when (CoordinatorTarget.Denied(e) is { } denied)
+            {
+                Console.Error.WriteLine($"submit: {e.StatusCode}: {denied.Message}");
+                return denied.ExitCode;
             }
             catch (RpcException e)
             {

@@ -1,3 +1,4 @@
+using PeerDistill.Api.Access;
 using PeerDistill.Api.Model;
 using PeerDistill.Cluster.Cohorts;
 using Xunit;
@@ -21,7 +22,7 @@ public sealed class CohortApiTests : IDisposable
     {
         var bad = TestSpecs.Trio.Replace("epochs: 3", "epochs: -1", StringComparison.Ordinal).Replace("temperature: 1", "temperature: 0", StringComparison.Ordinal);
 
-        var e = await Assert.ThrowsAsync<CohortApiException>(() => Refusing.SubmitAsync(bad, "yaml", null, CancellationToken.None));
+        var e = await Assert.ThrowsAsync<CohortApiException>(() => Refusing.SubmitAsync(ApiCaller.Coordinator, bad, "yaml", null, CancellationToken.None));
 
         Assert.Equal(ApiError.InvalidArgument, e.Error);
         var lines = e.Message.Split('\n');
@@ -33,7 +34,7 @@ public sealed class CohortApiTests : IDisposable
     [Fact]
     public async Task SpecMissingPeers_InvalidArgument()
     {
-        var e = await Assert.ThrowsAsync<CohortApiException>(() => Refusing.SubmitAsync("cohort: x\n", "yaml", null, CancellationToken.None));
+        var e = await Assert.ThrowsAsync<CohortApiException>(() => Refusing.SubmitAsync(ApiCaller.Coordinator, "cohort: x\n", "yaml", null, CancellationToken.None));
 
         Assert.Equal(ApiError.InvalidArgument, e.Error);
         Assert.Contains("peers: missing required field", e.Message, StringComparison.Ordinal);
@@ -45,7 +46,7 @@ public sealed class CohortApiTests : IDisposable
     [InlineData("cohort: x", "xml", "Submit: spec_format 'xml' is not supported")]
     public async Task BadRequest_InvalidArgument(string text, string format, string expected)
     {
-        var e = await Assert.ThrowsAsync<CohortApiException>(() => Refusing.SubmitAsync(text, format, null, CancellationToken.None));
+        var e = await Assert.ThrowsAsync<CohortApiException>(() => Refusing.SubmitAsync(ApiCaller.Coordinator, text, format, null, CancellationToken.None));
 
         Assert.Equal(ApiError.InvalidArgument, e.Error);
         Assert.Contains(expected, e.Message, StringComparison.Ordinal);
@@ -59,7 +60,7 @@ public sealed class CohortApiTests : IDisposable
              "distillation": {"strategy": "dml"}, "data": {"dataset": "synthetic"}}
             """;
 
-        var (cohort, run, _) = await Api.SubmitAsync(json, " JSON ", null, CancellationToken.None);
+        var (cohort, run, _) = await Api.SubmitAsync(ApiCaller.Coordinator, json, " JSON ", null, CancellationToken.None);
 
         var submission = _cluster.Cohorts[$"{cohort}/{run}"].Submission!;
         Assert.Equal(("duo", "json", json), (submission.Cohort, submission.SpecFormat, submission.SpecText));
@@ -68,7 +69,7 @@ public sealed class CohortApiTests : IDisposable
     [Fact]
     public async Task Submit_StartsTheCohortGrainWithTheSpec()
     {
-        var (cohort, run, _) = await Api.SubmitAsync(TestSpecs.Trio, "", null, CancellationToken.None);
+        var (cohort, run, _) = await Api.SubmitAsync(ApiCaller.Coordinator, TestSpecs.Trio, "", null, CancellationToken.None);
 
         Assert.Equal(("trio", "trio-1"), (cohort, run));
         var submission = _cluster.Cohorts["trio/trio-1"].Submission!;
@@ -80,9 +81,9 @@ public sealed class CohortApiTests : IDisposable
     [Fact]
     public async Task Submit_CohortWithUnfinishedRun_AlreadyExists()
     {
-        await Api.SubmitAsync(TestSpecs.Trio, "yaml", null, CancellationToken.None);
+        await Api.SubmitAsync(ApiCaller.Coordinator, TestSpecs.Trio, "yaml", null, CancellationToken.None);
 
-        var e = await Assert.ThrowsAsync<CohortApiException>(() => Api.SubmitAsync(TestSpecs.Trio, "yaml", null, CancellationToken.None));
+        var e = await Assert.ThrowsAsync<CohortApiException>(() => Api.SubmitAsync(ApiCaller.Coordinator, TestSpecs.Trio, "yaml", null, CancellationToken.None));
 
         Assert.Equal(ApiError.AlreadyExists, e.Error);
         Assert.Contains("cohort 'trio' already has run 'trio-1' (pending)", e.Message, StringComparison.Ordinal);
@@ -93,23 +94,23 @@ public sealed class CohortApiTests : IDisposable
     {
         _cluster.FailStart = new TimeoutException("silo gone");
 
-        var e = await Assert.ThrowsAsync<CohortApiException>(() => Api.SubmitAsync(TestSpecs.Trio, "yaml", null, CancellationToken.None));
+        var e = await Assert.ThrowsAsync<CohortApiException>(() => Api.SubmitAsync(ApiCaller.Coordinator, TestSpecs.Trio, "yaml", null, CancellationToken.None));
 
         Assert.Equal(ApiError.Unavailable, e.Error);
         Assert.Contains("run 'trio-1' of cohort 'trio' could not be started: silo gone", e.Message, StringComparison.Ordinal);
         Assert.Equal(CohortState.Failed, Assert.Single(await _cluster.Runs.ListAsync()).State);
-        Assert.Equal(new SubmittedRun("trio", "trio-2", false), await Api.SubmitAsync(TestSpecs.Trio, "yaml", null, CancellationToken.None));
+        Assert.Equal(new SubmittedRun("trio", "trio-2", false), await Api.SubmitAsync(ApiCaller.Coordinator, TestSpecs.Trio, "yaml", null, CancellationToken.None));
     }
 
     [Fact]
     public async Task Get_UnknownCohortOrRun_NotFoundNamingWhatIsKnown()
     {
-        var empty = await Assert.ThrowsAsync<CohortApiException>(() => Api.GetAsync("GetCohort", "nope", "", CancellationToken.None));
-        await Api.SubmitAsync(TestSpecs.Trio, "yaml", null, CancellationToken.None);
+        var empty = await Assert.ThrowsAsync<CohortApiException>(() => Api.GetAsync(ApiCaller.Coordinator, "GetCohort", "nope", "", CancellationToken.None));
+        await Api.SubmitAsync(ApiCaller.Coordinator, TestSpecs.Trio, "yaml", null, CancellationToken.None);
 
-        var none = await Assert.ThrowsAsync<CohortApiException>(() => Api.GetAsync("GetCohort", "nope", "", CancellationToken.None));
-        var noRun = await Assert.ThrowsAsync<CohortApiException>(() => Api.GetAsync("GetCohort", "trio", "trio-9", CancellationToken.None));
-        var blank = await Assert.ThrowsAsync<CohortApiException>(() => Api.GetAsync("GetCohort", " ", "", CancellationToken.None));
+        var none = await Assert.ThrowsAsync<CohortApiException>(() => Api.GetAsync(ApiCaller.Coordinator, "GetCohort", "nope", "", CancellationToken.None));
+        var noRun = await Assert.ThrowsAsync<CohortApiException>(() => Api.GetAsync(ApiCaller.Coordinator, "GetCohort", "trio", "trio-9", CancellationToken.None));
+        var blank = await Assert.ThrowsAsync<CohortApiException>(() => Api.GetAsync(ApiCaller.Coordinator, "GetCohort", " ", "", CancellationToken.None));
 
         Assert.Contains("GetCohort: no cohort named 'nope' (no cohort has been submitted)", empty.Message, StringComparison.Ordinal);
         Assert.Equal(ApiError.NotFound, none.Error);
@@ -122,12 +123,12 @@ public sealed class CohortApiTests : IDisposable
     [Fact]
     public async Task Get_EmptyRun_TheLatestRun()
     {
-        await Api.SubmitAsync(TestSpecs.Trio, "yaml", null, CancellationToken.None);
-        await Api.CancelAsync("trio", "", "enough", null, CancellationToken.None);
-        await Api.SubmitAsync(TestSpecs.Trio, "yaml", null, CancellationToken.None);
+        await Api.SubmitAsync(ApiCaller.Coordinator, TestSpecs.Trio, "yaml", null, CancellationToken.None);
+        await Api.CancelAsync(ApiCaller.Coordinator, "trio", "", "enough", null, CancellationToken.None);
+        await Api.SubmitAsync(ApiCaller.Coordinator, TestSpecs.Trio, "yaml", null, CancellationToken.None);
 
-        var latest = await Api.GetAsync("GetCohort", "trio", "", CancellationToken.None);
-        var first = await Api.GetAsync("GetCohort", "trio", "trio-1", CancellationToken.None);
+        var latest = await Api.GetAsync(ApiCaller.Coordinator, "GetCohort", "trio", "", CancellationToken.None);
+        var first = await Api.GetAsync(ApiCaller.Coordinator, "GetCohort", "trio", "trio-1", CancellationToken.None);
 
         Assert.Equal(("trio-2", RunState.Pending), (latest.Run, latest.State));
         Assert.Equal(("trio-1", RunState.Cancelled), (first.Run, first.State));
@@ -136,12 +137,12 @@ public sealed class CohortApiTests : IDisposable
     [Fact]
     public async Task List_NewestFirst_FilteredByState()
     {
-        await Api.SubmitAsync(TestSpecs.Trio, "yaml", null, CancellationToken.None);
-        await Api.SubmitAsync(TestSpecs.Trio.Replace("cohort: trio", "cohort: duo", StringComparison.Ordinal), "yaml", null, CancellationToken.None);
-        await Api.CancelAsync("trio", "", "", null, CancellationToken.None);
+        await Api.SubmitAsync(ApiCaller.Coordinator, TestSpecs.Trio, "yaml", null, CancellationToken.None);
+        await Api.SubmitAsync(ApiCaller.Coordinator, TestSpecs.Trio.Replace("cohort: trio", "cohort: duo", StringComparison.Ordinal), "yaml", null, CancellationToken.None);
+        await Api.CancelAsync(ApiCaller.Coordinator, "trio", "", "", null, CancellationToken.None);
 
-        var all = (await Api.ListAsync(new RunFilter(), CancellationToken.None)).Runs;
-        var cancelled = (await Api.ListAsync(new RunFilter(RunState.Cancelled), CancellationToken.None)).Runs;
+        var all = (await Api.ListAsync(ApiCaller.Coordinator, new RunFilter(), CancellationToken.None)).Runs;
+        var cancelled = (await Api.ListAsync(ApiCaller.Coordinator, new RunFilter(RunState.Cancelled), CancellationToken.None)).Runs;
 
         Assert.Equal(["duo", "trio"], all.Select(c => c.Cohort));
         Assert.Equal(["trio"], cancelled.Select(c => c.Cohort));
@@ -151,11 +152,11 @@ public sealed class CohortApiTests : IDisposable
     [Fact]
     public async Task Cancel_FinishedRun_KeepsItsState()
     {
-        await Api.SubmitAsync(TestSpecs.Trio, "yaml", null, CancellationToken.None);
+        await Api.SubmitAsync(ApiCaller.Coordinator, TestSpecs.Trio, "yaml", null, CancellationToken.None);
 
-        Assert.Equal(RunState.Cancelled, (await Api.CancelAsync("trio", "", " enough ", null, CancellationToken.None)).State);
+        Assert.Equal(RunState.Cancelled, (await Api.CancelAsync(ApiCaller.Coordinator, "trio", "", " enough ", null, CancellationToken.None)).State);
         var version = _cluster.Cohorts["trio/trio-1"].Lifecycle!.Record.Version;
-        Assert.Equal(RunState.Cancelled, (await Api.CancelAsync("trio", "trio-1", "again", null, CancellationToken.None)).State);
+        Assert.Equal(RunState.Cancelled, (await Api.CancelAsync(ApiCaller.Coordinator, "trio", "trio-1", "again", null, CancellationToken.None)).State);
 
         Assert.Equal(version, _cluster.Cohorts["trio/trio-1"].Lifecycle!.Record.Version);
         Assert.Contains(_cluster.Cohorts["trio/trio-1"].Lifecycle!.Record.Events, e => e.Kind == EventKinds.Cancelled && e.Message == "enough");
@@ -164,16 +165,16 @@ public sealed class CohortApiTests : IDisposable
     [Fact]
     public async Task Watch_SendsNowAndOnChange_EndsWhenTheRunEnds()
     {
-        await Api.SubmitAsync(TestSpecs.Trio, "yaml", null, CancellationToken.None);
+        await Api.SubmitAsync(ApiCaller.Coordinator, TestSpecs.Trio, "yaml", null, CancellationToken.None);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         var seen = new List<RunState>();
 
-        await foreach (var status in Api.WatchAsync("trio", "", null, timeout.Token))
+        await foreach (var status in Api.WatchAsync(ApiCaller.Coordinator, "trio", "", null, timeout.Token))
         {
             seen.Add(status.State);
             if (seen.Count == 1)
             {
-                await Api.CancelAsync("trio", "", "enough", null, CancellationToken.None);
+                await Api.CancelAsync(ApiCaller.Coordinator, "trio", "", "enough", null, CancellationToken.None);
             }
         }
 
@@ -183,10 +184,10 @@ public sealed class CohortApiTests : IDisposable
     [Fact]
     public async Task Submit_SameKeyAndSpec_AnswersTheFirstRun_AnotherSpec_KeyReused_ABadKey_InvalidArgument()
     {
-        var first = await Api.SubmitAsync(TestSpecs.Trio, "yaml", "key-1", CancellationToken.None);
-        var retry = await Api.SubmitAsync(TestSpecs.Trio, "yaml", "key-1", CancellationToken.None);
-        var other = await Assert.ThrowsAsync<CohortApiException>(() => Api.SubmitAsync(TestSpecs.Trio.Replace("cohort: trio", "cohort: duo", StringComparison.Ordinal), "yaml", "key-1", CancellationToken.None));
-        var bad = await Assert.ThrowsAsync<CohortApiException>(() => Api.SubmitAsync(TestSpecs.Trio, "yaml", "two words", CancellationToken.None));
+        var first = await Api.SubmitAsync(ApiCaller.Coordinator, TestSpecs.Trio, "yaml", "key-1", CancellationToken.None);
+        var retry = await Api.SubmitAsync(ApiCaller.Coordinator, TestSpecs.Trio, "yaml", "key-1", CancellationToken.None);
+        var other = await Assert.ThrowsAsync<CohortApiException>(() => Api.SubmitAsync(ApiCaller.Coordinator, TestSpecs.Trio.Replace("cohort: trio", "cohort: duo", StringComparison.Ordinal), "yaml", "key-1", CancellationToken.None));
+        var bad = await Assert.ThrowsAsync<CohortApiException>(() => Api.SubmitAsync(ApiCaller.Coordinator, TestSpecs.Trio, "yaml", "two words", CancellationToken.None));
 
         Assert.Equal(new SubmittedRun("trio", "trio-1", false), first);
         Assert.Equal(new SubmittedRun("trio", "trio-1", true), retry);
@@ -198,7 +199,7 @@ public sealed class CohortApiTests : IDisposable
     [Fact]
     public async Task Submit_InvalidSpec_CarriesEachFieldError()
     {
-        var e = await Assert.ThrowsAsync<CohortApiException>(() => Refusing.SubmitAsync(TestSpecs.Trio.Replace("batch_size: 64", "batch_size: -4", StringComparison.Ordinal), "yaml", null, CancellationToken.None));
+        var e = await Assert.ThrowsAsync<CohortApiException>(() => Refusing.SubmitAsync(ApiCaller.Coordinator, TestSpecs.Trio.Replace("batch_size: 64", "batch_size: -4", StringComparison.Ordinal), "yaml", null, CancellationToken.None));
 
         var error = Assert.Single(e.SpecErrors);
         Assert.Equal("data.batch_size", error.Path);
@@ -210,29 +211,29 @@ public sealed class CohortApiTests : IDisposable
     {
         foreach (var cohort in new[] { "c1", "c2", "c3" })
         {
-            await Api.SubmitAsync(TestSpecs.Trio.Replace("cohort: trio", "cohort: " + cohort, StringComparison.Ordinal), "yaml", null, CancellationToken.None);
+            await Api.SubmitAsync(ApiCaller.Coordinator, TestSpecs.Trio.Replace("cohort: trio", "cohort: " + cohort, StringComparison.Ordinal), "yaml", null, CancellationToken.None);
         }
 
-        var first = await Api.ListAsync(new RunFilter(PageSize: 2), CancellationToken.None);
-        var second = await Api.ListAsync(new RunFilter(PageSize: 2, Cursor: first.NextCursor), CancellationToken.None);
-        var filtered = await Api.ListAsync(new RunFilter(Cohort: "c2"), CancellationToken.None);
+        var first = await Api.ListAsync(ApiCaller.Coordinator, new RunFilter(PageSize: 2), CancellationToken.None);
+        var second = await Api.ListAsync(ApiCaller.Coordinator, new RunFilter(PageSize: 2, Cursor: first.NextCursor), CancellationToken.None);
+        var filtered = await Api.ListAsync(ApiCaller.Coordinator, new RunFilter(Cohort: "c2"), CancellationToken.None);
 
         Assert.Equal(["c3", "c2"], first.Runs.Select(r => r.Cohort));
         Assert.Equal(["c1"], second.Runs.Select(r => r.Cohort));
         Assert.Null(second.NextCursor);
         Assert.Equal(["c2"], filtered.Runs.Select(r => r.Cohort));
-        Assert.Equal(ApiError.InvalidArgument, (await Assert.ThrowsAsync<CohortApiException>(() => Api.ListAsync(new RunFilter(Cursor: "garbage"), CancellationToken.None))).Error);
-        Assert.Equal(ApiError.InvalidArgument, (await Assert.ThrowsAsync<CohortApiException>(() => Api.ListAsync(new RunFilter(PageSize: 0), CancellationToken.None))).Error);
+        Assert.Equal(ApiError.InvalidArgument, (await Assert.ThrowsAsync<CohortApiException>(() => Api.ListAsync(ApiCaller.Coordinator, new RunFilter(Cursor: "garbage"), CancellationToken.None))).Error);
+        Assert.Equal(ApiError.InvalidArgument, (await Assert.ThrowsAsync<CohortApiException>(() => Api.ListAsync(ApiCaller.Coordinator, new RunFilter(PageSize: 0), CancellationToken.None))).Error);
     }
 
     [Fact]
     public async Task Cancel_StaleExpectedVersion_Refused_CurrentOne_Cancels()
     {
-        await Api.SubmitAsync(TestSpecs.Trio, "yaml", null, CancellationToken.None);
-        var version = (await Api.GetAsync("GetCohort", "trio", "", CancellationToken.None)).Version;
+        await Api.SubmitAsync(ApiCaller.Coordinator, TestSpecs.Trio, "yaml", null, CancellationToken.None);
+        var version = (await Api.GetAsync(ApiCaller.Coordinator, "GetCohort", "trio", "", CancellationToken.None)).Version;
 
-        var stale = await Assert.ThrowsAsync<CohortApiException>(() => Api.CancelAsync("trio", "", "", version + 1, CancellationToken.None));
-        var cancelled = await Api.CancelAsync("trio", "", "", version, CancellationToken.None);
+        var stale = await Assert.ThrowsAsync<CohortApiException>(() => Api.CancelAsync(ApiCaller.Coordinator, "trio", "", "", version + 1, CancellationToken.None));
+        var cancelled = await Api.CancelAsync(ApiCaller.Coordinator, "trio", "", "", version, CancellationToken.None);
 
         Assert.Equal(ApiError.StaleVersion, stale.Error);
         Assert.Equal(RunState.Cancelled, cancelled.State);
@@ -241,23 +242,23 @@ public sealed class CohortApiTests : IDisposable
     [Fact]
     public async Task Watch_ResumedAfterAVersion_SendsOnlyNewerStates_AndTheEndOnce()
     {
-        await Api.SubmitAsync(TestSpecs.Trio, "yaml", null, CancellationToken.None);
-        var pending = await Api.GetAsync("GetCohort", "trio", "", CancellationToken.None);
+        await Api.SubmitAsync(ApiCaller.Coordinator, TestSpecs.Trio, "yaml", null, CancellationToken.None);
+        var pending = await Api.GetAsync(ApiCaller.Coordinator, "GetCohort", "trio", "", CancellationToken.None);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         var resumed = new List<RunView>();
         var watching = Task.Run(async () =>
         {
-            await foreach (var status in Api.WatchAsync("trio", "", pending.Version, timeout.Token))
+            await foreach (var status in Api.WatchAsync(ApiCaller.Coordinator, "trio", "", pending.Version, timeout.Token))
             {
                 resumed.Add(status);
             }
         });
 
-        await Api.CancelAsync("trio", "", "enough", null, CancellationToken.None);
+        await Api.CancelAsync(ApiCaller.Coordinator, "trio", "", "enough", null, CancellationToken.None);
         await watching;
-        var ended = await Api.GetAsync("GetCohort", "trio", "", CancellationToken.None);
+        var ended = await Api.GetAsync(ApiCaller.Coordinator, "GetCohort", "trio", "", CancellationToken.None);
         var again = new List<RunView>();
-        await foreach (var status in Api.WatchAsync("trio", "", ended.Version, timeout.Token))
+        await foreach (var status in Api.WatchAsync(ApiCaller.Coordinator, "trio", "", ended.Version, timeout.Token))
         {
             again.Add(status);
         }

@@ -186,6 +186,16 @@ public sealed class CohortGrpcServiceTests : IDisposable
 
         protected override AuthContext AuthContextCore => new(null, []);
 
+        /// <summary>The HTTP context a call reaches the service with: an authenticated admin (access control is tested on real processes).</summary>
+        protected override IDictionary<object, object> UserStateCore { get; } = new Dictionary<object, object>
+        {
+            ["__HttpContext"] = new Microsoft.AspNetCore.Http.DefaultHttpContext
+            {
+                User = new System.Security.Claims.ClaimsPrincipal(new System.Security.Claims.ClaimsIdentity(
+                    [new(PeerDistill.Api.Access.AccessClaims.Role, PeerDistill.Api.Access.ApiRoles.Admin), new(PeerDistill.Api.Access.AccessClaims.Name, "test")], "test")),
+            },
+        };
+
         protected override ContextPropagationToken CreatePropagationTokenCore(ContextPropagationOptions? options) => throw new NotSupportedException();
 
         protected override Task WriteResponseHeadersAsyncCore(Metadata responseHeaders) => Task.CompletedTask;

@@ -77,11 +77,11 @@ internal sealed class FakeCluster
     {
         private readonly List<RunEntry> _runs = [];
 
-        public Task<RunAdmission> AdmitAsync(string cohort, long nowUnixMillis, RunRequestKey? request = null)
+        public Task<RunAdmission> AdmitAsync(string cohort, long nowUnixMillis, RunRequestKey? request = null, string? project = null)
         {
             if (request is not null && _runs.FirstOrDefault(r => r.Request?.Key == request.Key) is { } earlier)
             {
-                return Task.FromResult(earlier.Request!.Digest == request.Digest && earlier.Cohort == cohort
+                return Task.FromResult(earlier.Request!.Digest == request.Digest && earlier.Cohort == cohort && earlier.Project == project
                     ? new RunAdmission(earlier.Run, null, Replayed: true)
                     : new RunAdmission(null, null, KeyReused: earlier));
             }
@@ -92,7 +92,7 @@ internal sealed class FakeCluster
             }
 
             var run = $"{cohort}-{_runs.Count(r => r.Cohort == cohort) + 1}";
-            _runs.Insert(0, new RunEntry(cohort, run, _runs.Count + 1, CohortState.Pending, request));
+            _runs.Insert(0, new RunEntry(cohort, run, _runs.Count + 1, CohortState.Pending, request, project));
             return Task.FromResult(new RunAdmission(run, null));
         }
 

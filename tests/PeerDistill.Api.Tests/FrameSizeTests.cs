@@ -1,3 +1,4 @@
+using PeerDistill.Api.Access;
 using Xunit;
 
 namespace PeerDistill.Api.Tests;
@@ -26,7 +27,7 @@ public sealed class FrameSizeTests : IDisposable
     [Fact]
     public async Task DenseFramesAboveTheMessageLimit_InvalidArgumentNamingWireDtypeAndBatchSize()
     {
-        var e = await Assert.ThrowsAsync<CohortApiException>(() => Api.SubmitAsync(Wide, "yaml", null, CancellationToken.None));
+        var e = await Assert.ThrowsAsync<CohortApiException>(() => Api.SubmitAsync(ApiCaller.Coordinator, Wide, "yaml", null, CancellationToken.None));
 
         Assert.Equal(ApiError.InvalidArgument, e.Error);
         Assert.Contains("exchange.wire_dtype", e.Message, StringComparison.Ordinal);
@@ -38,7 +39,7 @@ public sealed class FrameSizeTests : IDisposable
     [InlineData("exchange: {wire_dtype: topk, topk: 128}")]
     public async Task SmallerWireForms_AreAccepted(string exchange)
     {
-        var run = await Api.SubmitAsync(Wide + exchange + "\n", "yaml", null, CancellationToken.None);
+        var run = await Api.SubmitAsync(ApiCaller.Coordinator, Wide + exchange + "\n", "yaml", null, CancellationToken.None);
         Assert.Equal("wide", run.Cohort);
         Assert.False(string.IsNullOrEmpty(run.Run));
     }

@@ -1,3 +1,4 @@
+using PeerDistill.Api.Access;
 using Xunit;
 
 namespace PeerDistill.Api.Tests;
@@ -27,7 +28,7 @@ public sealed class OutputConfinementTests : IDisposable
     [MemberData(nameof(Escapes))]
     public async Task SpecNamingAPlaceOutsideTheRoots_InvalidArgumentNamingTheField(string lines, string expected)
     {
-        var e = await Assert.ThrowsAsync<CohortApiException>(() => Refusing.SubmitAsync(TestSpecs.With(lines), "yaml", null, CancellationToken.None));
+        var e = await Assert.ThrowsAsync<CohortApiException>(() => Refusing.SubmitAsync(ApiCaller.Coordinator, TestSpecs.With(lines), "yaml", null, CancellationToken.None));
 
         Assert.Equal(ApiError.InvalidArgument, e.Error);
         Assert.Contains(expected, e.Message, StringComparison.Ordinal);
@@ -36,7 +37,7 @@ public sealed class OutputConfinementTests : IDisposable
     [Fact]
     public async Task OutputWithDotDotClimbingOut_InvalidArgument()
     {
-        var e = await Assert.ThrowsAsync<CohortApiException>(() => Refusing.SubmitAsync(TestSpecs.With($"output: {_root.FullName}/team/../../elsewhere"), "yaml", null, CancellationToken.None));
+        var e = await Assert.ThrowsAsync<CohortApiException>(() => Refusing.SubmitAsync(ApiCaller.Coordinator, TestSpecs.With($"output: {_root.FullName}/team/../../elsewhere"), "yaml", null, CancellationToken.None));
 
         Assert.Equal(ApiError.InvalidArgument, e.Error);
         Assert.Contains("Submit: output: ", e.Message, StringComparison.Ordinal);
@@ -46,7 +47,7 @@ public sealed class OutputConfinementTests : IDisposable
     [Fact]
     public async Task CohortNamedDotDot_RefusedByTheSpec()
     {
-        var e = await Assert.ThrowsAsync<CohortApiException>(() => Refusing.SubmitAsync(TestSpecs.Trio.Replace("cohort: trio", "cohort: '..'", StringComparison.Ordinal), "yaml", null, CancellationToken.None));
+        var e = await Assert.ThrowsAsync<CohortApiException>(() => Refusing.SubmitAsync(ApiCaller.Coordinator, TestSpecs.Trio.Replace("cohort: trio", "cohort: '..'", StringComparison.Ordinal), "yaml", null, CancellationToken.None));
 
         Assert.Equal(ApiError.InvalidArgument, e.Error);
         Assert.Contains("cohort: invalid cohort name '..'", e.Message, StringComparison.Ordinal);
@@ -60,8 +61,8 @@ public sealed class OutputConfinementTests : IDisposable
         {
             Directory.CreateSymbolicLink(Path.Combine(_root.FullName, "escape"), outside.FullName);
 
-            var output = await Assert.ThrowsAsync<CohortApiException>(() => Refusing.SubmitAsync(TestSpecs.With($"output: {Path.Combine(_root.FullName, "escape", "x")}"), "yaml", null, CancellationToken.None));
-            var checkpoints = await Assert.ThrowsAsync<CohortApiException>(() => Refusing.SubmitAsync(TestSpecs.With("checkpoints: {directory: escape/ckpt}"), "yaml", null, CancellationToken.None));
+            var output = await Assert.ThrowsAsync<CohortApiException>(() => Refusing.SubmitAsync(ApiCaller.Coordinator, TestSpecs.With($"output: {Path.Combine(_root.FullName, "escape", "x")}"), "yaml", null, CancellationToken.None));
+            var checkpoints = await Assert.ThrowsAsync<CohortApiException>(() => Refusing.SubmitAsync(ApiCaller.Coordinator, TestSpecs.With("checkpoints: {directory: escape/ckpt}"), "yaml", null, CancellationToken.None));
 
             Assert.Equal((ApiError.InvalidArgument, ApiError.InvalidArgument), (output.Error, checkpoints.Error));
             Assert.Contains("Submit: output: ", output.Message, StringComparison.Ordinal);
@@ -81,7 +82,7 @@ public sealed class OutputConfinementTests : IDisposable
         var api = new CohortApi(cluster.Grains, new ApiOptions { OutputRoot = _root.FullName }, TimeProvider.System);
         var chosen = Path.Combine(_root.FullName, "team", "trio");
 
-        var (cohort, run, _) = await api.SubmitAsync(TestSpecs.With($"output: {chosen}\ncheckpoints: {{directory: shared/ckpt}}"), "yaml", null, CancellationToken.None);
+        var (cohort, run, _) = await api.SubmitAsync(ApiCaller.Coordinator, TestSpecs.With($"output: {chosen}\ncheckpoints: {{directory: shared/ckpt}}"), "yaml", null, CancellationToken.None);
 
         var submission = cluster.Cohorts[$"{cohort}/{run}"].Submission!;
         Assert.Equal(Path.Combine(chosen, run), submission.OutputDirectory);
@@ -94,7 +95,7 @@ public sealed class OutputConfinementTests : IDisposable
         var cluster = new FakeCluster();
         var api = new CohortApi(cluster.Grains, new ApiOptions { OutputRoot = _root.FullName }, TimeProvider.System);
 
-        var (cohort, run, _) = await api.SubmitAsync(TestSpecs.With("output: ../../somewhere"), "yaml", null, CancellationToken.None);
+        var (cohort, run, _) = await api.SubmitAsync(ApiCaller.Coordinator, TestSpecs.With("output: ../../somewhere"), "yaml", null, CancellationToken.None);
 
         var submission = cluster.Cohorts[$"{cohort}/{run}"].Submission!;
         Assert.Equal(Path.Combine(_root.FullName, "trio", run), submission.OutputDirectory);
@@ -108,7 +109,7 @@ public sealed class OutputConfinementTests : IDisposable
         var cluster = new FakeCluster();
         var api = new CohortApi(cluster.Grains, new ApiOptions { OutputRoot = _root.FullName, CheckpointRoot = checkpointRoot }, TimeProvider.System);
 
-        var (cohort, run, _) = await api.SubmitAsync(TestSpecs.Trio, "yaml", null, CancellationToken.None);
+        var (cohort, run, _) = await api.SubmitAsync(ApiCaller.Coordinator, TestSpecs.Trio, "yaml", null, CancellationToken.None);
 
         Assert.Equal(Path.Combine(checkpointRoot, "trio", run), cluster.Cohorts[$"{cohort}/{run}"].Submission!.CheckpointDirectory);
     }

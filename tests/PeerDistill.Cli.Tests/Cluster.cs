@@ -45,6 +45,20 @@ internal sealed partial class Cluster : IAsyncDisposable
     /// <summary>The coordinator's cluster endpoint (<c>host:port</c> of its silo), which workers join.</summary>
     public string ClusterEndpoint { get; private set; } = string.Empty;
 
+    /// <summary>The admin token the coordinator made on its first start (from its owner-only file in its data directory).</summary>
+    public string Token { get; private set; } = string.Empty;
+
+    /// <summary>
+    /// The rate limits every coordinator of these tests runs with unless a test sets its own: far above
+    /// what a test sends (a test that floods the API sets the defaults back or its own).
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> GenerousRateLimits { get; } = new Dictionary<string, string>
+    {
+        ["PEERDISTILL_COORDINATOR__ACCESS__RATELIMITS__PERCREDENTIAL"] = "1000000",
+        ["PEERDISTILL_COORDINATOR__ACCESS__RATELIMITS__PERADDRESS"] = "1000000",
+        ["PEERDISTILL_COORDINATOR__ACCESS__RATELIMITS__UNAUTHENTICATEDPERADDRESS"] = "1000000",
+    };
+
     /// <summary>The runs root the coordinator writes under.</summary>
     public string Runs => Path.Combine(_dir, "runs");
 
@@ -56,9 +70,15 @@ internal sealed partial class Cluster : IAsyncDisposable
     /// </summary>
     public static async Task<Cluster> StartAsync(string dir, string[] workers, ITestOutputHelper output, string? database = null, IReadOnlyDictionary<string, string>? coordinatorEnvironment = null, string? authority = null)
     {
+        var environment = new Dictionary<string, string>(GenerousRateLimits);
+        foreach (var (name, value) in coordinatorEnvironment ?? new Dictionary<string, string>())
+        {
+            environment[name] = value;
+        }
+
         var cluster = new Cluster(dir, output, database)
         {
-            _coordinatorEnvironment = coordinatorEnvironment ?? new Dictionary<string, string>(),
+            _coordinatorEnvironment = environment,
             _authority = authority is null ? null : ClusterCertificates.LoadCertificate(authority),
         };
         await cluster.StartCoordinatorAsync(port: 0, httpPort: 0, clusterPort: 0);
@@ -70,14 +90,40 @@ internal sealed partial class Cluster : IAsyncDisposable
         return cluster;
     }
 
-    /// <summary>A channel to the coordinator's gRPC port, or to another of its addresses (the caller disposes it).</summary>
-    public GrpcChannel Coordinator(string? address = null) => GrpcChannels.ForAddress(address ?? Url, _authority is null ? null : ClusterCertificates.TrustServersOf(_authority));
+    /// <summary>A channel to the coordinator whose calls carry the admin token (the caller disposes it).</summary>
+    public GrpcChannel Coordinator() => GrpcChannels.ForAddress(Url, Token, Trust());
 
-    /// <summary>A client of the coordinator's REST API on its HTTP port, or on another of its addresses (the caller disposes it).</summary>
-    public HttpClient Http(string? address = null) => new(new SocketsHttpHandler { SslOptions = _authority is null ? new() : ClusterCertificates.TrustServersOf(_authority) })
+    /// <summary>A channel to the coordinator whose calls carry <paramref name="token"/> (none when null).</summary>
+    public GrpcChannel Coordinator(string? token) => GrpcChannels.ForAddress(Url, token, Trust());
+
+    /// <summary>A channel to another address of the coordinator (its REST port: with TLS it serves gRPC too) whose calls carry the admin token.</summary>
+    public GrpcChannel CoordinatorAt(string address) => GrpcChannels.ForAddress(address, Token, Trust());
+
+    /// <summary>An HTTP client of the REST API at <paramref name="path"/> (under the REST address), sending the admin token (the caller disposes it).</summary>
+    public HttpClient Http(string path = "") => Http(path, Token);
+
+    /// <summary>An HTTP client of the REST API at <paramref name="path"/> sending <paramref name="token"/> (none when null).</summary>
+    public HttpClient Http(string path, string? token) => HttpAt(HttpUrl + "/" + path, token);
+
+    /// <summary>An HTTP client of the REST API at another address of the coordinator (its gRPC port: with TLS it serves REST too), sending the admin token.</summary>
+    public HttpClient HttpAt(string address) => HttpAt(address.TrimEnd('/') + "/", Token);
+
+    /// <summary>
+    /// TLS client settings trusting the authority the cluster was started with (a coordinator that
+    /// serves TLS), or null: the system's trust store (and h2c / HTTP for an http:// address).
+    /// </summary>
+    private System.Net.Security.SslClientAuthenticationOptions? Trust() => _authority is null ? null : ClusterCertificates.TrustServersOf(_authority);
+
+    private HttpClient HttpAt(string baseAddress, string? token)
     {
-        BaseAddress = new Uri((address ?? HttpUrl).TrimEnd('/') + "/"),
-    };
+        var http = new HttpClient(new SocketsHttpHandler { SslOptions = Trust() ?? new() }) { BaseAddress = new Uri(baseAddress), Timeout = TimeSpan.FromSeconds(60) };
+        if (token is not null)
+        {
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        }
+
+        return http;
+    }
 
     /// <summary>Starts a worker with id <paramref name="id"/>, known to the test as <paramref name="key"/> (default: its id), with <paramref name="extra"/> flags.</summary>
     public void StartWorker(string id, int slots = 1, string? key = null, params string[] extra)
@@ -270,6 +316,8 @@ internal sealed partial class Cluster : IAsyncDisposable
         Url = await url.Task.WaitAsync(TimeSpan.FromSeconds(60));
         HttpUrl = await http.Task.WaitAsync(TimeSpan.FromSeconds(60));
         ClusterEndpoint = await endpoint.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        // Written before the API listens (and kept by a restarted coordinator on the same data).
+        Token = (await File.ReadAllTextAsync(Path.Combine(_dir, "data", "admin.token"))).Trim();
     }
 
     private void Follow(Process p, string who, Action<string> onLine)

@@ -230,7 +230,7 @@ public sealed class HardeningTests(ITestOutputHelper output)
         }
 
         // The new slot board knows which slots the peers hold.
-        using var http = new HttpClient { BaseAddress = new Uri(cluster.HttpUrl + "/") };
+        using var http = cluster.Http();
         using (var workers = JsonDocument.Parse(await http.GetStringAsync("api/v1/workers")))
         {
             var held = workers.RootElement.GetProperty("workers").EnumerateArray().SelectMany(w => w.GetProperty("slots").EnumerateArray()).Select(s => s.GetProperty("peer").GetString()).OfType<string>().Order(StringComparer.Ordinal).ToList();
@@ -277,7 +277,7 @@ public sealed class HardeningTests(ITestOutputHelper output)
             && steps.All(s => t.MetricSteps.TryGetValue(s.Key, out var h) && h.Count >= s.Value.Count)
             && t.Checkpoints.Select(c => (c.Peer, c.Step)).SequenceEqual(checkpointFiles), TimeSpan.FromSeconds(60));
 
-        using var http = new HttpClient { BaseAddress = new Uri(cluster.HttpUrl + "/") };
+        using var http = cluster.Http();
         foreach (var (peer, fileSteps) in steps)
         {
             using var document = JsonDocument.Parse(await http.GetStringAsync($"api/v1/runs/pair/{run}/metrics?peer={peer}"));

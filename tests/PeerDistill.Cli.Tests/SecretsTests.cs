@@ -32,7 +32,7 @@ public sealed class SecretsTests(ITestOutputHelper output)
             Assert.DoesNotContain(secret, submit.Stdout + submit.Stderr, StringComparison.Ordinal);
             var run = await cluster.WaitForAsync(new GetCohortRequest { Cohort = "pair" }, s => s.State == CohortState.Completed, TimeSpan.FromMinutes(2));
 
-            using var http = new HttpClient { BaseAddress = new Uri(cluster.HttpUrl + "/") };
+            using var http = cluster.Http();
             foreach (var path in new[] { "api/v1/runs", $"api/v1/runs/pair/{run.Run}", $"api/v1/runs/pair/{run.Run}/metrics", $"api/v1/runs/pair/{run.Run}/checkpoints", "api/v1/workers", "api/v1/health", "api/v1/version", "openapi/v1.json", "api/v1/runs/nope/x" })
             {
                 using var answer = await http.GetAsync(path);

@@ -51,7 +51,7 @@ public sealed class SteeringTests(ITestOutputHelper output)
 
         // Pause over REST, with If-Match: a training run's version grows with every progress report,
         // so, as a client must, read it again and ask again on 412 (a stale version is refused).
-        using var http = new HttpClient { BaseAddress = new Uri(cluster.HttpUrl + "/api/v1/runs/duo/" + run.Run + "/") };
+        using var http = cluster.Http("api/v1/runs/duo/" + run.Run + "/");
         using var current = await http.GetAsync(string.Empty);
         using var pauseReply = await SendIfMatchAsync(http, () => new HttpRequestMessage(HttpMethod.Post, "pause"));
         Assert.True(pauseReply.StatusCode == HttpStatusCode.OK, await pauseReply.Content.ReadAsStringAsync());

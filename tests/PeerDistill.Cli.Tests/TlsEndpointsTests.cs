@@ -51,13 +51,13 @@ public sealed class TlsEndpointsTests(ITestOutputHelper output)
         // The API: gRPC and REST over TLS on either port, trusting the cluster's authority; no client certificate.
         foreach (var port in new[] { cluster.Url, cluster.HttpUrl })
         {
-            using (var channel = cluster.Coordinator(port))
+            using (var channel = cluster.CoordinatorAt(port))
             {
                 var listed = await new CohortService.CohortServiceClient(channel).ListCohortsAsync(new ListCohortsRequest(), deadline: DateTime.UtcNow.AddSeconds(30));
                 Assert.Empty(listed.Cohorts);
             }
 
-            using var http = cluster.Http(port);
+            using var http = cluster.HttpAt(port);
             using var workers = JsonDocument.Parse(await http.GetStringAsync("api/v1/workers"));
             Assert.Equal(["w1", "w2"], workers.RootElement.GetProperty("workers").EnumerateArray().Select(w => w.GetProperty("worker").GetString()).Order());
         }

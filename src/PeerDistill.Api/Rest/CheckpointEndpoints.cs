@@ -3,6 +3,8 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 
+using PeerDistill.Api.Access;
+
 namespace PeerDistill.Api.Rest;
 
 /// <summary>A run's checkpoints: <c>/api/v1/runs/{cohort}/{run}/checkpoints</c>, and the download of one.</summary>
@@ -36,7 +38,7 @@ internal static class CheckpointEndpoints
         return await RestProblems.AnswerAsync(async () =>
         {
             var peer = RestRequests.StringQuery(request, "peer", 256);
-            var (view, checkpoints) = await api.ListCheckpointsAsync(cohort, RunEndpoints.RunOf(run), peer, cancellationToken).ConfigureAwait(false);
+            var (view, checkpoints) = await api.ListCheckpointsAsync(ApiCaller.From(request.HttpContext), cohort, RunEndpoints.RunOf(run), peer, cancellationToken).ConfigureAwait(false);
             var resources = checkpoints.Select(c => new CheckpointResource(c.Peer, c.Step, c.Bytes, c.Written, DownloadPath(view.Cohort, view.Run, c.Peer, c.Step))).ToList();
             return TypedResults.Json(new CheckpointList(view.Cohort, view.Run, resources), RestJsonContext.Default.CheckpointList);
         }).ConfigureAwait(false);
@@ -66,7 +68,7 @@ internal static class CheckpointEndpoints
                 };
             }
 
-            var checkpoint = await api.FindCheckpointAsync(cohort, RunEndpoints.RunOf(run), peer, wanted, cancellationToken).ConfigureAwait(false);
+            var checkpoint = await api.FindCheckpointAsync(ApiCaller.From(request.HttpContext), cohort, RunEndpoints.RunOf(run), peer, wanted, cancellationToken).ConfigureAwait(false);
             var torchScript = format == "torchscript";
             var content = await exporter.OpenAsync(checkpoint, torchScript, cancellationToken).ConfigureAwait(false);
             return TypedResults.File(content, "application/octet-stream", CheckpointExporter.FileName(cohort, checkpoint, torchScript));

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using PeerDistill.Api.Access;
 using PeerDistill.Api.Model;
 
 namespace PeerDistill.Api.Rest;
@@ -37,7 +38,7 @@ internal static class MetricsEndpoints
                 RestRequests.IntQuery(request, "from", 0, int.MaxValue, 0),
                 RestRequests.IntQuery(request, "to", 0, int.MaxValue, int.MaxValue),
                 RestRequests.IntQuery(request, "max_points", 1, MetricsFilter.MaxPoints, MetricsFilter.MaxPoints));
-            var (view, points) = await api.MetricsAsync(cohort, RunEndpoints.RunOf(run), filter, cancellationToken).ConfigureAwait(false);
+            var (view, points) = await api.MetricsAsync(ApiCaller.From(request.HttpContext), cohort, RunEndpoints.RunOf(run), filter, cancellationToken).ConfigureAwait(false);
             var resources = points.Select(r => new MetricPointResource(r.Peer, r.Step, r.Time, r.Loss, r.CrossEntropy, r.Distillation, r.Hint, r.LearningRate, r.SamplesPerSecond, r.Accuracy, r.EvalLoss)).ToList();
             return TypedResults.Json(new MetricsResource(view.Cohort, view.Run, resources), RestJsonContext.Default.MetricsResource);
         }).ConfigureAwait(false);

@@ -48,6 +48,7 @@ internal static class RestHosting
         app.MapMetricsEndpoints();
         app.MapCheckpointEndpoints();
         app.MapServiceEndpoints();
+        app.MapAccessEndpoints();
         app.MapOpenApi(OpenApiPath);
         app.MapScalarApiReference(ReferencePath, o => o.WithOpenApiRoutePattern(OpenApiPath).WithTitle("PeerDistill cohort API"));
         return app;

@@ -14,4 +14,9 @@ namespace PeerDistill.Api.Rest;
 [JsonSerializable(typeof(HealthResource))]
 [JsonSerializable(typeof(VersionResource))]
 [JsonSerializable(typeof(List<FieldProblem>))]
+[JsonSerializable(typeof(TokenList))]
+[JsonSerializable(typeof(TokenResource))]
+[JsonSerializable(typeof(NewTokenResource))]
+[JsonSerializable(typeof(CreateTokenRequest))]
+[JsonSerializable(typeof(AuditPage))]
 internal sealed partial class RestJsonContext : JsonSerializerContext;

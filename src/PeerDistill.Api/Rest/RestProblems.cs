@@ -43,6 +43,7 @@ internal static class RestProblems
             ApiError.StaleVersion => (StatusCodes.Status412PreconditionFailed, "Precondition failed"),
             ApiError.KeyReused => (StatusCodes.Status422UnprocessableEntity, "Idempotency key reused"),
             ApiError.Unavailable => (StatusCodes.Status503ServiceUnavailable, "Unavailable"),
+            ApiError.PermissionDenied => (StatusCodes.Status403Forbidden, "Forbidden"),
             _ => throw new ArgumentOutOfRangeException(nameof(e), e.Error, "not an API error"),
         };
         var errors = e.SpecErrors.Select(s => new FieldProblem(s.Path, s.Message, s.Line > 0 ? s.Line : null, s.Column > 0 ? s.Column : null)).ToList();

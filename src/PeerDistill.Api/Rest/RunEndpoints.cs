@@ -5,6 +5,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using PeerDistill.Api.Access;
 using PeerDistill.Api.Model;
 using PeerDistill.Core.Spec;
 
@@ -36,7 +37,7 @@ internal static class RunEndpoints
 
     public static IEndpointRouteBuilder MapRunEndpoints(this IEndpointRouteBuilder endpoints)
     {
-        var runs = endpoints.MapGroup(Prefix + "/runs").WithTags(Tag);
+        var runs = endpoints.MapGroup(Prefix + "/runs").WithTags(Tag).RequireAuthorization(AccessPolicies.Reader);
         runs.MapGet("/", ListAsync)
             .WithName("ListRuns")
             .WithSummary("List runs, newest first")
@@ -46,6 +47,7 @@ internal static class RunEndpoints
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         runs.MapPost("/", SubmitAsync)
             .WithName("SubmitRun")
+            .RequireAuthorization(AccessPolicies.Operator)
             .WithSummary("Submit a cohort spec: start a run of it")
             .WithDescription("The body is the cohort spec, as the YAML or JSON cohort file. An Idempotency-Key header makes the call safe to retry: the same key with the same spec answers the run the first call started (200, Idempotent-Replayed: true).")
             .AddOpenApiOperationTransformer((operation, context, cancellationToken) => OpenApiBodies.SpecAsync(operation, RestRequests.SpecMediaTypes.Keys))
@@ -66,6 +68,7 @@ internal static class RunEndpoints
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         runs.MapDelete("/{cohort}/{run}", DeleteAsync)
             .WithName("DeleteRun")
+            .RequireAuthorization(AccessPolicies.Operator)
             .WithSummary("Delete a run that has ended: its record and metrics history; its files too with files=true")
             .WithDescription("Query: files (true: also the run's output and checkpoint directories, under the coordinator's roots). Optional If-Match with the run's ETag. 409 for a run that has not ended (cancel it first).")
             .Produces(StatusCodes.Status204NoContent)
@@ -76,6 +79,7 @@ internal static class RunEndpoints
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         runs.MapPost("/{cohort}/{run}/cancel", CancelAsync)
             .WithName("CancelRun")
+            .RequireAuthorization(AccessPolicies.Operator)
             .WithSummary("Cancel a run (a run that has ended keeps its state)")
             .WithDescription("Optional JSON body {\"reason\": \"...\"}; optional If-Match with the run's ETag.")
             .AddOpenApiOperationTransformer((operation, context, cancellationToken) => OpenApiBodies.JsonAsync<CancelRequest>(operation, context, required: false, cancellationToken))
@@ -87,8 +91,9 @@ internal static class RunEndpoints
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         runs.MapPost("/{cohort}/{run}/pause", (string cohort, string run, HttpContext context, CohortApi api, CancellationToken cancellationToken) =>
-                SteerAsync(cohort, run, context, api, (c, r) => api.PauseAsync(c, r, cancellationToken), cancellationToken))
+                SteerAsync(cohort, run, context, api, (c, r) => api.PauseAsync(ApiCaller.From(context), c, r, cancellationToken), cancellationToken))
             .WithName("PauseRun")
+            .RequireAuthorization(AccessPolicies.Operator)
             .WithSummary("Pause a running run: every peer stops at one step none had started, checkpoints it and releases its slot")
             .WithDescription("Answers once every peer has stopped, with that step. Optional If-Match with the run's ETag.")
             .Produces<SteerResource>(StatusCodes.Status200OK)
@@ -97,8 +102,9 @@ internal static class RunEndpoints
             .ProducesProblem(StatusCodes.Status412PreconditionFailed)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         runs.MapPost("/{cohort}/{run}/resume", (string cohort, string run, HttpContext context, CohortApi api, CancellationToken cancellationToken) =>
-                SteerAsync(cohort, run, context, api, (c, r) => api.ResumeAsync(c, r, cancellationToken), cancellationToken))
+                SteerAsync(cohort, run, context, api, (c, r) => api.ResumeAsync(ApiCaller.From(context), c, r, cancellationToken), cancellationToken))
             .WithName("ResumeRun")
+            .RequireAuthorization(AccessPolicies.Operator)
             .WithSummary("Resume a paused run: its peers are placed again and go on from the pause step")
             .Produces<SteerResource>(StatusCodes.Status200OK)
             .ProducesProblem(StatusCodes.Status404NotFound)
@@ -107,6 +113,7 @@ internal static class RunEndpoints
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         runs.MapPost("/{cohort}/{run}/changes", ChangeAsync)
             .WithName("ChangeRun")
+            .RequireAuthorization(AccessPolicies.Operator)
             .WithSummary("Change a running run: every peer applies the change at one announced future step")
             .WithDescription("The body sets fields of an entry of the spec's `changes`, without its step (YAML or JSON, e.g. {\"distillation\": {\"alpha\": 0.5}}): alpha and its warm-up, temperature, lr_scale, evaluation and checkpoint cadence. Any other field is refused with the reason. The change is recorded with its step, so a resume or a re-run reproduces it.")
             .AddOpenApiOperationTransformer((operation, context, cancellationToken) => OpenApiBodies.ChangeAsync(operation, RestRequests.SpecMediaTypes.Keys))
@@ -149,7 +156,7 @@ internal static class RunEndpoints
                 RestRequests.StringQuery(request, "cohort", 256),
                 RestRequests.IntQuery(request, "limit", 1, CohortApi.MaxPageSize, RunFilter.DefaultPageSize),
                 RestRequests.StringQuery(request, "cursor", 128));
-            var page = await api.ListAsync(filter, cancellationToken).ConfigureAwait(false);
+            var page = await api.ListAsync(ApiCaller.From(request.HttpContext), filter, cancellationToken).ConfigureAwait(false);
             return TypedResults.Json(new RunPage(page.Runs.Select(RestResources.From).ToList(), page.NextCursor), RestJsonContext.Default.RunPage);
         }).ConfigureAwait(false);
     }
@@ -162,8 +169,8 @@ internal static class RunEndpoints
             var mediaType = RestRequests.MediaType(request, RestRequests.SpecMediaTypes.Keys);
             var key = request.Headers[IdempotencyKeyHeader] is { Count: > 0 } keys ? string.Join(",", keys.ToArray()) : null;
             var text = await RestRequests.ReadTextAsync(request, SpecLimits.MaxBytes, cancellationToken).ConfigureAwait(false);
-            var submitted = await api.SubmitAsync(text, RestRequests.SpecMediaTypes[mediaType], key, cancellationToken).ConfigureAwait(false);
-            var run = await api.GetAsync("Submit", submitted.Cohort, submitted.Run, cancellationToken).ConfigureAwait(false);
+            var submitted = await api.SubmitAsync(ApiCaller.From(context), text, RestRequests.SpecMediaTypes[mediaType], key, cancellationToken).ConfigureAwait(false);
+            var run = await api.GetAsync(ApiCaller.From(context), "Submit", submitted.Cohort, submitted.Run, cancellationToken).ConfigureAwait(false);
             context.Response.Headers.ETag = RestResources.ETag(run);
             context.Response.Headers.Location = Location(submitted.Cohort, submitted.Run);
             if (submitted.Replayed)
@@ -179,7 +186,7 @@ internal static class RunEndpoints
     {
         return await RestProblems.AnswerAsync(async () =>
         {
-            var view = await api.GetAsync("GetRun", cohort, RunOf(run), cancellationToken).ConfigureAwait(false);
+            var view = await api.GetAsync(ApiCaller.From(context), "GetRun", cohort, RunOf(run), cancellationToken).ConfigureAwait(false);
             var etag = RestResources.ETag(view);
             context.Response.Headers.ETag = etag;
             if (context.Request.Headers.IfNoneMatch.Any(v => v is not null && v.Split(',').Select(t => t.Trim()).Any(t => t == etag || t == "W/" + etag || t == "*")))
@@ -205,7 +212,7 @@ internal static class RunEndpoints
                 reason = ParseJson(text, RestJsonContext.Default.CancelRequest)?.Reason;
             }
 
-            var view = await api.CancelAsync(cohort, RunOf(run), reason ?? string.Empty, expected, cancellationToken).ConfigureAwait(false);
+            var view = await api.CancelAsync(ApiCaller.From(context), cohort, RunOf(run), reason ?? string.Empty, expected, cancellationToken).ConfigureAwait(false);
             context.Response.Headers.ETag = RestResources.ETag(view);
             return TypedResults.Json(RestResources.From(view), RestJsonContext.Default.RunResource);
         }).ConfigureAwait(false);
@@ -230,7 +237,7 @@ internal static class RunEndpoints
             RestRequests.MediaType(request, RestRequests.SpecMediaTypes.Keys);
             var text = await RestRequests.ReadTextAsync(request, MaxSmallBodyBytes, cancellationToken).ConfigureAwait(false);
             await CheckIfMatchAsync(request, api, cohort, run, cancellationToken).ConfigureAwait(false);
-            var result = await api.UpdateAsync(cohort, RunOf(run), text, cancellationToken).ConfigureAwait(false);
+            var result = await api.UpdateAsync(ApiCaller.From(context), cohort, RunOf(run), text, cancellationToken).ConfigureAwait(false);
             context.Response.Headers.ETag = RestResources.ETag(result.Run);
             return TypedResults.Json(new SteerResource(result.Step, RestResources.From(result.Run)), RestJsonContext.Default.SteerResource);
         }).ConfigureAwait(false);
@@ -241,7 +248,7 @@ internal static class RunEndpoints
     {
         if (RestRequests.IfMatch(request) is { } expected)
         {
-            var view = await api.GetAsync("IfMatch", cohort, RunOf(run), cancellationToken).ConfigureAwait(false);
+            var view = await api.GetAsync(ApiCaller.From(request.HttpContext), "IfMatch", cohort, RunOf(run), cancellationToken).ConfigureAwait(false);
             if (view.Version != expected)
             {
                 throw new RestProblem(StatusCodes.Status412PreconditionFailed, "Precondition failed", $"If-Match: cohort '{view.Cohort}' run '{view.Run}' is at version {view.Version}, not {expected}; read it again and decide again");
@@ -262,7 +269,7 @@ internal static class RunEndpoints
                     Errors = [new FieldProblem("files", "true or false", null, null)],
                 },
             };
-            await api.DeleteAsync(cohort, RunOf(run), files, RestRequests.IfMatch(context.Request), cancellationToken).ConfigureAwait(false);
+            await api.DeleteAsync(ApiCaller.From(context), cohort, RunOf(run), files, RestRequests.IfMatch(context.Request), cancellationToken).ConfigureAwait(false);
             return TypedResults.NoContent();
         }).ConfigureAwait(false);
     }
@@ -280,14 +287,14 @@ internal static class RunEndpoints
             }
 
             // Refusals (no such run) are answered before the stream starts.
-            var first = await api.GetAsync("WatchRun", cohort, RunOf(run), cancellationToken).ConfigureAwait(false);
-            return TypedResults.ServerSentEvents(Events(api, first, after, cancellationToken));
+            var first = await api.GetAsync(ApiCaller.From(context), "WatchRun", cohort, RunOf(run), cancellationToken).ConfigureAwait(false);
+            return TypedResults.ServerSentEvents(Events(api, ApiCaller.From(context), first, after, cancellationToken));
         }).ConfigureAwait(false);
     }
 
-    private static async IAsyncEnumerable<SseItem<string>> Events(CohortApi api, RunView first, long? after, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private static async IAsyncEnumerable<SseItem<string>> Events(CohortApi api, ApiCaller caller, RunView first, long? after, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await foreach (var view in api.WatchAsync(first.Cohort, first.Run, after, cancellationToken).ConfigureAwait(false))
+        await foreach (var view in api.WatchAsync(caller, first.Cohort, first.Run, after, cancellationToken).ConfigureAwait(false))
         {
             yield return new SseItem<string>(JsonSerializer.Serialize(RestResources.From(view), RestJsonContext.Default.RunResource), "run")
             {
@@ -302,7 +309,7 @@ internal static class RunEndpoints
     private static string Location(string cohort, string run) =>
         $"{Prefix}/runs/{Uri.EscapeDataString(cohort)}/{Uri.EscapeDataString(run)}";
 
-    private static T? ParseJson<T>(string text, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
+    internal static T? ParseJson<T>(string text, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
     {
         try
         {

@@ -3,11 +3,12 @@ using System.Runtime.InteropServices;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using PeerDistill.Api.Access;
 using PeerDistill.Api.Model;
 
 namespace PeerDistill.Api.Rest;
 
-/// <summary>The service's own endpoints: health (open to every caller, for probes) and version.</summary>
+/// <summary>The service's own endpoints: health (the one endpoint open to every caller, for probes), version (readers) and workers (admins).</summary>
 internal static class ServiceEndpoints
 {
     /// <summary>How long the health check waits for the cluster to answer.</summary>
@@ -18,11 +19,13 @@ internal static class ServiceEndpoints
         var service = endpoints.MapGroup(RunEndpoints.Prefix).WithTags("service");
         service.MapGet("/health", HealthAsync)
             .WithName("Health")
+            .AllowAnonymous()
             .WithSummary("Whether the API and the cluster answer (200 serving, 503 unavailable)")
             .Produces<HealthResource>(StatusCodes.Status200OK)
             .Produces<HealthResource>(StatusCodes.Status503ServiceUnavailable);
         service.MapGet("/workers", WorkersAsync)
             .WithName("ListWorkers")
+            .RequireAuthorization(AccessPolicies.Admin)
             .WithSummary("The worker silos of the cluster: their slots and devices, and the peer in each")
             .Produces<WorkerList>(StatusCodes.Status200OK)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
@@ -61,7 +64,7 @@ internal static class ServiceEndpoints
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(HealthTimeout);
-            await api.ListAsync(new RunFilter(PageSize: 1), timeout.Token).WaitAsync(timeout.Token).ConfigureAwait(false);
+            await api.ListAsync(ApiCaller.Coordinator, new RunFilter(PageSize: 1), timeout.Token).WaitAsync(timeout.Token).ConfigureAwait(false);
             return TypedResults.Json(new HealthResource("serving", null), RestJsonContext.Default.HealthResource);
         }
         catch (Exception e) when (e is CohortApiException or OperationCanceledException or TimeoutException)

@@ -5,6 +5,8 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using PeerDistill.Api.Model;
 
+using PeerDistill.Api.Access;
+
 namespace PeerDistill.Api.Storage;
 
 /// <summary>
@@ -75,7 +77,7 @@ internal sealed partial class RunProjection(CohortApi api, IRunStore store, Metr
         string? cursor = null;
         do
         {
-            var page = await api.ListAsync(new RunFilter(PageSize: CohortApi.MaxPageSize, Cursor: cursor), cancellationToken).ConfigureAwait(false);
+            var page = await api.ListAsync(ApiCaller.Coordinator, new RunFilter(PageSize: CohortApi.MaxPageSize, Cursor: cursor), cancellationToken).ConfigureAwait(false);
             foreach (var run in page.Runs)
             {
                 var key = new RunKey(run.Cohort, run.Run);

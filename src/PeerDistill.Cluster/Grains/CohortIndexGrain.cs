@@ -8,12 +8,12 @@ namespace PeerDistill.Cluster.Grains;
 [CoordinatorPlacement, KeepAlive]
 internal sealed class CohortIndexGrain([PersistentState("runs", ClusterDatabase.GrainStorageName)] IPersistentState<CohortIndexGrain.IndexState> state) : Grain, ICohortIndexGrain
 {
-    public async Task<RunAdmission> AdmitAsync(string cohort, long nowUnixMillis, RunRequestKey? request = null)
+    public async Task<RunAdmission> AdmitAsync(string cohort, long nowUnixMillis, RunRequestKey? request = null, string? project = null)
     {
         var runs = state.State.Runs;
         if (request is not null && runs.FirstOrDefault(r => r.Request?.Key == request.Key) is { } earlier)
         {
-            return earlier.Request!.Digest == request.Digest && earlier.Cohort == cohort
+            return earlier.Request!.Digest == request.Digest && earlier.Cohort == cohort && earlier.Project == project
                 ? new RunAdmission(earlier.Run, null, Replayed: true)
                 : new RunAdmission(null, null, KeyReused: earlier);
         }
@@ -31,7 +31,7 @@ internal sealed class CohortIndexGrain([PersistentState("runs", ClusterDatabase.
             id = string.Create(CultureInfo.InvariantCulture, $"{stem}-{n}");
         }
 
-        runs.Add(new RunEntry(cohort, id, ++state.State.Sequence, CohortState.Pending, request));
+        runs.Add(new RunEntry(cohort, id, ++state.State.Sequence, CohortState.Pending, request, project));
         await state.WriteStateAsync();
         return new RunAdmission(id, null);
     }

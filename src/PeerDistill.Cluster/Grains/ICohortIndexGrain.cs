@@ -11,8 +11,10 @@ public interface ICohortIndexGrain : IGrainWithStringKey
     /// A new run id for <paramref name="cohort"/>, or why not (the cohort has a run that has not
     /// ended). With an idempotency key (<paramref name="request"/>): the run admitted earlier under
     /// the same key and request (a retry), or a refusal when the key was used for another request.
+    /// The run belongs to <paramref name="project"/> (null: to no project; only credentials of every
+    /// project see it).
     /// </summary>
-    Task<RunAdmission> AdmitAsync(string cohort, long nowUnixMillis, RunRequestKey? request = null);
+    Task<RunAdmission> AdmitAsync(string cohort, long nowUnixMillis, RunRequestKey? request = null, string? project = null);
 
     /// <summary>A run's cohort grain reports its state.</summary>
     Task UpdateAsync(string cohort, string run, CohortState state);
@@ -31,7 +33,8 @@ public sealed record RunEntry(
     [property: Id(1)] string Run,
     [property: Id(2)] long Sequence,
     [property: Id(3)] CohortState State,
-    [property: Id(4)] RunRequestKey? Request = null);
+    [property: Id(4)] RunRequestKey? Request = null,
+    [property: Id(5)] string? Project = null);
 
 /// <summary>A client's idempotency key for a submission, and a digest of what it submitted under it.</summary>
 /// <param name="Key">The client's key (unique per submission it means).</param>

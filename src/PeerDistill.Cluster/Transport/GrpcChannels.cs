@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Security;
+using Grpc.Core;
 using Grpc.Net.Client;
 
 namespace PeerDistill.Cluster.Transport;
@@ -35,13 +36,27 @@ public static class GrpcChannels
     /// <summary>HTTP/2 flow-control window per stream on the client side, in bytes.</summary>
     public const int StreamWindowSize = 1024 * 1024;
 
+    /// <summary>A channel to <paramref name="address"/>: <c>http://host:port</c>, <c>https://host:port</c> or <c>host:port</c> (h2c).</summary>
+    public static GrpcChannel ForAddress(string address) => ForAddress(Parse(address));
+
     /// <summary>
-    /// A channel to <paramref name="address"/>: <c>http://host:port</c>, <c>https://host:port</c> or
-    /// <c>host:port</c> (h2c); <paramref name="tls"/> for an https address: whom to trust and what to
-    /// present (<see cref="Security.ClusterCredentials.ClientOptions"/> between nodes,
-    /// <see cref="Security.ClusterCertificates.TrustServersOf"/> for an API client).
+    /// A channel to <paramref name="address"/> whose every call carries <paramref name="bearerToken"/>
+    /// (when not null) in its <c>authorization</c> metadata, also over h2c (the token then crosses the
+    /// network in clear: loopback, or a network the operator trusts).
     /// </summary>
-    public static GrpcChannel ForAddress(string address, SslClientAuthenticationOptions? tls = null)
+    /// <remarks><paramref name="tls"/>, for an https address: whom to trust and what to present (<see cref="Security.ClusterCertificates.TrustServersOf"/> for an API client).</remarks>
+    public static GrpcChannel ForAddress(string address, string? bearerToken, SslClientAuthenticationOptions? tls = null) => ForAddress(Parse(address), bearerToken, tls);
+
+    /// <summary>
+    /// A channel to <paramref name="address"/> with the TLS client settings <paramref name="tls"/> for an
+    /// https address (between nodes: <see cref="Security.ClusterCredentials.ClientOptions"/>, the node's
+    /// certificate presented, the server's checked against the cluster's authority); no token.
+    /// </summary>
+    public static GrpcChannel ForAddress(string address, SslClientAuthenticationOptions? tls) => ForAddress(Parse(address), bearerToken: null, tls);
+
+    /// <summary>The URI of a gRPC address (<c>http://host:port</c>, <c>https://host:port</c> or <c>host:port</c>, which means h2c).</summary>
+    /// <exception cref="ArgumentException">Not such an address.</exception>
+    public static Uri Parse(string address)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(address);
         var text = address.Contains("://", StringComparison.Ordinal) ? address : "http://" + address;
@@ -50,11 +65,15 @@ public static class GrpcChannels
             throw new ArgumentException($"'{address}' is not a gRPC address (expected http://host:port, https://host:port or host:port)", nameof(address));
         }
 
-        return ForAddress(uri, tls);
+        return uri;
     }
 
-    /// <summary>A channel to <paramref name="address"/> (<c>http</c>: h2c; <c>https</c>: TLS with ALPN h2, as <paramref name="tls"/> says).</summary>
-    public static GrpcChannel ForAddress(Uri address, SslClientAuthenticationOptions? tls = null)
+    /// <summary>
+    /// A channel to <paramref name="address"/> (<c>http</c>: h2c; <c>https</c>: TLS with ALPN h2, as
+    /// <paramref name="tls"/> says, else against the system's trust store), its calls carrying
+    /// <paramref name="bearerToken"/> when one is given.
+    /// </summary>
+    public static GrpcChannel ForAddress(Uri address, string? bearerToken = null, SslClientAuthenticationOptions? tls = null)
     {
         ArgumentNullException.ThrowIfNull(address);
         var handler = new SocketsHttpHandler
@@ -83,6 +102,14 @@ public static class GrpcChannels
             MaxReceiveMessageSize = GrpcServiceHostOptions.DefaultMaxReceiveMessageSize,
             InitialReconnectBackoff = InitialReconnectBackoff,
             MaxReconnectBackoff = MaxReconnectBackoff,
+            Credentials = bearerToken is null ? null : ChannelCredentials.Create(
+                address.Scheme == Uri.UriSchemeHttps ? ChannelCredentials.SecureSsl : ChannelCredentials.Insecure,
+                CallCredentials.FromInterceptor((_, metadata) =>
+                {
+                    metadata.Add("authorization", "Bearer " + bearerToken);
+                    return Task.CompletedTask;
+                })),
+            UnsafeUseInsecureChannelCallCredentials = bearerToken is not null && address.Scheme == Uri.UriSchemeHttp,
         });
     }
 }

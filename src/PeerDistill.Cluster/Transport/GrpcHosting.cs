@@ -86,7 +86,8 @@ public static class GrpcHosting
         app.UseRouting();
         // Between routing and the gRPC endpoint: every call's request bytes are checked as they are read.
         app.UseMiddleware<MalformedRequestMiddleware>();
-        app.MapGrpcHealthChecksService();
+        // Health is open to every caller (probes), also where the process requires credentials.
+        app.MapGrpcHealthChecksService().AllowAnonymous();
         app.MapGrpcReflectionService();
         return app;
     }

@@ -20,7 +20,7 @@ public sealed class MigrationTests
         var sqlite = Migration.For(DatabaseProvider.Sqlite).Select(m => (m.Version, m.Name));
         var postgres = Migration.For(DatabaseProvider.Postgres).Select(m => (m.Version, m.Name));
         Assert.Equal(sqlite, postgres);
-        Assert.Equal(2, DatabaseMigrator.LatestVersion);
+        Assert.Equal(3, DatabaseMigrator.LatestVersion);
     }
 
     [Theory]

@@ -28,7 +28,7 @@ public sealed class ContractInteropTests(ITestOutputHelper output)
     {
         using var dir = new TempDirectory("peerdistill-interop-coordinator-");
         await using var cluster = await Cluster.StartAsync(dir.Path, [], output);
-        var result = await PythonGrpc.RunClientAsync(Target(cluster.Url), "cohort_service", TimeSpan.FromSeconds(90), "--spec", Smoke);
+        var result = await PythonGrpc.RunClientAsync(Target(cluster.Url), "cohort_service", TimeSpan.FromSeconds(90), "--spec", Smoke, "--token", cluster.Token);
         output.WriteLine(result.Detail ?? string.Empty);
         Assert.True(result.Passed, result.Describe());
         Assert.False(cluster.CoordinatorProcess.HasExited);
@@ -177,7 +177,8 @@ public sealed class ContractInteropTests(ITestOutputHelper output)
         foreach (var (who, address, services) in await ProcessesAsync(cluster))
         {
             // Grpc.HealthCheck and Grpc.Reflection, the official C# clients of the two services.
-            using var channel = GrpcChannels.ForAddress(address);
+            // The coordinator's reflection answers readers only; health answers everyone.
+            using var channel = GrpcChannels.ForAddress(address, who == "coordinator" ? cluster.Token : null);
             var health = await new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow.AddSeconds(10));
             Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, health.Status);
             var unknown = await Assert.ThrowsAsync<RpcException>(async () => await new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest { Service = "no.such.Service" }, deadline: DateTime.UtcNow.AddSeconds(10)));
@@ -207,7 +208,8 @@ public sealed class ContractInteropTests(ITestOutputHelper output)
             // Generic calls with the two services' messages encoded by hand (Debian has no stubs for them).
             foreach (var @case in new[] { "health", "reflection" })
             {
-                var result = await PythonGrpc.RunClientAsync(Target(address), @case, TimeSpan.FromSeconds(60), "--expect", string.Join(',', services));
+                string[] token = who == "coordinator" ? ["--token", cluster.Token] : [];
+                var result = await PythonGrpc.RunClientAsync(Target(address), @case, TimeSpan.FromSeconds(60), ["--expect", string.Join(',', services), .. token]);
                 output.WriteLine($"{who}: python {@case}: {result.Detail}");
                 Assert.True(result.Passed, $"{who}: {result.Describe()}");
             }

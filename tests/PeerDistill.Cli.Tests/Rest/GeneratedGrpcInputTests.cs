@@ -38,7 +38,7 @@ public sealed class GeneratedGrpcInputTests(RestCoordinator coordinator, ITestOu
         var bytes = new Marshaller<byte[]>(b => b, b => b);
         var methods = CohortService.Descriptor.Methods;
         var statuses = new Dictionary<string, int>();
-        using var channel = GrpcChannels.ForAddress(coordinator.Cluster.Url);
+        using var channel = coordinator.Cluster.Coordinator();
         var invoker = channel.CreateCallInvoker();
         for (var i = 0; i < Calls; i++)
         {

@@ -45,6 +45,7 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
     public async Task Document_ListsEveryServedRoute_AndServesEveryDocumentedOne_WithSchemas()
     {
         using var http = new HttpClient { BaseAddress = _coordinator!.HttpAddress };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", _coordinator.FirstAdminToken);
         using var document = JsonDocument.Parse(await http.GetStringAsync("openapi/v1.json"));
         var root = document.RootElement;
         Assert.StartsWith("3.1", root.GetProperty("openapi").GetString(), StringComparison.Ordinal);

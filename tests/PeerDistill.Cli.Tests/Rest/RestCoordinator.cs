@@ -20,6 +20,7 @@ public sealed class RestCoordinator : IAsyncLifetime
     {
         _cluster = await Cluster.StartAsync(_dir.Path, [], new Quiet());
         Http.BaseAddress = new Uri(_cluster.HttpUrl + "/");
+        Http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", _cluster.Token);
     }
 
     public async Task DisposeAsync()

@@ -15,7 +15,7 @@ public sealed class WorkersTests(ITestOutputHelper output)
         await using var cluster = await Cluster.StartAsync(dir.Path, [], output);
         cluster.StartWorker("w1", slots: 2);
         await cluster.WaitForLineAsync("w1", "joined the cluster", 1, TimeSpan.FromSeconds(60));
-        using var http = new HttpClient { BaseAddress = new Uri(cluster.HttpUrl + "/") };
+        using var http = cluster.Http();
 
         var idle = JsonDocument.Parse(await http.GetStringAsync("api/v1/workers")).RootElement.GetProperty("workers");
         var worker = Assert.Single(idle.EnumerateArray());

@@ -41,6 +41,7 @@ def parse_args():
     p.add_argument("--ca", help="TLS: the authority (PEM) the server's certificate must chain to")
     p.add_argument("--cert", help="TLS: a client certificate (PEM), with --key")
     p.add_argument("--key", help="TLS: its key (PEM)")
+    p.add_argument("--token", help="an API token, sent as 'authorization: Bearer <token>' on every call")
     p.add_argument("--spec", help="cohort_service: a valid cohort spec file (YAML) to submit")
     p.add_argument("--expect", default="", help="reflection: services that must be listed, comma-separated")
     p.add_argument("--cohort")
@@ -296,6 +297,40 @@ def reflection(channel):
     return "; ".join(results)
 
 
+class BearerToken(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor,
+                  grpc.StreamUnaryClientInterceptor, grpc.StreamStreamClientInterceptor):
+    """Adds the API token to every call's metadata (call credentials need a TLS channel in grpcio)."""
+
+    def __init__(self, token):
+        self.header = ("authorization", "Bearer " + token)
+
+    def _details(self, details):
+        metadata = list(details.metadata or []) + [self.header]
+        return details._replace(metadata=metadata) if hasattr(details, "_replace") else _Details(details, metadata)
+
+    def intercept_unary_unary(self, continuation, details, request):
+        return continuation(self._details(details), request)
+
+    def intercept_unary_stream(self, continuation, details, request):
+        return continuation(self._details(details), request)
+
+    def intercept_stream_unary(self, continuation, details, requests):
+        return continuation(self._details(details), requests)
+
+    def intercept_stream_stream(self, continuation, details, requests):
+        return continuation(self._details(details), requests)
+
+
+class _Details(grpc.ClientCallDetails):
+    def __init__(self, details, metadata):
+        self.method = details.method
+        self.timeout = details.timeout
+        self.metadata = metadata
+        self.credentials = details.credentials
+        self.wait_for_ready = getattr(details, "wait_for_ready", None)
+        self.compression = getattr(details, "compression", None)
+
+
 def refused(channel):
     check_call = channel.unary_unary("/grpc.health.v1.Health/Check", request_serializer=identity, response_deserializer=identity)
     expect_error(lambda: check_call(b"", timeout=TIMEOUT), grpc.StatusCode.UNAVAILABLE, "Check over a connection the server should refuse")
@@ -326,7 +361,8 @@ def main():
     try:
         if ARGS.case != "refused":  # a refused connection never becomes ready
             grpc.channel_ready_future(channel).result(timeout=TIMEOUT)
-        detail = CASES[ARGS.case](channel)
+        calls = grpc.intercept_channel(channel, BearerToken(ARGS.token)) if ARGS.token else channel
+        detail = CASES[ARGS.case](calls)
         ok = True
     except CaseFailed as e:
         ok, detail = False, str(e)
