@@ -76,7 +76,7 @@ public sealed class CoordinatorOptions
             yield return problem;
         }
 
-        if (ListenSettings.ExposureProblem((nameof(Host), Host), Insecure, Tls.IsConfigured, servesApi: true) is { } exposed)
+        if (ListenSettings.ExposureProblem((nameof(Host), Host), Insecure, Tls.IsConfigured) is { } exposed)
         {
             yield return exposed;
         }

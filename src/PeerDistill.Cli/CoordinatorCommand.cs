@@ -44,7 +44,7 @@ internal static class CoordinatorCommand
                 return ExitCodes.InvalidInput;
             }
 
-            ServiceConfiguration.WarnIfExposed(settings.Host, settings.Insecure, settings.Tls.IsConfigured, servesApi: true);
+            ServiceConfiguration.WarnIfExposed(settings.Host, settings.Insecure, settings.Tls.IsConfigured);
             using var process = new ServiceProcess();
             var builder = GrpcHosting.CreateBuilder(ServiceProcess.LogLevel);
             builder.Configuration.AddConfiguration(configuration);

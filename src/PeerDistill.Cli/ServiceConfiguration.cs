@@ -20,7 +20,7 @@ internal static class ServiceConfiguration
     /// <summary>The <c>--insecure</c> flag of a service command (<paramref name="section"/>:Insecure).</summary>
     public static Option<bool> InsecureOption(string section) => new("--insecure")
     {
-        Description = $"Allow --host beyond loopback although the cluster's connections are neither authenticated nor encrypted (without --tls-*), or the API's callers are not authenticated (a coordinator with --tls-*): only on a network you trust ({section}:Insecure).",
+        Description = $"Allow --host beyond loopback although the cluster's connections are neither authenticated nor encrypted (not needed with --tls-*): only on a network you trust ({section}:Insecure).",
     };
 
     /// <summary>The <c>--tls-cert</c>, <c>--tls-key</c> and <c>--tls-ca</c> flags of a service command (<paramref name="section"/>:Tls:*).</summary>
@@ -29,14 +29,12 @@ internal static class ServiceConfiguration
         new("--tls-key") { Description = $"Its key (PKCS#8 PEM) ({section}:Tls:Key)." },
         new("--tls-ca") { Description = $"The cluster's authority (PEM; peerdistill certs init): other silos and exchange senders must present a certificate it issued ({section}:Tls:Authority)." });
 
-    /// <summary>Warns on stderr when a service listens beyond loopback only because of <c>--insecure</c> (what it leaves open, as <see cref="Cluster.Hosting.ListenSettings.ExposureProblem"/> judges it).</summary>
-    public static void WarnIfExposed(string host, bool insecure, bool tls, bool servesApi)
+    /// <summary>Warns on stderr when a service listens beyond loopback only because of <c>--insecure</c> (without TLS).</summary>
+    public static void WarnIfExposed(string host, bool insecure, bool tls)
     {
-        if (insecure && Cluster.Hosting.ListenSettings.ExposureProblem(("Host", host), insecure: false, tls, servesApi) is not null)
+        if (insecure && Cluster.Hosting.ListenSettings.ExposureProblem(("Host", host), insecure: false, tls) is not null)
         {
-            Console.Error.WriteLine(tls
-                ? $"warning: --insecure: listening on {host} with TLS, but the API's callers are not authenticated; whoever reaches this address can command the cluster"
-                : $"warning: --insecure: listening on {host} without authentication or encryption; whoever reaches this address can join the cluster, command it and send its peers frames");
+            Console.Error.WriteLine($"warning: --insecure: listening on {host} without authentication or encryption; whoever reaches this address can join the cluster, command it and send its peers frames");
         }
     }
 

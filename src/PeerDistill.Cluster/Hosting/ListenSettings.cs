@@ -32,16 +32,13 @@ public static class ListenSettings
 
     /// <summary>
     /// A process bound beyond loopback is reachable by anyone on the network: refused unless
-    /// <paramref name="insecure"/> says the network is trusted, or <paramref name="tls"/> authenticates
-    /// every connection it serves (mutual TLS between silos and on the exchange: a worker with
-    /// certificates) and it serves no API (<paramref name="servesApi"/>: the coordinator's callers
-    /// present no certificate). Null when the address is loopback (or not an address:
+    /// <paramref name="insecure"/> says the network is trusted, or <paramref name="tls"/> protects every
+    /// connection it serves (mutual TLS between silos and on the exchange; on the coordinator's API, TLS
+    /// with the callers' tokens). Null when the address is loopback (or not an address:
     /// <see cref="Problems"/> says so) or the exposure is accepted.
     /// </summary>
-    public static (string Key, string Message)? ExposureProblem((string Key, string Value) host, bool insecure, bool tls, bool servesApi) =>
-        insecure || !IsExposed(host.Value) || (tls && !servesApi)
+    public static (string Key, string Message)? ExposureProblem((string Key, string Value) host, bool insecure, bool tls) =>
+        insecure || tls || !IsExposed(host.Value)
             ? null
-            : (host.Key, tls
-                ? $"'{host.Value}' is not a loopback address, and although TLS protects every connection (mutual between silos and on the exchange), the API's callers are not authenticated: whoever reaches it could command the cluster. Listen on 127.0.0.1, or accept that on a network you trust with --insecure (Insecure: true)"
-                : $"'{host.Value}' is not a loopback address, and the cluster's connections are neither authenticated nor encrypted: whoever reaches it could join the cluster, command it or send its peers frames. Listen on 127.0.0.1, or accept that on a network you trust with --insecure (Insecure: true)");
+            : (host.Key, $"'{host.Value}' is not a loopback address, and the cluster's connections are neither authenticated nor encrypted: whoever reaches it could join the cluster, command it or send its peers frames. Listen on 127.0.0.1, give the node its certificates (--tls-cert, --tls-key, --tls-ca), or accept that on a network you trust with --insecure (Insecure: true)");
 }

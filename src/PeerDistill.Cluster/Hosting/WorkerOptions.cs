@@ -60,7 +60,7 @@ public sealed class WorkerOptions
     /// <summary>Mutual TLS on the silo connections and the PeerExchange (its port then requires a certificate of the cluster's authority, and the worker presents its own to the others'): this node's certificate and key and the cluster's authority (<c>Tls:Certificate</c>, <c>Tls:Key</c>, <c>Tls:Authority</c>), read again when they change.</summary>
     public PeerDistill.Cluster.Security.ClusterTlsOptions Tls { get; set; } = new();
 
-    /// <summary>Listen beyond loopback although the cluster's connections carry no credentials (a network the operator trusts; not needed with <see cref="Tls"/>, which authenticates every connection of a worker); default false.</summary>
+    /// <summary>Listen beyond loopback although the cluster's connections carry no credentials (a network the operator trusts; not needed with <see cref="Tls"/>, which protects every connection); default false.</summary>
     public bool Insecure { get; set; }
 
     /// <summary>Each problem of these options: the key (under <see cref="Section"/>) and what is wrong with it.</summary>
@@ -102,7 +102,7 @@ public sealed class WorkerOptions
             yield return problem;
         }
 
-        if (ListenSettings.ExposureProblem((nameof(Host), Host), Insecure, Tls.IsConfigured, servesApi: false) is { } exposed)
+        if (ListenSettings.ExposureProblem((nameof(Host), Host), Insecure, Tls.IsConfigured) is { } exposed)
         {
             yield return exposed;
         }
