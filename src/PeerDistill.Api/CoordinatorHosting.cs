@@ -10,6 +10,7 @@ using PeerDistill.Api.Rest;
 using PeerDistill.Api.Storage;
 using PeerDistill.Cluster.Hosting;
 using PeerDistill.Cluster.Placement;
+using PeerDistill.Cluster.Security;
 using PeerDistill.Cluster.Transport;
 
 namespace PeerDistill.Api;
@@ -53,13 +54,19 @@ public static class CoordinatorHosting
             OutputRoot = api.OutputRoot,
             CheckpointRoot = checkpointRoot,
             Database = options.Database.ForCluster(dataDirectory),
-            Tls = options.Tls.IsConfigured ? options.Tls.Load() : null,
+            Tls = options.Tls.IsConfigured ? options.Tls : null,
         };
         builder.Services.AddSingleton(Options.Create(options)).AddSingleton(api).AddSingleton<CohortApi>();
         builder.Services.AddSingleton(sp => new CheckpointExporter(Path.Combine(dataDirectory, "exports"), sp.GetRequiredService<ILogger<CheckpointExporter>>()));
         builder.Services.AddSingleton(_ => StoreDatabase.Create(options.Database, dataDirectory)).AddSingleton<DatabaseMigrator>();
         builder.Services.AddSingleton<IRunStore, RunStore>().AddSingleton<IRunHistory, StoredRunHistory>().AddSingleton(options.Database.Metrics).AddSingleton<MetricsWriter>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<MetricsWriter>()).AddHostedService<RunProjection>();
+        if (options.Tls.IsConfigured)
+        {
+            // TLS on the API's two ports and the silo's: API callers present no certificate (they authenticate otherwise).
+            builder.Services.AddClusterCredentials(options.Tls);
+        }
+
         builder.AddPeerDistillGrpc(grpc =>
         {
             grpc.Host = options.Host;

@@ -35,10 +35,10 @@ public sealed class CoordinatorOptions
     /// <summary>The address to listen on (default <see cref="DefaultHost"/>); <c>0.0.0.0</c> or <c>::</c> for every interface.</summary>
     public string Host { get; set; } = DefaultHost;
 
-    /// <summary>The cohort API's gRPC port (HTTP/2; default <see cref="DefaultPort"/>); 0 picks a free one (printed).</summary>
+    /// <summary>The cohort API's gRPC port (HTTP/2; with <see cref="Tls"/>, TLS with HTTP/2 and HTTP/1.1, REST too; default <see cref="DefaultPort"/>); 0 picks a free one (printed).</summary>
     public int Port { get; set; } = DefaultPort;
 
-    /// <summary>The cohort API's REST port (HTTP/1.1; default <see cref="DefaultHttpPort"/>); 0 picks a free one (printed).</summary>
+    /// <summary>The cohort API's REST port (HTTP/1.1; with <see cref="Tls"/>, TLS with HTTP/1.1 and HTTP/2, gRPC too; default <see cref="DefaultHttpPort"/>); 0 picks a free one (printed).</summary>
     public int HttpPort { get; set; } = DefaultHttpPort;
 
     /// <summary>The silo's port (default <see cref="DefaultClusterPort"/>); 0 picks a free one (printed).</summary>
@@ -59,7 +59,7 @@ public sealed class CoordinatorOptions
     /// </summary>
     public DatabaseOptions Database { get; set; } = new();
 
-    /// <summary>Mutual TLS on the silo connections: this node's certificate and key and the cluster's authority (<c>Tls:Certificate</c>, <c>Tls:Key</c>, <c>Tls:Authority</c>).</summary>
+    /// <summary>TLS on every endpoint (both API ports; mutual on the silo connections): this node's certificate and key and the cluster's authority (<c>Tls:Certificate</c>, <c>Tls:Key</c>, <c>Tls:Authority</c>), read again when they change. API callers present no certificate.</summary>
     public PeerDistill.Cluster.Security.ClusterTlsOptions Tls { get; set; } = new();
 
     /// <summary>Who may call the API and how often (subsection <c>Access</c>): the first admin token's file, JWT bearer, rate limits.</summary>

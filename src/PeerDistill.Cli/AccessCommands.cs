@@ -163,7 +163,7 @@ internal static class AccessCommands
             var address = parse.GetValue(coordinator.Address)!;
             try
             {
-                using var channel = Cluster.Transport.GrpcChannels.ForAddress(address, token);
+                using var channel = coordinator.Open(parse, token);
                 await new CohortService.CohortServiceClient(channel).ListCohortsAsync(new ListCohortsRequest { PageSize = 1 }, deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: cancellation).ResponseAsync.ConfigureAwait(false);
                 Credentials.Save(parse.GetValue(any) ? "*" : address, token);
                 Console.WriteLine($"the token works at {address}; saved in {Credentials.FilePath}" + (parse.GetValue(any) ? " for every coordinator" : string.Empty));

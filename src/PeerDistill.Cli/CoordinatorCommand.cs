@@ -15,8 +15,8 @@ internal static class CoordinatorCommand
     public static Command Create()
     {
         var host = new Option<string>("--host") { Description = $"Address to listen on (the API and the silo); default {CoordinatorOptions.DefaultHost} (Coordinator:Host)." };
-        var port = new Option<int>("--port") { Description = $"Port of the cohort API over gRPC (HTTP/2; 0 picks a free one; the address is printed); default {CoordinatorOptions.DefaultPort} (Coordinator:Port)." };
-        var httpPort = new Option<int>("--http-port") { Description = $"Port of the cohort API over REST (HTTP/1.1: /api/v1, /openapi/v1.json, /scalar; 0 picks a free one; printed); default {CoordinatorOptions.DefaultHttpPort} (Coordinator:HttpPort)." };
+        var port = new Option<int>("--port") { Description = $"Port of the cohort API over gRPC (HTTP/2; with TLS, REST too; 0 picks a free one; the address is printed); default {CoordinatorOptions.DefaultPort} (Coordinator:Port)." };
+        var httpPort = new Option<int>("--http-port") { Description = $"Port of the cohort API over REST (HTTP/1.1: /api/v1, /openapi/v1.json, /scalar; with TLS, gRPC too; 0 picks a free one; printed); default {CoordinatorOptions.DefaultHttpPort} (Coordinator:HttpPort)." };
         var clusterPort = new Option<int>("--cluster-port") { Description = $"Port of the coordinator's Orleans silo, which workers join (0 picks a free one; printed); default {CoordinatorOptions.DefaultClusterPort} (Coordinator:ClusterPort)." };
         var clusterId = new Option<string>("--cluster-id") { Description = $"Orleans cluster id (workers must use the same); default {SiloSettings.DefaultClusterId} (Coordinator:ClusterId)." };
         var output = new Option<string>("--output") { Description = $"Where cohort runs write their outputs (summary, metrics, checkpoints); shared with the workers; default {CoordinatorOptions.DefaultOutput} (Coordinator:Output)." };
@@ -44,7 +44,7 @@ internal static class CoordinatorCommand
                 return ExitCodes.InvalidInput;
             }
 
-            ServiceConfiguration.WarnIfExposed(settings.Host, settings.Insecure);
+            ServiceConfiguration.WarnIfExposed(settings.Host, settings.Insecure, settings.Tls.IsConfigured);
             using var process = new ServiceProcess();
             var builder = GrpcHosting.CreateBuilder(ServiceProcess.LogLevel);
             builder.Configuration.AddConfiguration(configuration);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Net;
 using PeerDistill.Api.Access;
+using PeerDistill.Cluster.Security;
 using PeerDistill.Cluster.Transport;
 
 namespace PeerDistill.Cli;
@@ -156,27 +157,63 @@ internal static class Credentials
     }
 }
 
-/// <summary>The options every command that calls a coordinator takes: its address and the token to present.</summary>
+/// <summary>
+/// The options every command that calls a coordinator takes: its address, the token to present, and
+/// for an <c>https://</c> address the authority its certificate must chain to (<c>--ca</c>, else
+/// <see cref="AuthorityVariable"/>, else the system's trust store; the certificate must also name the
+/// host dialled).
+/// </summary>
 internal sealed class CoordinatorTarget
 {
-    public Option<string> Address { get; } = new("--coordinator") { Description = "The coordinator's gRPC address, e.g. http://127.0.0.1:7070.", Required = true };
+    /// <summary>The environment variable naming the authority when <c>--ca</c> is not given.</summary>
+    public const string AuthorityVariable = "PEERDISTILL_CA";
+
+    public Option<string> Address { get; } = new("--coordinator") { Description = "The coordinator's gRPC address, e.g. http://127.0.0.1:7070 (https://... when it serves TLS: see --ca).", Required = true };
 
     public Option<string> Token { get; } = new("--token") { Description = $"The API token to present (default: ${Credentials.EnvironmentVariable}, then the credentials file written by `peerdistill login`, then, for a coordinator on this machine, the admin token of its first start)." };
 
-    /// <summary>Adds both options to <paramref name="command"/>.</summary>
+    public Option<string> Authority { get; } = new("--ca") { Description = $"The authority (PEM; peerdistill certs init) an https coordinator's certificate must chain to; default ${AuthorityVariable}, else the system's trust store." };
+
+    /// <summary>Adds the options to <paramref name="command"/>.</summary>
     public Command AddTo(Command command)
     {
         command.Options.Add(Address);
         command.Options.Add(Token);
+        command.Options.Add(Authority);
         return command;
     }
 
     /// <summary>A channel to the coordinator whose calls carry the token found (the caller disposes it).</summary>
-    /// <exception cref="ArgumentException">The address is not a gRPC address.</exception>
+    /// <exception cref="ArgumentException">The address is not a gRPC address, or the authority's file (named by the flag or variable it came from) cannot be used.</exception>
     public Grpc.Net.Client.GrpcChannel Open(System.CommandLine.ParseResult parse)
     {
         var address = parse.GetValue(Address)!;
-        return GrpcChannels.ForAddress(address, Credentials.Resolve(address, parse.GetValue(Token)));
+        return Open(parse, Credentials.Resolve(address, parse.GetValue(Token)));
+    }
+
+    /// <summary>A channel to the coordinator whose calls carry <paramref name="token"/> (the caller disposes it).</summary>
+    /// <exception cref="ArgumentException">As <see cref="Open(System.CommandLine.ParseResult)"/>.</exception>
+    public Grpc.Net.Client.GrpcChannel Open(System.CommandLine.ParseResult parse, string? token)
+    {
+        var address = parse.GetValue(Address)!;
+        var flag = parse.GetValue(Authority);
+        var (source, file) = string.IsNullOrWhiteSpace(flag) ? ("$" + AuthorityVariable, Environment.GetEnvironmentVariable(AuthorityVariable)) : ("--ca", flag);
+        if (string.IsNullOrWhiteSpace(file))
+        {
+            return GrpcChannels.ForAddress(address, token);
+        }
+
+        System.Security.Cryptography.X509Certificates.X509Certificate2 authority;
+        try
+        {
+            authority = ClusterCertificates.LoadCertificate(file);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            throw new ArgumentException($"{source}: {e.Message}", e);
+        }
+
+        return GrpcChannels.ForAddress(address, token, ClusterCertificates.TrustServersOf(authority));
     }
 
     /// <summary>What to tell the user about a refusal of their credentials, and the exit code; null for other failures.</summary>

@@ -20,19 +20,19 @@ internal static class ServiceConfiguration
     /// <summary>The <c>--insecure</c> flag of a service command (<paramref name="section"/>:Insecure).</summary>
     public static Option<bool> InsecureOption(string section) => new("--insecure")
     {
-        Description = $"Allow --host beyond loopback although the cluster's connections are neither authenticated nor encrypted: only on a network you trust ({section}:Insecure).",
+        Description = $"Allow --host beyond loopback although the cluster's connections are neither authenticated nor encrypted (not needed with --tls-*): only on a network you trust ({section}:Insecure).",
     };
 
     /// <summary>The <c>--tls-cert</c>, <c>--tls-key</c> and <c>--tls-ca</c> flags of a service command (<paramref name="section"/>:Tls:*).</summary>
     public static (Option<string> Certificate, Option<string> Key, Option<string> Authority) TlsOptions(string section) => (
-        new("--tls-cert") { Description = $"This node's certificate (PEM; peerdistill certs issue): mutual TLS on the silo connections, with --tls-key and --tls-ca ({section}:Tls:Certificate)." },
+        new("--tls-cert") { Description = $"This node's certificate (PEM; peerdistill certs issue): TLS on every endpoint (mutual between silos and on the exchange), with --tls-key and --tls-ca; the files are read again when they change ({section}:Tls:Certificate)." },
         new("--tls-key") { Description = $"Its key (PKCS#8 PEM) ({section}:Tls:Key)." },
-        new("--tls-ca") { Description = $"The cluster's authority (PEM; peerdistill certs init): other silos must present a certificate it issued ({section}:Tls:Authority)." });
+        new("--tls-ca") { Description = $"The cluster's authority (PEM; peerdistill certs init): other silos and exchange senders must present a certificate it issued ({section}:Tls:Authority)." });
 
-    /// <summary>Warns on stderr when a service listens beyond loopback with <c>--insecure</c>.</summary>
-    public static void WarnIfExposed(string host, bool insecure)
+    /// <summary>Warns on stderr when a service listens beyond loopback only because of <c>--insecure</c> (without TLS).</summary>
+    public static void WarnIfExposed(string host, bool insecure, bool tls)
     {
-        if (insecure && Cluster.Hosting.ListenSettings.IsExposed(host))
+        if (insecure && Cluster.Hosting.ListenSettings.ExposureProblem(("Host", host), insecure: false, tls) is not null)
         {
             Console.Error.WriteLine($"warning: --insecure: listening on {host} without authentication or encryption; whoever reaches this address can join the cluster, command it and send its peers frames");
         }

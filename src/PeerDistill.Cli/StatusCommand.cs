@@ -18,7 +18,18 @@ internal static class StatusCommand
         var command = coordinator.AddTo(new Command("status", "Show the cohorts of a coordinator, or one cohort's peers (live with --watch).") { cohort, run, watch });
         command.SetAction(async (parse, cancellation) =>
         {
-            using var channel = coordinator.Open(parse);
+            Grpc.Net.Client.GrpcChannel channel;
+            try
+            {
+                channel = coordinator.Open(parse);
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine($"status: {e.Message}");
+                return ExitCodes.InvalidInput;
+            }
+
+            using var owned = channel;
             var client = new CohortService.CohortServiceClient(channel);
             var name = parse.GetValue(cohort);
             try

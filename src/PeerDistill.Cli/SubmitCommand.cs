@@ -23,7 +23,18 @@ internal static class SubmitCommand
                 return ExitCodes.InvalidInput;
             }
 
-            using var channel = coordinator.Open(parse);
+            Grpc.Net.Client.GrpcChannel channel;
+            try
+            {
+                channel = coordinator.Open(parse);
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine($"submit: {e.Message}");
+                return ExitCodes.InvalidInput;
+            }
+
+            using var owned = channel;
             try
             {
                 var format = Path.GetExtension(path).Equals(".json", StringComparison.OrdinalIgnoreCase) ? "json" : "yaml";

@@ -47,7 +47,7 @@ internal static class WorkerCommand
                 return ExitCodes.InvalidInput;
             }
 
-            ServiceConfiguration.WarnIfExposed(options.Host, options.Insecure);
+            ServiceConfiguration.WarnIfExposed(options.Host, options.Insecure, options.Tls.IsConfigured);
             using var process = new ServiceProcess();
             string? name = null;
             int? exchangePort = null;

@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Security.Cryptography.X509Certificates;
 using System.Text.RegularExpressions;
 using Grpc.Core;
 using Grpc.Net.Client;
+using PeerDistill.Cluster.Security;
 using PeerDistill.Cluster.Transport;
 using PeerDistill.Protocol.V1;
 using Xunit.Abstractions;
@@ -25,6 +27,7 @@ internal sealed partial class Cluster : IAsyncDisposable
 
     private readonly string? _database;
     private IReadOnlyDictionary<string, string> _coordinatorEnvironment = new Dictionary<string, string>();
+    private X509Certificate2? _authority;
 
     private Cluster(string dir, ITestOutputHelper output, string? database)
     {
@@ -33,10 +36,10 @@ internal sealed partial class Cluster : IAsyncDisposable
         _database = database;
     }
 
-    /// <summary>The coordinator's address, e.g. <c>http://127.0.0.1:41234</c>.</summary>
+    /// <summary>The coordinator's address, e.g. <c>http://127.0.0.1:41234</c> (<c>https://</c> when it serves TLS).</summary>
     public string Url { get; private set; } = string.Empty;
 
-    /// <summary>The coordinator's REST address (HTTP/1.1), e.g. <c>http://127.0.0.1:41235</c>.</summary>
+    /// <summary>The coordinator's REST address (HTTP/1.1), e.g. <c>http://127.0.0.1:41235</c> (<c>https://</c> when it serves TLS).</summary>
     public string HttpUrl { get; private set; } = string.Empty;
 
     /// <summary>The coordinator's cluster endpoint (<c>host:port</c> of its silo), which workers join.</summary>
@@ -62,8 +65,10 @@ internal sealed partial class Cluster : IAsyncDisposable
     /// <summary>
     /// A coordinator (on its SQLite file in <paramref name="dir"/>, or on the PostgreSQL database of
     /// <paramref name="database"/>, which the workers then join the cluster through) and <paramref name="workers"/>.
+    /// A coordinator that serves TLS is trusted by the test's clients when its certificate chains to
+    /// the authority file <paramref name="authority"/>.
     /// </summary>
-    public static async Task<Cluster> StartAsync(string dir, string[] workers, ITestOutputHelper output, string? database = null, IReadOnlyDictionary<string, string>? coordinatorEnvironment = null)
+    public static async Task<Cluster> StartAsync(string dir, string[] workers, ITestOutputHelper output, string? database = null, IReadOnlyDictionary<string, string>? coordinatorEnvironment = null, string? authority = null)
     {
         var environment = new Dictionary<string, string>(GenerousRateLimits);
         foreach (var (name, value) in coordinatorEnvironment ?? new Dictionary<string, string>())
@@ -71,7 +76,11 @@ internal sealed partial class Cluster : IAsyncDisposable
             environment[name] = value;
         }
 
-        var cluster = new Cluster(dir, output, database) { _coordinatorEnvironment = environment };
+        var cluster = new Cluster(dir, output, database)
+        {
+            _coordinatorEnvironment = environment,
+            _authority = authority is null ? null : ClusterCertificates.LoadCertificate(authority),
+        };
         await cluster.StartCoordinatorAsync(port: 0, httpPort: 0, clusterPort: 0);
         foreach (var w in workers)
         {
@@ -82,18 +91,32 @@ internal sealed partial class Cluster : IAsyncDisposable
     }
 
     /// <summary>A channel to the coordinator whose calls carry the admin token (the caller disposes it).</summary>
-    public GrpcChannel Coordinator() => GrpcChannels.ForAddress(Url, Token);
+    public GrpcChannel Coordinator() => GrpcChannels.ForAddress(Url, Token, Trust());
 
     /// <summary>A channel to the coordinator whose calls carry <paramref name="token"/> (none when null).</summary>
-    public GrpcChannel Coordinator(string? token) => GrpcChannels.ForAddress(Url, token);
+    public GrpcChannel Coordinator(string? token) => GrpcChannels.ForAddress(Url, token, Trust());
+
+    /// <summary>A channel to another address of the coordinator (its REST port: with TLS it serves gRPC too) whose calls carry the admin token.</summary>
+    public GrpcChannel CoordinatorAt(string address) => GrpcChannels.ForAddress(address, Token, Trust());
 
     /// <summary>An HTTP client of the REST API at <paramref name="path"/> (under the REST address), sending the admin token (the caller disposes it).</summary>
     public HttpClient Http(string path = "") => Http(path, Token);
 
     /// <summary>An HTTP client of the REST API at <paramref name="path"/> sending <paramref name="token"/> (none when null).</summary>
-    public HttpClient Http(string path, string? token)
+    public HttpClient Http(string path, string? token) => HttpAt(HttpUrl + "/" + path, token);
+
+    /// <summary>An HTTP client of the REST API at another address of the coordinator (its gRPC port: with TLS it serves REST too), sending the admin token.</summary>
+    public HttpClient HttpAt(string address) => HttpAt(address.TrimEnd('/') + "/", Token);
+
+    /// <summary>
+    /// TLS client settings trusting the authority the cluster was started with (a coordinator that
+    /// serves TLS), or null: the system's trust store (and h2c / HTTP for an http:// address).
+    /// </summary>
+    private System.Net.Security.SslClientAuthenticationOptions? Trust() => _authority is null ? null : ClusterCertificates.TrustServersOf(_authority);
+
+    private HttpClient HttpAt(string baseAddress, string? token)
     {
-        var http = new HttpClient { BaseAddress = new Uri(HttpUrl + "/" + path), Timeout = TimeSpan.FromSeconds(60) };
+        var http = new HttpClient(new SocketsHttpHandler { SslOptions = Trust() ?? new() }) { BaseAddress = new Uri(baseAddress), Timeout = TimeSpan.FromSeconds(60) };
         if (token is not null)
         {
             http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
@@ -325,15 +348,15 @@ internal sealed partial class Cluster : IAsyncDisposable
         _all.Enqueue(p);
     }
 
-    [GeneratedRegex(@"listening at (http://\S+)")]
+    [GeneratedRegex(@"listening at (https?://\S+)")]
     private static partial Regex CoordinatorAddress();
 
-    [GeneratedRegex(@"REST API at (http://\S+?)/api/v1")]
+    [GeneratedRegex(@"REST API at (https?://\S+?)/api/v1")]
     private static partial Regex RestAddress();
 
     [GeneratedRegex(@"cluster endpoint (\S+)")]
     private static partial Regex CoordinatorEndpoint();
 
-    [GeneratedRegex(@"worker '[^']*' serving at (http://\S+)")]
+    [GeneratedRegex(@"worker '[^']*' serving at (https?://\S+)")]
     private static partial Regex WorkerAddress();
 }

@@ -33,7 +33,7 @@ public sealed class ClusterTlsTests(ITestOutputHelper output)
             ["PEERDISTILL_COORDINATOR__TLS__KEY"] = Cert("certs", "coordinator", ".key"),
             ["PEERDISTILL_COORDINATOR__TLS__AUTHORITY"] = Cert("certs", "ca", ".crt"),
         };
-        await using var cluster = await Cluster.StartAsync(dir.Path, [], output, coordinatorEnvironment: tls);
+        await using var cluster = await Cluster.StartAsync(dir.Path, [], output, coordinatorEnvironment: tls, authority: Cert("certs", "ca", ".crt"));
 
         cluster.StartWorker("w1", 2, null, "--tls-cert", Cert("certs", "w1", ".crt"), "--tls-key", Cert("certs", "w1", ".key"), "--tls-ca", Cert("certs", "ca", ".crt"));
         await cluster.WaitForLineAsync("w1", "joined the cluster", 1, TimeSpan.FromSeconds(60));
@@ -59,7 +59,7 @@ public sealed class ClusterTlsTests(ITestOutputHelper output)
         // The cohort trains on w1 alone, step for step as the embedded run of the same spec.
         var spec = Path.Combine(dir.Path, "pair.yaml");
         await File.WriteAllTextAsync(spec, TestSpecs.Pair.Replace("epochs: 200", "epochs: 2", StringComparison.Ordinal));
-        var submit = CliProcess.RunIn(dir.Path, "submit", spec, "--coordinator", cluster.Url);
+        var submit = CliProcess.RunIn(dir.Path, "submit", spec, "--coordinator", cluster.Url, "--ca", Cert("certs", "ca", ".crt"));
         Assert.True(submit.ExitCode == 0, submit.Stderr + submit.Stdout);
         var done = await cluster.WaitForAsync(new GetCohortRequest { Cohort = "pair" }, s => s.State is CohortState.Completed or CohortState.Failed or CohortState.Cancelled, TimeSpan.FromMinutes(3));
         Assert.Equal(CohortState.Completed, done.State);

@@ -116,7 +116,7 @@ public sealed partial class ServiceConfigurationTests
     }
 
     [Fact]
-    public void Tls_NeedsAllThreeFiles_AndANodeCertificateOfTheAuthority()
+    public void Tls_NeedsAllThreeFiles_ANodeCertificateOfTheAuthority_AndItsOwnKey()
     {
         using var dir = new TempDirectory();
         Assert.Equal(0, CliProcess.RunIn(dir.Path, "certs", "init").ExitCode);
@@ -127,8 +127,10 @@ public sealed partial class ServiceConfigurationTests
         var partial = CliProcess.RunIn(dir.Path, "worker", "--coordinator", "127.0.0.1:1", "--tls-cert", Path.Combine(certs, "w1.crt"));
         var foreign = CliProcess.RunIn(dir.Path, "worker", "--coordinator", "127.0.0.1:1", "--tls-cert", Path.Combine(certs, "w1.crt"), "--tls-key", Path.Combine(certs, "w1.key"), "--tls-ca", Path.Combine(dir.Path, "other", "ca.crt"));
         var missing = CliProcess.RunIn(dir.Path, "coordinator", "--tls-cert", Path.Combine(certs, "none.crt"), "--tls-key", Path.Combine(certs, "w1.key"), "--tls-ca", Path.Combine(certs, "ca.crt"));
+        var mismatched = CliProcess.RunIn(dir.Path, "coordinator", "--tls-cert", Path.Combine(certs, "w1.crt"), "--tls-key", Path.Combine(certs, "ca.key"), "--tls-ca", Path.Combine(certs, "ca.crt"));
 
-        Assert.Equal((2, 2, 2), (partial.ExitCode, foreign.ExitCode, missing.ExitCode));
+        Assert.Equal((2, 2, 2, 2), (partial.ExitCode, foreign.ExitCode, missing.ExitCode, mismatched.ExitCode));
+        Assert.Contains($"--tls-cert / Coordinator:Tls:Certificate: '{Path.Combine(certs, "ca.key")}' is not the key of '{Path.Combine(certs, "w1.crt")}': they do not belong together", mismatched.Stderr, StringComparison.Ordinal);
         Assert.Contains("--tls-key / Worker:Tls:Key: is not set", partial.Stderr, StringComparison.Ordinal);
         Assert.Contains("--tls-ca / Worker:Tls:Authority: is not set", partial.Stderr, StringComparison.Ordinal);
         Assert.Contains("--tls-cert / Worker:Tls:Certificate: this node's own certificate 'CN=w1, O=PeerDistill' is not valid from the cluster's authority", foreign.Stderr, StringComparison.Ordinal);

@@ -31,12 +31,14 @@ public static class ListenSettings
     public static bool IsExposed(string host) => IPAddress.TryParse(host, out var address) && !IPAddress.IsLoopback(address);
 
     /// <summary>
-    /// A silo bound beyond loopback is reachable by anyone on the network, and the cluster's
-    /// connections carry no credentials: refused unless <paramref name="insecure"/> says the network is
-    /// trusted. Null when the address is loopback (or not an address: <see cref="Problems"/> says so).
+    /// A process bound beyond loopback is reachable by anyone on the network: refused unless
+    /// <paramref name="insecure"/> says the network is trusted, or <paramref name="tls"/> protects every
+    /// connection it serves (mutual TLS between silos and on the exchange; on the coordinator's API, TLS
+    /// with the callers' tokens). Null when the address is loopback (or not an address:
+    /// <see cref="Problems"/> says so) or the exposure is accepted.
     /// </summary>
-    public static (string Key, string Message)? ExposureProblem((string Key, string Value) host, bool insecure, bool siloTls) =>
-        insecure || !IsExposed(host.Value)
+    public static (string Key, string Message)? ExposureProblem((string Key, string Value) host, bool insecure, bool tls) =>
+        insecure || tls || !IsExposed(host.Value)
             ? null
-            : (host.Key, $"'{host.Value}' is not a loopback address, and {(siloTls ? "although the silo connections use mutual TLS, the API and the exchange" : "the cluster's connections")} are neither authenticated nor encrypted: whoever reaches it could {(siloTls ? "command the cluster or send its peers frames" : "join the cluster, command it or send its peers frames")}. Listen on 127.0.0.1, or accept that on a network you trust with --insecure (Insecure: true)");
+            : (host.Key, $"'{host.Value}' is not a loopback address, and the cluster's connections are neither authenticated nor encrypted: whoever reaches it could join the cluster, command it or send its peers frames. Listen on 127.0.0.1, give the node its certificates (--tls-cert, --tls-key, --tls-ca), or accept that on a network you trust with --insecure (Insecure: true)");
 }

@@ -28,8 +28,12 @@ public sealed partial class SiloPeerHost : IAsyncDisposable
     private readonly object _gate = new();
     private volatile string? _drainReason;
 
-    public SiloPeerHost(ExchangeEndpoint endpoint, ExchangeRegistry registry, ClusterRoots roots, ILogger<SiloPeerHost> logger)
+    private readonly Security.ClusterCredentials? _credentials;
+
+    /// <summary>A host whose exchange links use TLS with this process's <paramref name="credentials"/> (mutual: they present its certificate) when it has them.</summary>
+    public SiloPeerHost(ExchangeEndpoint endpoint, ExchangeRegistry registry, ClusterRoots roots, ILogger<SiloPeerHost> logger, Security.ClusterCredentials? credentials = null)
     {
+        _credentials = credentials;
         ArgumentNullException.ThrowIfNull(endpoint);
         ExchangeAddress = endpoint.Address;
         Registry = registry;
@@ -37,7 +41,7 @@ public sealed partial class SiloPeerHost : IAsyncDisposable
         _logger = logger;
     }
 
-    /// <summary>The address of this silo's PeerExchange service, <c>http://host:port/</c> (what the other peers send logits to).</summary>
+    /// <summary>The address of this silo's PeerExchange service, <c>http://host:port/</c> or with TLS <c>https://host:port/</c> (what the other peers send logits to).</summary>
     public string ExchangeAddress { get; }
 
     /// <summary>The hubs of the runs hosted here (what this process's PeerExchange serves).</summary>
@@ -343,5 +347,5 @@ public sealed partial class SiloPeerHost : IAsyncDisposable
         return text.Replace("\r", "\\r", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
     }
 
-    private GrpcChannel ChannelFor(string address) => _channels.GetOrAdd(address, a => GrpcChannels.ForAddress(a));
+    private GrpcChannel ChannelFor(string address) => _channels.GetOrAdd(address, a => GrpcChannels.ForAddress(a, _credentials?.ClientOptions()));
 }

@@ -76,8 +76,8 @@ public sealed class SiloSettings
     /// </summary>
     public ClusterDatabase? Database { get; init; }
 
-    /// <summary>Mutual TLS on the silo's connections (every silo of the cluster the same); null: cleartext.</summary>
-    public Security.ClusterTls? Tls { get; init; }
+    /// <summary>The files of mutual TLS on the silo's connections (every silo of the cluster the same, checked); null: cleartext.</summary>
+    public Security.ClusterTlsOptions? Tls { get; init; }
 
     /// <summary>When this silo's process set it up (for the coordinator: the cluster's incarnation).</summary>
     public long StartedUnixMillis { get; } = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();

@@ -7,6 +7,7 @@ using Orleans.Runtime.MembershipService.SiloMetadata;
 using Orleans.Serialization;
 using PeerDistill.Cluster.Grains;
 using PeerDistill.Cluster.Placement;
+using PeerDistill.Cluster.Security;
 
 namespace PeerDistill.Cluster.Hosting;
 
@@ -31,21 +32,26 @@ public static class SiloSetup
     /// Mutual TLS on every silo connection: this silo presents its certificate, requires one from the
     /// other side, and accepts only certificates the cluster's authority issued (the system trust
     /// store plays no part; host names are not checked: the authority's certificates are the cluster).
-    /// A refused connection is logged with the reason, at most once a second.
+    /// Each connection takes the certificate and authority current when it starts
+    /// (<see cref="Security.ClusterCredentials"/>: files replaced on disk are used without a restart).
+    /// A refused connection is logged with the reason (<see cref="Security.TlsRefusals"/>).
     /// </summary>
-    private static ISiloBuilder UseClusterTls(this ISiloBuilder silo, Security.ClusterTls tls)
+    private static ISiloBuilder UseClusterTls(this ISiloBuilder silo, Security.ClusterTlsOptions files)
     {
-        silo.Services.AddSingleton<Security.TlsRefusals>();
-        Orleans.Connections.Security.TlsOptions Options(IServiceProvider services)
+        silo.Services.AddClusterCredentials(files);
+        static Orleans.Connections.Security.TlsOptions Options(IServiceProvider services)
         {
-            var refusals = services.GetRequiredService<Security.TlsRefusals>();
+            var credentials = services.GetRequiredService<Security.ClusterCredentials>();
             return new Orleans.Connections.Security.TlsOptions
             {
-                LocalCertificate = tls.Certificate,
+                // Orleans checks at start that a client certificate exists; the selectors below choose one per connection.
+                LocalCertificate = credentials.Current.Certificate,
+                LocalServerCertificateSelector = (_, _) => credentials.Current.Certificate,
+                LocalClientCertificateSelector = (_, _, _, _, _) => credentials.Current.Certificate,
                 RemoteCertificateMode = Orleans.Connections.Security.RemoteCertificateMode.RequireCertificate,
                 ClientCertificateMode = Orleans.Connections.Security.RemoteCertificateMode.RequireCertificate,
                 CheckCertificateRevocation = false,
-                RemoteCertificateValidation = (certificate, _, _) => refusals.Accepts(certificate, tls.Authority),
+                RemoteCertificateValidation = (certificate, _, _) => credentials.Accepts(certificate),
                 OnAuthenticateAsClient = (_, client) => client.TargetHost = "peerdistill",
             };
         }

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PeerDistill.Cluster.Exchange;
 using PeerDistill.Cluster.Placement;
+using PeerDistill.Cluster.Security;
 using PeerDistill.Cluster.Transport;
 using PeerDistill.Torch;
 
@@ -24,7 +25,8 @@ public static class WorkerHosting
     /// A worker: its <see cref="WorkerOptions"/> bound from the configuration section
     /// <see cref="WorkerOptions.Section"/>, then <paramref name="configure"/>, and checked (an
     /// <see cref="OptionsValidationException"/> naming every wrong key); the silo with its slots that
-    /// joins the coordinator's cluster, and the PeerExchange its peers receive logits on.
+    /// joins the coordinator's cluster, and the PeerExchange its peers receive logits on (with TLS: mutual
+    /// TLS, the cluster's certificates on both sides, as between silos).
     /// </summary>
     public static IHostApplicationBuilder AddPeerDistillWorker(this IHostApplicationBuilder builder, Action<WorkerOptions>? configure = null)
     {
@@ -43,7 +45,9 @@ public static class WorkerHosting
         options.Id ??= "w-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
         options.Port = FreePort.Resolve(address, options.Port);
         var listen = options.Host is "0.0.0.0" or "::" ? "127.0.0.1" : options.Host;
-        var exchangeAddress = HostedRun.NormalizeAddress(options.Advertise ?? $"http://{listen}:{options.Port}");
+        var scheme = options.Tls.IsConfigured ? "https" : "http";
+        var advertised = options.Advertise is { } given && !given.Contains("://", StringComparison.Ordinal) ? $"{scheme}://{given}" : options.Advertise;
+        var exchangeAddress = HostedRun.NormalizeAddress(advertised ?? $"{scheme}://{listen}:{options.Port}");
         var silo = new SiloSettings
         {
             Role = SiloRoles.Worker,
@@ -54,13 +58,20 @@ public static class WorkerHosting
             Database = string.IsNullOrWhiteSpace(options.Database) ? null : new ClusterDatabase(ClusterDatabase.PostgresInvariant, options.Database),
             ClusterId = options.ClusterId,
             Slots = SlotsOf(options.Slots, options.Devices),
-            Tls = options.Tls.IsConfigured ? options.Tls.Load() : null,
+            Tls = options.Tls.IsConfigured ? options.Tls : null,
         };
         builder.Services.AddSingleton(Options.Create(options));
+        if (options.Tls.IsConfigured)
+        {
+            builder.Services.AddClusterCredentials(options.Tls);
+        }
+
         builder.AddPeerDistillGrpc(grpc =>
         {
             grpc.Host = options.Host;
             grpc.Port = options.Port;
+            // The exchange's senders are the cluster's other workers: each presents its node certificate.
+            grpc.RequireClientCertificate = true;
         });
         var registry = new ExchangeRegistry();
         builder.Services

@@ -54,13 +54,13 @@ public sealed class WorkerOptions
     /// <summary>The worker id, the silo's name in statuses and events; null: <c>w-</c> and a random suffix.</summary>
     public string? Id { get; set; }
 
-    /// <summary>The address other workers reach this one's PeerExchange at, if not the one it listens on.</summary>
+    /// <summary>The address other workers reach this one's PeerExchange at, if not the one it listens on (host:port; with a scheme, https exactly when <see cref="Tls"/> is set).</summary>
     public string? Advertise { get; set; }
 
-    /// <summary>Mutual TLS on the silo connections: this node's certificate and key and the cluster's authority (<c>Tls:Certificate</c>, <c>Tls:Key</c>, <c>Tls:Authority</c>).</summary>
+    /// <summary>Mutual TLS on the silo connections and the PeerExchange (its port then requires a certificate of the cluster's authority, and the worker presents its own to the others'): this node's certificate and key and the cluster's authority (<c>Tls:Certificate</c>, <c>Tls:Key</c>, <c>Tls:Authority</c>), read again when they change.</summary>
     public PeerDistill.Cluster.Security.ClusterTlsOptions Tls { get; set; } = new();
 
-    /// <summary>Listen beyond loopback although the cluster's connections carry no credentials (a network the operator trusts); default false.</summary>
+    /// <summary>Listen beyond loopback although the cluster's connections carry no credentials (a network the operator trusts; not needed with <see cref="Tls"/>, which protects every connection); default false.</summary>
     public bool Insecure { get; set; }
 
     /// <summary>Each problem of these options: the key (under <see cref="Section"/>) and what is wrong with it.</summary>
@@ -124,9 +124,18 @@ public sealed class WorkerOptions
             }
         }
 
-        if (Advertise is { } advertise && (HostedRun.NormalizeAddress(advertise) is not { Length: > 0 } normalized || new Uri(normalized).Scheme is not ("http" or "https")))
+        if (Advertise is { } advertise)
         {
-            yield return (nameof(Advertise), $"'{advertise}' is not an address other workers can reach (host:port or http://host:port)");
+            if (HostedRun.NormalizeAddress(advertise) is not { Length: > 0 } normalized || new Uri(normalized).Scheme is not ("http" or "https"))
+            {
+                yield return (nameof(Advertise), $"'{advertise}' is not an address other workers can reach (host:port or http://host:port)");
+            }
+            else if (advertise.Contains("://", StringComparison.Ordinal) && Tls.IsConfigured != (new Uri(normalized).Scheme == "https"))
+            {
+                yield return (nameof(Advertise), Tls.IsConfigured
+                    ? $"'{advertise}' is a cleartext address, but with TLS ({Section}:{nameof(Tls)}) the PeerExchange serves https: give host:port or https://host:port"
+                    : $"'{advertise}' is an https address, but without TLS ({Section}:{nameof(Tls)}) the PeerExchange serves cleartext: give host:port or http://host:port");
+            }
         }
     }
 

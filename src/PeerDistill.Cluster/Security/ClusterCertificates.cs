@@ -129,6 +129,11 @@ public static class ClusterCertificates
         {
             throw new InvalidDataException($"'{certificatePath}' with '{keyPath}' is not a PEM certificate and its key ({e.Message})", e);
         }
+        catch (ArgumentException e)
+        {
+            // The platform's word for a key of another certificate (a rotation half written, or files mixed up).
+            throw new InvalidDataException($"'{keyPath}' is not the key of '{certificatePath}': they do not belong together", e);
+        }
     }
 
     /// <summary>Loads a certificate (no key) from a PEM file.</summary>
@@ -190,6 +195,19 @@ public static class ClusterCertificates
     /// <summary>A TLS validation callback that accepts only certificates <see cref="Refusal"/> accepts.</summary>
     public static RemoteCertificateValidationCallback Validator(X509Certificate2 authority) =>
         (_, certificate, _, _) => Refusal(certificate is null ? null : certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()), authority) is null;
+
+    /// <summary>
+    /// TLS client settings for a caller of the API (not a node: it presents no certificate) that
+    /// trusts servers whose certificate chains to <paramref name="authority"/> and names the host it
+    /// dialled, and no other root (the system's trust store plays no part).
+    /// </summary>
+    public static SslClientAuthenticationOptions TrustServersOf(X509Certificate2 authority)
+    {
+        ArgumentNullException.ThrowIfNull(authority);
+        var policy = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck };
+        policy.CustomTrustStore.Add(authority);
+        return new SslClientAuthenticationOptions { CertificateChainPolicy = policy, CertificateRevocationCheckMode = X509RevocationMode.NoCheck };
+    }
 
     private static void WriteFile(string path, string text, UnixFileMode mode)
     {

@@ -1,11 +1,14 @@
+using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 
 namespace PeerDistill.Cluster.Security;
 
 /// <summary>
-/// Mutual TLS on the Orleans silo connections of a coordinator or a worker (a <c>Tls</c> section of
-/// its settings): this node's certificate and key, and the cluster's authority, as PEM files (what
-/// <c>peerdistill certs</c> writes). All three, or none (then silo connections are cleartext).
+/// TLS on every endpoint of a coordinator or a worker (a <c>Tls</c> section of its settings): mutual
+/// on the Orleans silo connections and the PeerExchange, server-only on the coordinator's API ports;
+/// this node's certificate and key, and the cluster's authority, as PEM files (what
+/// <c>peerdistill certs</c> writes), read again when they change (<see cref="ClusterCredentials"/>).
+/// All three, or none (then every connection is cleartext).
 /// </summary>
 public sealed class ClusterTlsOptions
 {
@@ -34,7 +37,7 @@ public sealed class ClusterTlsOptions
         {
             foreach (var key in missing)
             {
-                yield return (key, "is not set; TLS between silos needs this node's certificate, its key and the cluster's authority (peerdistill certs init / issue)");
+                yield return (key, "is not set; TLS needs this node's certificate, its key and the cluster's authority (peerdistill certs init / issue)");
             }
 
             yield break;
@@ -67,11 +70,19 @@ public sealed class ClusterTlsOptions
     }
 }
 
-/// <summary>A node's TLS credentials: its certificate (with key) and the cluster's authority.</summary>
+/// <summary>
+/// A node's TLS credentials as read at one moment: its certificate (with key), the cluster's
+/// authority, and the certificate in the form a TLS server hands every handshake (built once).
+/// </summary>
 public sealed record ClusterTls(X509Certificate2 Certificate, X509Certificate2 Authority) : IDisposable
 {
+    private SslStreamCertificateContext? _serverContext;
+
     /// <summary>Null when the certificate is one of the authority's, valid now; else why not.</summary>
     public string? Problem() => ClusterCertificates.Refusal(Certificate, Authority) is { } refusal ? $"this node's own {refusal}" : null;
+
+    /// <summary>The certificate as a TLS server presents it (built on first use; no chain is fetched: clients hold the authority).</summary>
+    public SslStreamCertificateContext ServerContext => _serverContext ??= SslStreamCertificateContext.Create(Certificate, additionalCertificates: null, offline: true);
 
     public void Dispose()
     {

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Security;
 using Grpc.Core;
 using Grpc.Net.Client;
 
@@ -6,7 +7,8 @@ namespace PeerDistill.Cluster.Transport;
 
 /// <summary>
 /// Grpc.Net.Client channels as every PeerDistill process opens them: h2c for <c>http://</c>
-/// (prior knowledge, no upgrade), keep-alive pings on idle connections, several HTTP/2 connections
+/// (prior knowledge, no upgrade), TLS with ALPN h2 for <c>https://</c> (the server checked as the given
+/// TLS settings say, by default against the system's trust store), keep-alive pings on idle connections, several HTTP/2 connections
 /// when one is full, no proxy, gRPC's 4 MiB receive limit, and a short reconnect backoff (an address
 /// that went away is tried again within 2 s, not the default's up to 120 s).
 /// </summary>
@@ -42,7 +44,15 @@ public static class GrpcChannels
     /// (when not null) in its <c>authorization</c> metadata, also over h2c (the token then crosses the
     /// network in clear: loopback, or a network the operator trusts).
     /// </summary>
-    public static GrpcChannel ForAddress(string address, string? bearerToken) => ForAddress(Parse(address), bearerToken);
+    /// <remarks><paramref name="tls"/>, for an https address: whom to trust and what to present (<see cref="Security.ClusterCertificates.TrustServersOf"/> for an API client).</remarks>
+    public static GrpcChannel ForAddress(string address, string? bearerToken, SslClientAuthenticationOptions? tls = null) => ForAddress(Parse(address), bearerToken, tls);
+
+    /// <summary>
+    /// A channel to <paramref name="address"/> with the TLS client settings <paramref name="tls"/> for an
+    /// https address (between nodes: <see cref="Security.ClusterCredentials.ClientOptions"/>, the node's
+    /// certificate presented, the server's checked against the cluster's authority); no token.
+    /// </summary>
+    public static GrpcChannel ForAddress(string address, SslClientAuthenticationOptions? tls) => ForAddress(Parse(address), bearerToken: null, tls);
 
     /// <summary>The URI of a gRPC address (<c>http://host:port</c>, <c>https://host:port</c> or <c>host:port</c>, which means h2c).</summary>
     /// <exception cref="ArgumentException">Not such an address.</exception>
@@ -58,8 +68,12 @@ public static class GrpcChannels
         return uri;
     }
 
-    /// <summary>A channel to <paramref name="address"/> (<c>http</c>: h2c; <c>https</c>: TLS with ALPN h2), its calls carrying <paramref name="bearerToken"/> when one is given.</summary>
-    public static GrpcChannel ForAddress(Uri address, string? bearerToken = null)
+    /// <summary>
+    /// A channel to <paramref name="address"/> (<c>http</c>: h2c; <c>https</c>: TLS with ALPN h2, as
+    /// <paramref name="tls"/> says, else against the system's trust store), its calls carrying
+    /// <paramref name="bearerToken"/> when one is given.
+    /// </summary>
+    public static GrpcChannel ForAddress(Uri address, string? bearerToken = null, SslClientAuthenticationOptions? tls = null)
     {
         ArgumentNullException.ThrowIfNull(address);
         var handler = new SocketsHttpHandler
@@ -76,6 +90,11 @@ public static class GrpcChannels
             UseCookies = false,
             AllowAutoRedirect = false,
         };
+        if (tls is not null && address.Scheme == Uri.UriSchemeHttps)
+        {
+            handler.SslOptions = tls;
+        }
+
         return GrpcChannel.ForAddress(address, new GrpcChannelOptions
         {
             HttpHandler = handler,

@@ -14,7 +14,7 @@ namespace PeerDistill.Cluster.Transport;
 /// How every PeerDistill process serves gRPC (coordinator, workers, tests, benches), on
 /// Grpc.AspNetCore: <see cref="CreateBuilder"/> makes the host, <see cref="AddPeerDistillGrpc"/>
 /// adds a Kestrel listener on <see cref="GrpcServiceHostOptions"/> (h2c, HTTP/2 only; TLS with ALPN h2
-/// when a certificate is configured), gRPC with the framing checks, the gRPC health checking service
+/// and http/1.1 when the process has cluster credentials, <see cref="ClusterTlsListener"/>), gRPC with the framing checks, the gRPC health checking service
 /// (<c>grpc.health.v1.Health</c>, SERVING while the process runs) and server reflection, so that
 /// grpcurl-style tools and Kubernetes gRPC probes work on every process; <see cref="MapPeerDistillGrpc"/>
 /// maps them. Request bytes that break gRPC's framing or are no message of the method end the call with

@@ -12,14 +12,12 @@ public sealed class GrpcServiceHostOptions
     /// <summary>The port; 0 picks a free one (see <see cref="GrpcHosting.GrpcAddress"/>).</summary>
     public int Port { get; set; }
 
-    /// <summary>A PEM certificate (or a PKCS#12 file) for TLS; without one the server speaks h2c (HTTP/2 over plain TCP, prior knowledge).</summary>
-    public string? CertificatePath { get; set; }
-
-    /// <summary>The PEM private key of <see cref="CertificatePath"/> (not needed for PKCS#12).</summary>
-    public string? CertificateKeyPath { get; set; }
-
-    /// <summary>The password of a PKCS#12 certificate or an encrypted key.</summary>
-    public string? CertificatePassword { get; set; }
+    /// <summary>
+    /// With TLS (a process with <see cref="Security.ClusterCredentials"/>): whether a client must
+    /// present a certificate of the cluster's authority (a worker's exchange port), or none is asked
+    /// for (the coordinator's API port: its callers authenticate otherwise). Default false.
+    /// </summary>
+    public bool RequireClientCertificate { get; set; }
 
     /// <summary>How long a connection may be idle before the server pings it (HTTP/2 PING), default 60 s.</summary>
     public TimeSpan KeepAlivePingDelay { get; set; } = TimeSpan.FromSeconds(60);

@@ -17,6 +17,10 @@ Cases:
   health             (any) grpc.health.v1.Health/Check: "" is SERVING, an unknown service NOT_FOUND.
   reflection         (any) grpc.reflection.v1alpha (and v1 where served) ServerReflectionInfo list_services
                      names every service in --expect (comma-separated) and grpc.health.v1.Health.
+  refused            (any, over TLS) grpc.health.v1.Health/Check fails with UNAVAILABLE: the server refused
+                     the connection (no client certificate, one of another authority, an untrusted server).
+With --ca FILE the channel is TLS (grpcio's own TLS stack), trusting that authority only; --cert and
+--key add a client certificate. Without --ca it is cleartext h2c.
 Health and reflection have no stubs here (Debian's grpcio has neither grpc_health nor grpc_reflection):
 their few protobuf fields are encoded and decoded by hand below, through grpcio's generic calls.
 """
@@ -32,9 +36,12 @@ import traceback
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--stubs", required=True)
-    p.add_argument("--target", required=True, help="host:port (insecure, h2c)")
+    p.add_argument("--target", required=True, help="host:port (h2c, or TLS with --ca)")
+    p.add_argument("--case", required=True, choices=["cohort_service", "exchange_refusals", "health", "reflection", "refused"])
+    p.add_argument("--ca", help="TLS: the authority (PEM) the server's certificate must chain to")
+    p.add_argument("--cert", help="TLS: a client certificate (PEM), with --key")
+    p.add_argument("--key", help="TLS: its key (PEM)")
     p.add_argument("--token", help="an API token, sent as 'authorization: Bearer <token>' on every call")
-    p.add_argument("--case", required=True, choices=["cohort_service", "exchange_refusals", "health", "reflection"])
     p.add_argument("--spec", help="cohort_service: a valid cohort spec file (YAML) to submit")
     p.add_argument("--expect", default="", help="reflection: services that must be listed, comma-separated")
     p.add_argument("--cohort")
@@ -324,13 +331,36 @@ class _Details(grpc.ClientCallDetails):
         self.compression = getattr(details, "compression", None)
 
 
-CASES = {"cohort_service": cohort_service, "exchange_refusals": exchange_refusals, "health": health, "reflection": reflection}
+def refused(channel):
+    check_call = channel.unary_unary("/grpc.health.v1.Health/Check", request_serializer=identity, response_deserializer=identity)
+    expect_error(lambda: check_call(b"", timeout=TIMEOUT), grpc.StatusCode.UNAVAILABLE, "Check over a connection the server should refuse")
+    return "UNAVAILABLE"
+
+
+CASES = {"cohort_service": cohort_service, "exchange_refusals": exchange_refusals, "health": health, "reflection": reflection, "refused": refused}
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def open_channel():
+    options = [("grpc.enable_http_proxy", 0)]
+    if not ARGS.ca:
+        return grpc.insecure_channel(ARGS.target, options=options)
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=read(ARGS.ca),
+        private_key=read(ARGS.key) if ARGS.key else None,
+        certificate_chain=read(ARGS.cert) if ARGS.cert else None)
+    return grpc.secure_channel(ARGS.target, credentials, options=options)
 
 
 def main():
-    channel = grpc.insecure_channel(ARGS.target, options=[("grpc.enable_http_proxy", 0)])
+    channel = open_channel()
     try:
-        grpc.channel_ready_future(channel).result(timeout=TIMEOUT)
+        if ARGS.case != "refused":  # a refused connection never becomes ready
+            grpc.channel_ready_future(channel).result(timeout=TIMEOUT)
         calls = grpc.intercept_channel(channel, BearerToken(ARGS.token)) if ARGS.token else channel
         detail = CASES[ARGS.case](calls)
         ok = True

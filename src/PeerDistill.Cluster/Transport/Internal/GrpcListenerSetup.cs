@@ -1,18 +1,19 @@
 using System.Net;
-using System.Security.Cryptography.X509Certificates;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
+using PeerDistill.Cluster.Security;
 
 namespace PeerDistill.Cluster.Transport.Internal;
 
-/// <summary>Kestrel's gRPC listener and the server's limits, from <see cref="GrpcServiceHostOptions"/>.</summary>
-internal sealed class GrpcListenerSetup(IOptions<GrpcServiceHostOptions> grpc, ServerListeners listeners) : IConfigureOptions<KestrelServerOptions>
+/// <summary>
+/// Kestrel's gRPC listener and the server's limits, from <see cref="GrpcServiceHostOptions"/>: h2c, or
+/// TLS when the process has <see cref="ClusterCredentials"/> (<see cref="ClusterTlsListener"/>).
+/// </summary>
+internal sealed class GrpcListenerSetup(IOptions<GrpcServiceHostOptions> grpc, ServerListeners listeners, ClusterCredentials? credentials = null) : IConfigureOptions<KestrelServerOptions>
 {
     public void Configure(KestrelServerOptions kestrel)
     {
         var options = grpc.Value;
-        var certificate = LoadCertificate(options);
         kestrel.AddServerHeader = false;
         kestrel.Limits.MinRequestBodyDataRate = null;
         kestrel.Limits.MinResponseDataRate = null;
@@ -27,36 +28,12 @@ internal sealed class GrpcListenerSetup(IOptions<GrpcServiceHostOptions> grpc, S
         kestrel.Listen(IPAddress.Parse(options.Host), options.Port, listen =>
         {
             listen.Protocols = HttpProtocols.Http2;
-            if (certificate is not null)
+            if (credentials is not null)
             {
-                listen.UseHttps(certificate);
+                listen.UseClusterTls(credentials, options.RequireClientCertificate);
             }
 
-            listeners.Add(ServerListeners.Grpc, listen, certificate is not null);
+            listeners.Add(ServerListeners.Grpc, listen, credentials is not null);
         });
-    }
-
-    private static X509Certificate2? LoadCertificate(GrpcServiceHostOptions options)
-    {
-        if (string.IsNullOrEmpty(options.CertificatePath))
-        {
-            return null;
-        }
-
-        if (!File.Exists(options.CertificatePath))
-        {
-            throw new FileNotFoundException($"TLS certificate '{options.CertificatePath}' does not exist", options.CertificatePath);
-        }
-
-        if (options.CertificateKeyPath is null)
-        {
-            return X509CertificateLoader.LoadPkcs12FromFile(options.CertificatePath, options.CertificatePassword);
-        }
-
-        var pem = options.CertificatePassword is null
-            ? X509Certificate2.CreateFromPemFile(options.CertificatePath, options.CertificateKeyPath)
-            : X509Certificate2.CreateFromEncryptedPemFile(options.CertificatePath, options.CertificatePassword, options.CertificateKeyPath);
-        // Kestrel on Linux needs the key in an exportable, persisted form.
-        return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
     }
 }
