@@ -80,7 +80,7 @@ internal static class AccessCommands
                 return;
             }
 
-            Table(
+            TextTable.Print(
                 ["NAME", "ID", "ROLE", "PROJECT", "CREATED", "BY", "EXPIRES", "REVOKED"],
                 reply.Tokens.Select(t => new[]
                 {
@@ -124,7 +124,7 @@ internal static class AccessCommands
                 return;
             }
 
-            Table(
+            TextTable.Print(
                 ["TIME", "ACTOR", "ACTION", "COHORT", "RUN", "TARGET", "OUTCOME", "FROM"],
                 reply.Entries.Select(e => new[]
                 {
@@ -218,49 +218,6 @@ internal static class AccessCommands
 
     private static string Dash(string text) => text.Length == 0 ? "-" : text;
 
-    private static void Table(string[] header, List<string[]> rows, string empty)
-    {
-        if (rows.Count == 0)
-        {
-            Console.WriteLine(empty);
-            return;
-        }
-
-        var widths = header.Select((h, i) => Math.Max(h.Length, rows.Max(r => r[i].Length))).ToArray();
-        Console.WriteLine(string.Join("  ", header.Select((h, i) => h.PadRight(widths[i]))).TrimEnd());
-        foreach (var row in rows)
-        {
-            Console.WriteLine(string.Join("  ", row.Select((c, i) => c.PadRight(widths[i]))).TrimEnd());
-        }
-    }
-
-    private static async Task<int> CallAsync(string what, CoordinatorTarget coordinator, ParseResult parse, Func<AccessService.AccessServiceClient, Task> call)
-    {
-        try
-        {
-            using var channel = coordinator.Open(parse);
-            await call(new AccessService.AccessServiceClient(channel)).ConfigureAwait(false);
-            return ExitCodes.Ok;
-        }
-        catch (ArgumentException e)
-        {
-            Console.Error.WriteLine($"{what}: {e.Message}");
-            return ExitCodes.InvalidInput;
-        }
-        catch (RpcException e) when (CoordinatorTarget.Denied(e) is { } denied)
-        {
-            Console.Error.WriteLine($"{what}: {e.StatusCode}: {denied.Message}");
-            return denied.ExitCode;
-        }
-        catch (RpcException e)
-        {
-            Console.Error.WriteLine($"{what}: {e.StatusCode}: {e.Status.Detail}");
-            return e.StatusCode switch
-            {
-                StatusCode.InvalidArgument or StatusCode.NotFound => ExitCodes.InvalidInput,
-                StatusCode.AlreadyExists => ExitCodes.Refused,
-                _ => ExitCodes.Failed,
-            };
-        }
-    }
+    private static Task<int> CallAsync(string what, CoordinatorTarget coordinator, ParseResult parse, Func<AccessService.AccessServiceClient, Task> call) =>
+        coordinator.CallAsync(what, parse, channel => new AccessService.AccessServiceClient(channel), call);
 }

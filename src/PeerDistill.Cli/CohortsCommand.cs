@@ -63,7 +63,7 @@ internal static class CohortsCommand
                 return;
             }
 
-            Table(["WORKER", "SILO", "TAKES PEERS", "SLOT", "DEVICE", "PEER"], rows);
+            TextTable.Print(["WORKER", "SILO", "TAKES PEERS", "SLOT", "DEVICE", "PEER"], rows);
         }).ConfigureAwait(false));
         return command;
     }
@@ -99,7 +99,7 @@ internal static class CohortsCommand
             }
 
             static string Number(bool has, double value) => has ? value.ToString("0.####", CultureInfo.InvariantCulture) : "-";
-            Table(["PEER", "STEP", "LOSS", "CE", "KD", "LR", "SAMPLES/S", "ACCURACY"], reply.Points.Select(p => new[]
+            TextTable.Print(["PEER", "STEP", "LOSS", "CE", "KD", "LR", "SAMPLES/S", "ACCURACY"], reply.Points.Select(p => new[]
             {
                 p.Peer, p.Step.ToString(CultureInfo.InvariantCulture), Number(p.HasLoss, p.Loss), Number(p.HasCe, p.Ce), Number(p.HasKd, p.Kd),
                 Number(p.HasLr, p.Lr), Number(p.HasSamplesPerS, p.SamplesPerS), Number(p.HasAccuracy, p.Accuracy),
@@ -162,7 +162,7 @@ internal static class CohortsCommand
                 return;
             }
 
-            Table(["PEER", "STEP", "BYTES", "WRITTEN (UTC)", "PATH"], reply.Checkpoints.Select(c => new[]
+            TextTable.Print(["PEER", "STEP", "BYTES", "WRITTEN (UTC)", "PATH"], reply.Checkpoints.Select(c => new[]
             {
                 c.Peer, c.Step.ToString(CultureInfo.InvariantCulture), c.Bytes.ToString(CultureInfo.InvariantCulture),
                 DateTimeOffset.FromUnixTimeMilliseconds(c.WrittenUnixMillis).ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture), c.Path,
@@ -258,7 +258,7 @@ internal static class CohortsCommand
                 c.Peers.Count == 0 ? "-" : c.Peers.Min(p => p.Step).ToString(CultureInfo.InvariantCulture),
                 DateTimeOffset.FromUnixTimeMilliseconds(c.CreatedUnixMillis).ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture),
             }).ToList();
-            Table(["COHORT", "RUN", "STATE", "DONE", "STEP", "CREATED (UTC)"], rows);
+            TextTable.Print(["COHORT", "RUN", "STATE", "DONE", "STEP", "CREATED (UTC)"], rows);
             if (reply.NextPageToken.Length > 0)
             {
                 Console.WriteLine($"(more runs: raise --limit, or filter with --state / --cohort)");
@@ -409,54 +409,6 @@ internal static class CohortsCommand
         _ => throw new ArgumentException($"--state: '{name}' is not a run state (pending, running, paused, completed, failed, cancelled)"),
     };
 
-    private static void Table(string[] header, IReadOnlyList<string[]> rows)
-    {
-        if (rows.Count == 0)
-        {
-            Console.WriteLine("no runs");
-            return;
-        }
-
-        var widths = header.Select((h, i) => Math.Max(h.Length, rows.Max(r => r[i].Length))).ToArray();
-        Console.WriteLine(string.Join("  ", header.Select((h, i) => h.PadRight(widths[i]))).TrimEnd());
-        foreach (var row in rows)
-        {
-            Console.WriteLine(string.Join("  ", row.Select((c, i) => c.PadRight(widths[i]))).TrimEnd());
-        }
-    }
-
-    private static async Task<int> CallAsync(string what, CoordinatorTarget coordinator, ParseResult parse, Func<CohortService.CohortServiceClient, Task> call)
-    {
-        try
-        {
-            using var channel = coordinator.Open(parse);
-            await call(new CohortService.CohortServiceClient(channel)).ConfigureAwait(false);
-            return ExitCodes.Ok;
-        }
-        catch (ArgumentException e)
-        {
-            Console.Error.WriteLine($"{what}: {e.Message}");
-            return ExitCodes.InvalidInput;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            Console.Error.WriteLine($"{what}: {e.Message}");
-            return ExitCodes.Failed;
-        }
-        catch (RpcException e) when (CoordinatorTarget.Denied(e) is { } denied)
-        {
-            Console.Error.WriteLine($"{what}: {e.StatusCode}: {denied.Message}");
-            return denied.ExitCode;
-        }
-        catch (RpcException e)
-        {
-            Console.Error.WriteLine($"{what}: {e.StatusCode}: {e.Status.Detail}");
-            return e.StatusCode switch
-            {
-                StatusCode.InvalidArgument or StatusCode.NotFound => ExitCodes.InvalidInput,
-                StatusCode.FailedPrecondition or StatusCode.Aborted or StatusCode.AlreadyExists => ExitCodes.Refused,
-                _ => ExitCodes.Failed,
-            };
-        }
-    }
+    private static Task<int> CallAsync(string what, CoordinatorTarget coordinator, ParseResult parse, Func<CohortService.CohortServiceClient, Task> call) =>
+        coordinator.CallAsync(what, parse, channel => new CohortService.CohortServiceClient(channel), call);
 }

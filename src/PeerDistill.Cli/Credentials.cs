@@ -216,6 +216,47 @@ internal sealed class CoordinatorTarget
         return GrpcChannels.ForAddress(address, token, ClusterCertificates.TrustServersOf(authority));
     }
 
+    /// <summary>
+    /// Opens a channel, makes a client of it and runs <paramref name="call"/>; the exit code, with
+    /// every failure told in one line prefixed with <paramref name="what"/>: 2 a wrong option or a
+    /// refusal as invalid or unknown, 3 a refusal in the run's state (or a name in use), 4 a refusal
+    /// of the credentials, 1 anything else.
+    /// </summary>
+    public async Task<int> CallAsync<TClient>(string what, System.CommandLine.ParseResult parse, Func<Grpc.Net.Client.GrpcChannel, TClient> client, Func<TClient, Task> call)
+    {
+        try
+        {
+            using var channel = Open(parse);
+            await call(client(channel)).ConfigureAwait(false);
+            return ExitCodes.Ok;
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine($"{what}: {e.Message}");
+            return ExitCodes.InvalidInput;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"{what}: {e.Message}");
+            return ExitCodes.Failed;
+        }
+        catch (Grpc.Core.RpcException e) when (Denied(e) is { } denied)
+        {
+            Console.Error.WriteLine($"{what}: {e.StatusCode}: {denied.Message}");
+            return denied.ExitCode;
+        }
+        catch (Grpc.Core.RpcException e)
+        {
+            Console.Error.WriteLine($"{what}: {e.StatusCode}: {e.Status.Detail}");
+            return e.StatusCode switch
+            {
+                Grpc.Core.StatusCode.InvalidArgument or Grpc.Core.StatusCode.NotFound => ExitCodes.InvalidInput,
+                Grpc.Core.StatusCode.FailedPrecondition or Grpc.Core.StatusCode.Aborted or Grpc.Core.StatusCode.AlreadyExists => ExitCodes.Refused,
+                _ => ExitCodes.Failed,
+            };
+        }
+    }
+
     /// <summary>What to tell the user about a refusal of their credentials, and the exit code; null for other failures.</summary>
     public static (string Message, int ExitCode)? Denied(Grpc.Core.RpcException e) => e.StatusCode switch
     {
