@@ -25,6 +25,7 @@ internal sealed class PeerLink : IAsyncDisposable
     private readonly ExchangeHub _localHub;
     private readonly CohortDirectory _directory;
     private readonly Func<string, GrpcChannel> _channelFor;
+    private readonly Func<string> _ticket;
     private readonly ILogger _logger;
     private readonly Channel<(LogitsFrame Frame, long Enqueued)> _queue;
     private readonly CancellationTokenSource _stop = new();
@@ -39,7 +40,7 @@ internal sealed class PeerLink : IAsyncDisposable
     private readonly SemaphoreSlim _due = new(0, 1);
     private LogitsFrame? _last;
 
-    public PeerLink(string sender, string receiver, string localAddress, ExchangeHub localHub, CohortDirectory directory, Func<string, GrpcChannel> channelFor, ExchangeStatistics statistics, ILogger logger, TimeProvider time)
+    public PeerLink(string sender, string receiver, string localAddress, ExchangeHub localHub, CohortDirectory directory, Func<string, GrpcChannel> channelFor, Func<string> ticket, ExchangeStatistics statistics, ILogger logger, TimeProvider time)
     {
         _time = time;
         _sender = sender;
@@ -48,6 +49,7 @@ internal sealed class PeerLink : IAsyncDisposable
         _localHub = localHub;
         _directory = directory;
         _channelFor = channelFor;
+        _ticket = ticket;
         _statistics = statistics;
         _logger = logger;
         var capacity = Math.Max(8, localHub.Settings.Window);
@@ -217,7 +219,9 @@ internal sealed class PeerLink : IAsyncDisposable
     private async Task<bool> StreamAsync(PeerLocation location)
     {
         var client = new PeerExchange.PeerExchangeClient(_channelFor(location.Address));
-        using var call = client.Exchange(cancellationToken: _stop.Token);
+        // Every stream carries the sender's current ticket (renewed ones on the streams opened after).
+        var ticket = _ticket();
+        using var call = client.Exchange(ticket.Length > 0 ? new Metadata { { ExchangeTicket.Header, ticket } } : null, cancellationToken: _stop.Token);
         var sent = new System.Collections.Concurrent.ConcurrentQueue<(LogitsFrame Frame, long Timestamp, int Bytes)>();
         var resend = false;
         var acks = Task.Run(async () =>

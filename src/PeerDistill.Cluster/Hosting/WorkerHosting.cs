@@ -65,6 +65,7 @@ public static class WorkerHosting
         var registry = new ExchangeRegistry();
         builder.Services
             .AddSingleton(registry)
+            .AddSingleton(registry.Tickets)
             .AddSingleton(new ExchangeEndpoint(exchangeAddress))
             .AddSingleton<SiloPeerHost>()
             .AddSingleton<CoordinatorWatch>()

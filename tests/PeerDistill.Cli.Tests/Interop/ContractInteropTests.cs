@@ -81,7 +81,7 @@ public sealed class ContractInteropTests(ITestOutputHelper output)
         var hub = new ExchangeHub(settings, directory, NullLogger.Instance);
         var channels = new List<Grpc.Net.Client.GrpcChannel>();
         var sums = new Dictionary<long, double>();
-        var exchange = new GrpcLogitExchange(hub, "http://127.0.0.1:1", new Dictionary<string, IReadOnlyList<string>> { ["cs"] = ["py"] }, _ => 3, address =>
+        var exchange = new GrpcLogitExchange(hub, "http://127.0.0.1:1", new Dictionary<string, IReadOnlyList<string>> { ["cs"] = ["py"] }, _ => 3, _ => string.Empty, address =>
         {
             var channel = GrpcChannels.ForAddress(address);
             channels.Add(channel);
