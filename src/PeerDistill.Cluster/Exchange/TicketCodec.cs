@@ -27,6 +27,7 @@ public sealed class TicketCodec
 
     private const int TagLength = 32;
     private const int FixedLength = 1 + 8 + 8;
+    private static readonly System.Buffers.SearchValues<char> Alphabet = System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
     private static readonly UTF8Encoding Strict = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
     private readonly byte[] _key;
 
@@ -89,8 +90,14 @@ public sealed class TicketCodec
             return TicketCheck.Refused(TicketRefusal.Malformed, $"the exchange ticket is malformed: {text.Length} characters, more than {MaxTextLength}");
         }
 
-        var bytes = new byte[Base64Url.GetMaxDecodedLength(text.Length)];
-        if (!Base64Url.TryDecodeFromChars(text, bytes, out var length) || !Base64Url.EncodeToString(bytes.AsSpan(0, length)).Equals(text, StringComparison.Ordinal))
+        // Only the alphabet, unpadded, in a length base64url can have; then decoded, and encoded back
+        // to the same text (no stray bits in the last character).
+        // (Base64Url.TryDecodeFromChars throws on some inputs; Convert.TryFromBase64Chars never does.)
+        var bytes = new byte[Base64Url.GetMaxDecodedLength(text.Length) + 2];
+        var length = 0;
+        if (text.AsSpan().ContainsAnyExcept(Alphabet) || text.Length % 4 == 1
+            || !Convert.TryFromBase64String(text.Replace('-', '+').Replace('_', '/') + new string('=', (4 - (text.Length % 4)) % 4), bytes, out length)
+            || !Base64Url.EncodeToString(bytes.AsSpan(0, length)).Equals(text, StringComparison.Ordinal))
         {
             return TicketCheck.Refused(TicketRefusal.Malformed, "the exchange ticket is malformed: not canonical base64url");
         }
