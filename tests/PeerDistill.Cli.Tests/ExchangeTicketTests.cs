@@ -34,7 +34,7 @@ public sealed class ExchangeTicketTests(ITestOutputHelper output)
 
         // Two workers of one slot each: the peers' own logits cross the network on ticketed streams.
         var spec = Path.Combine(dir.Path, "pair.yaml");
-        await File.WriteAllTextAsync(spec, TestSpecs.Pair.Replace("epochs: 200", "epochs: 6", StringComparison.Ordinal));
+        await File.WriteAllTextAsync(spec, TestSpecs.Pair.Replace("epochs: 200", "epochs: 30", StringComparison.Ordinal));
         var submit = CliProcess.RunIn(dir.Path, "submit", spec, "--coordinator", cluster.Url);
         Assert.True(submit.ExitCode == 0, submit.Stderr + submit.Stdout);
         var request = new GetCohortRequest { Cohort = "pair" };
