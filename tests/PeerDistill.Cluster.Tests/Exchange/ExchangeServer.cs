@@ -24,7 +24,7 @@ internal sealed class ExchangeServer : IAsyncDisposable
     {
         var builder = GrpcHosting.CreateBuilder();
         builder.AddPeerDistillGrpc(grpc => grpc.Host = host);
-        builder.Services.AddPeerExchange(registry, NullLogger.Instance);
+        builder.Services.AddPeerExchange(registry, NullLogger.Instance).AddLoopbackOnlyReflection();
         var app = builder.Build();
         app.MapPeerDistillGrpc();
         app.MapPeerExchange();

@@ -121,6 +121,47 @@ public sealed class TicketServiceTests
         Assert.Equal(["a"], reply.Peers.Select(p => p.Name));
     }
 
+    [NonLoopbackFact]
+    public async Task ReflectionFromOffThisMachine_IsRefused_AndServedOnLoopback()
+    {
+        var registry = TestTickets.Registry();
+        await using var outside = await ExchangeServer.StartAsync(registry, NonLoopbackFactAttribute.Address!.ToString());
+        await using var inside = await ExchangeServer.StartAsync(registry);
+        static async Task<(StatusCode Code, IReadOnlyList<string> Services)> ListAsync(Uri address, bool v1)
+        {
+            using var channel = GrpcChannels.ForAddress(address);
+            try
+            {
+                if (v1)
+                {
+                    using var call = new global::Grpc.Reflection.V1.ServerReflection.ServerReflectionClient(channel).ServerReflectionInfo(deadline: DateTime.UtcNow.AddSeconds(10));
+                    await call.RequestStream.WriteAsync(new global::Grpc.Reflection.V1.ServerReflectionRequest { ListServices = string.Empty });
+                    Assert.True(await call.ResponseStream.MoveNext());
+                    return (StatusCode.OK, call.ResponseStream.Current.ListServicesResponse.Service.Select(s => s.Name).ToList());
+                }
+                else
+                {
+                    using var call = new global::Grpc.Reflection.V1Alpha.ServerReflection.ServerReflectionClient(channel).ServerReflectionInfo(deadline: DateTime.UtcNow.AddSeconds(10));
+                    await call.RequestStream.WriteAsync(new global::Grpc.Reflection.V1Alpha.ServerReflectionRequest { ListServices = string.Empty });
+                    Assert.True(await call.ResponseStream.MoveNext());
+                    return (StatusCode.OK, call.ResponseStream.Current.ListServicesResponse.Service.Select(s => s.Name).ToList());
+                }
+            }
+            catch (RpcException e)
+            {
+                return (e.StatusCode, []);
+            }
+        }
+
+        foreach (var v1 in new[] { false, true })
+        {
+            Assert.Equal((StatusCode.PermissionDenied, 0), (await ListAsync(outside.Address, v1)) is var o ? (o.Code, o.Services.Count) : default);
+            var (code, services) = await ListAsync(inside.Address, v1);
+            Assert.Equal(StatusCode.OK, code);
+            Assert.Contains("peerdistill.v1.PeerExchange", services);
+        }
+    }
+
     /// <summary>Opens a stream with <paramref name="ticket"/> (none when null), sends one frame; the acks read and the status it ended with (null: OK).</summary>
     private static async Task<(int Acks, RpcException? Error)> SendAsync(PeerExchange.PeerExchangeClient client, string? ticket, LogitsFrame frame)
     {
