@@ -30,7 +30,10 @@ public sealed class GrpcLogitExchange : ILogitExchange, IAsyncDisposable
     /// <param name="localAddress">This worker's own address, as the directory names it (receivers here get frames without the network).</param>
     /// <param name="learnersOf">For each local peer, the peers that learn from it.</param>
     /// <param name="generationOf">The activation generation of a local peer.</param>
-    /// <param name="ticketOf">The current exchange ticket of a local peer (what its streams carry; see <see cref="PeerExchangeService"/>).</param>
+    /// <param name="ticketOf">
+    /// The current exchange ticket of a local peer (what its streams carry; see <see cref="PeerExchangeService"/>):
+    /// the same text until its cohort renews it; a link whose ticket changed moves to a new stream with it.
+    /// </param>
     /// <param name="channelFor">The channel to a worker address (shared, owned by the caller).</param>
     public GrpcLogitExchange(ExchangeHub hub, string localAddress, IReadOnlyDictionary<string, IReadOnlyList<string>> learnersOf, Func<string, ulong> generationOf, Func<string, string> ticketOf, Func<string, GrpcChannel> channelFor, ILogger logger)
     {

@@ -202,7 +202,4 @@ public sealed partial class PeerExchangeService(ExchangeRegistry registry, ILogg
         var text = value.Length > max ? value[..max] + "..." : value;
         return text.Replace("\r", "\\r", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
     }
-
-    [LoggerMessage(EventId = 460, Level = LogLevel.Warning, Message = "refused a {Method} call from {Caller}: {Status} ({Refusal}): {Detail} ({Count} refused for this reason so far; {Unlogged} not logged since the last line)")]
-    private static partial void LogRefused(ILogger logger, string method, string caller, StatusCode status, TicketRefusal refusal, string detail, long count, long unlogged);
 }

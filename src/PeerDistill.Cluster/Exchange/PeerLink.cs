@@ -263,7 +263,7 @@ internal sealed class PeerLink : IAsyncDisposable
                 await SendAsync(call, first, Stopwatch.GetTimestamp()).ConfigureAwait(false);
             }
 
-            while (!resend && await WaitForFrameAsync(location).ConfigureAwait(false))
+            while (!resend && await WaitForFrameAsync(location, ticket).ConfigureAwait(false))
             {
                 if (Next() is { } next)
                 {
@@ -301,14 +301,22 @@ internal sealed class PeerLink : IAsyncDisposable
 
     /// <summary>
     /// Waits for a frame to send (a queued one, or the backlog's first falling due); false when the
-    /// queue is done and nothing is held, or the receiver moved (new address or generation).
+    /// queue is done and nothing is held, the receiver moved (new address or generation), or the
+    /// sender's ticket was renewed since <paramref name="ticket"/> opened the stream (the stream ends
+    /// cleanly, every frame on it answered, and the next opens with the new ticket, long before the
+    /// receiver would end the old one at its expiry and lose the frame in flight).
     /// </summary>
-    private async Task<bool> WaitForFrameAsync(PeerLocation location)
+    private async Task<bool> WaitForFrameAsync(PeerLocation location, string? ticket = null)
     {
         while (true)
         {
             var now = _directory.Find(_receiver);
             if (now is null || now.Address != location.Address || now.Generation != location.Generation || now.State != PeerPresence.Active)
+            {
+                return false;
+            }
+
+            if (ticket is not null && !string.Equals(_ticket(), ticket, StringComparison.Ordinal))
             {
                 return false;
             }

@@ -73,6 +73,74 @@ public sealed class TicketServiceTests
     }
 
     [Fact]
+    public async Task ATicketExpiringWhileItsStreamIsOpen_EndsTheStreamAtItsNextFrame()
+    {
+        var hub = ExchangeHubTests.NewHub(out _);
+        var registry = TestTickets.Registry();
+        registry.Add(hub);
+        await using var server = await ExchangeServer.StartAsync(registry);
+        using var channel = GrpcChannels.ForAddress(server.Address);
+        var expiry = DateTimeOffset.UtcNow.AddSeconds(2);
+        var ticket = TestTickets.Codec.Issue(new ExchangeTicket("co", "run1", "b", 1, expiry.ToUnixTimeMilliseconds()));
+        using var call = new PeerExchange.PeerExchangeClient(channel).Exchange(new Metadata { { ExchangeTicket.Header, ticket } }, DateTime.UtcNow.AddSeconds(30));
+        await call.RequestStream.WriteAsync(ExchangeHubTests.Frame("b", 0));
+        Assert.True(await call.ResponseStream.MoveNext());
+        Assert.True(call.ResponseStream.Current.Accepted, call.ResponseStream.Current.Reason);
+
+        await UntilAsync(() => DateTimeOffset.UtcNow > expiry, () => "the clock did not pass the expiry");
+        await call.RequestStream.WriteAsync(ExchangeHubTests.Frame("b", 1));
+        var e = await Assert.ThrowsAsync<RpcException>(async () => await call.ResponseStream.MoveNext());
+        Assert.Equal(StatusCode.Unauthenticated, e.StatusCode);
+        Assert.Contains("expired while its stream was open", e.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(1, registry.Refusals.Count(TicketRefusal.Expired));
+    }
+
+    [Fact]
+    public async Task ALinkWhoseTicketIsRenewed_MovesToANewStreamWithIt_AndNoFrameMeetsTheOldOnesExpiry()
+    {
+        var log = new LinesLogger();
+        var hub = new ExchangeHub(ExchangeHubTests.NewHub(out var directory).Settings, directory, log);
+        hub.Host("a", 1, ["b", "c"], startStep: 0);
+        var registry = TestTickets.Registry();
+        registry.Add(hub);
+        await using var server = await ExchangeServer.StartAsync(registry);
+        using var channel = GrpcChannels.ForAddress(server.Address);
+        directory.Update([new PeerLocation("a", server.Address.ToString(), 1, PeerPresence.Active)]);
+        var expiry = DateTimeOffset.UtcNow.AddSeconds(2);
+        var ticket = TestTickets.Codec.Issue(new ExchangeTicket("co", "run1", "b", 1, expiry.ToUnixTimeMilliseconds()));
+        var statistics = new ExchangeStatistics();
+        await using var link = new PeerLink("b", "a", "http://w2", hub, directory, _ => channel, () => Volatile.Read(ref ticket), statistics, log, TimeProvider.System);
+        link.Enqueue(ExchangeHubTests.Frame("b", 0));
+        await UntilAsync(() => statistics.Frames == 1, () => $"the first frame was not acknowledged ({statistics.Frames} frames)");
+        Assert.Equal(0, statistics.Refused);
+
+        // Its cohort renews the ticket: the link ends its stream and opens one with the new ticket,
+        // which starts with its latest frame again (refused as a second frame of step 0: harmless).
+        Volatile.Write(ref ticket, TestTickets.Text("co", "run1", "b", 1));
+        await UntilAsync(() => statistics.Frames == 2, () => $"the link did not move to a new stream ({statistics.Frames} frames)\n{log.Text}");
+
+        // Past the old ticket's expiry the next frame goes on the new stream and is taken.
+        await UntilAsync(() => DateTimeOffset.UtcNow > expiry, () => "the clock did not pass the expiry");
+        link.Enqueue(ExchangeHubTests.Frame("b", 1));
+        await UntilAsync(() => statistics.Frames == 3, () => $"the frame after the expiry was not acknowledged ({statistics.Frames} frames, refusals {string.Join(", ", registry.Refusals.Snapshot())})\n{log.Text}");
+        Assert.True(statistics.Refused == 1, $"{statistics.Frames} frames, {statistics.Refused} refused\n{log.Text}");
+        Assert.Empty(registry.Refusals.Snapshot());
+        Assert.Equal([("b", 0L)], hub.Gather("a", 0, ["b"], CancellationToken.None).Select(t => (t.Peer, t.Step)));
+        var second = hub.Gather("a", 1, ["b"], CancellationToken.None).Select(t => (t.Peer, t.Step)).ToList();
+        Assert.True(second.SequenceEqual([("b", 1L)]), $"step 1: {string.Join(", ", second)}\n{log.Text}");
+    }
+
+    private static async Task UntilAsync(Func<bool> condition, Func<string> failure)
+    {
+        var patience = System.Diagnostics.Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(patience.Elapsed < TimeSpan.FromSeconds(30), failure());
+            await Task.Delay(10);
+        }
+    }
+
+    [Fact]
     public async Task AWorkerWithoutTheClustersKeyYet_AnswersUnavailable()
     {
         var registry = new ExchangeRegistry();
