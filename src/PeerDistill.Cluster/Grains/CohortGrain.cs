@@ -259,7 +259,15 @@ internal sealed partial class CohortGrain(
         var reply = _life.Apply(report);
         if (!reply.Stop && _life.Record.FindPeer(report.Peer) is { } reporter && reporter.Generation == report.Generation && States.IsTraining(report.State) && RenewalDue(reporter.Name, reporter.Generation))
         {
-            reply = reply with { Ticket = await IssueAsync(reporter.Name, reporter.Generation) };
+            try
+            {
+                reply = reply with { Ticket = await IssueAsync(reporter.Name, reporter.Generation) };
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The key grain's silo may be going: the report is answered all the same, the ticket comes with a later one.
+                LogRenewalFailed(logger, _life.Record.Cohort, _life.Record.Run, reporter.Name, e.GetType().Name, e.Message);
+            }
         }
 
         if (_life.Record.FindPeer(report.Peer) is { } peer && before != peer.State)
@@ -455,7 +463,7 @@ internal sealed partial class CohortGrain(
                 continue;
             }
 
-            var assignment = _life.AssignmentFor(peer, NewestCheckpoint(peer)) with { Ticket = await IssueAsync(peer.Name, peer.Generation) };
+            var assignment = _life.AssignmentFor(peer, NewestCheckpoint(peer));
             RequestContext.Set(PlacementKeys.Device, peer.Device);
             if (peer.AvoidWorkerId is { } avoid)
             {
@@ -464,6 +472,8 @@ internal sealed partial class CohortGrain(
 
             try
             {
+                // Its ticket in the try: a key grain that cannot answer now is a start that failed (placed again later).
+                assignment = assignment with { Ticket = await IssueAsync(peer.Name, peer.Generation) };
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 timeout.CancelAfter(StartTimeout);
                 var started = await Peer(peer).StartAsync(assignment, timeout.Token);
@@ -593,6 +603,9 @@ internal sealed partial class CohortGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "peer '{Peer}' did not take the {What}: {Message}")]
     private static partial void LogCommitFailed(ILogger logger, string peer, string what, string message);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "could not renew the exchange ticket of '{Peer}' of cohort '{Cohort}' run '{Run}' ({Kind}: {Message}); the next report tries again")]
+    private static partial void LogRenewalFailed(ILogger logger, string cohort, string run, string peer, string kind, string message);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "wrote {Path}")]
     private static partial void LogSummaryWritten(ILogger logger, string path);
