@@ -606,9 +606,14 @@ internal static class DistributedBenchmark
                 var settings = ExchangeSettingsFactory.From(spec, data, run);
                 directory = new CohortDirectory();
                 var hubs = names.Select(_ => new ExchangeHub(settings, directory, logger)).ToList();
+                // Every stream carries a ticket signed with one key, and every server checks it, as in a cluster.
+                var key = TicketCodec.NewKey();
+                var codec = new TicketCodec(key);
+                var tickets = names.ToDictionary(n => n, n => codec.Issue(ExchangeTicket.For(spec.Cohort, run, n, 1, DateTimeOffset.UtcNow)));
                 foreach (var hub in hubs)
                 {
                     var registry = new ExchangeRegistry();
+                    registry.Tickets.Set(key);
                     registry.Add(hub);
                     servers.Add(await BenchHosts.StartExchangeAsync(registry, logger));
                 }
@@ -619,7 +624,7 @@ internal static class DistributedBenchmark
                 for (var i = 0; i < names.Count; i++)
                 {
                     hubs[i].Host(names[i], 1, strategy.Configure(names[i], 0), 0);
-                    remote.Add(new GrpcLogitExchange(hubs[i], addresses[i], learnersOf, _ => 1, ChannelFor, logger));
+                    remote.Add(new GrpcLogitExchange(hubs[i], addresses[i], learnersOf, _ => 1, peer => tickets[peer], ChannelFor, logger));
                     exchanges.Add(new TimedExchange(remote[i], times));
                 }
             }

@@ -109,6 +109,10 @@ public sealed class GeneratedInputTests(ITestOutputHelper output)
         var perEpoch = (Images + Batch - 1) / Batch;
         int BatchAt(long step) => step % perEpoch == perEpoch - 1 ? Images - ((perEpoch - 1) * Batch) : Batch;
 
+        // The fuzzer is an insider: it holds the teacher's genuine ticket (the operator signs it with the
+        // cluster's key), so that its frames reach the frame checks; a frame that is not its ticket's
+        // (cohort, run, sender or generation) ends its stream with PERMISSION_DENIED.
+        var codec = new PeerDistill.Cluster.Exchange.TicketCodec(await ClusterTickets.ReadKeyAsync(Path.Combine(dir.Path, "data"), TimeSpan.FromSeconds(30)));
         var codes = new ConcurrentDictionary<string, int>();
         var sentWhileTraining = 0;
         await Task.WhenAll(new[] { "w1", "w2" }.Select((worker, i) => Task.Run(async () =>
@@ -117,6 +121,7 @@ public sealed class GeneratedInputTests(ITestOutputHelper output)
             var fuzzer = new FrameFuzzer(seed: 7 + i);
             var receiver = status.Peers.Single(p => p.WorkerId == worker);
             var teacher = status.Peers.Single(p => p.WorkerId != worker);
+            var ticket = new Metadata { { PeerDistill.Cluster.Exchange.ExchangeTicket.Header, codec.Issue("long-smoke", status.Run, teacher.Peer, teacher.Generation) } };
             var garbage = new Method<byte[], byte[]>(MethodType.DuplexStreaming, PeerExchange.Descriptor.FullName, "Exchange", new Marshaller<byte[]>(b => b, m => m.ToArray()), new Marshaller<byte[]>(b => b, m => m.ToArray()));
             AsyncDuplexStreamingCall<LogitsFrame, ExchangeAck>? call = null;
             FrameTarget? target = null;
@@ -136,7 +141,7 @@ public sealed class GeneratedInputTests(ITestOutputHelper output)
                 if (n % 50 == 25)
                 {
                     // Bytes that are no frame: the transport refuses the call (INTERNAL), the worker serves on.
-                    using var raw = channel.CreateCallInvoker().AsyncDuplexStreamingCall(garbage, null, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(10)));
+                    using var raw = channel.CreateCallInvoker().AsyncDuplexStreamingCall(garbage, null, new CallOptions(ticket, deadline: DateTime.UtcNow.AddSeconds(10)));
                     var e = await Assert.ThrowsAsync<RpcException>(async () =>
                     {
                         await raw.RequestStream.WriteAsync(fuzzer.Garbage(fuzzer.Next(target!).Frame));
@@ -149,11 +154,13 @@ public sealed class GeneratedInputTests(ITestOutputHelper output)
                 }
 
                 var (frame, defects) = fuzzer.Next(target!);
-                call ??= new PeerExchange.PeerExchangeClient(channel).Exchange(new CallOptions(deadline: DateTime.UtcNow.AddMinutes(5)));
+                call ??= new PeerExchange.PeerExchangeClient(channel).Exchange(new CallOptions(ticket, deadline: DateTime.UtcNow.AddMinutes(5)));
+                var notItsTickets = frame.Cohort != "long-smoke" || frame.Run != status.Run || frame.Sender != teacher.Peer || frame.Generation != teacher.Generation;
                 try
                 {
                     await call.RequestStream.WriteAsync(frame);
                     Assert.True(await call.ResponseStream.MoveNext(), $"no ack for a frame with {defects}");
+                    Assert.False(notItsTickets, $"a frame with {defects}, not its ticket's, was answered in an ack");
                     var ack = call.ResponseStream.Current;
                     Assert.False(ack.Accepted, $"{worker} accepted a frame with {defects}");
                     var code = (StatusCode)ack.RefusedCode;
@@ -162,8 +169,9 @@ public sealed class GeneratedInputTests(ITestOutputHelper output)
                 }
                 catch (RpcException e)
                 {
-                    // A superseded generation ends the stream, as the protocol says; nothing else may.
-                    Assert.True(e.StatusCode == StatusCode.FailedPrecondition, $"frame with {defects}: the call ended with {e.StatusCode}: {e.Status.Detail}");
+                    // A frame that is not its ticket's ends the stream (PERMISSION_DENIED), as does a
+                    // superseded generation (FAILED_PRECONDITION; with the ticket's generation, none here); nothing else may.
+                    Assert.True(e.StatusCode == (notItsTickets ? StatusCode.PermissionDenied : StatusCode.FailedPrecondition), $"frame with {defects}: the call ended with {e.StatusCode}: {e.Status.Detail}");
                     codes.AddOrUpdate("call ended: " + e.StatusCode, 1, (_, c) => c + 1);
                     call.Dispose();
                     call = null;

@@ -68,7 +68,9 @@ public sealed class MalformedBytesTests : IClassFixture<MalformedBytesTests.Proc
         var (body, encoding) = Body(@case);
         var mark = cluster.LineCount;
 
-        var (status, message) = await _processes.PostAsync(address, path, body, encoding);
+        // Exchange calls carry a genuine ticket of what their frame claims (the operator signs it): the
+        // bytes that follow are the transport's to refuse, not the ticket check's.
+        var (status, message) = await _processes.PostAsync(address, path, body, encoding, who == "worker" ? _processes.Ticket : null);
         _output.WriteLine($"{who} {path} {@case}: {status}: {message}");
 
         // The process still serves a legitimate call (and its log has caught up with the bad one).
@@ -179,10 +181,25 @@ public sealed class MalformedBytesTests : IClassFixture<MalformedBytesTests.Proc
 
         internal string WorkerAddress { get; private set; } = string.Empty;
 
+        /// <summary>A valid exchange ticket of the frame the Exchange cases send (sender 'a' of 'no-such-cohort' run 'r', generation 1).</summary>
+        internal string Ticket { get; private set; } = string.Empty;
+
         public async Task InitializeAsync()
         {
-            Cluster = await Cluster.StartAsync(_dir.Path, [Worker], Output);
+            Cluster = await Cluster.StartAsync(_dir.Path, [], Output);
+            Cluster.StartWorker(Worker, slots: 2);
             WorkerAddress = await Cluster.WorkerAddressAsync(Worker);
+
+            // A worker checks tickets with the cluster's key, which it fetches when it first starts a
+            // peer: one short cohort runs on it first.
+            var spec = Path.Combine(_dir.Path, "pair.yaml");
+            await File.WriteAllTextAsync(spec, TestSpecs.Pair.Replace("epochs: 200", "epochs: 1", StringComparison.Ordinal));
+            var submit = CliProcess.RunIn(_dir.Path, "submit", spec, "--coordinator", Cluster.Url);
+            Assert.True(submit.ExitCode == 0, submit.Stderr + submit.Stdout);
+            var done = await Cluster.WaitForAsync(new GetCohortRequest { Cohort = "pair" }, s => s.State is CohortState.Completed or CohortState.Failed or CohortState.Cancelled, TimeSpan.FromMinutes(3));
+            Assert.Equal(CohortState.Completed, done.State);
+            var codec = new PeerDistill.Cluster.Exchange.TicketCodec(await ClusterTickets.ReadKeyAsync(Path.Combine(_dir.Path, "data"), TimeSpan.FromSeconds(30)));
+            Ticket = codec.Issue("no-such-cohort", "r", "a", 1);
         }
 
         public async Task DisposeAsync()
@@ -193,7 +210,7 @@ public sealed class MalformedBytesTests : IClassFixture<MalformedBytesTests.Proc
         }
 
         /// <summary>POSTs <paramref name="body"/> as a gRPC request and returns the call's grpc-status and grpc-message.</summary>
-        internal async Task<(StatusCode Status, string Message)> PostAsync(string address, string path, byte[] body, string? encoding)
+        internal async Task<(StatusCode Status, string Message)> PostAsync(string address, string path, byte[] body, string? encoding, string? ticket = null)
         {
             using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(new Uri(address), path))
             {
@@ -213,6 +230,11 @@ public sealed class MalformedBytesTests : IClassFixture<MalformedBytesTests.Proc
             if (encoding is not null)
             {
                 request.Headers.TryAddWithoutValidation("grpc-encoding", encoding);
+            }
+
+            if (ticket is not null)
+            {
+                request.Headers.TryAddWithoutValidation(PeerDistill.Cluster.Exchange.ExchangeTicket.Header, ticket);
             }
 
             using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);

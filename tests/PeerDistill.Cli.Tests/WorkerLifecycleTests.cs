@@ -173,6 +173,9 @@ public sealed partial class WorkerLifecycleTests(ITestOutputHelper output)
         // The script: in each episode, frames that pose as one peer to the other (right names,
         // generation and next steps, random values) from the receiver's current step, for as long
         // as the receiver takes them; then a pause; then it stops for good.
+        // It holds the genuine tickets of both peers (stolen, say; the operator signs them with the
+        // cluster's key): without them no frame of it would be read at all.
+        var codec = new PeerDistill.Cluster.Exchange.TicketCodec(await ClusterTickets.ReadKeyAsync(Path.Combine(dir.Path, "data"), TimeSpan.FromSeconds(30)));
         var random = new Random(19);
         var accepted = 0;
         for (var episode = 0; episode < Episodes; episode++)
@@ -187,7 +190,8 @@ public sealed partial class WorkerLifecycleTests(ITestOutputHelper output)
                 break;
             }
 
-            using var call = client.Exchange(new CallOptions(deadline: DateTime.UtcNow.AddSeconds(30)));
+            var ticket = new Metadata { { PeerDistill.Cluster.Exchange.ExchangeTicket.Header, codec.Issue("forged", status.Run, teacher.Peer, teacher.Generation) } };
+            using var call = client.Exchange(new CallOptions(ticket, deadline: DateTime.UtcNow.AddSeconds(30)));
             var lead = random.Next(2, 60);
             for (var step = hosted.Step + random.Next(-1, 2); step < Math.Min(receiver.TotalSteps, hosted.Step + lead); step++)
             {

@@ -36,4 +36,13 @@ public sealed record PeerAssignment
 
     /// <summary>Whether it waits until every teacher is placed before its first step (a fresh start always does; a resume after a pause too).</summary>
     [Id(11)] public bool WaitForCohort { get; init; }
+
+    /// <summary>
+    /// This generation's exchange ticket (<see cref="Exchange.TicketCodec"/>): every Exchange stream
+    /// the peer opens carries it. A credential: never logged.
+    /// </summary>
+    [Id(12)] public string Ticket { get; init; } = string.Empty;
+
+    /// <summary>For messages: never the ticket.</summary>
+    public override string ToString() => $"PeerAssignment {{ Cohort = {Cohort}, Run = {Run}, Peer = {Peer}, Generation = {Generation} }}";
 }

@@ -10,6 +10,12 @@ public sealed class ExchangeRegistry : IDisposable
     /// <summary>Cancelled when the worker stops: the Exchange streams other workers hold open to it end then, so that its server need not wait for them.</summary>
     public CancellationToken Closing => _closing.Token;
 
+    /// <summary>The cluster's ticket key as this worker holds it: every Exchange stream served here is checked with it.</summary>
+    public TicketKeyring Tickets { get; } = new();
+
+    /// <summary>The streams and calls refused here for their tickets, by reason.</summary>
+    public ExchangeRefusals Refusals { get; } = new();
+
     /// <summary>Ends every Exchange stream served here (the worker stops; its peers have stopped already).</summary>
     public void Close() => _closing.Cancel();
 

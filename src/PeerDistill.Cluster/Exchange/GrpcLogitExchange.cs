@@ -20,6 +20,7 @@ public sealed class GrpcLogitExchange : ILogitExchange, IAsyncDisposable
     private readonly string _localAddress;
     private readonly IReadOnlyDictionary<string, IReadOnlyList<string>> _learnersOf;
     private readonly Func<string, ulong> _generationOf;
+    private readonly Func<string, string> _ticketOf;
     private readonly Func<string, GrpcChannel> _channelFor;
     private readonly ILogger _logger;
     private readonly object _gate = new();
@@ -29,13 +30,18 @@ public sealed class GrpcLogitExchange : ILogitExchange, IAsyncDisposable
     /// <param name="localAddress">This worker's own address, as the directory names it (receivers here get frames without the network).</param>
     /// <param name="learnersOf">For each local peer, the peers that learn from it.</param>
     /// <param name="generationOf">The activation generation of a local peer.</param>
+    /// <param name="ticketOf">
+    /// The current exchange ticket of a local peer (what its streams carry; see <see cref="PeerExchangeService"/>):
+    /// the same text until its cohort renews it; a link whose ticket changed moves to a new stream with it.
+    /// </param>
     /// <param name="channelFor">The channel to a worker address (shared, owned by the caller).</param>
-    public GrpcLogitExchange(ExchangeHub hub, string localAddress, IReadOnlyDictionary<string, IReadOnlyList<string>> learnersOf, Func<string, ulong> generationOf, Func<string, GrpcChannel> channelFor, ILogger logger)
+    public GrpcLogitExchange(ExchangeHub hub, string localAddress, IReadOnlyDictionary<string, IReadOnlyList<string>> learnersOf, Func<string, ulong> generationOf, Func<string, string> ticketOf, Func<string, GrpcChannel> channelFor, ILogger logger)
     {
         _hub = hub;
         _localAddress = localAddress;
         _learnersOf = learnersOf;
         _generationOf = generationOf;
+        _ticketOf = ticketOf;
         _channelFor = channelFor;
         _logger = logger;
     }
@@ -164,7 +170,7 @@ public sealed class GrpcLogitExchange : ILogitExchange, IAsyncDisposable
         {
             if (!_links.TryGetValue((sender, receiver), out var link))
             {
-                link = new PeerLink(sender, receiver, _localAddress, _hub, _hub.Directory, _channelFor, Statistics, _logger, TimeProvider.System);
+                link = new PeerLink(sender, receiver, _localAddress, _hub, _hub.Directory, _channelFor, () => _ticketOf(sender), Statistics, _logger, TimeProvider.System);
                 _links[(sender, receiver)] = link;
             }
 

@@ -25,6 +25,7 @@ internal sealed class PeerLink : IAsyncDisposable
     private readonly ExchangeHub _localHub;
     private readonly CohortDirectory _directory;
     private readonly Func<string, GrpcChannel> _channelFor;
+    private readonly Func<string> _ticket;
     private readonly ILogger _logger;
     private readonly Channel<(LogitsFrame Frame, long Enqueued)> _queue;
     private readonly CancellationTokenSource _stop = new();
@@ -39,7 +40,7 @@ internal sealed class PeerLink : IAsyncDisposable
     private readonly SemaphoreSlim _due = new(0, 1);
     private LogitsFrame? _last;
 
-    public PeerLink(string sender, string receiver, string localAddress, ExchangeHub localHub, CohortDirectory directory, Func<string, GrpcChannel> channelFor, ExchangeStatistics statistics, ILogger logger, TimeProvider time)
+    public PeerLink(string sender, string receiver, string localAddress, ExchangeHub localHub, CohortDirectory directory, Func<string, GrpcChannel> channelFor, Func<string> ticket, ExchangeStatistics statistics, ILogger logger, TimeProvider time)
     {
         _time = time;
         _sender = sender;
@@ -48,6 +49,7 @@ internal sealed class PeerLink : IAsyncDisposable
         _localHub = localHub;
         _directory = directory;
         _channelFor = channelFor;
+        _ticket = ticket;
         _statistics = statistics;
         _logger = logger;
         var capacity = Math.Max(8, localHub.Settings.Window);
@@ -217,7 +219,9 @@ internal sealed class PeerLink : IAsyncDisposable
     private async Task<bool> StreamAsync(PeerLocation location)
     {
         var client = new PeerExchange.PeerExchangeClient(_channelFor(location.Address));
-        using var call = client.Exchange(cancellationToken: _stop.Token);
+        // Every stream carries the sender's current ticket (renewed ones on the streams opened after).
+        var ticket = _ticket();
+        using var call = client.Exchange(ticket.Length > 0 ? new Metadata { { ExchangeTicket.Header, ticket } } : null, cancellationToken: _stop.Token);
         var sent = new System.Collections.Concurrent.ConcurrentQueue<(LogitsFrame Frame, long Timestamp, int Bytes)>();
         var resend = false;
         var acks = Task.Run(async () =>
@@ -259,7 +263,7 @@ internal sealed class PeerLink : IAsyncDisposable
                 await SendAsync(call, first, Stopwatch.GetTimestamp()).ConfigureAwait(false);
             }
 
-            while (!resend && await WaitForFrameAsync(location).ConfigureAwait(false))
+            while (!resend && await WaitForFrameAsync(location, ticket).ConfigureAwait(false))
             {
                 if (Next() is { } next)
                 {
@@ -297,14 +301,22 @@ internal sealed class PeerLink : IAsyncDisposable
 
     /// <summary>
     /// Waits for a frame to send (a queued one, or the backlog's first falling due); false when the
-    /// queue is done and nothing is held, or the receiver moved (new address or generation).
+    /// queue is done and nothing is held, the receiver moved (new address or generation), or the
+    /// sender's ticket was renewed since <paramref name="ticket"/> opened the stream (the stream ends
+    /// cleanly, every frame on it answered, and the next opens with the new ticket, long before the
+    /// receiver would end the old one at its expiry and lose the frame in flight).
     /// </summary>
-    private async Task<bool> WaitForFrameAsync(PeerLocation location)
+    private async Task<bool> WaitForFrameAsync(PeerLocation location, string? ticket = null)
     {
         while (true)
         {
             var now = _directory.Find(_receiver);
             if (now is null || now.Address != location.Address || now.Generation != location.Generation || now.State != PeerPresence.Active)
+            {
+                return false;
+            }
+
+            if (ticket is not null && !string.Equals(_ticket(), ticket, StringComparison.Ordinal))
             {
                 return false;
             }

@@ -18,6 +18,7 @@ namespace PeerDistill.Cluster.Grains;
 internal sealed partial class CohortGrain(
     [PersistentState("cohort", ClusterDatabase.GrainStorageName)] IPersistentState<CohortRecord> state,
     IClusterMembershipService membership,
+    Exchange.TicketKeyring tickets,
     TimeProvider time,
     ILogger<CohortGrain> logger) : Grain, ICohortGrain
 {
@@ -49,6 +50,9 @@ internal sealed partial class CohortGrain(
     public const long AgreementMargin = 2;
 
     private CohortLifecycle? _life;
+
+    // The expiry of the newest ticket issued to each peer's generation (by this activation).
+    private readonly Dictionary<string, (ulong Generation, long ExpiresUnixMs)> _issued = new(StringComparer.Ordinal);
     private IGrainTimer? _timer;
     private DateTimeOffset _lastSave;
 
@@ -253,6 +257,19 @@ internal sealed partial class CohortGrain(
 
         var before = _life.Record.FindPeer(report.Peer)?.State;
         var reply = _life.Apply(report);
+        if (!reply.Stop && _life.Record.FindPeer(report.Peer) is { } reporter && reporter.Generation == report.Generation && States.IsTraining(report.State) && RenewalDue(reporter.Name, reporter.Generation))
+        {
+            try
+            {
+                reply = reply with { Ticket = await IssueAsync(reporter.Name, reporter.Generation) };
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The key grain's silo may be going: the report is answered all the same, the ticket comes with a later one.
+                LogRenewalFailed(logger, _life.Record.Cohort, _life.Record.Run, reporter.Name, e.GetType().Name, e.Message);
+            }
+        }
+
         if (_life.Record.FindPeer(report.Peer) is { } peer && before != peer.State)
         {
             if (peer.State == PeerState.Failed)
@@ -268,6 +285,23 @@ internal sealed partial class CohortGrain(
         await AfterChangeAsync();
         return reply;
     }
+
+    /// <summary>A new exchange ticket for that generation of the peer, signed with the cluster's key.</summary>
+    private async Task<string> IssueAsync(string peer, ulong generation)
+    {
+        var codec = await tickets.CodecAsync(GrainFactory);
+        var ticket = Exchange.ExchangeTicket.For(_life!.Record.Cohort, _life.Record.Run, peer, generation, time.GetUtcNow());
+        _issued[peer] = (generation, ticket.ExpiresUnixMs);
+        return codec.Issue(ticket);
+    }
+
+    /// <summary>
+    /// Whether the peer's generation needs a fresh ticket: this activation issued it none (it came
+    /// back after a restart or a move), or the newest has less than <see cref="Exchange.ExchangeTicket.RenewWithin"/> left.
+    /// </summary>
+    private bool RenewalDue(string peer, ulong generation) =>
+        !_issued.TryGetValue(peer, out var issued) || issued.Generation != generation
+        || issued.ExpiresUnixMs - time.GetUtcNow().ToUnixTimeMilliseconds() < (long)Exchange.ExchangeTicket.RenewWithin.TotalMilliseconds;
 
     private CohortLifecycle Life() => _life ?? throw new InvalidOperationException($"cohort grain '{this.GetPrimaryKeyString()}' has no run");
 
@@ -438,6 +472,8 @@ internal sealed partial class CohortGrain(
 
             try
             {
+                // Its ticket in the try: a key grain that cannot answer now is a start that failed (placed again later).
+                assignment = assignment with { Ticket = await IssueAsync(peer.Name, peer.Generation) };
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 timeout.CancelAfter(StartTimeout);
                 var started = await Peer(peer).StartAsync(assignment, timeout.Token);
@@ -567,6 +603,9 @@ internal sealed partial class CohortGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "peer '{Peer}' did not take the {What}: {Message}")]
     private static partial void LogCommitFailed(ILogger logger, string peer, string what, string message);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "could not renew the exchange ticket of '{Peer}' of cohort '{Cohort}' run '{Run}' ({Kind}: {Message}); the next report tries again")]
+    private static partial void LogRenewalFailed(ILogger logger, string cohort, string run, string peer, string kind, string message);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "wrote {Path}")]
     private static partial void LogSummaryWritten(ILogger logger, string path);

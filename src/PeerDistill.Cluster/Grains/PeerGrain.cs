@@ -14,7 +14,7 @@ namespace PeerDistill.Cluster.Grains;
 /// short, and a report in flight to the cohort never holds up the cohort's own calls here.
 /// </summary>
 [SlotPlacement, Reentrant]
-internal sealed partial class PeerGrain(SiloPeerHost host, ILocalSiloDetails silo, ILogger<PeerGrain> logger) : Grain, IPeerGrain
+internal sealed partial class PeerGrain(SiloPeerHost host, Exchange.TicketKeyring tickets, ILocalSiloDetails silo, ILogger<PeerGrain> logger) : Grain, IPeerGrain
 {
     /// <summary>
     /// How often a peer reports to its cohort (and hears where the others are). Each report costs
@@ -108,6 +108,8 @@ internal sealed partial class PeerGrain(SiloPeerHost host, ILocalSiloDetails sil
             _current = null;
         }
 
+        // This worker checks the tickets of the streams its peer receives on with the cluster's key.
+        await tickets.CodecAsync(GrainFactory);
         try
         {
             host.Start(assignment, _slot!);
@@ -189,6 +191,10 @@ internal sealed partial class PeerGrain(SiloPeerHost host, ILocalSiloDetails sil
             }
 
             host.UpdatePeers(_cohort, _run, reply.Peers);
+            if (reply.Ticket.Length > 0)
+            {
+                host.Renew(_cohort, _run, _peer, current.Generation, reply.Ticket);
+            }
             if (reply.Stop && States.IsTraining(report.State))
             {
                 LogToldToStop(logger, _key, current.Generation, reply.Reason);

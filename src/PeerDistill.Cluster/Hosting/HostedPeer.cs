@@ -20,11 +20,13 @@ internal sealed class HostedPeer
 
     // While a fresh peer waits for its teachers to be placed before its first step: what for.
     private volatile GatherWait? _startWait;
+    private string _ticket;
 
     public HostedPeer(HostedRun run, PeerAssignment assignment, int slot, ILogger logger)
     {
         _run = run;
         _assignment = assignment;
+        _ticket = assignment.Ticket;
         _slot = slot;
         _logger = logger;
         Progress = new PeerProgressState(assignment.Peer, assignment.Generation, run.Data.TotalSteps, () => _startWait ?? run.Hub.WaitOf(assignment.Peer), TimeProvider.System);
@@ -37,6 +39,13 @@ internal sealed class HostedPeer
     public string Name => _assignment.Peer;
 
     public ulong Generation => _assignment.Generation;
+
+    /// <summary>This generation's exchange ticket, renewed by its cohort before it expires (a credential: never logged).</summary>
+    public string Ticket
+    {
+        get => Volatile.Read(ref _ticket);
+        set => Volatile.Write(ref _ticket, value);
+    }
 
     /// <summary>The step it starts from: the checkpoint it resumes, or 0.</summary>
     public long StartStep => _assignment.ResumeFromStep ?? 0;

@@ -178,6 +178,15 @@ public sealed partial class SiloPeerHost : IAsyncDisposable
         return true;
     }
 
+    /// <summary>A fresh exchange ticket for that generation of the peer (if it runs here): its streams opened from now on carry it.</summary>
+    public void Renew(string cohort, string run, string peer, ulong generation, string ticket)
+    {
+        if (Running(cohort, run, peer, generation) is { } target)
+        {
+            target.Ticket = ticket;
+        }
+    }
+
     /// <summary>The cohort decided nothing: the hold of that generation (if it runs here) ends.</summary>
     public void ReleaseHold(string cohort, string run, string peer, ulong generation) => Running(cohort, run, peer, generation)?.Release();
 

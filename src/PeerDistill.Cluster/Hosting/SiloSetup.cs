@@ -99,6 +99,8 @@ public static class SiloSetup
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(settings);
         services.AddSingleton<ClusterRoots>();
+        // Cohort grains sign exchange tickets with the cluster's key; a worker shares its exchange's keyring.
+        services.TryAddSingleton<Exchange.TicketKeyring>();
         services.AddSingleton<ISlotLedger, SlotBoardLedger>();
         if (settings.Role == SiloRoles.Worker)
         {

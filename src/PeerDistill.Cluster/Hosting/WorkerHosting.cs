@@ -76,16 +76,19 @@ public static class WorkerHosting
         var registry = new ExchangeRegistry();
         builder.Services
             .AddSingleton(registry)
+            .AddSingleton(registry.Tickets)
             .AddSingleton(new ExchangeEndpoint(exchangeAddress))
             .AddSingleton<SiloPeerHost>()
             .AddSingleton<CoordinatorWatch>()
             .AddHostedService(sp => sp.GetRequiredService<CoordinatorWatch>())
-            .AddPeerExchange(registry, sp => sp.GetRequiredService<ILoggerFactory>().CreateLogger("PeerDistill.Exchange"));
+            .AddPeerExchange(registry, sp => sp.GetRequiredService<ILoggerFactory>().CreateLogger("PeerDistill.Exchange"))
+            // The exchange port is open to the cluster's network: reflection answers this machine only.
+            .AddLoopbackOnlyReflection();
         builder.AddPeerDistillSilo(silo);
         return builder;
     }
 
-    /// <summary>The worker's gRPC endpoints: the PeerExchange, health and reflection.</summary>
+    /// <summary>The worker's gRPC endpoints: the PeerExchange, health and reflection (to callers on this machine only).</summary>
     public static WebApplication MapPeerDistillWorker(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);

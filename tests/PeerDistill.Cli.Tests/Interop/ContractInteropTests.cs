@@ -45,7 +45,7 @@ public sealed class ContractInteropTests(ITestOutputHelper output)
         await using var cluster = await Cluster.StartAsync(dir.Path, [], output);
         var worker = Target(await StartWorkerAsync(cluster, "w1", slots: 2));
 
-        // Nothing hosted yet: any frame is for a cohort the worker does not host.
+        // Nothing hosted yet: the worker has not the cluster's ticket key, and refuses every stream (UNAVAILABLE).
         var idle = await PythonGrpc.RunClientAsync(worker, "exchange_refusals", TimeSpan.FromSeconds(60));
         Assert.True(idle.Passed, idle.Describe());
 
@@ -56,8 +56,13 @@ public sealed class ContractInteropTests(ITestOutputHelper output)
         var receiver = status.Peers.Single(p => p.Peer == "cnn");
         var teacher = status.Peers.Single(p => p.Peer == "mlp");
 
+        // The script holds the operator's copy of the cluster's key: each frame goes with a genuine
+        // ticket of what it claims, so that the frame's own checks answer.
+        var keyFile = Path.Combine(dir.Path, "ticket.key");
+        await File.WriteAllTextAsync(keyFile, Convert.ToBase64String(await ClusterTickets.ReadKeyAsync(Path.Combine(dir.Path, "data"), TimeSpan.FromSeconds(30))));
+
         // smoke's data: 3000 training images in batches of 64 (47 steps an epoch, the last one smaller), 10 classes.
-        var training = await PythonGrpc.RunClientAsync(worker, "exchange_refusals", TimeSpan.FromSeconds(60),
+        var training = await PythonGrpc.RunClientAsync(worker, "exchange_refusals", TimeSpan.FromSeconds(60), "--ticket-key-file", keyFile,
             "--cohort", "long-smoke", "--run", status.Run, "--receiver", receiver.Peer, "--teacher", teacher.Peer,
             "--generation", teacher.Generation.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--batch", "64", "--classes", "10", "--steps-per-epoch", "47",
@@ -81,7 +86,7 @@ public sealed class ContractInteropTests(ITestOutputHelper output)
         var hub = new ExchangeHub(settings, directory, NullLogger.Instance);
         var channels = new List<Grpc.Net.Client.GrpcChannel>();
         var sums = new Dictionary<long, double>();
-        var exchange = new GrpcLogitExchange(hub, "http://127.0.0.1:1", new Dictionary<string, IReadOnlyList<string>> { ["cs"] = ["py"] }, _ => 3, address =>
+        var exchange = new GrpcLogitExchange(hub, "http://127.0.0.1:1", new Dictionary<string, IReadOnlyList<string>> { ["cs"] = ["py"] }, _ => 3, _ => string.Empty, address =>
         {
             var channel = GrpcChannels.ForAddress(address);
             channels.Add(channel);

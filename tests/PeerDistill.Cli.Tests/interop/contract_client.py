@@ -14,6 +14,14 @@ Cases:
                      a superseded generation ends the stream with FAILED_PRECONDITION. With --cohort, --run,
                      --receiver, --teacher, --generation, --batch, --classes, --total-steps it aims at a
                      cohort the worker trains; without them only the unknown-cohort refusal is checked.
+                     With --ticket-key-file (the operator's copy of the cluster's ticket key) each frame
+                     goes on a stream of its own with a valid ticket of what it claims (the frame's own
+                     checks are tested); without it, on an idle worker, the stream is refused UNAVAILABLE.
+  exchange_tickets   (worker, training) Exchange streams refused for their tickets, each with its status and
+                     before any ack: none, garbage, forged (another key), altered (one byte), expired,
+                     another cohort's, an older generation's, and a valid ticket whose frame claims another
+                     sender or generation. Needs --ticket-key-file, --cohort, --run, --receiver, --teacher,
+                     --generation, --batch, --classes. Tickets are minted here (format: docs/distributed.md).
   health             (any) grpc.health.v1.Health/Check: "" is SERVING, an unknown service NOT_FOUND.
   reflection         (any) grpc.reflection.v1alpha (and v1 where served) ServerReflectionInfo list_services
                      names every service in --expect (comma-separated) and grpc.health.v1.Health.
@@ -26,6 +34,9 @@ their few protobuf fields are encoded and decoded by hand below, through grpcio'
 """
 
 import argparse
+import base64
+import hashlib
+import hmac
 import json
 import os
 import struct
@@ -37,11 +48,12 @@ def parse_args():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--stubs", required=True)
     p.add_argument("--target", required=True, help="host:port (h2c, or TLS with --ca)")
-    p.add_argument("--case", required=True, choices=["cohort_service", "exchange_refusals", "health", "reflection", "refused"])
+    p.add_argument("--case", required=True, choices=["cohort_service", "exchange_refusals", "exchange_tickets", "health", "reflection", "refused"])
     p.add_argument("--ca", help="TLS: the authority (PEM) the server's certificate must chain to")
     p.add_argument("--cert", help="TLS: a client certificate (PEM), with --key")
     p.add_argument("--key", help="TLS: its key (PEM)")
     p.add_argument("--token", help="an API token, sent as 'authorization: Bearer <token>' on every call")
+    p.add_argument("--ticket-key-file", help="a file holding the cluster's 32-byte ticket key, base64 (the operator's copy)")
     p.add_argument("--spec", help="cohort_service: a valid cohort spec file (YAML) to submit")
     p.add_argument("--expect", default="", help="reflection: services that must be listed, comma-separated")
     p.add_argument("--cohort")
@@ -81,6 +93,33 @@ def expect_error(call, code, what):
         check(e.code() == code, "%s: expected %s, got %s: %s" % (what, code.name, e.code().name, e.details()))
         return e.details() or ""
     raise CaseFailed("%s: expected %s, the call succeeded" % (what, code.name))
+
+
+# --- exchange tickets (the format of PeerDistill.Cluster.Exchange.TicketCodec) ----------------------
+
+TICKET_HEADER = "peerdistill-ticket"
+
+
+def ticket_key():
+    with open(ARGS.ticket_key_file) as f:
+        return base64.b64decode(f.read().strip())
+
+
+def mint(key, cohort, run, peer, generation, expires_ms=None):
+    """base64url(version 1 | generation u64 BE | expiry ms i64 BE | (len u8, utf-8) x cohort, run, peer | HMAC-SHA256)."""
+    import time
+    if expires_ms is None:
+        expires_ms = int(time.time() * 1000) + 3600 * 1000
+    payload = bytes([1]) + struct.pack(">Qq", generation, expires_ms)
+    for name in (cohort, run, peer):
+        b = name.encode("utf-8")
+        payload += bytes([len(b)]) + b
+    tag = hmac.new(key, payload, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(payload + tag).rstrip(b"=").decode("ascii")
+
+
+def ticket_for(f):
+    return mint(ticket_key(), f.cohort, f.run, f.sender, f.generation)
 
 
 # --- cases ------------------------------------------------------------------------------------------
@@ -180,7 +219,14 @@ def exchange_refusals(channel):
         ]
 
     frames = [c[1] for c in cases]
-    acks = list(stub.Exchange(iter(frames), timeout=TIMEOUT))
+    if not ARGS.ticket_key_file:
+        # No ticket: an idle worker (no peer hosted, so no key yet) refuses the stream before any frame.
+        details = expect_error(lambda: list(stub.Exchange(iter(frames), timeout=TIMEOUT)), grpc.StatusCode.UNAVAILABLE, "a stream to an idle worker")
+        check("hosts no peer yet" in details, "an idle worker's refusal does not say why: %s" % details)
+        return "idle worker: stream refused UNAVAILABLE (%s); probe listed %d peer(s)" % (details, len(probe.peers))
+    acks = []
+    for f in frames:
+        acks += list(stub.Exchange(iter([f]), timeout=TIMEOUT, metadata=[(TICKET_HEADER, ticket_for(f))]))
     check(len(acks) == len(cases), "%d acks for %d frames" % (len(acks), len(cases)))
     seen = []
     for (name, _, code), ack in zip(cases, acks):
@@ -192,9 +238,48 @@ def exchange_refusals(channel):
     if a.cohort:
         # A frame of a generation older than the sender's current one ends the stream.
         stale = frame(a.cohort, a.run, a.teacher, a.receiver, 0, current, a.batch, a.classes)
-        expect_error(lambda: list(stub.Exchange(iter([stale]), timeout=TIMEOUT)), grpc.StatusCode.FAILED_PRECONDITION, "a superseded generation")
+        expect_error(lambda: list(stub.Exchange(iter([stale]), timeout=TIMEOUT, metadata=[(TICKET_HEADER, ticket_for(stale))])), grpc.StatusCode.FAILED_PRECONDITION, "a superseded generation")
         seen.append("superseded generation=FAILED_PRECONDITION (stream ended)")
     return "; ".join(seen) + "; probe listed %d peer(s)" % len(probe.peers)
+
+
+def exchange_tickets(channel):
+    stub = exchange_pb2_grpc.PeerExchangeStub(channel)
+    a = ARGS
+    key = ticket_key()
+    f = frame(a.cohort, a.run, a.teacher, a.receiver, a.generation, 0, a.batch, a.classes)
+    valid = mint(key, a.cohort, a.run, a.teacher, a.generation)
+    raw = bytearray(base64.urlsafe_b64decode(valid + "=" * (-len(valid) % 4)))
+    raw[3] ^= 0x01  # the generation, changed without the key
+    altered = base64.urlsafe_b64encode(bytes(raw)).rstrip(b"=").decode("ascii")
+    import time
+    now_ms = int(time.time() * 1000)
+    other = frame(a.cohort, a.run, a.teacher, a.receiver, a.generation + 7, 0, a.batch, a.classes)
+    cases = [
+        ("no ticket", None, f, grpc.StatusCode.UNAUTHENTICATED, "carries no exchange ticket"),
+        ("garbage", "not a ticket!", f, grpc.StatusCode.UNAUTHENTICATED, "malformed"),
+        ("forged", mint(os.urandom(32), a.cohort, a.run, a.teacher, a.generation), f, grpc.StatusCode.UNAUTHENTICATED, "signature does not verify"),
+        ("altered", altered, f, grpc.StatusCode.UNAUTHENTICATED, "signature does not verify"),
+        ("expired", mint(key, a.cohort, a.run, a.teacher, a.generation, now_ms - 1000), f, grpc.StatusCode.UNAUTHENTICATED, "expired"),
+        ("another cohort's", mint(key, "other-cohort", a.run, a.teacher, a.generation), f, grpc.StatusCode.PERMISSION_DENIED, "other-cohort"),
+        ("an older generation's", mint(key, a.cohort, a.run, a.teacher, a.generation - 1), f, grpc.StatusCode.FAILED_PRECONDITION, "superseded"),
+        ("a frame of another generation", valid, other, grpc.StatusCode.PERMISSION_DENIED, "generation %d came with" % (a.generation + 7)),
+        ("a frame of another sender", mint(key, a.cohort, a.run, a.receiver, a.generation), f, grpc.StatusCode.PERMISSION_DENIED, "from '%s'" % a.teacher),
+    ]
+    seen = []
+    for name, ticket, fr, code, words in cases:
+        metadata = [] if ticket is None else [(TICKET_HEADER, ticket)]
+        acks = []
+
+        def call():
+            for ack in stub.Exchange(iter([fr]), timeout=TIMEOUT, metadata=metadata):
+                acks.append(ack)
+        details = expect_error(call, code, name)
+        check(not acks, "%s: %d ack(s) came before the refusal" % (name, len(acks)))
+        check(words in details, "%s: the refusal does not say %r: %s" % (name, words, details))
+        check(key.hex() not in details and base64.b64encode(key).decode() not in details and (ticket is None or ticket not in details), "%s: the refusal repeats a secret" % name)
+        seen.append("%s=%s" % (name, code.name))
+    return "; ".join(seen)
 
 
 # Hand-made protobuf for the two standard services (field numbers from grpc/health/v1/health.proto and
@@ -337,7 +422,7 @@ def refused(channel):
     return "UNAVAILABLE"
 
 
-CASES = {"cohort_service": cohort_service, "exchange_refusals": exchange_refusals, "health": health, "reflection": reflection, "refused": refused}
+CASES = {"cohort_service": cohort_service, "exchange_refusals": exchange_refusals, "exchange_tickets": exchange_tickets, "health": health, "reflection": reflection, "refused": refused}
 
 
 def read(path):

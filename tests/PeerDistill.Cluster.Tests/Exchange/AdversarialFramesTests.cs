@@ -48,7 +48,7 @@ public sealed class AdversarialFramesTests
         }
 
         var learnersOf = peers.ToDictionary(p => p, p => (IReadOnlyList<string>)peers.Where(q => q != p).ToList());
-        await using var exchange = new GrpcLogitExchange(hub, address, learnersOf, _ => 1, _ => throw new InvalidOperationException("both peers are hosted here"), NullLogger.Instance);
+        await using var exchange = new GrpcLogitExchange(hub, address, learnersOf, _ => 1, _ => string.Empty, _ => throw new InvalidOperationException("both peers are hosted here"), NullLogger.Instance);
         using var done = new CancellationTokenSource();
         var slowest = new ConcurrentDictionary<string, TimeSpan>(StringComparer.Ordinal);
 

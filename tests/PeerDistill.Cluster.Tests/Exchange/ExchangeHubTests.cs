@@ -10,8 +10,8 @@ namespace PeerDistill.Cluster.Tests.Exchange;
 /// <summary>The receiving side's checks and waiting rules, without the network.</summary>
 public sealed class ExchangeHubTests
 {
-    private const int Batch = 4;
-    private const int Classes = 3;
+    internal const int Batch = 4;
+    internal const int Classes = 3;
 
     internal static ExchangeHub NewHub(out CohortDirectory directory, TimeSpan? timeout = null, int quorum = 1, int staleness = 0, IEnumerable<PeerLocation>? peers = null)
     {

@@ -19,11 +19,12 @@ internal sealed class ExchangeServer : IAsyncDisposable
 
     public Uri Address { get; }
 
-    public static async Task<ExchangeServer> StartAsync(ExchangeRegistry registry)
+    /// <summary>Serves on <paramref name="host"/> (loopback unless given).</summary>
+    public static async Task<ExchangeServer> StartAsync(ExchangeRegistry registry, string host = "127.0.0.1")
     {
         var builder = GrpcHosting.CreateBuilder();
-        builder.AddPeerDistillGrpc();
-        builder.Services.AddPeerExchange(registry, NullLogger.Instance);
+        builder.AddPeerDistillGrpc(grpc => grpc.Host = host);
+        builder.Services.AddPeerExchange(registry, NullLogger.Instance).AddLoopbackOnlyReflection();
         var app = builder.Build();
         app.MapPeerDistillGrpc();
         app.MapPeerExchange();

@@ -123,7 +123,7 @@ public sealed class GrpcExchangeTests
         var hubs = names.Select(_ => new ExchangeHub(settings, directory, NullLogger.Instance)).ToList();
         var registries = hubs.Select(h =>
         {
-            var r = new ExchangeRegistry();
+            var r = TestTickets.Registry();
             r.Add(h);
             return r;
         }).ToList();
@@ -137,7 +137,9 @@ public sealed class GrpcExchangeTests
         GrpcChannel ChannelFor(string address) => channels.GetOrAdd(address, a => GrpcChannels.ForAddress(a));
         directory.Update(names.Select((n, i) => new PeerLocation(n, servers[i].Address.ToString(), 1, PeerPresence.Active)));
         var learnersOf = GrpcLogitExchange.LearnersOf(strategy, names);
-        var exchanges = names.Select((n, i) => new GrpcLogitExchange(hubs[i], servers[i].Address.ToString(), learnersOf, _ => 1, ChannelFor, NullLogger.Instance)).ToList();
+        // Each peer's ticket, issued once (as its cohort does; a new one would move its links to new streams).
+        var tickets = names.ToDictionary(n => n, n => TestTickets.Text(spec.Cohort, run, n, 1));
+        var exchanges = names.Select((n, i) => new GrpcLogitExchange(hubs[i], servers[i].Address.ToString(), learnersOf, _ => 1, peer => tickets[peer], ChannelFor, NullLogger.Instance)).ToList();
         try
         {
             var store = new CheckpointStore(checkpointDirectory, run, spec.Checkpoints.KeepLast);

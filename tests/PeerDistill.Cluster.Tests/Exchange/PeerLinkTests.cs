@@ -31,7 +31,8 @@ public sealed class PeerLinkTests
         directory.Update([new PeerLocation("a", receiverAt, 1, PeerPresence.Active)]);
         var clock = new FakeTimeProvider();
         var statistics = new ExchangeStatistics();
-        await using var link = new PeerLink("b", "a", "http://w1", hub, directory, _ => channel ?? throw new InvalidOperationException("the receiver is hosted here"), statistics, NullLogger.Instance, clock);
+        var ticket = TestTickets.Text("co", "run1", "b", 1);
+        await using var link = new PeerLink("b", "a", "http://w1", hub, directory, _ => channel ?? throw new InvalidOperationException("the receiver is hosted here"), () => ticket, statistics, NullLogger.Instance, clock);
         link.Enqueue(ExchangeHubTests.Frame("b", 0));
         await Until(() => statistics.Refused == 1, () => "the first frame was not refused");
         for (var step = 1; step < Frames; step++)
@@ -57,7 +58,7 @@ public sealed class PeerLinkTests
         ]);
         var clock = new FakeTimeProvider();
         var statistics = new ExchangeStatistics();
-        await using var link = new PeerLink("b", "a", "http://w1", hub, directory, _ => throw new InvalidOperationException("the receiver is hosted here"), statistics, NullLogger.Instance, clock);
+        await using var link = new PeerLink("b", "a", "http://w1", hub, directory, _ => throw new InvalidOperationException("the receiver is hosted here"), () => string.Empty, statistics, NullLogger.Instance, clock);
         link.Enqueue(ExchangeHubTests.Frame("b", 0));
         await Until(() => statistics.Refused == 1, () => "the frame was not refused");
 
@@ -75,7 +76,7 @@ public sealed class PeerLinkTests
 
     private static async Task<ExchangeServer> ServeAsync(ExchangeHub hub)
     {
-        var registry = new ExchangeRegistry();
+        var registry = TestTickets.Registry();
         registry.Add(hub);
         return await ExchangeServer.StartAsync(registry);
     }

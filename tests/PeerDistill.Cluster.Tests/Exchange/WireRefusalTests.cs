@@ -75,31 +75,38 @@ public sealed class WireRefusalTests
                 using var channel = GrpcChannels.ForAddress(servers[0].Address);
                 Task.Run(async () =>
                 {
-                    using (var call = new PeerExchange.PeerExchangeClient(channel).Exchange())
+                    // Each frame on a stream of its own, with a valid ticket of what it claims (an insider:
+                    // the frame's own checks are what is tested here; the tickets' are in TicketServiceTests).
+                    foreach (var c in cases)
                     {
-                        foreach (var c in cases)
-                        {
-                            await call.RequestStream.WriteAsync(c.Frame);
-                            Assert.True(await call.ResponseStream.MoveNext());
-                            acks.Add(call.ResponseStream.Current);
-                        }
-
+                        using var call = new PeerExchange.PeerExchangeClient(channel).Exchange(TestTickets.For(c.Frame));
+                        await call.RequestStream.WriteAsync(c.Frame);
+                        Assert.True(await call.ResponseStream.MoveNext());
+                        acks.Add(call.ResponseStream.Current);
                         await call.RequestStream.CompleteAsync();
                         Assert.False(await call.ResponseStream.MoveNext());
                     }
 
                     // A superseded generation ends the sender's stream.
-                    using (var call = new PeerExchange.PeerExchangeClient(channel).Exchange())
+                    var stale = G();
+                    stale.Generation = 0;
+                    using (var call = new PeerExchange.PeerExchangeClient(channel).Exchange(TestTickets.For(stale)))
                     {
-                        var stale = G();
-                        stale.Generation = 0;
-                        await call.RequestStream.WriteAsync(stale);
+                        try
+                        {
+                            await call.RequestStream.WriteAsync(stale);
+                        }
+                        catch (RpcException)
+                        {
+                            // The ticket is refused before any frame is read; the status comes with the response.
+                        }
+
                         var e = await Assert.ThrowsAsync<RpcException>(async () => await call.ResponseStream.MoveNext());
                         staleStatus = e.StatusCode;
                     }
 
                     // A frame over the 4 MiB receive limit ends the stream in the transport.
-                    using (var call = new PeerExchange.PeerExchangeClient(channel).Exchange())
+                    using (var call = new PeerExchange.PeerExchangeClient(channel).Exchange(TestTickets.For(G())))
                     {
                         var big = G();
                         big.Values = ByteString.CopyFrom(new byte[5 * 1024 * 1024]);
