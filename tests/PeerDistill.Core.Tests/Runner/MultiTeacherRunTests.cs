@@ -172,7 +172,9 @@ public sealed class MultiTeacherRunTests : IDisposable
         {
             Assert.NotNull(s.Hint);
             // total = CE + alpha KD + 0.5 hint (alpha 1, no warm-up)
-            Assert.Equal(s.CrossEntropy + s.Distillation + (0.5 * s.Hint!.Value), s.Loss, 5);
+            // Within 1e-5 (a float32 loss against the sum of its float32 terms in double): rounding both to
+            // 5 places failed on a value near a rounding boundary (2.32306490 vs 2.32306504).
+            Assert.Equal(s.CrossEntropy + s.Distillation + (0.5 * s.Hint!.Value), s.Loss, tolerance: 1e-5);
         });
         Assert.True(student[^1].Hint < student[0].Hint * 0.8, $"hint went from {student[0].Hint} to {student[^1].Hint}");
         Assert.All(observer.Steps.Where(s => s.Peer != "s"), s => Assert.Null(s.Hint));
