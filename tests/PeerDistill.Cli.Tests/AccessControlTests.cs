@@ -107,7 +107,7 @@ public sealed class AccessControlTests(ITestOutputHelper output)
 
         // Project a's operator submits the cohort; it trains.
         var spec = Path.Combine(dir.Path, "pair.yaml");
-        await File.WriteAllTextAsync(spec, TestSpecs.Pair.Replace("epochs: 200", "epochs: 60", StringComparison.Ordinal));
+        await File.WriteAllTextAsync(spec, TestSpecs.Pair.Replace("epochs: 200", "epochs: 30", StringComparison.Ordinal));
         var submit = CliProcess.RunIn(dir.Path, "submit", spec, "--coordinator", cluster.Url, "--token", operatorA);
         Assert.True(submit.ExitCode == 0, submit.Stderr + submit.Stdout);
         var running = await cluster.WaitForAsync(new GetCohortRequest { Cohort = "pair" }, s => s.State == CohortState.Running && s.Peers.All(p => p.Step >= 20), TimeSpan.FromMinutes(2));
