@@ -201,13 +201,7 @@ public sealed class AccessControlTests(ITestOutputHelper output)
         // The training went on undisturbed: every step so far, loss for loss, the embedded run's.
         var done = await cluster.WaitForAsync(new GetCohortRequest { Cohort = "pair" }, s => s.State is CohortState.Completed or CohortState.Failed or CohortState.Cancelled, TimeSpan.FromMinutes(5));
         Assert.Equal(CohortState.Completed, done.State);
-        var embedded = Path.Combine(dir.Path, "embedded");
-        var run = CliProcess.RunIn(dir.Path, "run", spec, "--output", embedded);
-        Assert.True(run.ExitCode == 0, run.Stderr);
-        var expected = MetricsFiles.Embedded(embedded);
-        var actual = MetricsFiles.Distributed(Path.Combine(cluster.Runs, "pair", done.Run));
-        Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
-        Assert.All(actual, kv => Assert.True(expected[kv.Key] == kv.Value, $"{kv.Key}: {kv.Value:R} distributed, {expected[kv.Key]:R} embedded"));
+        MetricsFiles.AssertEqualToEmbedded(dir.Path, spec, Path.Combine(cluster.Runs, "pair", done.Run), "distributed");
 
         // No token is written anywhere it does not belong: not in any line printed, not in the run's files.
         var secrets = new[] { operatorA, operatorB, reader, revoked, expiring };

@@ -73,13 +73,7 @@ public sealed class ClusterTlsTests(ITestOutputHelper output)
             Assert.Equal(0, cluster.Printed(refused, "joined the cluster"));
         }
 
-        var embedded = Path.Combine(dir.Path, "embedded");
-        var run = CliProcess.RunIn(dir.Path, "run", spec, "--output", embedded);
-        Assert.True(run.ExitCode == 0, run.Stderr);
-        var expected = MetricsFiles.Embedded(embedded);
-        var actual = MetricsFiles.Distributed(Path.Combine(cluster.Runs, "pair", done.Run));
-        Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
-        Assert.All(actual, kv => Assert.True(expected[kv.Key] == kv.Value, $"{kv.Key}: {kv.Value:R} distributed over TLS, {expected[kv.Key]:R} embedded"));
+        MetricsFiles.AssertEqualToEmbedded(dir.Path, spec, Path.Combine(cluster.Runs, "pair", done.Run), "distributed over TLS");
     }
 
     /// <summary>

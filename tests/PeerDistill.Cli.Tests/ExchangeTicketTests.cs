@@ -99,13 +99,7 @@ public sealed class ExchangeTicketTests(ITestOutputHelper output)
         }
 
         // Step for step the losses of the embedded run.
-        var embedded = Path.Combine(dir.Path, "embedded");
-        var run = CliProcess.RunIn(dir.Path, "run", spec, "--output", embedded);
-        Assert.True(run.ExitCode == 0, run.Stderr);
-        var expected = MetricsFiles.Embedded(embedded);
-        var actual = MetricsFiles.Distributed(runDirectory);
-        Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
-        Assert.All(actual, kv => Assert.True(expected[kv.Key] == kv.Value, $"{kv.Key}: {kv.Value:R} distributed under attack, {expected[kv.Key]:R} embedded"));
+        MetricsFiles.AssertEqualToEmbedded(dir.Path, spec, runDirectory, "distributed under attack");
     }
 
     private static async Task WaitForAsync(Func<bool> condition, string failure)

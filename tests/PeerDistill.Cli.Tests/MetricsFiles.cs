@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Xunit;
 
 namespace PeerDistill.Cli.Tests;
 
@@ -27,4 +28,20 @@ internal static class MetricsFiles
     /// <summary>The per-step losses the workers of a distributed run wrote (metrics.&lt;peer&gt;.jsonl in its run directory).</summary>
     public static Dictionary<(string Peer, long Step), double> Distributed(string runDirectory) =>
         StepLosses(Directory.GetFiles(runDirectory, "metrics.*.jsonl").SelectMany(File.ReadLines));
+
+    /// <summary>
+    /// Runs <paramref name="spec"/> embedded (in <paramref name="workingDirectory"/>/embedded) and asserts
+    /// that the distributed run in <paramref name="runDirectory"/> wrote the same steps with exactly its
+    /// losses; <paramref name="how"/> says how the distributed run went, for the failure message.
+    /// </summary>
+    public static void AssertEqualToEmbedded(string workingDirectory, string spec, string runDirectory, string how)
+    {
+        var embedded = Path.Combine(workingDirectory, "embedded");
+        var run = CliProcess.RunIn(workingDirectory, "run", spec, "--output", embedded);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        var expected = Embedded(embedded);
+        var actual = Distributed(runDirectory);
+        Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
+        Assert.All(actual, kv => Assert.True(expected[kv.Key] == kv.Value, $"{kv.Key}: {kv.Value:R} {how}, {expected[kv.Key]:R} embedded"));
+    }
 }

@@ -95,13 +95,7 @@ public sealed class TlsEndpointsTests(ITestOutputHelper output)
         Assert.Equal(CohortState.Completed, done.State);
         Assert.Equal(["w1", "w2"], done.Peers.Select(p => p.WorkerId).Order());
 
-        var embedded = Path.Combine(dir.Path, "embedded");
-        var run = CliProcess.RunIn(dir.Path, "run", spec, "--output", embedded);
-        Assert.True(run.ExitCode == 0, run.Stderr);
-        var expected = MetricsFiles.Embedded(embedded);
-        var actual = MetricsFiles.Distributed(Path.Combine(cluster.Runs, "pair", done.Run));
-        Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
-        Assert.All(actual, kv => Assert.True(expected[kv.Key] == kv.Value, $"{kv.Key}: {kv.Value:R} over the TLS exchange, {expected[kv.Key]:R} embedded"));
+        MetricsFiles.AssertEqualToEmbedded(dir.Path, spec, Path.Combine(cluster.Runs, "pair", done.Run), "over the TLS exchange");
 
         // The CLI trusts the authority from the environment too; without it, the system's store does not know it.
         var status = CliProcess.RunIn(dir.Path, new Dictionary<string, string> { ["PEERDISTILL_CA"] = ca }, "status", "--coordinator", cluster.Url);
