@@ -263,6 +263,8 @@ public sealed class AccessControlTests(ITestOutputHelper output)
         await cluster.WaitForLineAsync("coordinator", "refused (unauthenticated)", 1, TimeSpan.FromSeconds(30));
         await cluster.WaitForLineAsync("coordinator", "refused (rate limited)", 1, TimeSpan.FromSeconds(30));
         Assert.InRange(cluster.Printed("coordinator", "request(s) from 127.0.0.1 refused"), 2, 10);
+        // And by the coordinator's own throttled lines only, not by a framework's line per request.
+        Assert.Equal(0, cluster.Printed("coordinator", "was not authenticated"));
     }
 
     /// <summary>A JWT of the test's identity provider, signed with <paramref name="key"/>.</summary>

@@ -11,6 +11,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.Tokens;
 
 namespace PeerDistill.Api.Access;
@@ -33,6 +34,10 @@ internal static class AccessHosting
     {
         builder.Services.AddSingleton(options).AddSingleton<TokenStore>().AddSingleton<AuditTrail>().AddSingleton<CredentialRefusals>();
         builder.Services.AddSingleton<IAuthorizationMiddlewareResultHandler, AccessResultHandler>();
+        // ASP.NET Core's authentication handlers log every failed credential at Information, a line per
+        // request that a flood of bad credentials would turn into a flood of lines: CredentialRefusals
+        // logs the refusals instead, once per address and kind in its window.
+        builder.Logging.AddFilter(typeof(TokenAuthenticationHandler).FullName, LogLevel.Warning);
         // Authentication brings ASP.NET Core's data protection, which nothing here uses (no cookies,
         // no protected payloads): in memory, so that it neither writes keys nor warns about them.
         builder.Services.AddDataProtection().UseEphemeralDataProtectionProvider();
