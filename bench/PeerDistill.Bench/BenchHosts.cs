@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using PeerDistill.Api;
 using PeerDistill.Cluster.Exchange;
 using PeerDistill.Cluster.Hosting;
+using PeerDistill.Cluster.Security;
 using PeerDistill.Cluster.Transport;
 
 namespace PeerDistill.Bench;
@@ -11,8 +12,8 @@ namespace PeerDistill.Bench;
 /// <summary>The processes the benches host in their own process, composed as the CLI composes them, each on free loopback ports.</summary>
 internal static class BenchHosts
 {
-    /// <summary>A started coordinator writing runs under <paramref name="output"/>.</summary>
-    public static async Task<CoordinatorNode> StartCoordinatorAsync(string output, LogLevel logLevel)
+    /// <summary>A started coordinator writing runs under <paramref name="output"/>; with <paramref name="tls"/>, TLS on every endpoint.</summary>
+    public static async Task<CoordinatorNode> StartCoordinatorAsync(string output, LogLevel logLevel, ClusterTlsOptions? tls = null)
     {
         var builder = GrpcHosting.CreateBuilder(logLevel);
         builder.AddPeerDistillCoordinator(o =>
@@ -25,6 +26,10 @@ internal static class BenchHosts
             // A benchmark's load generators are one credential on one address: far above any limit it reaches.
             o.Access.RateLimits.PerCredential = 1_000_000;
             o.Access.RateLimits.PerAddress = 1_000_000;
+            if (tls is not null)
+            {
+                o.Tls = tls;
+            }
         });
         var app = builder.Build();
         app.MapPeerDistillCoordinator();
@@ -33,8 +38,12 @@ internal static class BenchHosts
         return coordinator;
     }
 
-    /// <summary>A started worker with one CPU slot, joined to the cluster of <paramref name="coordinator"/>.</summary>
-    public static async Task<WorkerNode> StartWorkerAsync(string coordinator, string id, LogLevel logLevel)
+    /// <summary>
+    /// A started worker with one CPU slot, joined to the cluster of <paramref name="coordinator"/>; with
+    /// <paramref name="tls"/>, mutual TLS on its silo connections and exchange; with
+    /// <paramref name="exchangeTicketsOff"/>, an exchange without tickets (the distributed bench's baseline).
+    /// </summary>
+    public static async Task<WorkerNode> StartWorkerAsync(string coordinator, string id, LogLevel logLevel, ClusterTlsOptions? tls = null, bool exchangeTicketsOff = false)
     {
         var builder = GrpcHosting.CreateBuilder(logLevel);
         builder.AddPeerDistillWorker(o =>
@@ -43,6 +52,11 @@ internal static class BenchHosts
             o.Id = id;
             o.Slots = 1;
             o.Devices = "cpu";
+            o.ExchangeTicketsOff = exchangeTicketsOff;
+            if (tls is not null)
+            {
+                o.Tls = tls;
+            }
         });
         var app = builder.Build();
         app.MapPeerDistillWorker();

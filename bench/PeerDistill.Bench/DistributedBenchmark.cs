@@ -3,6 +3,9 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -15,6 +18,7 @@ using PeerDistill.Cluster.Exchange;
 using PeerDistill.Cluster.Transport;
 using PeerDistill.Cluster.Hosting;
 using PeerDistill.Cluster.Placement;
+using PeerDistill.Cluster.Security;
 using PeerDistill.Core.Data;
 using PeerDistill.Core.Exchange;
 using PeerDistill.Core.Runner;
@@ -34,7 +38,12 @@ namespace PeerDistill.Bench;
 ///   <see cref="WorkerNode"/>s (worker silos of one cpu slot each, each with its PeerExchange server) in
 ///   this process, silo-to-silo on 127.0.0.1, logits over Grpc.AspNetCore servers and Grpc.Net.Client
 ///   streams; the spec submitted through CohortService/Submit and followed through GetCohort until
-///   COMPLETED; peers on their own threads (peer grains placed on the slots);
+///   COMPLETED; peers on their own threads (peer grains placed on the slots); cleartext, and an
+///   exchange without tickets (the workers' internal switch for this baseline);
+/// - distributed + mTLS + tickets: the same cluster with certificates made in this process
+///   (<see cref="BenchCertificates"/>) on every endpoint, mutual TLS silo-to-silo and on the exchange,
+///   and every exchange stream carrying a ticket the receiving worker checks; the two distributed
+///   modes swap places every round, and each round's cluster is probed afterwards for what it used;
 /// - two step-loop modes that show where the time goes: the same peers stepped by
 ///   <see cref="PeerStepLoop"/> through a timed exchange, in memory and over gRPC (one
 ///   <see cref="GrpcLogitExchange"/> and hub per peer on its own Kestrel server, as in two workers,
@@ -44,6 +53,7 @@ namespace PeerDistill.Bench;
 /// The per-step time of a mode is the cohort's pace from the peers' step records: (elapsed at the
 /// last step - elapsed at step W) / (last step - W) of the slower peer. Over the same steps, the CPU
 /// time of every thread of this process is taken from /proc/self/task/*/schedstat.
+/// <c>--modes</c> (embedded, distributed, secured, loops; comma-separated, default all) runs some only.
 /// </summary>
 internal static class DistributedBenchmark
 {
@@ -56,7 +66,28 @@ internal static class DistributedBenchmark
     /// <summary>What distributed / embedded (ratio of the median rounds) is held to.</summary>
     private const double TargetRatio = 1.05;
 
-    private static readonly string[] Modes = ["embedded", "distributed", "loops in memory", "loops over gRPC"];
+    /// <summary>What distributed with mutual TLS and exchange tickets / distributed without (ratio of the median rounds) is held to.</summary>
+    private const double SecuredTargetRatio = 1.02;
+
+    private const string Embedded = "embedded";
+    private const string Distributed = "distributed";
+    private const string Secured = "distributed + mTLS + tickets";
+    private const string LoopsInMemory = "loops in memory";
+    private const string LoopsOverGrpc = "loops over gRPC";
+
+    /// <summary>The coordinator's node name in a secured round's certificates (the workers': <see cref="WorkerId"/>).</summary>
+    private const string CoordinatorNodeName = "coordinator";
+
+    private static readonly string[] Modes = [Embedded, Distributed, Secured, LoopsInMemory, LoopsOverGrpc];
+
+    /// <summary>The names <c>--modes</c> takes (comma-separated; default all of them) and the modes each runs.</summary>
+    private static readonly Dictionary<string, string[]> ModeNames = new(StringComparer.Ordinal)
+    {
+        ["embedded"] = [Embedded],
+        ["distributed"] = [Distributed],
+        ["secured"] = [Secured],
+        ["loops"] = [LoopsInMemory, LoopsOverGrpc],
+    };
 
     public static int Run(string[] args) => RunAsync(args).GetAwaiter().GetResult();
 
@@ -73,11 +104,23 @@ internal static class DistributedBenchmark
         var warmupRoundSteps = a.Int("warmup-round-steps", 150);
         var logLevel = Enum.Parse<LogLevel>(a.String("log-level", "Warning"), ignoreCase: true);
         var report = a.String("report", Path.Combine(EngineBenchmark.FindRepoRoot(), "bench", "reports", "distributed.json"));
+        var modeNames = a.String("modes", string.Join(',', ModeNames.Keys)).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         if (warmup < 1 || steps <= warmup + 1 || rounds < 1)
         {
             Console.Error.WriteLine($"need rounds >= 1 and 1 <= warmup < steps - 1, got rounds {rounds}, warmup {warmup}, steps {steps}");
             return 2;
         }
+
+        var unknownModes = modeNames.Where(n => !ModeNames.ContainsKey(n)).ToList();
+        if (modeNames.Length == 0 || unknownModes.Count > 0)
+        {
+            Console.Error.WriteLine($"--modes: {(unknownModes.Count > 0 ? $"'{string.Join(',', unknownModes)}' is not a mode" : "name at least one mode")} (comma-separated, of: {string.Join(", ", ModeNames.Keys)}; default all)");
+            return 2;
+        }
+
+        var selected = modeNames.SelectMany(n => ModeNames[n]).ToHashSet(StringComparer.Ordinal);
+        var modes = Modes.Where(selected.Contains).ToList();
+        bool Has(string mode) => selected.Contains(mode);
 
         var fashion = FashionMnist.IsAvailable();
         var specText = SpecText(steps, fashion);
@@ -111,14 +154,37 @@ internal static class DistributedBenchmark
             $"{rounds} alternating rounds (best and median) after {warmupRounds} untimed warm-up round(s), {Environment.ProcessorCount} cores, load average {loadBefore}"));
         Console.WriteLine(Invariant($"  sgd lr {spec.Peers[0].Optimizer.LearningRate} momentum {spec.Peers[0].Optimizer.Momentum} wd {spec.Peers[0].Optimizer.WeightDecay}; 1 intra-op thread per peer; ") +
             $"no evaluation during training; checkpoints only at the end; wire dtype {spec.Exchange.WireDType}");
-        Console.WriteLine("  embedded:    CohortRunner in this process, each peer on its own thread, logits handed over in memory");
-        Console.WriteLine("  distributed: CoordinatorNode (Orleans primary silo + CohortService, ports 0) + 2 WorkerNodes (worker silos, 1 cpu slot each, PeerExchange");
-        Console.WriteLine("               servers), all in this one process on 127.0.0.1: Orleans 10.4.2 silo-to-silo, logits over Grpc.AspNetCore / Grpc.Net.Client streams;");
-        Console.WriteLine("               spec submitted via CohortService/Submit, followed via GetCohort until COMPLETED; each peer on its own thread");
-        Console.WriteLine("  loops:       the same peers in PeerStepLoops with a timed exchange, in memory and over gRPC (a GrpcLogitExchange + hub per peer, each");
-        Console.WriteLine("               on its own Kestrel server on 127.0.0.1, no Orleans/coordinator): where the time goes");
+        Console.WriteLine($"  modes: {string.Join(" | ", modes)}");
+        if (Has(Embedded))
+        {
+            Console.WriteLine("  embedded:    CohortRunner in this process, each peer on its own thread, logits handed over in memory");
+        }
+
+        if (Has(Distributed) || Has(Secured))
+        {
+            Console.WriteLine("  distributed: CoordinatorNode (Orleans primary silo + CohortService, ports 0) + 2 WorkerNodes (worker silos, 1 cpu slot each, PeerExchange");
+            Console.WriteLine("               servers), all in this one process on 127.0.0.1: Orleans 10.4.2 silo-to-silo, logits over Grpc.AspNetCore / Grpc.Net.Client streams;");
+            Console.WriteLine("               spec submitted via CohortService/Submit, followed via GetCohort until COMPLETED; each peer on its own thread;");
+            Console.WriteLine("               cleartext everywhere and no exchange tickets (the workers' internal switch for this baseline)");
+        }
+
+        if (Has(Secured))
+        {
+            Console.WriteLine("  distributed + mTLS + tickets: the same cluster with certificates of one in-process authority on every endpoint (mutual TLS");
+            Console.WriteLine("               silo-to-silo and on the PeerExchange, TLS on the API) and every exchange stream carrying a ticket the receiving worker");
+            Console.WriteLine("               checks; with the plain distributed mode, the two swap places every round");
+        }
+
+        if (Has(LoopsInMemory))
+        {
+            Console.WriteLine("  loops:       the same peers in PeerStepLoops with a timed exchange, in memory and over gRPC (a GrpcLogitExchange + hub per peer, each");
+            Console.WriteLine("               on its own Kestrel server on 127.0.0.1, no Orleans/coordinator; tickets on): where the time goes");
+        }
+
         Console.WriteLine();
 
+        // One authority and node certificates for every secured round, in a folder deleted at the end.
+        using var certificates = Has(Secured) ? BenchCertificates.Create([CoordinatorNodeName, .. Enumerable.Range(0, peers).Select(WorkerId)]) : null;
         var log = new CapturingLog(logLevel);
         using var loggers = LoggerFactory.Create(b => b.SetMinimumLevel(logLevel).AddProvider(log));
         if (warmupRounds > 0 && warmupRoundSteps > warmup + 1)
@@ -131,109 +197,221 @@ internal static class DistributedBenchmark
             var clock = Stopwatch.StartNew();
             for (var r = 0; r < warmupRounds; r++)
             {
-                TimeEmbedded(warmSpec, warmData, warmup);
-                var run = (await TimeDistributedAsync(warmText, warmSpec, warmupRoundSteps, warmup, log, logLevel)).Pace.Run;
-                await TimeLoopsAsync(warmSpec, warmData, run, warmup, grpc: false, loggers);
-                await TimeLoopsAsync(warmSpec, warmData, run, warmup, grpc: true, loggers);
+                if (Has(Embedded))
+                {
+                    TimeEmbedded(warmSpec, warmData, warmup);
+                }
+
+                var run = StandInRun(warmSpec);
+                foreach (var mode in DistributedOrder(r).Where(Has))
+                {
+                    run = (await TimeDistributedAsync(warmText, warmSpec, warmupRoundSteps, warmup, log, logLevel, mode == Secured ? certificates : null)).Pace.Run;
+                }
+
+                if (Has(LoopsInMemory))
+                {
+                    await TimeLoopsAsync(warmSpec, warmData, run, warmup, grpc: false, loggers);
+                    await TimeLoopsAsync(warmSpec, warmData, run, warmup, grpc: true, loggers);
+                }
             }
 
-            Console.WriteLine(Invariant($"warm-up: {warmupRounds} untimed round(s) of all four modes, {warmupRoundSteps} steps each (JIT), {clock.Elapsed.TotalSeconds:F0} s"));
+            Console.WriteLine(Invariant($"warm-up: {warmupRounds} untimed round(s) of {modes.Count} mode(s), {warmupRoundSteps} steps each (JIT), {clock.Elapsed.TotalSeconds:F0} s"));
         }
 
         var embedded = new List<ModeResult>();
-        var distributedRuns = new List<DistributedResult>();
+        var distributedRuns = new Dictionary<string, List<DistributedResult>>(StringComparer.Ordinal) { [Distributed] = [], [Secured] = [] };
         var memoryLoops = new List<LoopResult>();
         var grpcLoops = new List<LoopResult>();
+        var orders = new List<IReadOnlyList<string>>();
         for (var r = 0; r < rounds; r++)
         {
-            embedded.Add(TimeEmbedded(spec, data, warmup));
-            distributedRuns.Add(await TimeDistributedAsync(specText, spec, steps, warmup, log, logLevel));
-            var distributedPace = distributedRuns[^1].Pace;
-            memoryLoops.Add(await TimeLoopsAsync(spec, data, distributedPace.Run, warmup, grpc: false, loggers));
-            grpcLoops.Add(await TimeLoopsAsync(spec, data, distributedPace.Run, warmup, grpc: true, loggers));
-            Console.WriteLine(Invariant($"round {r + 1}: embedded {embedded[^1].MsPerStep:F2} ms/step, distributed {distributedPace.MsPerStep:F2} ms/step ({distributedPace.MsPerStep / embedded[^1].MsPerStep:F3}x); ") + Invariant(
-                $"loops: in memory {memoryLoops[^1].Pace.MsPerStep:F2}, over gRPC {grpcLoops[^1].Pace.MsPerStep:F2} ms/step ({grpcLoops[^1].Pace.MsPerStep / memoryLoops[^1].Pace.MsPerStep:F3}x); ") + Invariant(
-                $"peer steps without a teacher {embedded[^1].StepsWithoutTeacher}/{distributedPace.StepsWithoutTeacher}/{memoryLoops[^1].Pace.StepsWithoutTeacher}/{grpcLoops[^1].Pace.StepsWithoutTeacher}; load {LoadAverage()}"));
+            if (Has(Embedded))
+            {
+                embedded.Add(TimeEmbedded(spec, data, warmup));
+            }
+
+            // The two distributed modes swap places every round, so that neither always runs second.
+            var order = DistributedOrder(r).Where(Has).ToList();
+            orders.Add(order);
+            var run = StandInRun(spec);
+            foreach (var mode in order)
+            {
+                distributedRuns[mode].Add(await TimeDistributedAsync(specText, spec, steps, warmup, log, logLevel, mode == Secured ? certificates : null));
+                run = distributedRuns[mode][^1].Pace.Run;
+            }
+
+            if (Has(LoopsInMemory))
+            {
+                memoryLoops.Add(await TimeLoopsAsync(spec, data, run, warmup, grpc: false, loggers));
+                grpcLoops.Add(await TimeLoopsAsync(spec, data, run, warmup, grpc: true, loggers));
+            }
+
+            var parts = new List<string>();
+            var plainPace = Has(Distributed) ? distributedRuns[Distributed][^1].Pace : null;
+            if (Has(Embedded))
+            {
+                parts.Add(Invariant($"embedded {embedded[^1].MsPerStep:F2} ms/step"));
+            }
+
+            if (plainPace is not null)
+            {
+                parts.Add(Invariant($"distributed {plainPace.MsPerStep:F2} ms/step") + (Has(Embedded) ? Invariant($" ({plainPace.MsPerStep / embedded[^1].MsPerStep:F3}x)") : string.Empty));
+            }
+
+            if (Has(Secured))
+            {
+                var securedPace = distributedRuns[Secured][^1].Pace;
+                parts.Add(Invariant($"mTLS + tickets {securedPace.MsPerStep:F2} ms/step") + (plainPace is not null ? Invariant($" ({securedPace.MsPerStep / plainPace.MsPerStep:F3}x plain)") : string.Empty));
+            }
+
+            if (Has(LoopsInMemory))
+            {
+                parts.Add(Invariant($"loops: in memory {memoryLoops[^1].Pace.MsPerStep:F2}, over gRPC {grpcLoops[^1].Pace.MsPerStep:F2} ms/step ({grpcLoops[^1].Pace.MsPerStep / memoryLoops[^1].Pace.MsPerStep:F3}x)"));
+            }
+
+            var withoutTeacher = new List<int>();
+            if (Has(Embedded))
+            {
+                withoutTeacher.Add(embedded[^1].StepsWithoutTeacher);
+            }
+
+            withoutTeacher.AddRange(new[] { Distributed, Secured }.Where(Has).Select(k => distributedRuns[k][^1].Pace.StepsWithoutTeacher));
+            if (Has(LoopsInMemory))
+            {
+                withoutTeacher.Add(memoryLoops[^1].Pace.StepsWithoutTeacher);
+                withoutTeacher.Add(grpcLoops[^1].Pace.StepsWithoutTeacher);
+            }
+
+            Console.WriteLine(Invariant($"round {r + 1}: ") + string.Join("; ", parts) + Invariant($"; peer steps without a teacher {string.Join('/', withoutTeacher)}; load {LoadAverage()}"));
         }
 
-        var distributed = distributedRuns.Select(x => x.Pace).ToList();
         var all = new Dictionary<string, IReadOnlyList<ModeResult>>(StringComparer.Ordinal)
         {
-            [Modes[0]] = embedded,
-            [Modes[1]] = distributed,
-            [Modes[2]] = memoryLoops.Select(l => l.Pace).ToList(),
-            [Modes[3]] = grpcLoops.Select(l => l.Pace).ToList(),
+            [Embedded] = embedded,
+            [Distributed] = distributedRuns[Distributed].Select(x => x.Pace).ToList(),
+            [Secured] = distributedRuns[Secured].Select(x => x.Pace).ToList(),
+            [LoopsInMemory] = memoryLoops.Select(l => l.Pace).ToList(),
+            [LoopsOverGrpc] = grpcLoops.Select(l => l.Pace).ToList(),
         };
 
         // 1. Per-step time.
         Console.WriteLine();
+        var distributed = all[Distributed];
+        var secured = all[Secured];
         var e = Summary(embedded);
         var d = Summary(distributed);
-        var m = Summary(all[Modes[2]]);
-        var g = Summary(all[Modes[3]]);
+        var s = Summary(secured);
+        var m = Summary(all[LoopsInMemory]);
+        var g = Summary(all[LoopsOverGrpc]);
         var roundRatios = distributed.Zip(embedded, (q, k) => q.MsPerStep / k.MsPerStep).ToList();
+        var securedRatios = secured.Zip(distributed, (q, k) => q.MsPerStep / k.MsPerStep).ToList();
         var loopRatios = grpcLoops.Zip(memoryLoops, (q, k) => q.Pace.MsPerStep / k.Pace.MsPerStep).ToList();
+        var overEmbedded = Has(Embedded) && Has(Distributed);
+        var overPlain = Has(Distributed) && Has(Secured);
         var bestRatio = d.Best / e.Best;
         var medianRatio = Median(roundRatios);
         var ratioOfMedians = d.Median / e.Median;
         var verdict = ratioOfMedians <= TargetRatio ? "met" : "NOT met";
-        Console.WriteLine("1. per-step time (cohort pace: the slower peer)   best     median");
-        Console.WriteLine(Invariant($"   embedded (CohortRunner)                    {e.Best,7:F2} ms {e.Median,7:F2} ms"));
-        Console.WriteLine(Invariant($"   distributed (Orleans, 2 WorkerNodes)       {d.Best,7:F2} ms {d.Median,7:F2} ms"));
-        Console.WriteLine(Invariant($"   distributed / embedded: {ratioOfMedians:F3}x median of each -> target (<= {TargetRatio:F2}x): {verdict}; ") +
-            Invariant($"{bestRatio:F3}x best of each; per round {string.Join(", ", roundRatios.Select(v => v.ToString("F3", CultureInfo.InvariantCulture)))}, median of round ratios {medianRatio:F3}x"));
-        Console.WriteLine(Invariant($"   median single-step interval of the slower peer (median of rounds): embedded {Median(embedded.Select(x => x.MedianStepMs).ToList()):F2} ms, distributed {Median(distributed.Select(x => x.MedianStepMs).ToList()):F2} ms"));
-        Console.WriteLine(Invariant($"   wall from start (embedded) / from Submit (distributed) to the end, median: {Median(embedded.Select(x => x.WallSeconds).ToList()):F1} s / {Median(distributed.Select(x => x.WallSeconds).ToList()):F1} s"));
+        var securedBestRatio = s.Best / d.Best;
+        var securedMedianRatio = Median(securedRatios);
+        var securedRatioOfMedians = s.Median / d.Median;
+        var securedVerdict = securedRatioOfMedians <= SecuredTargetRatio ? "met" : "NOT met";
+        var paced = new (string Mode, string Short, string Label)[]
+        {
+            (Embedded, "embedded", "embedded (CohortRunner)"),
+            (Distributed, "distributed", "distributed (Orleans, 2 WorkerNodes)"),
+            (Secured, "mTLS + tickets", "distributed + mTLS + exchange tickets"),
+        }.Where(x => Has(x.Mode)).ToList();
+        if (paced.Count > 0)
+        {
+            Console.WriteLine("1. per-step time (cohort pace: the slower peer)   best     median");
+            foreach (var (mode, _, label) in paced)
+            {
+                var x = Summary(all[mode]);
+                Console.WriteLine(Invariant($"   {label,-42} {x.Best,7:F2} ms {x.Median,7:F2} ms"));
+            }
+
+            if (overEmbedded)
+            {
+                Console.WriteLine(Invariant($"   distributed / embedded: {ratioOfMedians:F3}x median of each -> target (<= {TargetRatio:F2}x): {verdict}; ") +
+                    Invariant($"{bestRatio:F3}x best of each; per round {Ratios(roundRatios)}, median of round ratios {medianRatio:F3}x"));
+            }
+
+            if (overPlain)
+            {
+                Console.WriteLine(Invariant($"   mTLS + tickets / plain distributed: {securedRatioOfMedians:F3}x median of each -> target (<= {SecuredTargetRatio:F2}x): {securedVerdict}; ") +
+                    Invariant($"{securedBestRatio:F3}x best of each; per round {Ratios(securedRatios)}, median of round ratios {securedMedianRatio:F3}x"));
+            }
+
+            Console.WriteLine("   median single-step interval of the slower peer (median of rounds): " + string.Join(", ", paced.Select(x => Invariant($"{x.Short} {Median(all[x.Mode].Select(r => r.MedianStepMs).ToList()):F2} ms"))));
+            Console.WriteLine("   wall from start (embedded) / from Submit (distributed) to the end, median: " + string.Join(", ", paced.Select(x => Invariant($"{x.Short} {Median(all[x.Mode].Select(r => r.WallSeconds).ToList()):F1} s"))));
+        }
 
         // 2. Exchange latency, of the distributed runs (the worker nodes' SiloPeerHosts) and of the gRPC loops.
-        Console.WriteLine();
         var peerSteps = (double)steps * peers * rounds;
-        var dx = ExchangeFigures.Of(distributedRuns.SelectMany(x => x.Statistics).ToList(), warmup, peerSteps);
+        var dx = ExchangeFigures.Of(distributedRuns[Distributed].SelectMany(x => x.Statistics).ToList(), warmup, peerSteps);
+        var sx = ExchangeFigures.Of(distributedRuns[Secured].SelectMany(x => x.Statistics).ToList(), warmup, peerSteps);
         var gx = ExchangeFigures.Of(grpcLoops.SelectMany(l => l.Statistics).ToList(), warmup, peerSteps);
-        var expectedFrames = (long)steps * peers * (peers - 1) * rounds;
-        Console.WriteLine("2. exchange latency per step, publish to ack (GrpcLogitExchange.Statistics), frames after step " + Invariant($"{warmup} of each link, {rounds} rounds:"));
-        foreach (var (label, x) in new[] { ("distributed (WorkerNodes' SiloPeerHost)", dx), ("gRPC loops (no Orleans)", gx) })
+        var exchanges = new (string Mode, string Label, ExchangeFigures X)[]
         {
-            Console.WriteLine(Invariant($"   {label,-40} p50 {x.P50:F3} ms, p99 {x.P99:F3} ms, mean {x.Mean:F3} ms, max {x.Max:F3} ms over {x.Latencies.Count} frames ") +
-                Invariant($"(all {x.AllLatencies.Count} of {expectedFrames} expected: p50 {Percentile(x.AllLatencies, 0.50):F3} ms, p99 {Percentile(x.AllLatencies, 0.99):F3} ms); refused {x.Refused}"));
-        }
-
-        // 3. Bytes on the wire.
-        Console.WriteLine();
+            (Distributed, "distributed (WorkerNodes' SiloPeerHost)", dx),
+            (Secured, "mTLS + tickets (WorkerNodes' SiloPeerHost)", sx),
+            (LoopsOverGrpc, "gRPC loops (no Orleans)", gx),
+        }.Where(x => Has(x.Mode)).ToList();
+        var expectedFrames = (long)steps * peers * (peers - 1) * rounds;
         var payload = (double)batch * classes * 4 * (peers - 1);
         var allReduce = 2.0 * (peers - 1) / peers * parameters * 4;
-        Console.WriteLine(Invariant($"3. bytes on the wire per peer per step ({rounds} x {steps} steps x {peers} peers; + gRPC prefix {GrpcPrefixBytes} B + HTTP/2 DATA frame header {Http2FrameHeaderBytes} B per frame):"));
-        Console.WriteLine(Invariant($"   logits payload B x C x 4 x (N-1) = {batch} x {classes} x 4 x {peers - 1} = {payload:F0} B"));
-        foreach (var (label, x) in new[] { ("distributed (WorkerNodes' SiloPeerHost)", dx), ("gRPC loops (no Orleans)", gx) })
+        var primary = exchanges.Select(x => x.X).FirstOrDefault(x => x.Frames > 0);
+        if (exchanges.Count > 0)
         {
-            var overheadOf = x.WirePerPeerStep / payload - 1;
-            Console.WriteLine(Invariant($"   {label,-40} {x.Frames} frames, {x.Bytes} serialized LogitsFrame bytes: {x.FramePerPeerStep:F1} B serialized, {x.WirePerPeerStep:F1} B on the wire ") +
-                Invariant($"-> framing overhead {overheadOf * 100:F2}% (< 10%: {(overheadOf < 0.10 ? "met" : "NOT met")})"));
-        }
+            Console.WriteLine();
+            Console.WriteLine("2. exchange latency per step, publish to ack (GrpcLogitExchange.Statistics), frames after step " + Invariant($"{warmup} of each link, {rounds} rounds:"));
+            foreach (var (_, label, x) in exchanges)
+            {
+                Console.WriteLine(Invariant($"   {label,-42} p50 {x.P50:F3} ms, p99 {x.P99:F3} ms, mean {x.Mean:F3} ms, max {x.Max:F3} ms over {x.Latencies.Count} frames ") +
+                    Invariant($"(all {x.AllLatencies.Count} of {expectedFrames} expected: p50 {Percentile(x.AllLatencies, 0.50):F3} ms, p99 {Percentile(x.AllLatencies, 0.99):F3} ms); refused {x.Refused}"));
+            }
 
-        var primary = dx.Frames > 0 ? dx : gx;
-        Console.WriteLine(Invariant($"   ring all-reduce of the gradients: 2 x (N-1)/N x {parameters} parameters x 4 B = {allReduce:F0} B per peer per step = {allReduce / primary.WirePerPeerStep:F1}x the logits exchange"));
+            // 3. Bytes on the wire.
+            Console.WriteLine();
+            Console.WriteLine(Invariant($"3. bytes on the wire per peer per step ({rounds} x {steps} steps x {peers} peers; + gRPC prefix {GrpcPrefixBytes} B + HTTP/2 DATA frame header {Http2FrameHeaderBytes} B per frame; TLS records not counted):"));
+            Console.WriteLine(Invariant($"   logits payload B x C x 4 x (N-1) = {batch} x {classes} x 4 x {peers - 1} = {payload:F0} B"));
+            foreach (var (_, label, x) in exchanges)
+            {
+                var overheadOf = x.WirePerPeerStep / payload - 1;
+                Console.WriteLine(Invariant($"   {label,-42} {x.Frames} frames, {x.Bytes} serialized LogitsFrame bytes: {x.FramePerPeerStep:F1} B serialized, {x.WirePerPeerStep:F1} B on the wire ") +
+                    Invariant($"-> framing overhead {overheadOf * 100:F2}% (< 10%: {(overheadOf < 0.10 ? "met" : "NOT met")})"));
+            }
+
+            if (primary is not null)
+            {
+                Console.WriteLine(Invariant($"   ring all-reduce of the gradients: 2 x (N-1)/N x {parameters} parameters x 4 B = {allReduce:F0} B per peer per step = {allReduce / primary.WirePerPeerStep:F1}x the logits exchange"));
+            }
+        }
 
         // 4. Where a step's time goes in the loops.
-        Console.WriteLine();
-        Console.WriteLine(Invariant($"4. a step of each peer in the loops, ms, means over steps {warmup + 1}..{steps - 1}, median of {rounds} rounds"));
-        Console.WriteLine("   (wait: in Gather; publish: in Publish; rest: step - wait - publish; cpu: the peer thread on a CPU; runq: runnable, waiting for a CPU)");
-        Console.WriteLine("                        pace | " + string.Join(" | ", names.Select(n => $"{n}: step   wait publish   rest    cpu   runq")));
-        foreach (var (label, loops) in new[] { ("in memory", memoryLoops), ("over gRPC", grpcLoops) })
+        if (Has(LoopsInMemory))
         {
-            var cells = names.Select(n => Invariant(
-                $"{MedianOf(loops, n, b => b.StepMs),7:F2} {MedianOf(loops, n, b => b.WaitMs),6:F2} {MedianOf(loops, n, b => b.PublishMs),6:F3} {MedianOf(loops, n, b => b.RestMs),6:F2} {MedianCpu(loops, "peer-" + n, c => c.CpuMs),6:F2} {MedianCpu(loops, "peer-" + n, c => c.RunQueueMs),6:F2}"));
-            Console.WriteLine(Invariant($"   {label,-17} {Median(loops.Select(l => l.Pace.MsPerStep).ToList()),7:F2} | ") + string.Join(" | ", cells));
-        }
+            Console.WriteLine();
+            Console.WriteLine(Invariant($"4. a step of each peer in the loops, ms, means over steps {warmup + 1}..{steps - 1}, median of {rounds} rounds"));
+            Console.WriteLine("   (wait: in Gather; publish: in Publish; rest: step - wait - publish; cpu: the peer thread on a CPU; runq: runnable, waiting for a CPU)");
+            Console.WriteLine("                        pace | " + string.Join(" | ", names.Select(n => $"{n}: step   wait publish   rest    cpu   runq")));
+            foreach (var (label, loops) in new[] { ("in memory", memoryLoops), ("over gRPC", grpcLoops) })
+            {
+                var cells = names.Select(n => Invariant(
+                    $"{MedianOf(loops, n, b => b.StepMs),7:F2} {MedianOf(loops, n, b => b.WaitMs),6:F2} {MedianOf(loops, n, b => b.PublishMs),6:F3} {MedianOf(loops, n, b => b.RestMs),6:F2} {MedianCpu(loops, "peer-" + n, c => c.CpuMs),6:F2} {MedianCpu(loops, "peer-" + n, c => c.RunQueueMs),6:F2}"));
+                Console.WriteLine(Invariant($"   {label,-17} {Median(loops.Select(l => l.Pace.MsPerStep).ToList()),7:F2} | ") + string.Join(" | ", cells));
+            }
 
-        Console.WriteLine(Invariant($"   over gRPC - in memory: pace {g.Median - m.Median:+0.00;-0.00} ms (median of round ratios {Median(loopRatios):F3}x); ") + string.Join("; ", names.Select(n => Invariant(
-            $"{n}: wait {MedianOf(grpcLoops, n, b => b.WaitMs) - MedianOf(memoryLoops, n, b => b.WaitMs):+0.00;-0.00}, publish {MedianOf(grpcLoops, n, b => b.PublishMs) - MedianOf(memoryLoops, n, b => b.PublishMs):+0.000;-0.000}, rest {MedianOf(grpcLoops, n, b => b.RestMs) - MedianOf(memoryLoops, n, b => b.RestMs):+0.00;-0.00}"))));
+            Console.WriteLine(Invariant($"   over gRPC - in memory: pace {g.Median - m.Median:+0.00;-0.00} ms (median of round ratios {Median(loopRatios):F3}x); ") + string.Join("; ", names.Select(n => Invariant(
+                $"{n}: wait {MedianOf(grpcLoops, n, b => b.WaitMs) - MedianOf(memoryLoops, n, b => b.WaitMs):+0.00;-0.00}, publish {MedianOf(grpcLoops, n, b => b.PublishMs) - MedianOf(memoryLoops, n, b => b.PublishMs):+0.000;-0.000}, rest {MedianOf(grpcLoops, n, b => b.RestMs) - MedianOf(memoryLoops, n, b => b.RestMs):+0.00;-0.00}"))));
+        }
 
         // 5. CPU by thread over the timed steps.
         Console.WriteLine();
         Console.WriteLine("5. CPU of this process's threads over the timed steps, ms per step (kernel schedstat), median of rounds; 2 cores = 2 x pace available");
         var cpuSummary = new Dictionary<string, object>(StringComparer.Ordinal);
-        foreach (var mode in Modes)
+        foreach (var mode in modes)
         {
             var windows = all[mode].Select(x => x.Cpu).ToList();
             var groups = windows.SelectMany(w => w.Keys).Distinct(StringComparer.Ordinal).ToList();
@@ -243,8 +421,21 @@ internal static class DistributedBenchmark
             var others = Median(windows.Select(w => w.Where(kv => !IsPeerThread(kv.Key)).Sum(kv => kv.Value.CpuMs)).ToList());
             var pace = Median(all[mode].Select(x => x.MsPerStep).ToList());
             var top = medians.Where(kv => !IsPeerThread(kv.Key) && kv.Value >= 0.05).OrderByDescending(kv => kv.Value).Select(kv => Invariant($"{kv.Key} {kv.Value:F2}")).ToList();
-            Console.WriteLine(Invariant($"   {mode,-16} pace {pace,6:F2}: peer threads {peerCpu,6:F2} (+ runq {peerRunQueue,5:F2}), other threads {others,5:F2}{(top.Any() ? ": " + string.Join(", ", top) : string.Empty)}"));
+            Console.WriteLine(Invariant($"   {mode,-29} pace {pace,6:F2}: peer threads {peerCpu,6:F2} (+ runq {peerRunQueue,5:F2}), other threads {others,5:F2}{(top.Any() ? ": " + string.Join(", ", top) : string.Empty)}"));
             cpuSummary[mode] = new { peer_threads_cpu_ms = peerCpu, peer_threads_runq_ms = peerRunQueue, other_threads_cpu_ms = others, by_thread_cpu_ms = medians, rounds = windows };
+        }
+
+        // What each distributed round's cluster was seen to use (checked as each round ended).
+        var security = new[] { Distributed, Secured }.Where(Has).ToDictionary(k => k, k => distributedRuns[k].Select(x => x.Security).ToList(), StringComparer.Ordinal);
+        if (security.Count > 0)
+        {
+            Console.WriteLine();
+            Console.WriteLine("6. what the distributed rounds' clusters used, probed after each round (a round that did not use what its mode says fails the bench;");
+            Console.WriteLine("   the exchange's 'carries no exchange ticket' warnings on the console are these probes'):");
+            foreach (var (mode, seen) in security)
+            {
+                Console.WriteLine(Invariant($"   {mode,-29} {seen[0].Describe()}") + (seen.All(x => x.Describe() == seen[0].Describe()) ? Invariant($" (all {seen.Count} rounds)") : " (rounds differ: " + string.Join(" | ", seen.Select(x => x.Describe())) + ")"));
+            }
         }
 
         var messages = log.Messages.ToList();
@@ -256,13 +447,14 @@ internal static class DistributedBenchmark
             Console.WriteLine($"  {group.Count(),5} x {group.First()}");
         }
 
-        // 6. Report.
+        // 7. Report.
         Directory.CreateDirectory(Path.GetDirectoryName(report)!);
         File.WriteAllText(report, JsonSerializer.Serialize(new
         {
             benchmark = "distributed",
             grpc = "official stack: Grpc.AspNetCore 2.85.0 (server), Grpc.Net.Client 2.85.0 (client), Google.Protobuf 3.36.2",
             cluster = "Microsoft Orleans 10.4.2: CoordinatorNode (primary silo) + WorkerNode silos, peer grains on slots",
+            modes,
             setup = new
             {
                 peers,
@@ -284,43 +476,80 @@ internal static class DistributedBenchmark
                 wire_dtype = spec.Exchange.WireDType.ToString(),
                 pace = "(elapsed_s at the last step - elapsed_s at step warmup) / (last - warmup), slower peer; elapsed_s rounded to ms as in metrics.jsonl",
                 embedded = "CohortRunner in this process",
-                distributed = "in-process CoordinatorNode (Orleans primary silo + CohortService, ports 0, OutputRoot a temp dir) + 2 WorkerNodes (worker silos, 1 cpu slot each, PeerExchange on Kestrel): Orleans 10.4.2 silo-to-silo and Grpc.AspNetCore / Grpc.Net.Client logit streams on 127.0.0.1; CohortService Submit + GetCohort polling until COMPLETED; a new cluster per round (start not timed)",
-                loops = "PeerStepLoop per peer thread with a timed ILogitExchange: InMemoryLogitExchange, or a GrpcLogitExchange + ExchangeHub per peer on its own Grpc.AspNetCore server (PeerExchangeService), no Orleans/coordinator",
+                distributed = "in-process CoordinatorNode (Orleans primary silo + CohortService, ports 0, OutputRoot a temp dir) + 2 WorkerNodes (worker silos, 1 cpu slot each, PeerExchange on Kestrel): Orleans 10.4.2 silo-to-silo and Grpc.AspNetCore / Grpc.Net.Client logit streams on 127.0.0.1; CohortService Submit + GetCohort polling until COMPLETED; a new cluster per round (start not timed); cleartext everywhere, exchange tickets off (WorkerOptions.ExchangeTicketsOff, internal)",
+                distributed_mtls_tickets = "the same, with certificates of one authority made in this process (ClusterCertificates, ECDSA P-256, a temporary folder deleted at the end) on every endpoint: mutual TLS silo-to-silo and on the PeerExchange, TLS on both API ports; every exchange stream carries its ticket, checked by the receiving worker",
+                distributed_order = "the two distributed modes swap places every round (round 1: plain first); order per round in distributed_order_per_round",
+                loops = "PeerStepLoop per peer thread with a timed ILogitExchange: InMemoryLogitExchange, or a GrpcLogitExchange + ExchangeHub per peer on its own Grpc.AspNetCore server (PeerExchangeService, tickets on, cleartext), no Orleans/coordinator",
                 cpu = "per-thread /proc/self/task/*/schedstat between the first peer finishing step warmup and the first peer finishing the last step (distributed: metrics.jsonl polled every 100 ms)",
                 load_average_before = loadBefore,
                 load_average_after = loadAfter,
                 spec = specText,
             },
-            ms_per_step = Modes.ToDictionary(k => k, k => all[k].Select(x => x.MsPerStep)),
-            median_step_interval_ms = Modes.ToDictionary(k => k, k => all[k].Select(x => x.MedianStepMs)),
-            wall_s = Modes.ToDictionary(k => k, k => all[k].Select(x => x.WallSeconds)),
-            steps_without_teacher = Modes.ToDictionary(k => k, k => all[k].Select(x => x.StepsWithoutTeacher)),
-            embedded_best = e.Best,
-            embedded_median = e.Median,
-            distributed_best = d.Best,
-            distributed_median = d.Median,
-            ratio_distributed_embedded_best = bestRatio,
-            ratio_distributed_embedded_per_round = roundRatios,
-            ratio_distributed_embedded_median_round = medianRatio,
-            ratio_loops_grpc_memory_per_round = loopRatios,
-            ratio_distributed_embedded_medians = ratioOfMedians,
+            distributed_order_per_round = orders,
+            ms_per_step = modes.ToDictionary(k => k, k => all[k].Select(x => x.MsPerStep)),
+            median_step_interval_ms = modes.ToDictionary(k => k, k => all[k].Select(x => x.MedianStepMs)),
+            wall_s = modes.ToDictionary(k => k, k => all[k].Select(x => x.WallSeconds)),
+            steps_without_teacher = modes.ToDictionary(k => k, k => all[k].Select(x => x.StepsWithoutTeacher)),
+            embedded_best = Maybe(Has(Embedded), e.Best),
+            embedded_median = Maybe(Has(Embedded), e.Median),
+            distributed_best = Maybe(Has(Distributed), d.Best),
+            distributed_median = Maybe(Has(Distributed), d.Median),
+            ratio_distributed_embedded_best = Maybe(overEmbedded, bestRatio),
+            ratio_distributed_embedded_per_round = overEmbedded ? roundRatios : null,
+            ratio_distributed_embedded_median_round = Maybe(overEmbedded, medianRatio),
+            ratio_loops_grpc_memory_per_round = Has(LoopsInMemory) ? loopRatios : null,
+            ratio_distributed_embedded_medians = Maybe(overEmbedded, ratioOfMedians),
             target_ratio_max = TargetRatio,
-            target_ratio = verdict,
+            target_ratio = overEmbedded ? verdict : "not measured",
             target_ratio_measure = "median distributed ms/step over rounds / median embedded ms/step over rounds",
+            secured = new
+            {
+                what = "distributed with mutual TLS on every endpoint and exchange tickets checked, against distributed without either, alternating in one run",
+                best = Maybe(Has(Secured), s.Best),
+                median = Maybe(Has(Secured), s.Median),
+                ratio_secured_plain_medians = Maybe(overPlain, securedRatioOfMedians),
+                ratio_secured_plain_best = Maybe(overPlain, securedBestRatio),
+                ratio_secured_plain_per_round = overPlain ? securedRatios : null,
+                ratio_secured_plain_median_round = Maybe(overPlain, securedMedianRatio),
+                target_ratio_max = SecuredTargetRatio,
+                target_ratio = overPlain ? securedVerdict : "not measured",
+                target_ratio_measure = "median mTLS + tickets ms/step over rounds / median plain distributed ms/step over rounds",
+            },
+            security = security.ToDictionary(kv => kv.Key, kv => kv.Value.Select(x => new
+            {
+                api_scheme = x.ApiScheme,
+                rest_scheme = x.RestScheme,
+                exchange_schemes = x.ExchangeSchemes,
+                silo_tls = x.SiloTls,
+                stream_without_ticket = x.StreamWithoutTicket,
+                ticket_refusals_during_run = x.RefusalsDuringRun,
+            })),
             exchange_latency = new
             {
                 source = "GrpcLogitExchange.Statistics (publish to ack) of the distributed runs, read from each WorkerNode's SiloPeerHost (ExchangeStatisticsOf) while the run was hosted there",
                 expected_frames = expectedFrames,
-                frames_after_warmup = dx.Latencies.Count,
-                p50_ms = dx.P50,
-                p99_ms = dx.P99,
-                mean_ms = dx.Mean,
-                max_ms = dx.Max,
-                all_frames = dx.AllLatencies.Count,
-                all_p50_ms = Percentile(dx.AllLatencies, 0.50),
-                all_p99_ms = Percentile(dx.AllLatencies, 0.99),
-                refused = dx.Refused,
-                loops_over_grpc = new
+                frames_after_warmup = Maybe(Has(Distributed), dx.Latencies.Count),
+                p50_ms = Maybe(Has(Distributed), dx.P50),
+                p99_ms = Maybe(Has(Distributed), dx.P99),
+                mean_ms = Maybe(Has(Distributed), dx.Mean),
+                max_ms = Maybe(Has(Distributed), dx.Max),
+                all_frames = Maybe(Has(Distributed), dx.AllLatencies.Count),
+                all_p50_ms = Maybe(Has(Distributed), Percentile(dx.AllLatencies, 0.50)),
+                all_p99_ms = Maybe(Has(Distributed), Percentile(dx.AllLatencies, 0.99)),
+                refused = Maybe(Has(Distributed), dx.Refused),
+                mtls_tickets = Has(Secured) ? new
+                {
+                    frames_after_warmup = sx.Latencies.Count,
+                    p50_ms = sx.P50,
+                    p99_ms = sx.P99,
+                    mean_ms = sx.Mean,
+                    max_ms = sx.Max,
+                    all_frames = sx.AllLatencies.Count,
+                    all_p50_ms = Percentile(sx.AllLatencies, 0.50),
+                    all_p99_ms = Percentile(sx.AllLatencies, 0.99),
+                    refused = sx.Refused,
+                } : null,
+                loops_over_grpc = Has(LoopsOverGrpc) ? new
                 {
                     frames_after_warmup = gx.Latencies.Count,
                     p50_ms = gx.P50,
@@ -329,44 +558,60 @@ internal static class DistributedBenchmark
                     max_ms = gx.Max,
                     all_frames = gx.AllLatencies.Count,
                     refused = gx.Refused,
-                },
+                } : null,
             },
-            wire = new
+            wire = primary is null ? null : new
             {
-                source = "the distributed runs' exchange statistics (loops_over_grpc: the gRPC loops')",
-                frames = dx.Frames,
-                serialized_frame_bytes = dx.Bytes,
+                source = "the distributed runs' exchange statistics (mtls_tickets: the secured runs'; loops_over_grpc: the gRPC loops'); serialized frames, TLS records not counted",
+                frames = Maybe(Has(Distributed), dx.Frames),
+                serialized_frame_bytes = Maybe(Has(Distributed), dx.Bytes),
                 grpc_prefix_bytes_per_frame = GrpcPrefixBytes,
                 http2_frame_header_bytes_per_frame = Http2FrameHeaderBytes,
-                frame_bytes_per_peer_per_step = dx.FramePerPeerStep,
-                wire_bytes_per_peer_per_step = dx.WirePerPeerStep,
+                frame_bytes_per_peer_per_step = Maybe(Has(Distributed), dx.FramePerPeerStep),
+                wire_bytes_per_peer_per_step = Maybe(Has(Distributed), dx.WirePerPeerStep),
                 logits_payload_bytes_per_peer_per_step = payload,
-                framing_overhead = dx.WirePerPeerStep / payload - 1,
+                framing_overhead = Maybe(Has(Distributed), dx.WirePerPeerStep / payload - 1),
                 milestone_overhead_max = 0.10,
                 ring_allreduce_bytes_per_peer_per_step = allReduce,
                 ratio_allreduce_logits = allReduce / primary.WirePerPeerStep,
-                loops_over_grpc = new
-                {
-                    frames = gx.Frames,
-                    serialized_frame_bytes = gx.Bytes,
-                    frame_bytes_per_peer_per_step = gx.FramePerPeerStep,
-                    wire_bytes_per_peer_per_step = gx.WirePerPeerStep,
-                    framing_overhead = gx.WirePerPeerStep / payload - 1,
-                },
+                mtls_tickets = Has(Secured) ? Wire(sx, payload) : null,
+                loops_over_grpc = Has(LoopsOverGrpc) ? Wire(gx, payload) : null,
             },
-            step_breakdown_ms = new
+            step_breakdown_ms = Has(LoopsInMemory) ? new
             {
                 what = "per peer, ms per step over the steps after the warm-up: step interval, time in Gather (wait), time in Publish, rest = step - wait - publish",
                 loops_in_memory = memoryLoops.Select(l => l.Peers),
                 loops_over_grpc = grpcLoops.Select(l => l.Peers),
-            },
+            } : null,
             cpu_ms_per_step = cpuSummary,
             log_messages = messages.Count,
-            log_messages_what = "coordinator, worker and exchange log lines at the chosen level or above (the nodes' loggers from when they serve; the loops' from the start)",
+            log_messages_what = "coordinator, worker and exchange log lines at the chosen level or above (the nodes' loggers from when they serve; the loops' from the start; not while each distributed round's security is probed after it)",
         }, new JsonSerializerOptions { WriteIndented = true }));
         Console.WriteLine($"report: {report}");
         return 0;
     }
+
+    /// <summary>The order of the two distributed modes in round <paramref name="round"/> (0-based): plain first in even rounds, secured first in odd ones.</summary>
+    private static string[] DistributedOrder(int round) => round % 2 == 0 ? [Distributed, Secured] : [Secured, Distributed];
+
+    /// <summary>A run id of the form the coordinator gives (the cohort and a UTC time), for loops without a distributed round before them.</summary>
+    private static string StandInRun(CohortSpec spec) => spec.Cohort + "-" + DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
+
+    /// <summary>The node name (and worker id) of the <paramref name="index"/>th worker of a distributed round.</summary>
+    private static string WorkerId(int index) => Invariant($"bench-worker-{index + 1}");
+
+    private static double? Maybe(bool present, double value) => present ? value : null;
+
+    private static string Ratios(IEnumerable<double> ratios) => string.Join(", ", ratios.Select(v => v.ToString("F3", CultureInfo.InvariantCulture)));
+
+    private static object Wire(ExchangeFigures x, double payload) => new
+    {
+        frames = x.Frames,
+        serialized_frame_bytes = x.Bytes,
+        frame_bytes_per_peer_per_step = x.FramePerPeerStep,
+        wire_bytes_per_peer_per_step = x.WirePerPeerStep,
+        framing_overhead = x.WirePerPeerStep / payload - 1,
+    };
 
     /// <summary>The cohort spec as a user would write it.</summary>
     private static string SpecText(int steps, bool fashion)
@@ -420,20 +665,26 @@ internal static class DistributedBenchmark
     /// <summary>
     /// One distributed round on a new cluster: a coordinator node and one worker node per peer (one
     /// cpu slot each), the spec submitted through CohortService/Submit and followed until it ends.
-    /// Returns the pace from the peers' metrics files and the exchange statistics each worker node's
-    /// <see cref="SiloPeerHost"/> kept for the run (taken while the run is hosted there: a worker
-    /// forgets a run once its peer's end has been reported).
+    /// With <paramref name="certificates"/> every node has its certificate (mutual TLS silo-to-silo and
+    /// on the exchange, TLS on the API) and the exchange checks tickets; without, every connection is
+    /// cleartext and the workers' exchange neither sends nor requires tickets. Returns the pace from
+    /// the peers' metrics files, the exchange statistics each worker node's <see cref="SiloPeerHost"/>
+    /// kept for the run (taken while the run is hosted there: a worker forgets a run once its peer's
+    /// end has been reported), and what the cluster was seen to use, probed after the run; a cluster
+    /// that did not use what the mode says fails the round.
     /// </summary>
-    private static async Task<DistributedResult> TimeDistributedAsync(string specText, CohortSpec spec, int steps, int warmup, ILoggerProvider log, LogLevel logLevel)
+    private static async Task<DistributedResult> TimeDistributedAsync(string specText, CohortSpec spec, int steps, int warmup, CapturingLog log, LogLevel logLevel, BenchCertificates? certificates)
     {
+        var mode = certificates is null ? Distributed : Secured;
         var root = Directory.CreateTempSubdirectory("peerdistill-bench-distributed-");
         try
         {
             string run;
             double wall;
+            ClusterSecurity seen;
             var cpu = new CpuWindow();
             var statistics = new List<ExchangeStatistics>();
-            var coordinator = await BenchHosts.StartCoordinatorAsync(root.FullName, logLevel);
+            var coordinator = await BenchHosts.StartCoordinatorAsync(root.FullName, logLevel, certificates?.For(CoordinatorNodeName));
             try
             {
                 coordinator.Services.GetRequiredService<ILoggerFactory>().AddProvider(log);
@@ -442,13 +693,13 @@ internal static class DistributedBenchmark
                 {
                     for (var i = 0; i < spec.Peers.Count; i++)
                     {
-                        var worker = await BenchHosts.StartWorkerAsync(coordinator.ClusterEndpoint, $"bench-worker-{i + 1}", logLevel);
+                        var worker = await BenchHosts.StartWorkerAsync(coordinator.ClusterEndpoint, WorkerId(i), logLevel, certificates?.For(WorkerId(i)), exchangeTicketsOff: certificates is null);
                         workers.Add(worker);
                         worker.Services.GetRequiredService<ILoggerFactory>().AddProvider(log);
                     }
 
                     var hosts = workers.Select(w => w.Services.GetRequiredService<SiloPeerHost>()).ToList();
-                    using var channel = GrpcChannels.ForAddress(coordinator.ApiAddress, coordinator.FirstAdminToken);
+                    using var channel = GrpcChannels.ForAddress(coordinator.ApiAddress, coordinator.FirstAdminToken, certificates is null ? null : ClusterCertificates.TrustServersOf(certificates.Authority));
                     var clock = Stopwatch.StartNew();
                     var reply = await new CohortService.CohortServiceClient(channel).SubmitAsync(new SubmitCohortRequest { SpecText = specText, SpecFormat = "yaml" }, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(30))).ResponseAsync;
                     run = reply.Run;
@@ -468,12 +719,18 @@ internal static class DistributedBenchmark
                     wall = clock.Elapsed.TotalSeconds;
                     if (status.State != CohortState.Completed)
                     {
-                        throw new InvalidOperationException($"distributed run {reply.Run} ended {status.State}: {string.Join("; ", status.Peers.Select(p => $"{p.Peer} {p.State}: {p.Message}"))}");
+                        throw new InvalidOperationException($"{mode} run {reply.Run} ended {status.State}: {string.Join("; ", status.Peers.Select(p => $"{p.Peer} {p.State}: {p.Message}"))}");
                     }
 
                     if (statistics.Count != spec.Peers.Count)
                     {
                         Console.WriteLine(Invariant($"  note: exchange statistics of {statistics.Count} of {spec.Peers.Count} worker nodes taken for run {reply.Run} (a run ended before it was seen)"));
+                    }
+
+                    seen = await ClusterSecurity.ProbeAsync(coordinator, workers, log);
+                    if (seen.Problem(secured: certificates is not null) is { } problem)
+                    {
+                        throw new InvalidOperationException($"{mode} run {reply.Run}: {problem} ({seen.Describe()}); its figures would not measure what the mode says");
                     }
                 }
                 finally
@@ -491,7 +748,7 @@ internal static class DistributedBenchmark
 
             var output = Path.Combine(root.FullName, spec.Cohort, run);
             var records = spec.Peers.SelectMany(p => ReadSteps(Path.Combine(output, $"metrics.{p.Name}.jsonl"))).ToList();
-            return new DistributedResult(Pace(records, warmup, "distributed", wall, cpu.PerStep()) with { Run = run }, statistics);
+            return new DistributedResult(Pace(records, warmup, mode, wall, cpu.PerStep()) with { Run = run }, statistics, seen);
         }
         finally
         {
@@ -746,7 +1003,7 @@ internal static class DistributedBenchmark
     private static bool IsPeerThread(string name) => name.StartsWith("peer-", StringComparison.Ordinal);
 
     private static (double Best, double Median) Summary(IReadOnlyList<ModeResult> results) =>
-        (results.Min(r => r.MsPerStep), Median(results.Select(r => r.MsPerStep).ToList()));
+        results.Count == 0 ? (double.NaN, double.NaN) : (results.Min(r => r.MsPerStep), Median(results.Select(r => r.MsPerStep).ToList()));
 
     private static double MedianOf(IReadOnlyList<LoopResult> loops, string peer, Func<PeerBreakdown, double> field) =>
         Median(loops.Select(l => field(l.Peers[peer])).ToList());
@@ -786,7 +1043,7 @@ internal static class DistributedBenchmark
         public double RestMs => StepMs - WaitMs - PublishMs;
     }
 
-    private sealed record DistributedResult(ModeResult Pace, IReadOnlyList<ExchangeStatistics> Statistics);
+    private sealed record DistributedResult(ModeResult Pace, IReadOnlyList<ExchangeStatistics> Statistics, ClusterSecurity Security);
 
     /// <summary>Latencies (sorted; after the warm-up steps of each link, and all), frames and bytes of a mode's exchange statistics.</summary>
     private sealed record ExchangeFigures(IReadOnlyList<double> Latencies, IReadOnlyList<double> AllLatencies, long Frames, long Bytes, long Refused, double PeerSteps)
@@ -887,10 +1144,127 @@ internal static class DistributedBenchmark
         }
     }
 
+    /// <summary>
+    /// What a distributed round's cluster used, seen from outside once its run is over: the schemes of
+    /// the API's and the exchanges' addresses, whether the coordinator's silo port completes a TLS
+    /// handshake (with a worker's certificate where the workers have one), what each worker's exchange
+    /// answers a stream that carries no ticket, and the ticket refusals its exchange counted during the run.
+    /// </summary>
+    private sealed record ClusterSecurity(string ApiScheme, string RestScheme, IReadOnlyList<string> ExchangeSchemes, bool SiloTls, IReadOnlyList<string> StreamWithoutTicket, long RefusalsDuringRun)
+    {
+        /// <summary>How long a probe's connection may take.</summary>
+        private static readonly TimeSpan Patience = TimeSpan.FromSeconds(5);
+
+        /// <summary>Probes the cluster (the log muted meanwhile: the refusals are the probes' own).</summary>
+        public static async Task<ClusterSecurity> ProbeAsync(CoordinatorNode coordinator, IReadOnlyList<WorkerNode> workers, CapturingLog log)
+        {
+            var refusals = workers.Sum(w => w.Services.GetRequiredService<ExchangeRegistry>().Refusals.Snapshot().Values.Sum());
+            log.Muted = true;
+            try
+            {
+                var node = workers[0].Services.GetService<ClusterCredentials>()?.ClientOptions();
+                var siloTls = await HandshakesAsync(coordinator.ClusterEndpoint, node ?? new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = (_, _, _, _) => true });
+                var answers = new List<string>();
+                foreach (var worker in workers)
+                {
+                    answers.Add(await StreamWithoutTicketAsync(worker.ExchangeAddress, worker.Services.GetService<ClusterCredentials>()?.ClientOptions()));
+                }
+
+                return new ClusterSecurity(coordinator.ApiAddress.Scheme, coordinator.HttpAddress.Scheme, workers.Select(w => new Uri(w.ExchangeAddress).Scheme).ToList(), siloTls, answers, refusals);
+            }
+            finally
+            {
+                log.Muted = false;
+            }
+        }
+
+        /// <summary>Null when the cluster used what its mode says (<paramref name="secured"/>: TLS everywhere and tickets required; else neither), otherwise what it did not.</summary>
+        public string? Problem(bool secured)
+        {
+            var (scheme, answer) = secured ? ("https", nameof(StatusCode.Unauthenticated)) : ("http", nameof(StatusCode.OK));
+            if (ApiScheme != scheme || RestScheme != scheme || ExchangeSchemes.Any(x => x != scheme))
+            {
+                return $"its API and exchange addresses are not all {scheme}";
+            }
+
+            if (SiloTls != secured)
+            {
+                return secured ? "the coordinator's silo port does not speak TLS" : "the coordinator's silo port speaks TLS";
+            }
+
+            if (StreamWithoutTicket.Any(x => x != answer))
+            {
+                return secured ? "a worker's exchange took a stream without a ticket" : "a worker's exchange refused a stream without a ticket";
+            }
+
+            return RefusalsDuringRun == 0 ? null : Invariant($"the exchange refused {RefusalsDuringRun} stream(s) or call(s) for their tickets during the run");
+        }
+
+        public string Describe() =>
+            $"API {ApiScheme} (REST {RestScheme}), exchange {string.Join('/', ExchangeSchemes)}, silo port TLS {(SiloTls ? "yes" : "no")}, a stream without a ticket: {string.Join('/', StreamWithoutTicket)}, " +
+            Invariant($"ticket refusals during the run {RefusalsDuringRun}");
+
+        /// <summary>Whether a TLS handshake with <paramref name="tls"/> completes on <paramref name="endpoint"/> (host:port).</summary>
+        private static async Task<bool> HandshakesAsync(string endpoint, SslClientAuthenticationOptions tls)
+        {
+            using var patience = new CancellationTokenSource(Patience);
+            using var client = new TcpClient();
+            try
+            {
+                await client.ConnectAsync(IPEndPoint.Parse(endpoint), patience.Token);
+                await using var stream = new SslStream(client.GetStream(), leaveInnerStreamOpen: false);
+                tls.TargetHost = "localhost";
+                await stream.AuthenticateAsClientAsync(tls, patience.Token);
+                return true;
+            }
+            catch (Exception e) when (e is IOException or AuthenticationException or OperationCanceledException or SocketException)
+            {
+                return false;
+            }
+        }
+
+        /// <summary>The status of an Exchange stream to <paramref name="address"/> that carries no ticket and no frame.</summary>
+        private static async Task<string> StreamWithoutTicketAsync(string address, SslClientAuthenticationOptions? tls)
+        {
+            using var channel = GrpcChannels.ForAddress(address, tls);
+            try
+            {
+                using var call = new PeerExchange.PeerExchangeClient(channel).Exchange(headers: null, deadline: DateTime.UtcNow + Patience);
+                try
+                {
+                    await call.RequestStream.CompleteAsync();
+                }
+                catch (RpcException)
+                {
+                    // Refused already: the status comes with the response.
+                }
+
+                while (await call.ResponseStream.MoveNext(CancellationToken.None))
+                {
+                }
+
+                return nameof(StatusCode.OK);
+            }
+            catch (RpcException e)
+            {
+                return e.StatusCode.ToString();
+            }
+        }
+    }
+
     /// <summary>Collects what the coordinator, workers and exchange log at the chosen level and above.</summary>
     private sealed class CapturingLog(LogLevel minimum) : ILoggerProvider, ILogger
     {
+        private volatile bool _muted;
+
         public ConcurrentQueue<string> Messages { get; } = new();
+
+        /// <summary>Keeps nothing while true: the refusals the bench's own probes cause are not the cluster's.</summary>
+        public bool Muted
+        {
+            get => _muted;
+            set => _muted = value;
+        }
 
         public ILogger CreateLogger(string categoryName) => this;
 
@@ -901,7 +1275,7 @@ internal static class DistributedBenchmark
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
-            if (IsEnabled(logLevel))
+            if (IsEnabled(logLevel) && !_muted)
             {
                 Messages.Enqueue($"{logLevel} {eventId.Id}: {formatter(state, exception)}");
             }

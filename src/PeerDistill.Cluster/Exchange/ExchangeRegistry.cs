@@ -13,6 +13,13 @@ public sealed class ExchangeRegistry : IDisposable
     /// <summary>The cluster's ticket key as this worker holds it: every Exchange stream served here is checked with it.</summary>
     public TicketKeyring Tickets { get; } = new();
 
+    /// <summary>
+    /// For the distributed bench's baseline only (set from <see cref="Hosting.WorkerOptions.ExchangeTicketsOff"/>,
+    /// itself never bound from configuration): the streams served here need no ticket, and the links of the
+    /// runs hosted here send none. Default false.
+    /// </summary>
+    internal bool TicketsOff { get; init; }
+
     /// <summary>The streams and calls refused here for their tickets, by reason.</summary>
     public ExchangeRefusals Refusals { get; } = new();
 

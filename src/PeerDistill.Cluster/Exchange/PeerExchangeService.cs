@@ -29,6 +29,8 @@ namespace PeerDistill.Cluster.Exchange;
 /// stream goes on. A refused stream changes nothing in any hub.
 /// Probe answers callers on loopback as it always did; any other caller must present a valid ticket
 /// (refused as above) and hears only of its ticket's run.
+/// Only the distributed bench's baseline serves Exchange streams without tickets
+/// (<see cref="ExchangeRegistry.TicketsOff"/>, not a setting).
 /// </summary>
 public sealed partial class PeerExchangeService(ExchangeRegistry registry, ILogger logger, TimeProvider time) : PeerExchange.PeerExchangeBase
 {
@@ -42,6 +44,12 @@ public sealed partial class PeerExchangeService(ExchangeRegistry registry, ILogg
         ArgumentNullException.ThrowIfNull(requestStream);
         ArgumentNullException.ThrowIfNull(responseStream);
         ArgumentNullException.ThrowIfNull(context);
+        if (registry.TicketsOff)
+        {
+            await ExchangeAsync(null, requestStream, responseStream, context).ConfigureAwait(false);
+            return;
+        }
+
         var ticket = Admit(context, "Exchange");
         if (registry.Find(ticket.Cohort, ticket.Run)?.Directory.Find(ticket.Peer) is { } location && location.Generation > ticket.Generation)
         {
@@ -105,7 +113,8 @@ public sealed partial class PeerExchangeService(ExchangeRegistry registry, ILogg
         return check.Ticket ?? throw Refuse(context, check.Refusal!.Value, check.Detail);
     }
 
-    private async Task ExchangeAsync(ExchangeTicket ticket, IAsyncStreamReader<LogitsFrame> frames, IServerStreamWriter<ExchangeAck> acks, ServerCallContext context)
+    /// <summary>Takes the stream's frames; each must match <paramref name="ticket"/> (null only for the distributed bench's baseline, <see cref="ExchangeRegistry.TicketsOff"/>).</summary>
+    private async Task ExchangeAsync(ExchangeTicket? ticket, IAsyncStreamReader<LogitsFrame> frames, IServerStreamWriter<ExchangeAck> acks, ServerCallContext context)
     {
         // The hub believes a stream that has carried a sender's frames in sequence: this call is one stream.
         var stream = new object();
@@ -113,19 +122,9 @@ public sealed partial class PeerExchangeService(ExchangeRegistry registry, ILogg
         while (await NextAsync(frames, ends.Token).ConfigureAwait(false))
         {
             var frame = frames.Current;
-            if (frame.Cohort != ticket.Cohort || frame.Run != ticket.Run)
+            if (ticket is not null)
             {
-                throw Refuse(context, TicketRefusal.OtherCohort, $"a frame for cohort '{Quote(frame.Cohort)}' run '{Quote(frame.Run)}' came with the {ticket}");
-            }
-
-            if (frame.Sender != ticket.Peer || frame.Generation != ticket.Generation)
-            {
-                throw Refuse(context, TicketRefusal.FrameMismatch, $"a frame from '{Quote(frame.Sender)}' generation {frame.Generation} came with the {ticket}");
-            }
-
-            if (time.GetUtcNow().ToUnixTimeMilliseconds() >= ticket.ExpiresUnixMs)
-            {
-                throw Refuse(context, TicketRefusal.Expired, $"the {ticket} expired while its stream was open");
+                HoldToTicket(ticket, frame, context);
             }
 
             var hub = registry.Find(frame.Cohort, frame.Run);
@@ -156,6 +155,25 @@ public sealed partial class PeerExchangeService(ExchangeRegistry registry, ILogg
                 RefusedCode = (int)verdict.Code,
                 Stale = verdict.Behind,
             }, context.CancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Refuses a frame that is not of its stream's ticket's cohort run, sender and generation, or that comes after the ticket's expiry.</summary>
+    private void HoldToTicket(ExchangeTicket ticket, LogitsFrame frame, ServerCallContext context)
+    {
+        if (frame.Cohort != ticket.Cohort || frame.Run != ticket.Run)
+        {
+            throw Refuse(context, TicketRefusal.OtherCohort, $"a frame for cohort '{Quote(frame.Cohort)}' run '{Quote(frame.Run)}' came with the {ticket}");
+        }
+
+        if (frame.Sender != ticket.Peer || frame.Generation != ticket.Generation)
+        {
+            throw Refuse(context, TicketRefusal.FrameMismatch, $"a frame from '{Quote(frame.Sender)}' generation {frame.Generation} came with the {ticket}");
+        }
+
+        if (time.GetUtcNow().ToUnixTimeMilliseconds() >= ticket.ExpiresUnixMs)
+        {
+            throw Refuse(context, TicketRefusal.Expired, $"the {ticket} expired while its stream was open");
         }
     }
 

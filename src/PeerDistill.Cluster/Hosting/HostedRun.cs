@@ -88,7 +88,7 @@ internal sealed class HostedRun : IAsyncDisposable
         var hub = new ExchangeHub(settings, directory, logger);
         var learnersOf = GrpcLogitExchange.LearnersOf(strategy, names);
         HostedRun? self = null;
-        var exchange = new GrpcLogitExchange(hub, localAddress, learnersOf, peer => self!._peers.TryGetValue(peer, out var p) ? p.Generation : 0, peer => self!._peers.TryGetValue(peer, out var p) ? p.Ticket : string.Empty, channelFor, logger);
+        var exchange = new GrpcLogitExchange(hub, localAddress, learnersOf, peer => self!._peers.TryGetValue(peer, out var p) ? p.Generation : 0, peer => !registry.TicketsOff && self!._peers.TryGetValue(peer, out var p) ? p.Ticket : string.Empty, channelFor, logger);
         self = new HostedRun(assignment.Run, spec, data, strategy, hub, exchange, registry, logger) { SpecText = assignment.SpecText };
         registry.Add(hub);
         return self;

@@ -73,7 +73,7 @@ public static class WorkerHosting
             // The exchange's senders are the cluster's other workers: each presents its node certificate.
             grpc.RequireClientCertificate = true;
         });
-        var registry = new ExchangeRegistry();
+        var registry = new ExchangeRegistry { TicketsOff = options.ExchangeTicketsOff };
         builder.Services
             .AddSingleton(registry)
             .AddSingleton(registry.Tickets)

@@ -63,6 +63,14 @@ public sealed class WorkerOptions
     /// <summary>Listen beyond loopback although the cluster's connections carry no credentials (a network the operator trusts; not needed with <see cref="Tls"/>, which protects every connection); default false.</summary>
     public bool Insecure { get; set; }
 
+    /// <summary>
+    /// For the distributed bench's baseline only (internal: never bound from configuration, so no flag,
+    /// variable or file can set it): while true, this worker's exchange attaches no ticket to the streams
+    /// its peers send on and requires none on the streams it serves, so that one bench run measures the
+    /// exchange with and without tickets. Default false: every stream carries a ticket and is checked.
+    /// </summary>
+    internal bool ExchangeTicketsOff { get; set; }
+
     /// <summary>Each problem of these options: the key (under <see cref="Section"/>) and what is wrong with it.</summary>
     public IEnumerable<(string Key, string Message)> Problems()
     {

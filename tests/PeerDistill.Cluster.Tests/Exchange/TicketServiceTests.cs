@@ -3,6 +3,7 @@ using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using Grpc.Core;
 using PeerDistill.Cluster.Exchange;
+using PeerDistill.Cluster.Hosting;
 using PeerDistill.Cluster.Transport;
 using PeerDistill.Protocol.V1;
 using Xunit;
@@ -70,6 +71,34 @@ public sealed class TicketServiceTests
         var (renewed, none) = await SendAsync(client, TestTickets.Text("co", "run1", "b", 2), ExchangeHubTests.Frame("b", 1, generation: 2));
         Assert.Null(none);
         Assert.Equal(1, renewed);
+    }
+
+    [Fact]
+    public async Task TicketsOffUnset_AStreamWithoutATicketIsRefused_OnlyTheBenchBaselineTakesIt()
+    {
+        Assert.False(new WorkerOptions().ExchangeTicketsOff);
+        foreach (var off in new[] { false, true })
+        {
+            var hub = ExchangeHubTests.NewHub(out _);
+            var registry = off ? new ExchangeRegistry { TicketsOff = true } : new ExchangeRegistry();
+            registry.Tickets.Set(TestTickets.Key);
+            registry.Add(hub);
+            await using var server = await ExchangeServer.StartAsync(registry);
+            using var channel = GrpcChannels.ForAddress(server.Address);
+
+            var (acks, e) = await SendAsync(new PeerExchange.PeerExchangeClient(channel), null, ExchangeHubTests.Frame("b", 0));
+
+            if (off)
+            {
+                Assert.True((e, acks) == (null, 1), $"the bench's baseline refused a stream without a ticket: {e?.Status}");
+                Assert.Empty(registry.Refusals.Snapshot());
+            }
+            else
+            {
+                Assert.Equal((StatusCode.Unauthenticated, 0), (e?.StatusCode, acks));
+                Assert.Equal(1, registry.Refusals.Count(TicketRefusal.Missing));
+            }
+        }
     }
 
     [Fact]
