@@ -19,12 +19,12 @@ internal sealed class ExchangeServer : IAsyncDisposable
 
     public Uri Address { get; }
 
-    /// <summary>Serves on <paramref name="host"/> (loopback unless given).</summary>
-    public static async Task<ExchangeServer> StartAsync(ExchangeRegistry registry, string host = "127.0.0.1")
+    /// <summary>Serves on <paramref name="host"/> (loopback unless given), checking tickets' expiry by <paramref name="time"/> (the system's clock unless given).</summary>
+    public static async Task<ExchangeServer> StartAsync(ExchangeRegistry registry, string host = "127.0.0.1", TimeProvider? time = null)
     {
         var builder = GrpcHosting.CreateBuilder();
         builder.AddPeerDistillGrpc(grpc => grpc.Host = host);
-        builder.Services.AddPeerExchange(registry, NullLogger.Instance).AddLoopbackOnlyReflection();
+        builder.Services.AddSingleton(new PeerExchangeService(registry, NullLogger.Instance, time ?? TimeProvider.System)).AddLoopbackOnlyReflection();
         var app = builder.Build();
         app.MapPeerDistillGrpc();
         app.MapPeerExchange();
