@@ -20,6 +20,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
     public static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(10);
 
     private readonly WebApplication _app;
+    private bool _startFailed;
 
     /// <summary>The coordinator of <paramref name="app"/>, built with <see cref="CoordinatorHosting.AddPeerDistillCoordinator"/> and mapped with <see cref="CoordinatorHosting.MapPeerDistillCoordinator"/>; <see cref="StartAsync"/> starts it.</summary>
     public CoordinatorNode(WebApplication app)
@@ -52,7 +53,16 @@ public sealed class CoordinatorNode : IAsyncDisposable
         await _app.Services.GetRequiredService<DatabaseMigrator>().MigrateAsync(cancellationToken).ConfigureAwait(false);
         var dataDirectory = Path.GetFullPath(_app.Services.GetRequiredService<IOptions<CoordinatorOptions>>().Value.DataDirectory);
         (FirstAdminToken, AdminTokenFile) = await _app.Services.GetRequiredService<AdminTokenBootstrap>().EnsureAsync(dataDirectory, cancellationToken).ConfigureAwait(false);
-        await _app.StartAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            _startFailed = true;
+            throw;
+        }
+
         try
         {
             LocalCoordinators.Advertise([ApiAddress.Port, HttpAddress.Port], File.Exists(AdminTokenFile) ? AdminTokenFile : null);
@@ -74,5 +84,15 @@ public sealed class CoordinatorNode : IAsyncDisposable
     /// <summary>Why the CLI of this machine cannot find the admin token by itself, if it cannot.</summary>
     public string? LocalPointerProblem { get; private set; }
 
-    public async ValueTask DisposeAsync() => await _app.StopAndDisposeAsync(ShutdownTimeout).ConfigureAwait(false);
+    public async ValueTask DisposeAsync()
+    {
+        if (_startFailed)
+        {
+            await _app.StopAndDisposeAfterFailedStartAsync(ShutdownTimeout).ConfigureAwait(false);
+        }
+        else
+        {
+            await _app.StopAndDisposeAsync(ShutdownTimeout).ConfigureAwait(false);
+        }
+    }
 }

@@ -46,27 +46,51 @@ internal static class CoordinatorCommand
 
             ServiceConfiguration.WarnIfExposed(settings.Host, settings.Insecure, settings.Tls.IsConfigured);
             using var process = new ServiceProcess();
-            var builder = GrpcHosting.CreateBuilder(ServiceProcess.LogLevel);
-            builder.Configuration.AddConfiguration(configuration);
-            builder.AddPeerDistillCoordinator();
-            var app = builder.Build();
-            app.MapPeerDistillCoordinator();
-            await using var coordinator = new CoordinatorNode(app);
-            try
+            CoordinatorNode? started = null;
+            string? firstToken = null;
+            for (var attempt = 1; started is null; attempt++)
             {
-                await coordinator.StartAsync(cancellation).ConfigureAwait(false);
+                var builder = GrpcHosting.CreateBuilder(ServiceProcess.LogLevel);
+                builder.Configuration.AddConfiguration(configuration);
+                builder.AddPeerDistillCoordinator();
+                var app = builder.Build();
+                app.MapPeerDistillCoordinator();
+                var node = new CoordinatorNode(app);
+                try
+                {
+                    await node.StartAsync(cancellation).ConfigureAwait(false);
+                    started = node;
+                }
+                catch (DbException e)
+                {
+                    await node.DisposeAsync().ConfigureAwait(false);
+                    // The message names the server and the failure; the connection string (and its password) is not repeated.
+                    Console.Error.WriteLine($"coordinator: {settings.Database.Describe(settings.DataDirectory)} cannot be used: {e.Message}");
+                    return ExitCodes.Failed;
+                }
+                catch (Exception e) when (PortConflict.Of(e, node.ClusterEndpoint) is { } taken)
+                {
+                    // A start that made the first admin token and then failed still made it: it is printed once it serves.
+                    firstToken ??= node.FirstAdminToken;
+                    await node.DisposeAsync().ConfigureAwait(false);
+                    if (settings.ClusterPort == 0 && attempt < PortConflict.Attempts)
+                    {
+                        // The cluster port chosen for it was taken before it was bound: choose again.
+                        Console.Error.WriteLine($"warning: coordinator: {taken}; starting again on another free cluster port");
+                        continue;
+                    }
+
+                    Console.Error.WriteLine($"error: the coordinator cannot listen: {taken}; give other ports (--port, --http-port, --cluster-port; 0: any free one)");
+                    return ExitCodes.Failed;
+                }
             }
-            catch (DbException e)
-            {
-                // The message names the server and the failure; the connection string (and its password) is not repeated.
-                Console.Error.WriteLine($"coordinator: {settings.Database.Describe(settings.DataDirectory)} cannot be used: {e.Message}");
-                return ExitCodes.Failed;
-            }
+
+            await using var coordinator = started;
 
             Console.WriteLine($"coordinator listening at {coordinator.ApiAddress}");
             Console.WriteLine($"REST API at {coordinator.HttpAddress}api/v1 (reference: {coordinator.HttpAddress}scalar)");
             Console.WriteLine($"cluster endpoint {coordinator.ClusterEndpoint} (workers: --coordinator {coordinator.ClusterEndpoint})");
-            if (coordinator.FirstAdminToken is { } token)
+            if ((coordinator.FirstAdminToken ?? firstToken) is { } token)
             {
                 // The one time a token is printed: the database keeps only its hash.
                 Console.WriteLine($"first start: made the admin token '{AdminTokenBootstrap.Name}'; it is shown this once and kept in {coordinator.AdminTokenFile} (readable by this user only):");

@@ -51,6 +51,7 @@ internal static class WorkerCommand
             using var process = new ServiceProcess();
             string? name = null;
             int? exchangePort = null;
+            var conflicts = 0;
             while (true)
             {
                 // A silo joins one cluster once: after its coordinator is gone, a new host (same id,
@@ -85,6 +86,20 @@ internal static class WorkerCommand
                         await started.DisposeAsync().ConfigureAwait(false);
                         Console.WriteLine($"worker '{name}' stopped ({process.StopRequested.Result} received while it joined the cluster)");
                         return ExitCodes.Interrupted;
+                    }
+                    catch (Exception e) when (PortConflict.Of(e, $"{started.Silo.Address}:{started.Silo.SiloPort}") is { } taken)
+                    {
+                        await started.DisposeAsync().ConfigureAwait(false);
+                        if ((options.Port == 0 || options.ClusterPort == 0) && ++conflicts < PortConflict.Attempts)
+                        {
+                            // A port chosen for this worker was taken before it was bound: choose again.
+                            Console.Error.WriteLine($"warning: worker '{name}': {taken}; starting again on other free ports");
+                            exchangePort = options.Port == 0 ? null : exchangePort;
+                            continue;
+                        }
+
+                        Console.Error.WriteLine($"error: worker '{name}' cannot listen: {taken}; give other ports (--port, --cluster-port; 0: any free one)");
+                        return ExitCodes.Failed;
                     }
                 }
 

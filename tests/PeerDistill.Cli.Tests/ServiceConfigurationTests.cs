@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace PeerDistill.Cli.Tests;
 
@@ -7,7 +8,7 @@ namespace PeerDistill.Cli.Tests;
 /// The long-running commands' settings from a JSON file (<c>--config</c>), the environment
 /// (<c>PEERDISTILL_SECTION__KEY</c>) and flags, each over the one before, checked before anything starts.
 /// </summary>
-public sealed partial class ServiceConfigurationTests
+public sealed partial class ServiceConfigurationTests(ITestOutputHelper output)
 {
     [Fact]
     public void Worker_BadSettingsFromFileEnvironmentAndFlags_ExitTwoNamingEachFlagAndKey_TheFlagOverTheEnvironmentOverTheFile()
@@ -113,6 +114,28 @@ public sealed partial class ServiceConfigurationTests
             exposed.Kill(entireProcessTree: true);
             await exposed.WaitForExitAsync();
         }
+    }
+
+    [Fact]
+    public async Task APortThatIsTaken_ExitOneNamingTheAddress_NotAnInternalError()
+    {
+        using var dir = new TempDirectory();
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        var coordinator = CliProcess.RunIn(dir.Path, "coordinator", "--port", "0", "--http-port", "0", "--cluster-port", port);
+        Assert.True(coordinator.ExitCode == 1, $"exit {coordinator.ExitCode}\n{coordinator.Stdout}\n{coordinator.Stderr}");
+        Assert.Contains("the coordinator cannot listen", coordinator.Stderr, StringComparison.Ordinal);
+        Assert.Contains(port, coordinator.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("internal error", coordinator.Stdout + coordinator.Stderr, StringComparison.Ordinal);
+
+        await using var cluster = await Cluster.StartAsync(dir.Path, [], output);
+        var worker = CliProcess.RunIn(dir.Path, "worker", "--coordinator", cluster.ClusterEndpoint, "--id", "w1", "--port", port);
+        Assert.True(worker.ExitCode == 1, $"exit {worker.ExitCode}\n{worker.Stdout}\n{worker.Stderr}");
+        Assert.Contains("worker 'w1' cannot listen", worker.Stderr, StringComparison.Ordinal);
+        Assert.Contains($"127.0.0.1:{port}", worker.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("internal error", worker.Stdout + worker.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]

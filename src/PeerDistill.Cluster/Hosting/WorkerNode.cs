@@ -35,6 +35,7 @@ public sealed partial class WorkerNode : IAsyncDisposable
     public static readonly TimeSpan JoinPatience = TimeSpan.FromSeconds(20);
 
     private readonly WebApplication _app;
+    private bool _startFailed;
     private readonly ExchangeRegistry _registry;
     private readonly ILogger _logger;
     private readonly object _gate = new();
@@ -86,7 +87,16 @@ public sealed partial class WorkerNode : IAsyncDisposable
     /// </summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
-        await _app.StartAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            _startFailed = true;
+            throw;
+        }
+
         await JoinAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -178,7 +188,14 @@ public sealed partial class WorkerNode : IAsyncDisposable
     private async Task StopHostAsync()
     {
         using var timeout = new CancellationTokenSource(ShutdownTimeout);
-        await _app.StopAsync(timeout.Token).ConfigureAwait(false);
+        try
+        {
+            await _app.StopAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (_startFailed && (e is InvalidOperationException || e is AggregateException all && all.InnerExceptions.All(x => x is InvalidOperationException)))
+        {
+            // A host whose start failed part way (a port taken): what never started (an Orleans silo refuses to stop before it ran) is not an error.
+        }
     }
 
     /// <summary>Takes this silo's worker id on the slot board, waiting (at most <see cref="JoinPatience"/>) while a silo that may be dead holds it.</summary>

@@ -108,6 +108,21 @@ public static class GrpcHosting
     }
 
     /// <summary>
+    /// Stops and disposes a host whose start failed part way (a port taken): what started is stopped,
+    /// and what never started is not an error (an Orleans silo refuses to stop before it ran).
+    /// </summary>
+    public static async Task StopAndDisposeAfterFailedStartAsync(this WebApplication app, TimeSpan timeout)
+    {
+        try
+        {
+            await app.StopAndDisposeAsync(timeout).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is InvalidOperationException || e is AggregateException all && all.InnerExceptions.All(x => x is InvalidOperationException))
+        {
+        }
+    }
+
+    /// <summary>
     /// Where a started host's gRPC listener is reached, e.g. <c>http://127.0.0.1:41234</c> (the port
     /// the server picked when the options asked for 0; loopback for a listener on every interface).
     /// </summary>
