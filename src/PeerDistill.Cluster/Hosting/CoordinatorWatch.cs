@@ -22,7 +22,8 @@ public sealed partial class CoordinatorWatch(IGrainFactory grains, SiloPeerHost 
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
 
     /// <summary>How long the coordinator may not answer before its workers consider it gone.</summary>
-    public static readonly TimeSpan Patience = TimeSpan.FromSeconds(5);
+    /// <remarks>As long as Orleans takes to declare a silo dead by default (three missed probes of 5 s): a coordinator busy for a few seconds on a loaded machine is not gone.</remarks>
+    public static readonly TimeSpan Patience = TimeSpan.FromSeconds(15);
 
     private readonly TaskCompletionSource<string> _lost = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
