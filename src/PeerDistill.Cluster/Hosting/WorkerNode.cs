@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using PeerDistill.Cluster.Exchange;
 using PeerDistill.Cluster.Grains;
+using PeerDistill.Cluster.Transport;
 
 namespace PeerDistill.Cluster.Hosting;
 
@@ -192,7 +193,7 @@ public sealed partial class WorkerNode : IAsyncDisposable
         {
             await _app.StopAsync(timeout.Token).ConfigureAwait(false);
         }
-        catch (Exception e) when (_startFailed && (e is InvalidOperationException || e is AggregateException all && all.InnerExceptions.All(x => x is InvalidOperationException)))
+        catch (Exception e) when (_startFailed && GrpcHosting.IsStopOfWhatNeverStarted(e))
         {
             // A host whose start failed part way (a port taken): what never started (an Orleans silo refuses to stop before it ran) is not an error.
         }

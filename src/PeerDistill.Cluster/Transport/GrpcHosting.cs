@@ -117,10 +117,14 @@ public static class GrpcHosting
         {
             await app.StopAndDisposeAsync(timeout).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is InvalidOperationException || e is AggregateException all && all.InnerExceptions.All(x => x is InvalidOperationException))
+        catch (Exception e) when (IsStopOfWhatNeverStarted(e))
         {
         }
     }
+
+    /// <summary>Whether <paramref name="e"/>, thrown by stopping a host whose start failed, is only its services refusing to stop before they ran.</summary>
+    public static bool IsStopOfWhatNeverStarted(Exception e) =>
+        e is InvalidOperationException || e is AggregateException all && all.InnerExceptions.All(x => x is InvalidOperationException);
 
     /// <summary>
     /// Where a started host's gRPC listener is reached, e.g. <c>http://127.0.0.1:41234</c> (the port
