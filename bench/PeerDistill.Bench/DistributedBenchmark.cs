@@ -48,8 +48,8 @@ namespace PeerDistill.Bench;
 ///   <see cref="PeerStepLoop"/> through a timed exchange, in memory and over gRPC (one
 ///   <see cref="GrpcLogitExchange"/> and hub per peer on its own Kestrel server, as in two workers,
 ///   without Orleans and coordinator).
-/// The exchange statistics (publish-to-ack latency, serialized frame bytes) of the distributed runs
-/// are read from each worker node's <see cref="SiloPeerHost"/> while the run is hosted there.
+/// The exchange figures (publish-to-ack latency, serialized frame bytes) of the distributed runs
+/// are read from the exchange's instruments (<see cref="ExchangeMeasurements"/>, the same the metrics export).
 /// The per-step time of a mode is the cohort's pace from the peers' step records: (elapsed at the
 /// last step - elapsed at step W) / (last step - W) of the slower peer. Over the same steps, the CPU
 /// time of every thread of this process is taken from /proc/self/task/*/schedstat.
@@ -349,9 +349,9 @@ internal static class DistributedBenchmark
 
         // 2. Exchange latency, of the distributed runs (the worker nodes' SiloPeerHosts) and of the gRPC loops.
         var peerSteps = (double)steps * peers * rounds;
-        var dx = ExchangeFigures.Of(distributedRuns[Distributed].SelectMany(x => x.Statistics).ToList(), warmup, peerSteps);
-        var sx = ExchangeFigures.Of(distributedRuns[Secured].SelectMany(x => x.Statistics).ToList(), warmup, peerSteps);
-        var gx = ExchangeFigures.Of(grpcLoops.SelectMany(l => l.Statistics).ToList(), warmup, peerSteps);
+        var dx = ExchangeFigures.Of(distributedRuns[Distributed].Select(x => x.Statistics).ToList(), warmup, peerSteps);
+        var sx = ExchangeFigures.Of(distributedRuns[Secured].Select(x => x.Statistics).ToList(), warmup, peerSteps);
+        var gx = ExchangeFigures.Of(grpcLoops.Where(l => l.Statistics is not null).Select(l => l.Statistics!).ToList(), warmup, peerSteps);
         var exchanges = new (string Mode, string Label, ExchangeFigures X)[]
         {
             (Distributed, "distributed (WorkerNodes' SiloPeerHost)", dx),
@@ -526,7 +526,7 @@ internal static class DistributedBenchmark
             })),
             exchange_latency = new
             {
-                source = "GrpcLogitExchange.Statistics (publish to ack) of the distributed runs, read from each WorkerNode's SiloPeerHost (ExchangeStatisticsOf) while the run was hosted there",
+                source = "the exchange's ack-latency instrument (publish to ack) of the distributed runs, read from the exchange's instruments (ExchangeMeasurements) for the run's whole length",
                 expected_frames = expectedFrames,
                 frames_after_warmup = Maybe(Has(Distributed), dx.Latencies.Count),
                 p50_ms = Maybe(Has(Distributed), dx.P50),
@@ -668,9 +668,8 @@ internal static class DistributedBenchmark
     /// With <paramref name="certificates"/> every node has its certificate (mutual TLS silo-to-silo and
     /// on the exchange, TLS on the API) and the exchange checks tickets; without, every connection is
     /// cleartext and the workers' exchange neither sends nor requires tickets. Returns the pace from
-    /// the peers' metrics files, the exchange statistics each worker node's <see cref="SiloPeerHost"/>
-    /// kept for the run (taken while the run is hosted there: a worker forgets a run once its peer's
-    /// end has been reported), and what the cluster was seen to use, probed after the run; a cluster
+    /// the peers' metrics files, the exchange's measurements of the run (its instruments, listened to
+    /// for the run's whole length), and what the cluster was seen to use, probed after the run; a cluster
     /// that did not use what the mode says fails the round.
     /// </summary>
     private static async Task<DistributedResult> TimeDistributedAsync(string specText, CohortSpec spec, int steps, int warmup, CapturingLog log, LogLevel logLevel, BenchCertificates? certificates)
@@ -683,7 +682,8 @@ internal static class DistributedBenchmark
             double wall;
             ClusterSecurity seen;
             var cpu = new CpuWindow();
-            var statistics = new List<ExchangeStatistics>();
+            // Listening from before the submission: every frame of the run is counted (runs of one cohort follow each other).
+            var measured = new ExchangeMeasurements(spec.Cohort);
             var coordinator = await BenchHosts.StartCoordinatorAsync(root.FullName, logLevel, certificates?.For(CoordinatorNodeName));
             try
             {
@@ -704,27 +704,11 @@ internal static class DistributedBenchmark
                     var reply = await new CohortService.CohortServiceClient(channel).SubmitAsync(new SubmitCohortRequest { SpecText = specText, SpecFormat = "yaml" }, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(30))).ResponseAsync;
                     run = reply.Run;
                     var metrics = spec.Peers.Select(p => Path.Combine(root.FullName, reply.Cohort, reply.Run, $"metrics.{p.Name}.jsonl")).ToList();
-                    void TakeStatistics()
-                    {
-                        foreach (var host in hosts)
-                        {
-                            if (host.ExchangeStatisticsOf(reply.Cohort, reply.Run) is { } s && !statistics.Contains(s))
-                            {
-                                statistics.Add(s);
-                            }
-                        }
-                    }
-
-                    var status = await WaitForEndAsync(channel, reply.Cohort, reply.Run, metrics, cpu, warmup, steps - 1, TimeSpan.FromMinutes(10), TakeStatistics);
+                    var status = await WaitForEndAsync(channel, reply.Cohort, reply.Run, metrics, cpu, warmup, steps - 1, TimeSpan.FromMinutes(10), () => { });
                     wall = clock.Elapsed.TotalSeconds;
                     if (status.State != CohortState.Completed)
                     {
                         throw new InvalidOperationException($"{mode} run {reply.Run} ended {status.State}: {string.Join("; ", status.Peers.Select(p => $"{p.Peer} {p.State}: {p.Message}"))}");
-                    }
-
-                    if (statistics.Count != spec.Peers.Count)
-                    {
-                        Console.WriteLine(Invariant($"  note: exchange statistics of {statistics.Count} of {spec.Peers.Count} worker nodes taken for run {reply.Run} (a run ended before it was seen)"));
                     }
 
                     seen = await ClusterSecurity.ProbeAsync(coordinator, workers, log);
@@ -744,11 +728,12 @@ internal static class DistributedBenchmark
             finally
             {
                 await coordinator.DisposeAsync();
+                measured.Dispose();
             }
 
             var output = Path.Combine(root.FullName, spec.Cohort, run);
             var records = spec.Peers.SelectMany(p => ReadSteps(Path.Combine(output, $"metrics.{p.Name}.jsonl"))).ToList();
-            return new DistributedResult(Pace(records, warmup, mode, wall, cpu.PerStep()) with { Run = run }, statistics, seen);
+            return new DistributedResult(Pace(records, warmup, mode, wall, cpu.PerStep()) with { Run = run }, measured, seen);
         }
         finally
         {
@@ -852,6 +837,7 @@ internal static class DistributedBenchmark
         var channels = new ConcurrentDictionary<string, GrpcChannel>(StringComparer.Ordinal);
         GrpcChannel ChannelFor(string address) => channels.GetOrAdd(address, a => GrpcChannels.ForAddress(a));
         var remote = new List<GrpcLogitExchange>();
+        using var measured = new ExchangeMeasurements(spec.Cohort, run);
         InMemoryLogitExchange? memory = null;
         try
         {
@@ -925,14 +911,14 @@ internal static class DistributedBenchmark
             // A finished peer's links send their last frames in the background: wait for the last acks.
             var expected = data.TotalSteps * names.Count * (names.Count - 1);
             var settle = Stopwatch.StartNew();
-            while (grpc && remote.Sum(r => r.Statistics.Frames) < expected && settle.Elapsed < TimeSpan.FromSeconds(5))
+            while (grpc && measured.Frames < expected && settle.Elapsed < TimeSpan.FromSeconds(5))
             {
                 await Task.Delay(20);
             }
 
             var points = recorder.Steps.ToList();
             var breakdown = names.ToDictionary(n => n, n => times.Breakdown(n, points.Where(p => p.Peer == n), warmup), StringComparer.Ordinal);
-            return new LoopResult(Pace(points, warmup, mode, wall, cpu.PerStep()), breakdown, remote.Select(r => r.Statistics).ToList());
+            return new LoopResult(Pace(points, warmup, mode, wall, cpu.PerStep()), breakdown, grpc ? measured : null);
         }
         finally
         {
@@ -1043,7 +1029,7 @@ internal static class DistributedBenchmark
         public double RestMs => StepMs - WaitMs - PublishMs;
     }
 
-    private sealed record DistributedResult(ModeResult Pace, IReadOnlyList<ExchangeStatistics> Statistics, ClusterSecurity Security);
+    private sealed record DistributedResult(ModeResult Pace, ExchangeMeasurements Statistics, ClusterSecurity Security);
 
     /// <summary>Latencies (sorted; after the warm-up steps of each link, and all), frames and bytes of a mode's exchange statistics.</summary>
     private sealed record ExchangeFigures(IReadOnlyList<double> Latencies, IReadOnlyList<double> AllLatencies, long Frames, long Bytes, long Refused, double PeerSteps)
@@ -1060,17 +1046,17 @@ internal static class DistributedBenchmark
 
         public double WirePerPeerStep => (Bytes + ((double)Frames * (GrpcPrefixBytes + Http2FrameHeaderBytes))) / PeerSteps;
 
-        /// <summary>With 2 peers each statistics object has one link, so its first latencies are its first steps.</summary>
-        public static ExchangeFigures Of(IReadOnlyList<ExchangeStatistics> statistics, int warmup, double peerSteps) => new(
-            statistics.SelectMany(s => s.LatenciesMs().Skip(warmup)).Order().ToList(),
-            statistics.SelectMany(s => s.LatenciesMs()).Order().ToList(),
+        /// <summary>Each link's latencies are in the order measured, so its first ones are its first steps.</summary>
+        public static ExchangeFigures Of(IReadOnlyList<ExchangeMeasurements> statistics, int warmup, double peerSteps) => new(
+            statistics.SelectMany(s => s.LatenciesMsByLink().SelectMany(l => l.Skip(warmup))).Order().ToList(),
+            statistics.SelectMany(s => s.LatenciesMsByLink().SelectMany(l => l)).Order().ToList(),
             statistics.Sum(s => s.Frames),
             statistics.Sum(s => s.Bytes),
             statistics.Sum(s => s.Refused),
             peerSteps);
     }
 
-    private sealed record LoopResult(ModeResult Pace, IReadOnlyDictionary<string, PeerBreakdown> Peers, IReadOnlyList<ExchangeStatistics> Statistics);
+    private sealed record LoopResult(ModeResult Pace, IReadOnlyDictionary<string, PeerBreakdown> Peers, ExchangeMeasurements? Statistics);
 
     /// <summary>Time spent in Publish and Gather per peer and step (each peer writes only its own arrays).</summary>
     private sealed class StepTimes(IReadOnlyCollection<string> peers, long steps)

@@ -42,14 +42,19 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
     /// </summary>
     public async Task<SubmittedRun> SubmitAsync(ApiCaller caller, string specText, string specFormat, string? idempotencyKey, CancellationToken cancellationToken)
     {
+        // REST and gRPC alike: the validation and the cohort's start under one span (the run's span is its child).
+        using var span = ApiTelemetry.Source.StartActivity("cohort.submit");
         try
         {
             var submitted = await SubmitCoreAsync(caller, specText, specFormat, idempotencyKey, cancellationToken).ConfigureAwait(false);
+            span?.SetTag(Core.Telemetry.TelemetryAttributes.Cohort, submitted.Cohort);
+            span?.SetTag(Core.Telemetry.TelemetryAttributes.Run, submitted.Run);
             await RecordAsync(caller, "Submit", submitted.Replayed ? "replayed" : "ok", submitted.Cohort, submitted.Run, null).ConfigureAwait(false);
             return submitted;
         }
         catch (CohortApiException e)
         {
+            span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, e.Error.ToString());
             await RecordAsync(caller, "Submit", Outcome(e.Error), null, null, e.Message).ConfigureAwait(false);
             throw;
         }

@@ -75,6 +75,7 @@ public static class CoordinatorHosting
         builder.AddPeerDistillAccess(options.Access);
         builder.Services.AddSingleton<AdminTokenBootstrap>().AddSingleton<AccessApi>();
         builder.AddPeerDistillRest();
+        builder.AddPeerDistillTelemetry(SiloRoles.Coordinator, silo.Name, options.Host, options.Telemetry);
         builder.AddPeerDistillSilo(silo);
         return builder;
     }
@@ -88,6 +89,7 @@ public static class CoordinatorHosting
     public static WebApplication MapPeerDistillCoordinator(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        app.MapPeerDistillTelemetry();
         app.MapPeerDistillGrpc();
         // After routing (in MapPeerDistillGrpc), so that authorization sees each endpoint's policy.
         app.UsePeerDistillAccess();

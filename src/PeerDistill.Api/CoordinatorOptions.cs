@@ -65,6 +65,9 @@ public sealed class CoordinatorOptions
     /// <summary>Who may call the API and how often (subsection <c>Access</c>): the first admin token's file, JWT bearer, rate limits.</summary>
     public Access.AccessOptions Access { get; set; } = new();
 
+    /// <summary>What the process reports through OpenTelemetry besides OTLP (subsection <c>Telemetry</c>): a Prometheus scrape port, which training steps are traced.</summary>
+    public PeerDistill.Cluster.Hosting.TelemetryOptions Telemetry { get; set; } = new();
+
     /// <summary>Listen beyond loopback although the cluster's connections carry no credentials (a network the operator trusts); default false.</summary>
     public bool Insecure { get; set; }
 
@@ -84,6 +87,11 @@ public sealed class CoordinatorOptions
         foreach (var (key, message) in Tls.Problems())
         {
             yield return (nameof(Tls) + ":" + key, message);
+        }
+
+        foreach (var problem in Telemetry.Problems())
+        {
+            yield return problem;
         }
 
         if (HttpPort is < 0 or > 65535)

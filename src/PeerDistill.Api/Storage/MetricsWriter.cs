@@ -51,6 +51,13 @@ internal sealed class MetricsWriter : IHostedService, IAsyncDisposable
     /// <summary>Rows dropped: offered to a full (or stopped) buffer, or of a batch that failed every attempt.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
 
+    /// <summary>Counts <paramref name="rows"/> dropped (here and in <see cref="ApiTelemetry.MetricsDropped"/>); the total so far.</summary>
+    private long Drop(long rows)
+    {
+        ApiTelemetry.MetricsDropped.Add(rows);
+        return Interlocked.Add(ref _dropped, rows);
+    }
+
     /// <summary>Rows written (their batches committed).</summary>
     public long Written => Interlocked.Read(ref _written);
 
@@ -76,7 +83,7 @@ internal sealed class MetricsWriter : IHostedService, IAsyncDisposable
             return true;
         }
 
-        var dropped = Interlocked.Increment(ref _dropped);
+        var dropped = Drop(1);
         var now = _time.GetTimestamp();
         var last = Interlocked.Read(ref _lastWarningTicks);
         if ((last == long.MinValue || _time.GetElapsedTime(last, now) >= TimeSpan.FromSeconds(_options.DropWarningSeconds))
@@ -123,7 +130,7 @@ internal sealed class MetricsWriter : IHostedService, IAsyncDisposable
 
         if (left > 0)
         {
-            Interlocked.Add(ref _dropped, left);
+            Drop(left);
             StorageLog.MetricsLeftUnwritten(_logger, left);
         }
     }
@@ -163,7 +170,7 @@ internal sealed class MetricsWriter : IHostedService, IAsyncDisposable
             }
             catch (OperationCanceledException) when (abort.IsCancellationRequested)
             {
-                Interlocked.Add(ref _dropped, batch.Count);
+                Drop(batch.Count);
                 throw;
             }
         }
@@ -185,7 +192,7 @@ internal sealed class MetricsWriter : IHostedService, IAsyncDisposable
                 StorageLog.MetricsBatchFailed(_logger, batch.Count, attempt, _options.MaxAttempts, e.Message);
                 if (attempt >= _options.MaxAttempts)
                 {
-                    Interlocked.Add(ref _dropped, batch.Count);
+                    Drop(batch.Count);
                     StorageLog.MetricsBatchDropped(_logger, batch.Count, attempt);
                     return;
                 }

@@ -206,6 +206,7 @@ public sealed class CohortLifecycle(CohortRecord record, TimeProvider time)
             Peers = Endpoints(),
             Changes = [.. Record.Changes],
             WaitForCohort = peer.AfterPause,
+            TraceParent = Record.TraceParent,
         };
     }
 

@@ -56,6 +56,9 @@ public sealed class CohortRecord
     /// <summary>The step every peer stops at (and is checkpointed at) while the run is paused; null otherwise.</summary>
     [Id(17)] public long? PauseStep { get; set; }
 
+    /// <summary>The W3C traceparent of the run's span (made at its submission when it was traced; its peers' activations and placements are its children); empty otherwise.</summary>
+    [Id(18)] public string TraceParent { get; set; } = string.Empty;
+
     public bool IsStarted => Run.Length > 0;
 
     public bool IsFinished => States.IsFinished(State);

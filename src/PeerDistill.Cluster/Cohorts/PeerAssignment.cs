@@ -43,6 +43,9 @@ public sealed record PeerAssignment
     /// </summary>
     [Id(12)] public string Ticket { get; init; } = string.Empty;
 
+    /// <summary>The W3C traceparent of the run's span (its peers' activation spans are its children); empty when the run was not traced.</summary>
+    [Id(13)] public string TraceParent { get; init; } = string.Empty;
+
     /// <summary>For messages: never the ticket.</summary>
     public override string ToString() => $"PeerAssignment {{ Cohort = {Cohort}, Run = {Run}, Peer = {Peer}, Generation = {Generation} }}";
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using PeerDistill.Core.Exchange;
@@ -103,7 +104,7 @@ public sealed class ExchangeHub
     /// waits, <see cref="WaitOf"/> says what for, and every <see cref="ExchangeSettings.StallWarningAfter"/>
     /// a warning names the teachers it lacks.
     /// </summary>
-    public IReadOnlyList<(string Peer, long Step, float[] Values)> Gather(string receiver, long step, IReadOnlyList<string> from, CancellationToken cancellation)
+    public IReadOnlyList<(string Peer, long Step, float[] Values, ActivityContext Origin)> Gather(string receiver, long step, IReadOnlyList<string> from, CancellationToken cancellation)
     {
         var policy = Settings.Policy;
         if (!policy.IsSynchronous)
@@ -129,12 +130,12 @@ public sealed class ExchangeHub
                     cancellation.ThrowIfCancellationRequested();
                     var now = DateTime.UtcNow;
                     var pastDeadline = now >= deadline;
-                    var present = new List<(string, long, float[])>(from.Count);
+                    var present = new List<(string, long, float[], ActivityContext)>(from.Count);
                     for (var i = 0; i < from.Count; i++)
                     {
-                        if (inbox.TryGet(from[i], step, out var values))
+                        if (inbox.TryGet(from[i], step, out var kept))
                         {
-                            present.Add((from[i], step, values));
+                            present.Add((from[i], step, kept.Values, kept.Origin));
                             (views[i], availability[i]) = (TeacherView.Present, TeacherAvailability.Present);
                             continue;
                         }
@@ -275,21 +276,21 @@ public sealed class ExchangeHub
     /// Bounded staleness: never waits; for each teacher, its logits of the latest step in
     /// [<paramref name="step"/> - k, <paramref name="step"/>] that has arrived, if any.
     /// </summary>
-    private List<(string Peer, long Step, float[] Values)> GatherFreshest(string receiver, long step, IReadOnlyList<string> from)
+    private List<(string Peer, long Step, float[] Values, ActivityContext Origin)> GatherFreshest(string receiver, long step, IReadOnlyList<string> from)
     {
         var k = Settings.MaxStaleness;
         lock (_gate)
         {
             var inbox = _inboxes.GetValueOrDefault(receiver) ?? throw new InvalidOperationException($"peer '{receiver}' is not hosted by this worker");
             inbox.Advance(step, k);
-            var result = new List<(string, long, float[])>(from.Count);
+            var result = new List<(string, long, float[], ActivityContext)>(from.Count);
             foreach (var teacher in from)
             {
                 for (var s = step; s >= Settings.Policy.OldestUsable(step); s--)
                 {
-                    if (inbox.TryGet(teacher, s, out var values))
+                    if (inbox.TryGet(teacher, s, out var kept))
                     {
-                        result.Add((teacher, s, values));
+                        result.Add((teacher, s, kept.Values, kept.Origin));
                         break;
                     }
                 }
@@ -434,7 +435,7 @@ public sealed class ExchangeHub
             }
 
             // Only a frame that passed every check is kept: a refused one leaves no trace.
-            inbox.Keep(frame.Sender, frame.Generation, frame.Step, values, stream);
+            inbox.Keep(frame.Sender, frame.Generation, frame.Step, new KeptFrame(values, TraceContext.Parse(frame.TraceParent)), stream);
             Monitor.PulseAll(_gate);
             var credit = (int)Math.Max(0, inbox.Current + s.Window - frame.Step);
             return new FrameVerdict(true, StatusCode.OK, string.Empty, frame.Step, credit);
@@ -457,7 +458,7 @@ public sealed class ExchangeHub
     /// </summary>
     private sealed class Inbox(string peer, ulong generation, HashSet<string> teachers, long current)
     {
-        private readonly Dictionary<string, SortedDictionary<long, float[]>> _frames = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, SortedDictionary<long, KeptFrame>> _frames = new(StringComparer.Ordinal);
         // Per teacher, its last accepted frame: generation, step, and the stream it came on (null: from this worker).
         private readonly Dictionary<string, (ulong Generation, long Step, object? Stream)> _last = new(StringComparer.Ordinal);
 
@@ -513,7 +514,7 @@ public sealed class ExchangeHub
             _last.TryGetValue(teacher, out var last) && last.Generation == generation && ReferenceEquals(last.Stream, stream);
 
         /// <summary>Keeps a checked frame (the stream it came on is believed from now on); a newer generation's frames replace an older one's.</summary>
-        public void Keep(string teacher, ulong generation, long step, float[] values, object? stream)
+        public void Keep(string teacher, ulong generation, long step, KeptFrame values, object? stream)
         {
             if (!_frames.TryGetValue(teacher, out var byStep))
             {
@@ -524,9 +525,9 @@ public sealed class ExchangeHub
             _last[teacher] = (generation, step, stream);
         }
 
-        public bool TryGet(string teacher, long step, out float[] values)
+        public bool TryGet(string teacher, long step, out KeptFrame values)
         {
-            values = [];
+            values = default;
             if (_frames.TryGetValue(teacher, out var byStep) && byStep.TryGetValue(step, out var found))
             {
                 values = found;

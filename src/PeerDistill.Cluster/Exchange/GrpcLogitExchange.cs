@@ -50,9 +50,6 @@ public sealed class GrpcLogitExchange : ILogitExchange, IAsyncDisposable
     public static IReadOnlyDictionary<string, IReadOnlyList<string>> LearnersOf(IDistillationStrategy strategy, IReadOnlyList<string> peers) =>
         peers.ToDictionary(n => n, n => (IReadOnlyList<string>)peers.Where(m => m != n && strategy.Configure(m, 0).Contains(n)).ToList());
 
-    /// <summary>What this worker's links sent.</summary>
-    public ExchangeStatistics Statistics { get; } = new();
-
     /// <summary>Opens <paramref name="peer"/>'s links to its learners now, so that the first step's logits do not pay for connecting.</summary>
     public void Prepare(string peer)
     {
@@ -100,6 +97,8 @@ public sealed class GrpcLogitExchange : ILogitExchange, IAsyncDisposable
             Dtype = s.WireDType,
             Values = values,
             SentUnixNanos = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100,
+            // The step loop makes its publish span current while it publishes a traced step.
+            TraceParent = TraceContext.Of(System.Diagnostics.Activity.Current),
         };
         if (s.WireDType == WireDType.Topk)
         {
@@ -131,9 +130,9 @@ public sealed class GrpcLogitExchange : ILogitExchange, IAsyncDisposable
         var arrived = _hub.Gather(peer, step, from, cancellation);
         var classes = _hub.Settings.Classes;
         var result = new List<TeacherLogits>(arrived.Count);
-        foreach (var (teacher, at, values) in arrived)
+        foreach (var (teacher, at, values, origin) in arrived)
         {
-            result.Add(new TeacherLogits(teacher, at, Tensor.FromSpan(values, [values.Length / classes, classes])));
+            result.Add(new TeacherLogits(teacher, at, Tensor.FromSpan(values, [values.Length / classes, classes])) { Origin = origin });
         }
 
         return result;
@@ -170,7 +169,7 @@ public sealed class GrpcLogitExchange : ILogitExchange, IAsyncDisposable
         {
             if (!_links.TryGetValue((sender, receiver), out var link))
             {
-                link = new PeerLink(sender, receiver, _localAddress, _hub, _hub.Directory, _channelFor, () => _ticketOf(sender), Statistics, _logger, TimeProvider.System);
+                link = new PeerLink(sender, receiver, _localAddress, _hub, _hub.Directory, _channelFor, () => _ticketOf(sender), _logger, TimeProvider.System);
                 _links[(sender, receiver)] = link;
             }
 

@@ -133,10 +133,12 @@ public sealed partial class PeerExchangeService(ExchangeRegistry registry, ILogg
             {
                 verdict = new FrameVerdict(false, StatusCode.NotFound, $"frame from '{frame.Sender}' is for cohort '{frame.Cohort}' run '{frame.Run}', which this worker does not host", -1);
                 Log.FrameRefused(logger, frame.Sender, frame.Receiver, frame.Step, verdict.Code, verdict.Reason);
+                ExchangeTelemetry.Refused(ExchangeTelemetry.FramesRefused, verdict.Code);
             }
             else
             {
                 verdict = hub.Deliver(frame, stream);
+                ExchangeTelemetry.Received(frame.Cohort, frame.Run, frame.Receiver, ExchangeTelemetry.BytesReceived.Enabled ? frame.CalculateSize() : 0, verdict.Accepted ? StatusCode.OK : verdict.Code);
             }
 
             if (verdict.Code == StatusCode.FailedPrecondition)
@@ -181,6 +183,7 @@ public sealed partial class PeerExchangeService(ExchangeRegistry registry, ILogg
     private RpcException Refuse(ServerCallContext context, TicketRefusal refusal, string detail)
     {
         var (log, count, unlogged) = registry.Refusals.Record(refusal);
+        ExchangeTelemetry.Refused(ExchangeTelemetry.StreamsRefused, StatusOf(refusal));
         if (log)
         {
             LogRefused(logger, context.Method, Quote(context.Peer, 64), StatusOf(refusal), refusal, detail, count, unlogged);

@@ -30,7 +30,7 @@ internal sealed class PeerLink : IAsyncDisposable
     private readonly Channel<(LogitsFrame Frame, long Enqueued)> _queue;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
-    private readonly ExchangeStatistics _statistics;
+    private readonly System.Diagnostics.TagList _tags;
     private readonly FrameBacklog _backlog;
 
     // The clock of the backlog's rechecks (and of nothing else: latencies are measured on the system's).
@@ -40,7 +40,7 @@ internal sealed class PeerLink : IAsyncDisposable
     private readonly SemaphoreSlim _due = new(0, 1);
     private LogitsFrame? _last;
 
-    public PeerLink(string sender, string receiver, string localAddress, ExchangeHub localHub, CohortDirectory directory, Func<string, GrpcChannel> channelFor, Func<string> ticket, ExchangeStatistics statistics, ILogger logger, TimeProvider time)
+    public PeerLink(string sender, string receiver, string localAddress, ExchangeHub localHub, CohortDirectory directory, Func<string, GrpcChannel> channelFor, Func<string> ticket, ILogger logger, TimeProvider time)
     {
         _time = time;
         _sender = sender;
@@ -50,7 +50,7 @@ internal sealed class PeerLink : IAsyncDisposable
         _directory = directory;
         _channelFor = channelFor;
         _ticket = ticket;
-        _statistics = statistics;
+        _tags = ExchangeTelemetry.LinkTags(localHub.Settings.Cohort, localHub.Settings.Run, sender, receiver);
         _logger = logger;
         var capacity = Math.Max(8, localHub.Settings.Window);
         _queue = Channel.CreateBounded<(LogitsFrame, long)>(new BoundedChannelOptions(capacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
@@ -186,7 +186,7 @@ internal sealed class PeerLink : IAsyncDisposable
         var verdict = _localHub.Deliver(frame);
         Note(frame, verdict.Accepted, verdict.Code, verdict.HighestStep, verdict.Behind);
         // Nothing was serialized for a frame that skipped the codec.
-        _statistics.Record(frame.Values.IsEmpty && frame.LocalValues is not null ? 0 : frame.CalculateSize(), Stopwatch.GetElapsedTime(enqueued), verdict.Accepted);
+        ExchangeTelemetry.Sent(_tags, frame.Values.IsEmpty && frame.LocalValues is not null ? 0 : frame.CalculateSize(), Stopwatch.GetElapsedTime(enqueued), verdict.Accepted ? StatusCode.OK : verdict.Code);
     }
 
     /// <summary>Gives a frame that skipped the codec its wire values before it goes on the network.</summary>
@@ -236,7 +236,7 @@ internal sealed class PeerLink : IAsyncDisposable
 
                 // Counted once the backlog has acted on it.
                 Note(s.Frame, ack.Accepted, (StatusCode)ack.RefusedCode, ack.Step, ack.Stale);
-                _statistics.Record(s.Bytes, Stopwatch.GetElapsedTime(s.Timestamp), ack.Accepted);
+                ExchangeTelemetry.Sent(_tags, s.Bytes, Stopwatch.GetElapsedTime(s.Timestamp), ack.Accepted ? StatusCode.OK : (StatusCode)ack.RefusedCode);
                 if (!ack.Accepted)
                 {
                     var code = (StatusCode)ack.RefusedCode;

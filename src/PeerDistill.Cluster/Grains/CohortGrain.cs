@@ -1,3 +1,5 @@
+using PeerDistill.Core.Telemetry;
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using PeerDistill.Cluster.Cohorts;
 using PeerDistill.Cluster.Hosting;
@@ -61,6 +63,7 @@ internal sealed partial class CohortGrain(
         if (state.RecordExists && state.State.IsStarted)
         {
             _life = new CohortLifecycle(state.State, time);
+            ClusterTelemetry.Hold(_life.Record);
             LogResumed(logger, state.State.Cohort, state.State.Run, States.Name(state.State.State), RuntimeIdentity);
             if (!state.State.IsFinished)
             {
@@ -84,7 +87,14 @@ internal sealed partial class CohortGrain(
             throw new InvalidOperationException($"cohort grain '{this.GetPrimaryKeyString()}' holds run '{_life.Record.Run}' already");
         }
 
+        // The run's span: a child of the submitting call's (the API request), parent of every placement and peer activation.
+        using var span = ClusterTelemetry.Source.StartActivity(SpanNames.CohortRun, ActivityKind.Internal);
+        span?.SetTag(TelemetryAttributes.Cohort, submission.Cohort);
+        span?.SetTag(TelemetryAttributes.Run, submission.Run);
+        span?.SetTag(TelemetryAttributes.Teachers, submission.Peers.Count);
         _life = CohortLifecycle.Start(submission, time);
+        _life.Record.TraceParent = Exchange.TraceContext.Of(span);
+        ClusterTelemetry.Hold(_life.Record);
         state.State = _life.Record;
         LogSubmitted(logger, submission.Cohort, submission.Run, submission.Peers.Count, submission.OutputDirectory);
         await SaveAsync(force: true);
@@ -132,6 +142,7 @@ internal sealed partial class CohortGrain(
 
         _timer?.Dispose();
         _timer = null;
+        ClusterTelemetry.Forget(_life!.Record.Cohort, _life.Record.Run);
         _life = null;
         await state.ClearStateAsync();
         DeactivateOnIdle();
@@ -464,6 +475,12 @@ internal sealed partial class CohortGrain(
             }
 
             var assignment = _life.AssignmentFor(peer, NewestCheckpoint(peer));
+            // In the run's trace: under the submission's span, or (a re-activation from the timer) the run's stored context.
+            using var span = ClusterTelemetry.Source.StartActivity(SpanNames.Placement, ActivityKind.Internal, Activity.Current?.Context ?? Exchange.TraceContext.Parse(_life.Record.TraceParent));
+            span?.SetTag(TelemetryAttributes.Peer, peer.Name);
+            span?.SetTag(TelemetryAttributes.Generation, (long)peer.Generation);
+            span?.SetTag(TelemetryAttributes.Device, peer.Device);
+            var runTags = ClusterTelemetry.RunTags(_life.Record.Cohort, _life.Record.Run);
             RequestContext.Set(PlacementKeys.Device, peer.Device);
             if (peer.AvoidWorkerId is { } avoid)
             {
@@ -478,20 +495,31 @@ internal sealed partial class CohortGrain(
                 timeout.CancelAfter(StartTimeout);
                 var started = await Peer(peer).StartAsync(assignment, timeout.Token);
                 _life.Placed(peer, assignment, started);
+                span?.SetTag(TelemetryAttributes.Worker, started.WorkerId);
+                if (peer.Generation > 1)
+                {
+                    ClusterTelemetry.Reactivations.Add(1, runTags);
+                }
+
                 LogPlaced(logger, _life.Record.Cohort, _life.Record.Run, peer.Name, peer.Generation, started.WorkerId, started.Slot, assignment.ResumeFromStep is { } s ? $"resuming from step {s}" : "from scratch");
             }
             catch (SlotUnavailableException e)
             {
+                span?.SetStatus(ActivityStatusCode.Error, e.Message);
+                ClusterTelemetry.PlacementFailures.Add(1, runTags);
                 _life.StartFailed(peer, e.Message);
             }
             catch (PeerStartException e)
             {
+                span?.SetStatus(ActivityStatusCode.Error, e.Message);
                 LogPeerFailed(logger, _life.Record.Cohort, _life.Record.Run, peer.Name, e.Message);
                 _life.Unrunnable(peer, $"peer '{peer.Name}' cannot start: {e.Message}");
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
                 // A silo that died while the peer was being placed, a timeout: it waits and is placed again.
+                span?.SetStatus(ActivityStatusCode.Error, e.Message);
+                ClusterTelemetry.PlacementFailures.Add(1, runTags);
                 _life.StartFailed(peer, $"waiting for a slot: the last start failed ({e.GetType().Name}: {e.Message})");
             }
             finally

@@ -130,7 +130,11 @@ internal sealed class HostedPeer
                 WaitForCohort(teachers);
             }
 
-            var options = PeerLoopOptions.For(spec, _assignment.Run);
+            var options = PeerLoopOptions.For(spec, _assignment.Run, _run.Tracing) with
+            {
+                TraceParent = Exchange.TraceContext.Parse(_assignment.TraceParent),
+                Generation = Generation,
+            };
             var outcome = new PeerStepLoop(session, data, _run.Strategy, _run.Exchange, new CompositeObserver(metrics, Progress), _stop, store, options, _schedule).Run(_cancel.Token);
             var state = outcome.Status switch
             {

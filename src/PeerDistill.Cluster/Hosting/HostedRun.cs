@@ -57,7 +57,7 @@ internal sealed class HostedRun : IAsyncDisposable
     /// <see cref="InvalidOperationException"/> when the spec is invalid or does not name the
     /// assignment's cohort and peer.
     /// </summary>
-    public static HostedRun Create(PeerAssignment assignment, string localAddress, Func<string, GrpcChannel> channelFor, ExchangeRegistry registry, ILogger logger)
+    public static HostedRun Create(PeerAssignment assignment, string localAddress, Func<string, GrpcChannel> channelFor, ExchangeRegistry registry, ILogger logger, Core.Telemetry.TraceSampling tracing)
     {
         var loaded = SpecLoader.Parse(assignment.SpecText, assignment.SpecFormat == "json" ? "assignment.json" : "assignment.yaml");
         if (loaded.Spec is not { } spec)
@@ -89,10 +89,13 @@ internal sealed class HostedRun : IAsyncDisposable
         var learnersOf = GrpcLogitExchange.LearnersOf(strategy, names);
         HostedRun? self = null;
         var exchange = new GrpcLogitExchange(hub, localAddress, learnersOf, peer => self!._peers.TryGetValue(peer, out var p) ? p.Generation : 0, peer => !registry.TicketsOff && self!._peers.TryGetValue(peer, out var p) ? p.Ticket : string.Empty, channelFor, logger);
-        self = new HostedRun(assignment.Run, spec, data, strategy, hub, exchange, registry, logger) { SpecText = assignment.SpecText };
+        self = new HostedRun(assignment.Run, spec, data, strategy, hub, exchange, registry, logger) { SpecText = assignment.SpecText, Tracing = tracing };
         registry.Add(hub);
         return self;
     }
+
+    /// <summary>Which training steps this worker's peers trace by default (the spec's tracing section over it).</summary>
+    public Core.Telemetry.TraceSampling Tracing { get; init; } = Core.Telemetry.TraceSampling.Default;
 
     /// <summary>Applies the coordinator's view of where the peers are.</summary>
     public void UpdateDirectory(IEnumerable<PeerEndpoint> endpoints) =>

@@ -30,9 +30,13 @@ public sealed partial class SiloPeerHost : IAsyncDisposable
 
     private readonly Security.ClusterCredentials? _credentials;
 
+    // Which training steps the peers hosted here trace by default (a spec's tracing section overrides it).
+    private readonly Core.Telemetry.TraceSampling _tracing;
+
     /// <summary>A host whose exchange links use TLS with this process's <paramref name="credentials"/> (mutual: they present its certificate) when it has them.</summary>
-    public SiloPeerHost(ExchangeEndpoint endpoint, ExchangeRegistry registry, ClusterRoots roots, ILogger<SiloPeerHost> logger, Security.ClusterCredentials? credentials = null)
+    public SiloPeerHost(ExchangeEndpoint endpoint, ExchangeRegistry registry, ClusterRoots roots, ILogger<SiloPeerHost> logger, Security.ClusterCredentials? credentials = null, Core.Telemetry.TraceSampling? tracing = null)
     {
+        _tracing = tracing ?? Core.Telemetry.TraceSampling.Default;
         _credentials = credentials;
         ArgumentNullException.ThrowIfNull(endpoint);
         ExchangeAddress = endpoint.Address;
@@ -94,7 +98,7 @@ public sealed partial class SiloPeerHost : IAsyncDisposable
 
                 if (run is null)
                 {
-                    run = HostedRun.Create(assignment, ExchangeAddress, ChannelFor, Registry, _logger);
+                    run = HostedRun.Create(assignment, ExchangeAddress, ChannelFor, Registry, _logger, _tracing);
                     _runs[(cohort, assignment.Run)] = run;
                 }
                 else if (run.SpecText != assignment.SpecText)
@@ -272,14 +276,6 @@ public sealed partial class SiloPeerHost : IAsyncDisposable
     /// <summary>What the hosted generation of the peer did so far; null if this process does not host it.</summary>
     public PeerReport? Report(string cohort, string run, string peer, string silo) =>
         _runs.TryGetValue((cohort, run), out var hosted) && hosted.Find(peer) is { } target ? target.Progress.Snapshot(silo) : null;
-
-    /// <summary>
-    /// What the links of a run hosted here sent so far (frames, bytes, publish-to-ack times); null
-    /// when no peer of it is hosted here. The object lives on after the run is forgotten, so a
-    /// caller that took it while the run was hosted reads the run's final figures (for the bench).
-    /// </summary>
-    internal ExchangeStatistics? ExchangeStatisticsOf(string cohort, string run) =>
-        _runs.TryGetValue((cohort, run), out var hosted) ? hosted.Exchange.Statistics : null;
 
     /// <summary>Applies the cohort's view of where the run's peers are.</summary>
     public void UpdatePeers(string cohort, string run, IReadOnlyList<PeerEndpoint> peers)

@@ -92,6 +92,8 @@ public static class SiloSetup
             .Configure<GrainDirectoryOptions>(o => o.RangeLeaseDuration = SiloSettings.DirectoryRangeLease)
             .UseSiloMetadata(settings.Metadata())
             .AddStronglyConsistentDirectory()
+            // Grain calls carry the caller's trace context: placements and peer starts sit in the API call's trace.
+            .AddActivityPropagation()
             .AddPlacementDirector<SlotPlacement, SlotPlacementDirector>()
             .AddPlacementDirector<CoordinatorPlacement, RolePlacementDirector>()
             .AddPlacementDirector<WorkerPlacement, RolePlacementDirector>();

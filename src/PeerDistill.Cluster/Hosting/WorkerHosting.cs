@@ -84,6 +84,8 @@ public static class WorkerHosting
             .AddPeerExchange(registry, sp => sp.GetRequiredService<ILoggerFactory>().CreateLogger("PeerDistill.Exchange"))
             // The exchange port is open to the cluster's network: reflection answers this machine only.
             .AddLoopbackOnlyReflection();
+        builder.Services.AddSingleton(options.Telemetry.Sampling);
+        builder.AddPeerDistillTelemetry(SiloRoles.Worker, options.Id, options.Host, options.Telemetry, silo.Slots.Select(s => s.Device).Distinct().ToList());
         builder.AddPeerDistillSilo(silo);
         return builder;
     }
@@ -92,6 +94,7 @@ public static class WorkerHosting
     public static WebApplication MapPeerDistillWorker(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        app.MapPeerDistillTelemetry();
         app.MapPeerDistillGrpc();
         app.MapPeerExchange();
         return app;

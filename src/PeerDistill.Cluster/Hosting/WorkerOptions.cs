@@ -60,6 +60,9 @@ public sealed class WorkerOptions
     /// <summary>Mutual TLS on the silo connections and the PeerExchange (its port then requires a certificate of the cluster's authority, and the worker presents its own to the others'): this node's certificate and key and the cluster's authority (<c>Tls:Certificate</c>, <c>Tls:Key</c>, <c>Tls:Authority</c>), read again when they change.</summary>
     public PeerDistill.Cluster.Security.ClusterTlsOptions Tls { get; set; } = new();
 
+    /// <summary>What the process reports through OpenTelemetry besides OTLP (subsection <c>Telemetry</c>): a Prometheus scrape port, which training steps are traced.</summary>
+    public PeerDistill.Cluster.Hosting.TelemetryOptions Telemetry { get; set; } = new();
+
     /// <summary>Listen beyond loopback although the cluster's connections carry no credentials (a network the operator trusts; not needed with <see cref="Tls"/>, which protects every connection); default false.</summary>
     public bool Insecure { get; set; }
 
@@ -118,6 +121,11 @@ public sealed class WorkerOptions
         foreach (var (key, message) in Tls.Problems())
         {
             yield return (nameof(Tls) + ":" + key, message);
+        }
+
+        foreach (var problem in Telemetry.Problems())
+        {
+            yield return problem;
         }
 
         if (Id is { } id)

@@ -15,6 +15,8 @@ public sealed class InMemoryLogitExchange : ILogitExchange, IDisposable
 {
     private readonly object _gate = new();
     private readonly Dictionary<(string Peer, long Step), Tensor> _published = new();
+    // The publish span's context of each traced step's logits (Activity.Current when they were published).
+    private readonly Dictionary<(string Peer, long Step), System.Diagnostics.ActivityContext> _origins = new();
     private readonly Dictionary<string, long> _withdrawnAt = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _lastGathered = new(StringComparer.Ordinal);
     private readonly HashSet<string> _consumers;
@@ -52,7 +54,14 @@ public sealed class InMemoryLogitExchange : ILogitExchange, IDisposable
                 old.Dispose();
             }
 
+            _origins.Remove((peer, step));
+
             _published[(peer, step)] = logits;
+            if (System.Diagnostics.Activity.Current is { Recorded: true } publishing)
+            {
+                _origins[(peer, step)] = publishing.Context;
+            }
+
             Monitor.PulseAll(_gate);
         }
     }
@@ -116,7 +125,7 @@ public sealed class InMemoryLogitExchange : ILogitExchange, IDisposable
             {
                 if (_published.TryGetValue((p, step), out var logits))
                 {
-                    result.Add(new TeacherLogits(p, step, logits.Detach()));
+                    result.Add(new TeacherLogits(p, step, logits.Detach()) { Origin = _origins.GetValueOrDefault((p, step)) });
                 }
             }
 
@@ -136,7 +145,7 @@ public sealed class InMemoryLogitExchange : ILogitExchange, IDisposable
             {
                 if (_published.TryGetValue((p, s), out var logits))
                 {
-                    result.Add(new TeacherLogits(p, s, logits.Detach()));
+                    result.Add(new TeacherLogits(p, s, logits.Detach()) { Origin = _origins.GetValueOrDefault((p, s)) });
                     break;
                 }
             }
@@ -157,6 +166,7 @@ public sealed class InMemoryLogitExchange : ILogitExchange, IDisposable
             }
 
             _published.Clear();
+            _origins.Clear();
         }
     }
 
@@ -174,6 +184,7 @@ public sealed class InMemoryLogitExchange : ILogitExchange, IDisposable
         {
             _published[key].Dispose();
             _published.Remove(key);
+            _origins.Remove(key);
         }
     }
 }

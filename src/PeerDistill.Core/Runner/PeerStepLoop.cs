@@ -2,6 +2,7 @@ using System.Diagnostics;
 using PeerDistill.Core.Data;
 using PeerDistill.Core.Exchange;
 using PeerDistill.Core.Strategies;
+using PeerDistill.Core.Telemetry;
 using PeerDistill.Torch;
 
 namespace PeerDistill.Core.Runner;
@@ -45,6 +46,9 @@ public sealed class PeerStepLoop
     private readonly ChangeSchedule _schedule;
     private readonly StepSettings _initial;
 
+    // Spans and measurements of this loop (nothing when telemetry is off).
+    private readonly StepTracer _trace;
+
     public PeerStepLoop(
         PeerSession peer,
         CohortData data,
@@ -69,6 +73,7 @@ public sealed class PeerStepLoop
         _noise = new LogitNoise(data.Federation?.NoiseSigma ?? 0, peer.Spec.Seed);
         _initial = options.Settings ?? new StepSettings(0, 0, 0, 1, options.EvaluateEverySteps, options.EvaluateAtEpochEnd, options.CheckpointEverySteps);
         _schedule = schedule ?? new ChangeSchedule(_initial, options.Changes);
+        _trace = new StepTracer(options, peer.Name, peer.Spec.Model, peer.Spec.Device);
     }
 
     /// <summary>The changes this loop applies; announce more while it runs (see <see cref="ChangeSchedule"/>).</summary>
@@ -76,6 +81,23 @@ public sealed class PeerStepLoop
 
     /// <summary>Trains from the session's start step to the end (or a stop request); runs on the calling thread.</summary>
     public PeerOutcome Run(CancellationToken cancellation)
+    {
+        // The loop's spans are its own: whatever activity the caller's thread carries is not their parent.
+        var callers = Activity.Current;
+        Activity.Current = null;
+        try
+        {
+            _trace.Start(_peer.StartStep);
+            return RunSteps(cancellation);
+        }
+        finally
+        {
+            _trace.Dispose();
+            Activity.Current = callers;
+        }
+    }
+
+    private PeerOutcome RunSteps(CancellationToken cancellation)
     {
         var name = _peer.Name;
         var total = _plan.TotalSteps;
@@ -111,6 +133,7 @@ public sealed class PeerStepLoop
                 catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
                 {
                     // Stopped while waiting for teachers: the step was undone, the completed ones are kept.
+                    _trace.AbandonStep("stopped while waiting for its teachers");
                     _stop.Leave(name);
                     return Interrupted(step, samplesThisRun, clock, $"stopped while waiting for its teachers' logits of step {step}, after {step} steps");
                 }
@@ -145,9 +168,12 @@ public sealed class PeerStepLoop
             _stop.Leave(name);
             SaveCheckpoint(step);
             var probabilities = new float[_data.Test.Count * _data.Test.Classes];
+            var testStarted = StepTimes.Now();
             var test = ModelEvaluation.Evaluate(_peer.Model, _data.Test, _data.Normalization, _options.EvaluationBatchSize, probabilities);
             _peer.TestProbabilities = probabilities;
-            _observer.OnEvaluation(new EvalRecord(_options.Run, name, step, _plan.EpochAfter(step), "test", test.Accuracy, test.MeanLoss, Final: true));
+            var testRecord = new EvalRecord(_options.Run, name, step, _plan.EpochAfter(step), "test", test.Accuracy, test.MeanLoss, Final: true);
+            _trace.Evaluated(testRecord, testStarted);
+            _observer.OnEvaluation(testRecord);
             _observer.OnEvent(new PeerEvent(_options.Run, name, step, "finished", $"test accuracy {test.Accuracy:F4}"));
             return Outcome(PeerStatus.Completed, step, samplesThisRun, clock, test.Accuracy, test.MeanLoss);
         }
@@ -218,6 +244,7 @@ public sealed class PeerStepLoop
         }
 
         _peer.Optimizer.LearningRate = lr;
+        _trace.BeginStep(step, epoch);
         var batch = builder.Build(planned.Sampler, planned.SamplerEpoch, planned.BatchIndex);
         using var x = OnDevice(batch.ImagesTensor());
         using var y = OnDevice(batch.LabelsTensor());
@@ -229,6 +256,7 @@ public sealed class PeerStepLoop
             : (planned.Train ? _peer.Model.Forward(x) : PredictInEvaluationMode(x), null);
         using var logits = forward;
         using var studentOutput = hintOutput;
+        _trace.Times.Forward = StepTimes.Now();
         Tensor? own = null;
         if (publishes && planned.Publish)
         {
@@ -236,8 +264,18 @@ public sealed class PeerStepLoop
             logits.EnsureFinite($"logits at step {step}", _options.MaxAbsLogit);
             var published = _noise.Apply(logits, step);
             own = planned.IncludeSelf ? published.Detach() : null;
-            _exchange.Publish(name, step, published);
+            var publishSpan = _trace.StartPublish();
+            try
+            {
+                _exchange.Publish(name, step, published);
+            }
+            finally
+            {
+                _trace.EndPublish(publishSpan);
+            }
         }
+
+        _trace.Times.Published = StepTimes.Now();
 
         IReadOnlyList<TeacherLogits> arrived;
         try
@@ -255,6 +293,7 @@ public sealed class PeerStepLoop
             throw;
         }
 
+        _trace.Times.Gathered = _trace.Times.Backward = _trace.Times.Optimized = StepTimes.Now();
         if (own is not null)
         {
             arrived = [new TeacherLogits(name, step, own), .. arrived];
@@ -265,6 +304,7 @@ public sealed class PeerStepLoop
             if (!planned.Train)
             {
                 // Logits published (and a barrier waited for); nothing to learn at this step.
+                _trace.EndStep(step, epoch, 0, wanted.Count, arrived);
                 return 0;
             }
 
@@ -280,9 +320,12 @@ public sealed class PeerStepLoop
                 (total, crossEntropy, distillation, hint) = StepOnCurrentTeachers(x, logits, y, studentOutput, plan);
             }
 
+            _trace.Times.Backward = StepTimes.Now();
             _peer.Optimizer.Step();
+            _trace.Times.Optimized = StepTimes.Now();
+            _trace.EndStep(step, epoch, batch.Count, wanted.Count, arrived);
             var elapsed = clock.Elapsed.TotalSeconds;
-            _observer.OnStep(new StepRecord(
+            var record = new StepRecord(
                 _options.Run,
                 name,
                 step,
@@ -294,7 +337,15 @@ public sealed class PeerStepLoop
                 plan.Teachers.Count > 0 ? plan.Alpha : 0,
                 plan.Teachers.Count,
                 (samplesBefore + batch.Count) / Math.Max(elapsed, 1e-9),
-                elapsed) { TeacherWeights = plan.MeanWeights, Hint = hint });
+                elapsed)
+            {
+                TeacherWeights = plan.MeanWeights,
+                Hint = hint,
+                StepSeconds = _trace.Times.Elapsed.TotalSeconds,
+                WaitSeconds = wanted.Count > 0 ? _trace.Times.Wait.TotalSeconds : null,
+            };
+            _trace.Record(record);
+            _observer.OnStep(record);
             _teacherWeights.Add(plan.MeanWeights);
             return batch.Count;
         }
@@ -358,30 +409,53 @@ public sealed class PeerStepLoop
     {
         var name = _peer.Name;
         var epoch = planned.Epoch;
+        _trace.BeginStep(step, epoch);
         var batch = planned.Builder.Build(planned.Sampler, planned.SamplerEpoch, planned.BatchIndex);
         using var x = OnDevice(batch.ImagesTensor());
         using var y = OnDevice(batch.LabelsTensor());
         using var logits = _peer.Model.Predict(x);
         logits.EnsureFinite($"logits at step {step}", _options.MaxAbsLogit);
+        _trace.Times.Forward = StepTimes.Now();
         if (publishes)
         {
-            _exchange.Publish(name, step, logits.Detach());
+            var publishSpan = _trace.StartPublish();
+            try
+            {
+                _exchange.Publish(name, step, logits.Detach());
+            }
+            finally
+            {
+                _trace.EndPublish(publishSpan);
+            }
         }
 
+        _trace.Times.Published = StepTimes.Now();
         var pace = _strategy.Configure(name, step);
-        if (pace.Count > 0)
+        IReadOnlyList<TeacherLogits> arrived = pace.Count > 0 ? _exchange.Gather(name, step, pace, cancellation) : [];
+        try
         {
-            foreach (var t in _exchange.Gather(name, step, pace, cancellation))
+            _trace.Times.Gathered = StepTimes.Now();
+            using var ce = DistillationLoss.CrossEntropy(logits, y, checkFinite: true);
+            var loss = ce.Total.Item();
+            _trace.Times.Backward = _trace.Times.Optimized = StepTimes.Now();
+            _trace.EndStep(step, epoch, batch.Count, pace.Count, arrived);
+            var elapsed = clock.Elapsed.TotalSeconds;
+            var record = new StepRecord(_options.Run, name, step, epoch, loss, loss, 0, 0, 0, 0, (samplesBefore + batch.Count) / Math.Max(elapsed, 1e-9), elapsed)
+            {
+                StepSeconds = _trace.Times.Elapsed.TotalSeconds,
+                WaitSeconds = pace.Count > 0 ? _trace.Times.Wait.TotalSeconds : null,
+            };
+            _trace.Record(record);
+            _observer.OnStep(record);
+            return batch.Count;
+        }
+        finally
+        {
+            foreach (var t in arrived)
             {
                 t.Dispose();
             }
         }
-
-        using var ce = DistillationLoss.CrossEntropy(logits, y, checkFinite: true);
-        var loss = ce.Total.Item();
-        var elapsed = clock.Elapsed.TotalSeconds;
-        _observer.OnStep(new StepRecord(_options.Run, name, step, epoch, loss, loss, 0, 0, 0, 0, (samplesBefore + batch.Count) / Math.Max(elapsed, 1e-9), elapsed));
-        return batch.Count;
     }
 
     /// <summary>
@@ -471,13 +545,17 @@ public sealed class PeerStepLoop
 
     private void Evaluate(long step, int epoch)
     {
+        var started = StepTimes.Now();
         var result = ModelEvaluation.Evaluate(_peer.Model, _data.Evaluation, _data.Normalization, _options.EvaluationBatchSize);
-        _observer.OnEvaluation(new EvalRecord(_options.Run, _peer.Name, step, epoch, _data.EvaluationName, result.Accuracy, result.MeanLoss));
+        var record = new EvalRecord(_options.Run, _peer.Name, step, epoch, _data.EvaluationName, result.Accuracy, result.MeanLoss);
+        _trace.Evaluated(record, started);
+        _observer.OnEvaluation(record);
     }
 
     private void SaveCheckpoint(long stepsCompleted)
     {
         var epoch = _plan.EpochAfter(stepsCompleted);
+        var started = StepTimes.Now();
         var path = _checkpoints.Save(_peer.Name, _peer.Model, _peer.Optimizer, stepsCompleted, new Dictionary<string, object>
         {
             ["cohort"] = _options.Cohort,
@@ -487,9 +565,13 @@ public sealed class PeerStepLoop
             ["step"] = stepsCompleted,
             ["epoch"] = epoch,
         });
+        _trace.Checkpointed(stepsCompleted, path, started);
         _observer.OnEvent(new PeerEvent(_options.Run, _peer.Name, stepsCompleted, "checkpoint", path));
     }
 
-    private PeerOutcome Outcome(PeerStatus status, long steps, long samples, Stopwatch clock, double? accuracy, double? loss, string? message = null) =>
-        new(_peer.Name, _peer.Spec.Model, status, steps, accuracy, loss, samples / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), message, samples) { TeacherWeights = _teacherWeights.Means() };
+    private PeerOutcome Outcome(PeerStatus status, long steps, long samples, Stopwatch clock, double? accuracy, double? loss, string? message = null)
+    {
+        _trace.Stop(status, steps, message);
+        return new(_peer.Name, _peer.Spec.Model, status, steps, accuracy, loss, samples / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), message, samples) { TeacherWeights = _teacherWeights.Means() };
+    }
 }

@@ -20,4 +20,10 @@ public sealed record StepRecord(
 
     /// <summary>The hint term (unweighted MSE) at this step; null for a peer without one.</summary>
     public double? Hint { get; init; }
+
+    /// <summary>The wall time of this step alone (seconds; not written to metrics.jsonl).</summary>
+    public double StepSeconds { get; init; }
+
+    /// <summary>The time this step waited for its teachers (seconds; null for a step that gathers nothing; not written to metrics.jsonl).</summary>
+    public double? WaitSeconds { get; init; }
 }

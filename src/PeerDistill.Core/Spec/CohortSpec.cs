@@ -21,6 +21,9 @@ public sealed record CohortSpec
 
     public CheckpointSpec Checkpoints { get; init; } = new();
 
+    /// <summary><c>tracing</c>: which steps are traced; null: the process's defaults.</summary>
+    public TracingSpec? Tracing { get; init; }
+
     public ExchangeSpec Exchange { get; init; } = new();
 
     /// <summary>

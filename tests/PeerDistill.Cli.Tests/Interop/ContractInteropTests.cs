@@ -86,6 +86,7 @@ public sealed class ContractInteropTests(ITestOutputHelper output)
         var hub = new ExchangeHub(settings, directory, NullLogger.Instance);
         var channels = new List<Grpc.Net.Client.GrpcChannel>();
         var sums = new Dictionary<long, double>();
+        using var measured = new ExchangeMeasurements("interop", "run-1");
         var exchange = new GrpcLogitExchange(hub, "http://127.0.0.1:1", new Dictionary<string, IReadOnlyList<string>> { ["cs"] = ["py"] }, _ => 3, _ => string.Empty, address =>
         {
             var channel = GrpcChannels.ForAddress(address);
@@ -113,8 +114,8 @@ public sealed class ContractInteropTests(ITestOutputHelper output)
             channels.ForEach(c => c.Dispose());
         }
 
-        Assert.Equal(Steps + 1, exchange.Statistics.Frames);
-        Assert.Equal(1, exchange.Statistics.Refused);
+        Assert.Equal(Steps + 1, measured.Frames);
+        Assert.Equal(1, measured.Refused);
         var received = python.StdoutLines().Where(l => l.StartsWith("{\"frame\"", StringComparison.Ordinal))
             .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("frame").Clone()).ToList();
         Assert.Equal(Enumerable.Range(0, Steps + 1).Select(s => (long)s), received.Select(f => f.GetProperty("step").GetInt64()));

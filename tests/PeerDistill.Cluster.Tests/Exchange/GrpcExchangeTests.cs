@@ -89,7 +89,7 @@ public sealed class GrpcExchangeTests
             CohortRunner.Run(spec, data, strategy, "embedded", Path.Combine(checkpoints.FullName, "embedded"), resume: false, embedded, new StopControl());
 
             var distributed = new Recorder();
-            var stats = await RunOnTwoWorkersAsync(spec, data, strategy, distributed, Path.Combine(checkpoints.FullName, "grpc"));
+            var stats = await RunOnTwoWorkersAsync(spec, data, strategy, distributed, Path.Combine(checkpoints.FullName, "grpc"), run: "grpc-equal-losses");
 
             var expected = Losses(embedded.Steps);
             var actual = Losses(distributed.Steps);
@@ -114,9 +114,11 @@ public sealed class GrpcExchangeTests
     /// Runs each peer of <paramref name="spec"/> on its own worker (server + hub) in this process;
     /// what a coordinator would report of the peers' progress reaches the directory every 200 ms.
     /// </summary>
-    internal static async Task<(long Frames, long Refused)> RunOnTwoWorkersAsync(CohortSpec spec, CohortData data, IDistillationStrategy strategy, ICohortObserver observer, string checkpointDirectory, Action<IReadOnlyList<ExchangeServer>>? whileRunning = null)
+    internal static async Task<(long Frames, long Refused)> RunOnTwoWorkersAsync(CohortSpec spec, CohortData data, IDistillationStrategy strategy, ICohortObserver observer, string checkpointDirectory, Action<IReadOnlyList<ExchangeServer>>? whileRunning = null, string run = "grpc")
     {
-        const string run = "grpc";
+        // The frames are counted through the exchange's instruments, which are the process's: each caller
+        // that runs beside another uses a run id of its own.
+        using var measured = new ExchangeMeasurements(spec.Cohort, run);
         var names = spec.Peers.Select(p => p.Name).ToList();
         var settings = ExchangeSettingsFactory.From(spec, data, run);
         var directory = new CohortDirectory();
@@ -203,7 +205,7 @@ public sealed class GrpcExchangeTests
                 await e.DisposeAsync();
             }
 
-            return (exchanges.Sum(e => e.Statistics.Frames), exchanges.Sum(e => e.Statistics.Refused));
+            return (measured.Frames, measured.Refused);
         }
         finally
         {

@@ -8,6 +8,8 @@ using Xunit;
 namespace PeerDistill.Cluster.Tests.Exchange;
 
 /// <summary>A link's held frames, on a clock the test moves: what goes out when, and what wakes it.</summary>
+// Counts frames through the exchange's instruments (one per process): never beside another class whose links send on cohort co, run run1.
+[Collection(ExchangeMeasurementsCollection.Name)]
 public sealed class PeerLinkTests
 {
     [Theory]
@@ -30,9 +32,9 @@ public sealed class PeerLinkTests
         var receiverAt = server?.Address.ToString() ?? "http://w1";
         directory.Update([new PeerLocation("a", receiverAt, 1, PeerPresence.Active)]);
         var clock = new FakeTimeProvider();
-        var statistics = new ExchangeStatistics();
+        using var statistics = new ExchangeMeasurements("co", "run1");
         var ticket = TestTickets.Text("co", "run1", "b", 1);
-        await using var link = new PeerLink("b", "a", "http://w1", hub, directory, _ => channel ?? throw new InvalidOperationException("the receiver is hosted here"), () => ticket, statistics, NullLogger.Instance, clock);
+        await using var link = new PeerLink("b", "a", "http://w1", hub, directory, _ => channel ?? throw new InvalidOperationException("the receiver is hosted here"), () => ticket, NullLogger.Instance, clock);
         link.Enqueue(ExchangeHubTests.Frame("b", 0));
         await Until(() => statistics.Refused == 1, () => "the first frame was not refused");
         for (var step = 1; step < Frames; step++)
@@ -57,8 +59,8 @@ public sealed class PeerLinkTests
             new PeerLocation("b", string.Empty, 0, PeerPresence.Active),
         ]);
         var clock = new FakeTimeProvider();
-        var statistics = new ExchangeStatistics();
-        await using var link = new PeerLink("b", "a", "http://w1", hub, directory, _ => throw new InvalidOperationException("the receiver is hosted here"), () => string.Empty, statistics, NullLogger.Instance, clock);
+        using var statistics = new ExchangeMeasurements("co", "run1");
+        await using var link = new PeerLink("b", "a", "http://w1", hub, directory, _ => throw new InvalidOperationException("the receiver is hosted here"), () => string.Empty, NullLogger.Instance, clock);
         link.Enqueue(ExchangeHubTests.Frame("b", 0));
         await Until(() => statistics.Refused == 1, () => "the frame was not refused");
 

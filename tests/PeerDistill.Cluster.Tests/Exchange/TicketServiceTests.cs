@@ -17,6 +17,8 @@ namespace PeerDistill.Cluster.Tests.Exchange;
 /// frame is taken); a re-activated sender's old ticket stops working; Probe from off this machine
 /// needs a ticket and tells only of its run.
 /// </summary>
+// Counts frames through the exchange's instruments (one per process): never beside another class whose links send on cohort co, run run1.
+[Collection(ExchangeMeasurementsCollection.Name)]
 public sealed class TicketServiceTests
 {
     [Fact]
@@ -141,8 +143,8 @@ public sealed class TicketServiceTests
         directory.Update([new PeerLocation("a", server.Address.ToString(), 1, PeerPresence.Active)]);
         var expiry = clock.GetUtcNow().AddSeconds(2);
         var ticket = TestTickets.Codec.Issue(new ExchangeTicket("co", "run1", "b", 1, expiry.ToUnixTimeMilliseconds()));
-        var statistics = new ExchangeStatistics();
-        await using var link = new PeerLink("b", "a", "http://w2", hub, directory, _ => channel, () => Volatile.Read(ref ticket), statistics, log, TimeProvider.System);
+        using var statistics = new ExchangeMeasurements("co", "run1");
+        await using var link = new PeerLink("b", "a", "http://w2", hub, directory, _ => channel, () => Volatile.Read(ref ticket), log, TimeProvider.System);
         link.Enqueue(ExchangeHubTests.Frame("b", 0));
         await UntilAsync(() => statistics.Frames == 1, () => $"the first frame was not acknowledged ({statistics.Frames} frames)");
         Assert.Equal(0, statistics.Refused);

@@ -19,7 +19,7 @@ public class SpecLoaderErrorTests
         { Minimal + "---\ncohort: second\n", string.Empty, "expected one document" },
 
         // The top level.
-        { With("extra: 1"), "extra", "unknown field (known: cohort, peers, distillation, data, evaluation, checkpoints, exchange, changes, output)" },
+        { With("extra: 1"), "extra", "unknown field (known: cohort, peers, distillation, data, evaluation, checkpoints, exchange, tracing, changes, output)" },
         { Minimal.Replace("cohort: demo\n", string.Empty, StringComparison.Ordinal), "cohort", "missing required field" },
         { Minimal.Replace("cohort: demo\n", "cohort:\n", StringComparison.Ordinal), "cohort", "missing required field" },
         { "cohort: demo\ndata: {dataset: synthetic}\n", "peers", "missing required field" },
@@ -140,6 +140,8 @@ public class SpecLoaderErrorTests
         { With("checkpoints: {every_steps: -1}"), "checkpoints.every_steps", "must be in [1, 1000000000], got -1" },
         { With("checkpoints: {every_steps: 0}"), "checkpoints.every_steps", "must be in [1, 1000000000], got 0" },
         { With("checkpoints: {keep_last: 0}"), "checkpoints.keep_last", "must be in [1, 1000], got 0" },
+        { With("tracing: {every_steps: -1}"), "tracing.every_steps", "must be in [0, 1000000000], got -1" },
+        { With("tracing: {slower_than_ms: -5}"), "tracing.slower_than_ms", "must be in [0, 86400000], got -5" },
         { With("checkpoints: {directory: [a]}"), "checkpoints.directory", "expected a string, got a list" },
         { With("checkpoints: {keep: 1}"), "checkpoints.keep", "unknown field (known: directory, every_steps, keep_last)" },
 

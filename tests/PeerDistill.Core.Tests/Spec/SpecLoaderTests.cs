@@ -22,6 +22,8 @@ public class SpecLoaderTests
         Assert.Equal(1.0, spec.Distillation.Temperature);
         Assert.Equal(new EvaluationSpec(), spec.Evaluation);
         Assert.Equal(new CheckpointSpec(), spec.Checkpoints);
+        Assert.Null(spec.Tracing);
+        Assert.Equal(PeerDistill.Core.Telemetry.TraceSampling.Default, PeerDistill.Core.Runner.PeerLoopOptions.For(spec, "r").Tracing);
         Assert.Equal(new DataSpec(), spec.Data);
 
         Assert.Equal(["a", "b"], spec.Peers.Select(p => p.Name));
@@ -101,6 +103,8 @@ public class SpecLoaderTests
             spec.Data);
         Assert.Equal(new EvaluationSpec { EverySteps = 20, AtEpochEnd = false, BatchSize = 250 }, spec.Evaluation);
         Assert.Equal(new CheckpointSpec { Directory = "ckpt", EverySteps = 200, KeepLast = 3 }, spec.Checkpoints);
+        Assert.Equal(new TracingSpec { EverySteps = 50, SlowerThanMs = 250 }, spec.Tracing);
+        Assert.Equal(new PeerDistill.Core.Telemetry.TraceSampling(50, 250), PeerDistill.Core.Runner.PeerLoopOptions.For(spec, "r").Tracing);
     }
 
     [Fact]

@@ -68,6 +68,7 @@ internal static class SpecText
         evaluation: {every_steps: 20, at_epoch_end: false, batch_size: 250}
         checkpoints: {directory: ckpt, every_steps: 200, keep_last: 3}
         exchange: {mode: bounded-staleness, max_staleness: 3, wire_dtype: topk, topk: 3, topk_rest: drop, step_timeout_seconds: 10, quorum: 1, max_abs_logit: 1000}
+        tracing: {every_steps: 50, slower_than_ms: 250}
         changes:
           - {step: 10, lr_scale: 0.5, distillation: {alpha: 0.3, alpha_warmup_steps: 5, temperature: 2}}
           - {step: 20, evaluation: {every_steps: 10, at_epoch_end: true}, checkpoints: {every_steps: 100}}

@@ -233,6 +233,11 @@ internal static class SpecFields
         new("every_steps", SpecValueKind.Integer, "Checkpoint every N steps (and at the end, and whenever a peer is stopped).") { Minimum = 1, Maximum = MaxSteps, Default = CheckpointDefaults.EverySteps },
         new("keep_last", SpecValueKind.Integer, "Checkpoints kept per peer.") { Minimum = 1, Maximum = 1000, Default = CheckpointDefaults.KeepLast });
 
+    public static readonly SpecObject Tracing = new(
+        "Which training steps become traces when the process exports traces (docs/observability.md); unset: the process's defaults.",
+        new("every_steps", SpecValueKind.Integer, "Trace every Nth step of every peer (the same steps on all peers); 0 = none. Default: the process's (100).") { Minimum = 0, Maximum = MaxSteps },
+        new("slower_than_ms", SpecValueKind.Number, "Also trace every step slower than this many milliseconds; 0 = none. Default: the process's (1000).") { Minimum = 0, Maximum = 86_400_000 });
+
     public static readonly SpecObject Exchange = new(
         "How peers exchange logits: in memory (embedded) or over gRPC (distributed), under the same policy and wire form.",
         new("mode", SpecValueKind.String, "synchronous: each step, wait for every live teacher's logits of that step; bounded-staleness: never wait, use each teacher's freshest logits at most max_staleness steps old, on the batch they were computed on.")
@@ -303,6 +308,7 @@ internal static class SpecFields
         new("evaluation", SpecValueKind.Object, "Evaluation.") { Object = Evaluation },
         new("checkpoints", SpecValueKind.Object, "Checkpoints.") { Object = Checkpoints },
         new("exchange", SpecValueKind.Object, "Logit exchange between distributed peers.") { Object = Exchange },
+        new("tracing", SpecValueKind.Object, "Which steps are traced when traces are exported.") { Object = Tracing },
         new("changes", SpecValueKind.List, "Changes of the settings from a step on, in step order (see docs/cohorts.md): alpha, alpha_warmup_steps and temperature under distillation, lr_scale, evaluation every_steps and at_epoch_end, checkpoints every_steps.")
         {
             MaxItems = MaxChanges, Items = new("change", SpecValueKind.Object, "A change.") { Object = Change },

@@ -80,6 +80,7 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
         HintChecks.Check(context, distillationReader, distillation, peers, exchange, classes, engineChecks);
         var evaluation = ReadEvaluation(root.Object("evaluation"));
         var checkpoints = ReadCheckpoints(root.Object("checkpoints"));
+        var tracing = ReadTracing(root.Object("tracing"));
         var output = root.String("output");
         var changes = ReadChanges(root, distillation);
         _federated.Check(root, distillation, data, peers, classes);
@@ -97,6 +98,7 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
             Data = data,
             Evaluation = evaluation,
             Checkpoints = checkpoints,
+            Tracing = tracing,
             Exchange = exchange,
             Changes = changes,
             Output = output ?? Path.Combine("runs", cohort),
@@ -734,6 +736,9 @@ internal sealed class SpecParser(SpecContext context, string baseDirectory, stri
                 BatchSize = r.Int32("batch_size") ?? d.BatchSize,
             };
     }
+
+    private static TracingSpec? ReadTracing(MappingReader? r) =>
+        r is null ? null : new TracingSpec { EverySteps = r.Integer("every_steps"), SlowerThanMs = r.Number("slower_than_ms") };
 
     private static CheckpointSpec ReadCheckpoints(MappingReader? r)
     {
