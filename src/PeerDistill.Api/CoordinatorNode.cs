@@ -36,6 +36,9 @@ public sealed class CoordinatorNode : IAsyncDisposable
     public Uri ApiAddress => _app.GrpcAddress();
 
     /// <summary>The cohort API's REST address (<c>http://host:port</c>, HTTP/1.1); known once started.</summary>
+    /// <summary>Where the coordinator serves Prometheus metrics (<c>http://host:port/metrics</c>); null without a metrics port.</summary>
+    public Uri? MetricsAddress => _app.MetricsAddress();
+
     public Uri HttpAddress => _app.Services.GetRequiredService<ServerListeners>().Address(Rest.RestListenerSetup.Listener);
 
     /// <summary>The silo endpoint workers join (<c>host:port</c>).</summary>

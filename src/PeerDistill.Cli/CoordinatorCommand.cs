@@ -26,7 +26,8 @@ internal static class CoordinatorCommand
         var insecure = ServiceConfiguration.InsecureOption("Coordinator");
         var (tlsCertificate, tlsKey, tlsAuthority) = ServiceConfiguration.TlsOptions("Coordinator");
         var config = ServiceConfiguration.ConfigOption();
-        var command = new Command("coordinator", "Run the coordinator of distributed cohorts (workers join its cluster; `submit` sends it cohorts).") { host, port, httpPort, clusterPort, clusterId, output, dataDir, databaseProvider, database, insecure, tlsCertificate, tlsKey, tlsAuthority, config };
+        var (metricsPort, traceEvery, traceSlower) = ServiceConfiguration.TelemetryOptions("Coordinator");
+        var command = new Command("coordinator", "Run the coordinator of distributed cohorts (workers join its cluster; `submit` sends it cohorts).") { host, port, httpPort, clusterPort, clusterId, output, dataDir, databaseProvider, database, insecure, tlsCertificate, tlsKey, tlsAuthority, metricsPort, traceEvery, traceSlower, config };
         (Option Flag, string Key)[] flags =
         [
             (host, nameof(CoordinatorOptions.Host)), (port, nameof(CoordinatorOptions.Port)), (httpPort, nameof(CoordinatorOptions.HttpPort)), (clusterPort, nameof(CoordinatorOptions.ClusterPort)),
@@ -34,6 +35,7 @@ internal static class CoordinatorCommand
             (databaseProvider, nameof(CoordinatorOptions.Database) + ":" + nameof(DatabaseOptions.Provider)), (database, nameof(CoordinatorOptions.Database) + ":" + nameof(DatabaseOptions.ConnectionString)),
             (insecure, nameof(CoordinatorOptions.Insecure)),
             (tlsCertificate, "Tls:Certificate"), (tlsKey, "Tls:Key"), (tlsAuthority, "Tls:Authority"),
+            (metricsPort, "Telemetry:MetricsPort"), (traceEvery, "Telemetry:TraceEverySteps"), (traceSlower, "Telemetry:TraceSlowerThanMs"),
         ];
         command.SetAction(async (parse, cancellation) =>
         {
@@ -90,6 +92,10 @@ internal static class CoordinatorCommand
             Console.WriteLine($"coordinator listening at {coordinator.ApiAddress}");
             Console.WriteLine($"REST API at {coordinator.HttpAddress}api/v1 (reference: {coordinator.HttpAddress}scalar)");
             Console.WriteLine($"cluster endpoint {coordinator.ClusterEndpoint} (workers: --coordinator {coordinator.ClusterEndpoint})");
+            if (coordinator.MetricsAddress is { } metrics)
+            {
+                Console.WriteLine($"metrics at {metrics}");
+            }
             if ((coordinator.FirstAdminToken ?? firstToken) is { } token)
             {
                 // The one time a token is printed: the database keeps only its hash.

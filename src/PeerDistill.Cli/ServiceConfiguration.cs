@@ -38,6 +38,12 @@ internal static class ServiceConfiguration
         }
     }
 
+    /// <summary>The telemetry flags of a service command (<paramref name="section"/>:Telemetry:*); OTLP is configured by the standard OTEL_* variables.</summary>
+    public static (Option<int?> MetricsPort, Option<long?> TraceEverySteps, Option<double?> TraceSlowerThanMs) TelemetryOptions(string section) => (
+        new("--metrics-port") { Description = $"Serve Prometheus metrics at http://<host>:<port>/metrics (0: a free port, printed); default none ({section}:Telemetry:MetricsPort). OTLP export: set OTEL_EXPORTER_OTLP_ENDPOINT." },
+        new("--trace-every-steps") { Description = $"Trace every Nth training step of every peer when traces are exported; 0: none (default {Core.Telemetry.TraceSampling.DefaultEverySteps}; a spec's tracing.every_steps wins; {section}:Telemetry:TraceEverySteps)." },
+        new("--trace-slower-than-ms") { Description = $"Also trace every step slower than this; 0: none (default {Core.Telemetry.TraceSampling.DefaultSlowerThanMs}; a spec's tracing.slower_than_ms wins; {section}:Telemetry:TraceSlowerThanMs)." });
+
     public static Option<string?> ConfigOption() => new("--config") { Description = "A JSON file of settings ({\"Worker\": {\"Slots\": 2}}); environment variables PEERDISTILL_<SECTION>__<KEY> override it, and flags override both." };
 
     /// <summary>

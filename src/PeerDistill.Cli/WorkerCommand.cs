@@ -30,13 +30,15 @@ internal static class WorkerCommand
         var insecure = ServiceConfiguration.InsecureOption("Worker");
         var (tlsCertificate, tlsKey, tlsAuthority) = ServiceConfiguration.TlsOptions("Worker");
         var config = ServiceConfiguration.ConfigOption();
-        var command = new Command("worker", "Host peers of distributed cohorts: join the coordinator's cluster with free slots.") { coordinator, database, slots, devices, host, port, clusterPort, clusterId, id, advertise, insecure, tlsCertificate, tlsKey, tlsAuthority, config };
+        var (metricsPort, traceEvery, traceSlower) = ServiceConfiguration.TelemetryOptions("Worker");
+        var command = new Command("worker", "Host peers of distributed cohorts: join the coordinator's cluster with free slots.") { coordinator, database, slots, devices, host, port, clusterPort, clusterId, id, advertise, insecure, tlsCertificate, tlsKey, tlsAuthority, metricsPort, traceEvery, traceSlower, config };
         (Option Flag, string Key)[] flags =
         [
             (coordinator, nameof(WorkerOptions.Coordinator)), (database, nameof(WorkerOptions.Database)), (slots, nameof(WorkerOptions.Slots)), (devices, nameof(WorkerOptions.Devices)),
             (host, nameof(WorkerOptions.Host)), (port, nameof(WorkerOptions.Port)), (clusterPort, nameof(WorkerOptions.ClusterPort)),
             (clusterId, nameof(WorkerOptions.ClusterId)), (id, nameof(WorkerOptions.Id)), (advertise, nameof(WorkerOptions.Advertise)), (insecure, nameof(WorkerOptions.Insecure)),
             (tlsCertificate, "Tls:Certificate"), (tlsKey, "Tls:Key"), (tlsAuthority, "Tls:Authority"),
+            (metricsPort, "Telemetry:MetricsPort"), (traceEvery, "Telemetry:TraceEverySteps"), (traceSlower, "Telemetry:TraceSlowerThanMs"),
         ];
         command.SetAction(async (parse, cancellation) =>
         {
@@ -108,6 +110,11 @@ internal static class WorkerCommand
                 // here and every hosted peer stops at its next step boundary.
                 using var onStop = process.OnStop(signal => worker.BeginStop(signal + " received"));
                 Console.WriteLine($"worker '{name}' serving at {worker.ExchangeAddress} with {worker.Silo.Slots.Count} slot(s) ({string.Join(", ", worker.Silo.Slots.Select(d => d.Device))}); silo {worker.SiloAddress} joined {worker.Silo.ClusterDescription}");
+                if (worker.MetricsAddress is { } metrics)
+                {
+                    Console.WriteLine($"worker '{name}' metrics at {metrics}");
+                }
+
                 Console.Out.Flush();
                 var ended = await Task.WhenAny(process.StopRequested, worker.Stopped, worker.CoordinatorLost, Task.Delay(Timeout.Infinite, cancellation)).ConfigureAwait(false);
                 if (ended == worker.CoordinatorLost)

@@ -125,12 +125,15 @@ internal sealed partial class Cluster : IAsyncDisposable
         return http;
     }
 
+    /// <summary>Environment variables of the workers started from now on (besides the test process's own).</summary>
+    public IReadOnlyDictionary<string, string> WorkerEnvironment { get; set; } = new Dictionary<string, string>();
+
     /// <summary>Starts a worker with id <paramref name="id"/>, known to the test as <paramref name="key"/> (default: its id), with <paramref name="extra"/> flags.</summary>
     public void StartWorker(string id, int slots = 1, string? key = null, params string[] extra)
     {
         key ??= id;
         string[] args = ["worker", "--coordinator", ClusterEndpoint, "--slots", slots.ToString(System.Globalization.CultureInfo.InvariantCulture), "--id", id, .. extra];
-        var p = CliProcess.Start(_dir, _database is null ? args : [.. args, "--database", _database]);
+        var p = CliProcess.StartIn(_dir, WorkerEnvironment, _database is null ? args : [.. args, "--database", _database]);
         Follow(p, key, line =>
         {
             if (WorkerAddress().Match(line) is { Success: true } m)

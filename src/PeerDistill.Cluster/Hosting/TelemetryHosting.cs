@@ -88,6 +88,8 @@ public static class TelemetryHosting
         {
             telemetry.WithTracing(tracing => tracing
                 .AddSource([.. TelemetryNames.All, .. TelemetryNames.OrleansSources])
+                // Before the exporter: Orleans' background spans are left out when they start.
+                .AddProcessor(new OrleansRootSpanFilter())
                 .AddAspNetCoreInstrumentation(o => o.Filter = context => !IsProbe(context))
                 .AddHttpClientInstrumentation()
                 .AddGrpcClientInstrumentation()

@@ -65,6 +65,9 @@ public sealed partial class WorkerNode : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
+    /// <summary>Where the worker serves Prometheus metrics (<c>http://host:port/metrics</c>); null without a metrics port.</summary>
+    public Uri? MetricsAddress => _app.MetricsAddress();
+
     private SiloPeerHost Peers => _app.Services.GetRequiredService<SiloPeerHost>();
 
     /// <summary>Completes when the host stops on its own (the silo left the cluster, or was declared dead by it).</summary>

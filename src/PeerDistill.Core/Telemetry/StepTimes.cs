@@ -9,6 +9,7 @@ namespace PeerDistill.Core.Telemetry;
 internal sealed class StepTimes
 {
     public long Start;
+    public DateTime StartUtc;
     public long Forward;
     public long Published;
     public long Gathered;
@@ -17,13 +18,16 @@ internal sealed class StepTimes
 
     public void Begin()
     {
+        StartUtc = DateTime.UtcNow;
         Start = Forward = Published = Gathered = Backward = Optimized = Stopwatch.GetTimestamp();
     }
 
     public static long Now() => Stopwatch.GetTimestamp();
 
     /// <summary>The wall-clock time of <paramref name="timestamp"/>.</summary>
-    public static DateTime At(long timestamp) => DateTime.UtcNow - Stopwatch.GetElapsedTime(timestamp);
+    /// <remarks>From one anchor per step (its start), so that a step's spans nest exactly; before any step, from now.</remarks>
+    public DateTime At(long timestamp) =>
+        StartUtc == default ? DateTime.UtcNow - Stopwatch.GetElapsedTime(timestamp) : StartUtc + Stopwatch.GetElapsedTime(Start, timestamp);
 
     public TimeSpan Elapsed => Stopwatch.GetElapsedTime(Start, Optimized);
 

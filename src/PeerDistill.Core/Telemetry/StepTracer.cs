@@ -83,7 +83,7 @@ internal sealed class StepTracer : IDisposable
 
         if (Sampling.Every(step))
         {
-            _step = RunnerTelemetry.Source.StartActivity(SpanNames.Step, ActivityKind.Internal, ParentOfSteps);
+            _step = RunnerTelemetry.Source.StartActivity(SpanNames.Step, ActivityKind.Internal, ParentOfSteps, startTime: _times.StartUtc);
             if (_step is { IsAllDataRequested: true } s)
             {
                 s.SetTag(TelemetryAttributes.Step, step);
@@ -169,7 +169,7 @@ internal sealed class StepTracer : IDisposable
         var saved = Activity.Current;
         try
         {
-            var stepSpan = live ?? RunnerTelemetry.Source.StartActivity(SpanNames.Step, ActivityKind.Internal, ParentOfSteps, startTime: StepTimes.At(t.Start));
+            var stepSpan = live ?? RunnerTelemetry.Source.StartActivity(SpanNames.Step, ActivityKind.Internal, ParentOfSteps, startTime: _times.At(t.Start));
             if (stepSpan is null)
             {
                 return;
@@ -213,7 +213,7 @@ internal sealed class StepTracer : IDisposable
                 Child(SpanNames.Optimizer, parent, t.Backward, t.Optimized, ActivityKind.Internal);
             }
 
-            stepSpan.SetEndTime(StepTimes.At(t.Optimized));
+            stepSpan.SetEndTime(_times.At(t.Optimized));
             stepSpan.Stop();
         }
         finally
@@ -372,13 +372,13 @@ internal sealed class StepTracer : IDisposable
         var saved = Activity.Current;
         try
         {
-            var span = RunnerTelemetry.Source.StartActivity(name, kind, parent, links: links, startTime: StepTimes.At(from));
+            var span = RunnerTelemetry.Source.StartActivity(name, kind, parent, links: links, startTime: _times.At(from));
             if (span is null)
             {
                 return null;
             }
 
-            span.SetEndTime(StepTimes.At(Math.Max(from, to)));
+            span.SetEndTime(_times.At(Math.Max(from, to)));
             if (stop)
             {
                 span.Stop();
