@@ -243,6 +243,16 @@ public sealed class CohortGrpcService(CohortApi api, CheckpointExporter exporter
                 p.Accuracy = accuracy;
             }
 
+            if (peer.StepMs is { } stepMs)
+            {
+                p.StepMs = stepMs;
+            }
+
+            if (peer.ExchangeWaitMs is { } waitMs)
+            {
+                p.ExchangeWaitMs = waitMs;
+            }
+
             status.Peers.Add(p);
         }
 

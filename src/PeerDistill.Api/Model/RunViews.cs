@@ -63,7 +63,9 @@ internal static class RunViews
         peer.LastLoss,
         peer.Accuracy,
         peer.LastCheckpointStep,
-        peer.Message);
+        peer.Message,
+        peer.StepSeconds * 1000,
+        peer.ExchangeWaitSeconds * 1000);
 
     private static PeerState From(Cluster.Cohorts.PeerState state) => state switch
     {

@@ -14,6 +14,8 @@ namespace PeerDistill.Api.Rest;
 /// <param name="Accuracy">Its latest evaluation accuracy; null before one.</param>
 /// <param name="LastCheckpointStep">The step of its newest known checkpoint; null if none.</param>
 /// <param name="Message">What a person should know of its state (why it failed, what it waits for).</param>
+/// <param name="StepMs">The mean wall time of its steps over its latest report, in milliseconds; null before one.</param>
+/// <param name="ExchangeWaitMs">The mean time those steps waited for teachers, in milliseconds; null when none gathered.</param>
 public sealed record PeerResource(
     string Name,
     string Model,
@@ -27,4 +29,6 @@ public sealed record PeerResource(
     double? LastLoss,
     double? Accuracy,
     long? LastCheckpointStep,
-    string Message);
+    string Message,
+    double? StepMs,
+    double? ExchangeWaitMs);

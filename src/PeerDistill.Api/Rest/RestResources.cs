@@ -70,7 +70,9 @@ internal static class RestResources
         peer.LastLoss,
         peer.Accuracy,
         peer.LastCheckpointStep,
-        peer.Message);
+        peer.Message,
+        peer.StepMs,
+        peer.ExchangeWaitMs);
 
     private static PeerStateJson From(PeerState state) => state switch
     {

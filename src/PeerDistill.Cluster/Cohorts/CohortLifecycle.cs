@@ -103,6 +103,12 @@ public sealed class CohortLifecycle(CohortRecord record, TimeProvider time)
             peer.Accuracy = accuracy;
         }
 
+        if (report.StepSeconds is { } stepSeconds)
+        {
+            peer.StepSeconds = stepSeconds;
+            peer.ExchangeWaitSeconds = report.ExchangeWaitSeconds;
+        }
+
         Changed(durable: false);
         peer.Message = report.Message;
         peer.WaitingAt = States.IsLive(report.State) ? report.WaitingAtStep : null;

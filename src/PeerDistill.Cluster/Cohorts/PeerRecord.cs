@@ -61,6 +61,12 @@ public sealed class PeerRecord
     /// <summary>Whether its next generation resumes a paused run: it waits until every teacher is placed before its first step, as a fresh start does.</summary>
     [Id(20)] public bool AfterPause { get; set; }
 
+    /// <summary>The mean step time of its latest report, in seconds; null before one.</summary>
+    [Id(21)] public double? StepSeconds { get; set; }
+
+    /// <summary>The mean time those steps waited for teachers, in seconds; null when none gathered.</summary>
+    [Id(22)] public double? ExchangeWaitSeconds { get; set; }
+
     public bool IsFinished => States.IsFinished(State);
 
     /// <summary>Whether the peer occupies a slot now.</summary>

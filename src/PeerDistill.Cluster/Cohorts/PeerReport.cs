@@ -33,4 +33,10 @@ public sealed record PeerReport
 
     /// <summary>How long it has waited at <see cref="WaitingAtStep"/>, in seconds (as its worker measures it).</summary>
     [Id(11)] public double WaitedSeconds { get; init; }
+
+    /// <summary>The mean time of its steps since its last report (seconds); null before its first step.</summary>
+    [Id(12)] public double? StepSeconds { get; init; }
+
+    /// <summary>The mean time those steps waited for teachers (seconds); null when none gathered.</summary>
+    [Id(13)] public double? ExchangeWaitSeconds { get; init; }
 }

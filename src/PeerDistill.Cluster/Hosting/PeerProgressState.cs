@@ -21,6 +21,14 @@ internal sealed class PeerProgressState(string peer, ulong generation, long tota
     private string _message = string.Empty;
     private long? _checkpointStep;
 
+    // Step and wait times of the steps since the last report, and the means the last report gave.
+    private double _stepSum;
+    private double _waitSum;
+    private int _steps;
+    private int _waits;
+    private double? _stepMean;
+    private double? _waitMean;
+
     /// <summary>The report of this generation, as from <paramref name="silo"/>.</summary>
     public PeerReport Snapshot(string silo)
     {
@@ -30,6 +38,13 @@ internal sealed class PeerProgressState(string peer, ulong generation, long tota
             var live = States.IsLive(_state);
             var waited = live && wait is not null ? Math.Max(0, (time.GetUtcNow().UtcDateTime - wait.Since).TotalSeconds) : 0;
             var stalled = live && wait is not null && waited >= ExchangeSettings.StallWarningAfter.TotalSeconds;
+            if (_steps > 0)
+            {
+                _stepMean = _stepSum / _steps;
+                _waitMean = _waits > 0 ? _waitSum / _waits : null;
+                (_stepSum, _waitSum, _steps, _waits) = (0, 0, 0, 0);
+            }
+
             return new PeerReport
             {
                 Peer = peer,
@@ -44,6 +59,8 @@ internal sealed class PeerProgressState(string peer, ulong generation, long tota
                 CheckpointStep = _checkpointStep,
                 WaitingAtStep = live && wait is { Published: true } ? wait.Step : null,
                 WaitedSeconds = waited,
+                StepSeconds = _stepMean,
+                ExchangeWaitSeconds = _waitMean,
             };
         }
     }
@@ -89,6 +106,13 @@ internal sealed class PeerProgressState(string peer, ulong generation, long tota
         {
             _step = record.Step + 1;
             _loss = record.Loss;
+            _stepSum += record.StepSeconds;
+            _steps++;
+            if (record.WaitSeconds is { } w)
+            {
+                _waitSum += w;
+                _waits++;
+            }
         }
     }
 

@@ -44,6 +44,13 @@ public sealed class TelemetryTests(ITestOutputHelper output)
         var done = await cluster.WaitForAsync(new Protocol.V1.GetCohortRequest { Cohort = "pair", Run = runId }, s => s.State is Protocol.V1.CohortState.Completed or Protocol.V1.CohortState.Failed, TimeSpan.FromMinutes(3));
         Assert.Equal(Protocol.V1.CohortState.Completed, done.State);
         var workerOf = done.Peers.ToDictionary(p => p.Peer, p => p.WorkerId);
+
+        // The run's view carries each peer's step time and exchange wait (what the live page shows), on gRPC and REST.
+        Assert.All(done.Peers, p => Assert.True(p.HasStepMs && p.StepMs > 0 && p.HasExchangeWaitMs && p.ExchangeWaitMs >= 0 && p.ExchangeWaitMs <= p.StepMs, $"{p.Peer}: step {p.StepMs} ms, wait {p.ExchangeWaitMs} ms"));
+        using (var view = JsonDocument.Parse(await http.GetStringAsync($"api/v1/runs/pair/{runId}")))
+        {
+            Assert.All(view.RootElement.GetProperty("peers").EnumerateArray(), p => Assert.True(p.GetProperty("step_ms").GetDouble() > 0 && p.GetProperty("exchange_wait_ms").GetDouble() >= 0, p.ToString()));
+        }
         Assert.NotEqual(workerOf["a"], workerOf["b"]);
 
         // The workers export a step's spans when the step ends, the activation's when the peer stops.
