@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using Microsoft.Extensions.Configuration;
 using PeerDistill.Core.Data;
 using PeerDistill.Core.Runner;
 using PeerDistill.Core.Spec;
@@ -18,11 +19,14 @@ namespace PeerDistill.Bench;
 ///   implementations do), one intra-op thread;
 /// - bare: the same two models stepped by a plain engine loop on two threads, each distilling from
 ///   the other model's logits precomputed on the same batches, no exchange: the floor the
-///   orchestration is measured against.
+///   orchestration is measured against;
+/// - traced: the cohort mode with telemetry on (traces and metrics exported over OTLP to a real
+///   receiver in this process, default sampling: every 100th step and steps over 1 s), against the
+///   cohort mode (telemetry off) of the same rounds.
 /// </summary>
 internal static class CohortBenchmark
 {
-    public static int Run(string[] args)
+    public static async Task<int> RunAsync(string[] args)
     {
         var a = new BenchArgs(args);
         var steps = a.Int("steps", 120);
@@ -36,18 +40,21 @@ internal static class CohortBenchmark
         var cohort = new List<double>();
         var sequential = new List<double>();
         var bare = new List<double>();
+        var traced = new List<double>();
+        await using var receiver = await PeerDistill.Tests.Shared.Otlp.OtlpReceiver.StartAsync();
         var cohortBusy = new List<double>();
         var cohortCpu = new List<double>();
         var sequentialCpu = new List<double>();
         for (var r = 0; r < rounds; r++)
         {
             // The modes take turns going first, so no mode always follows the same one.
-            double c1 = 0, s1 = 0, b1 = 0;
+            double c1 = 0, s1 = 0, b1 = 0, t1 = 0;
             Action[] modes =
             [
                 () => c1 = TimeCohort(spec, data, warmup, steps, cohortBusy, cohortCpu),
                 () => s1 = TimeSequential(spec, data, warmup, steps, sequentialCpu),
                 () => b1 = TimeBare(spec, data, warmup, steps),
+                () => t1 = TimeTraced(spec, data, warmup, steps, receiver),
             ];
             for (var m = 0; m < modes.Length; m++)
             {
@@ -57,8 +64,9 @@ internal static class CohortBenchmark
             cohort.Add(c1);
             sequential.Add(s1);
             bare.Add(b1);
+            traced.Add(t1);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"round {r + 1}: cohort {cohort[^1]:F1} ms/step ({cohortBusy[^1]:F2} cores busy, {cohortCpu[^1]:F1} ms CPU per peer-step), sequential {sequential[^1]:F1} ms/step ({sequentialCpu[^1]:F1} ms CPU per peer-step), bare {bare[^1]:F1} ms/step"));
+                $"round {r + 1}: cohort {cohort[^1]:F1} ms/step ({cohortBusy[^1]:F2} cores busy, {cohortCpu[^1]:F1} ms CPU per peer-step), sequential {sequential[^1]:F1} ms/step ({sequentialCpu[^1]:F1} ms CPU per peer-step), bare {bare[^1]:F1} ms/step, traced {traced[^1]:F1} ms/step"));
         }
 
         var batch = spec.Data.BatchSize;
@@ -80,12 +88,18 @@ internal static class CohortBenchmark
         // and memory, not waiting, which leaves the thread off the CPU.
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"CPU per peer-step: cohort {cohortCpu.Min():F1} ms, sequential {sequentialCpu.Min():F1} ms (best rounds): {cohortCpu.Min() / sequentialCpu.Min():F3}x"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"overhead: cohort / bare time per step = {c / b:F3} ({(c / b - 1) * 100:+0.0;-0.0}%)"));
+        // Telemetry: traced against untraced cohort rounds, best of each and per round (target <= 1.02).
+        var t = traced.Min();
+        var tracedRatios = traced.Zip(cohort, (on, off) => on / off).ToList();
+        var tracedMedian = Median(tracedRatios);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"telemetry: traced / untraced time per step = {t / c:F3} (best of each mode); per round {string.Join(", ", tracedRatios.Select(x => x.ToString("F3", CultureInfo.InvariantCulture)))}, median {tracedMedian:F3}; receiver got {receiver.Describe()}"));
         Directory.CreateDirectory(Path.GetDirectoryName(report)!);
         File.WriteAllText(report, JsonSerializer.Serialize(new
         {
             benchmark = "cohort", steps, warmup, rounds, batch,
             cohort_ms_per_step = cohort, cohort_cores_busy = cohortBusy, cohort_cpu_ms_per_peer_step = cohortCpu, sequential_cpu_ms_per_peer_step = sequentialCpu, sequential_ms_per_step = sequential, bare_ms_per_step = bare,
             concurrency_ratio = s / c, concurrency_ratio_median_round = medianRatio, overhead_ratio = c / b,
+            traced_ms_per_step = traced, telemetry_ratio = t / c, telemetry_ratio_median_round = tracedMedian,
         }, new JsonSerializerOptions { WriteIndented = true }));
         Console.WriteLine($"report: {report}");
         return 0;
@@ -139,6 +153,25 @@ internal static class CohortBenchmark
         {
             checkpoints.Delete(recursive: true);
         }
+    }
+
+    /// <summary>ms per cohort step of the embedded runner with telemetry exported over OTLP to <paramref name="receiver"/> (the SDK's defaults otherwise).</summary>
+    private static double TimeTraced(CohortSpec spec, CohortData data, int warmup, int steps, PeerDistill.Tests.Shared.Otlp.OtlpReceiver receiver)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.OtlpGrpcEndpoint.GetLeftPart(UriPartial.Authority),
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "grpc",
+        }).Build();
+        using var telemetry = PeerDistill.Cluster.Hosting.StandaloneTelemetry.StartIfConfigured("bench", "cohort-bench", configuration)
+            ?? throw new InvalidOperationException("telemetry did not start");
+        return TimeCohort(spec, data, warmup, steps, [], []);
+    }
+
+    private static double Median(IReadOnlyList<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
     /// <summary>ms per step of both peers stepped one after the other on one thread.</summary>

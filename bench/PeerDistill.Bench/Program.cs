@@ -7,7 +7,7 @@ switch (name)
     case "engine":
         return EngineBenchmark.Run(rest);
     case "cohort":
-        return CohortBenchmark.Run(rest);
+        return await CohortBenchmark.RunAsync(rest);
     case "dml-gain":
         return DmlGainBenchmark.Run(rest);
     case "multi-teacher":

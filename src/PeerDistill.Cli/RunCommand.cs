@@ -1,3 +1,4 @@
+using PeerDistill.Cluster.Hosting;
 using System.CommandLine;
 using System.Globalization;
 using System.Runtime.InteropServices;
@@ -66,6 +67,8 @@ internal static class RunCommand
 
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        // OTLP export of the run's spans and metrics when OTEL_EXPORTER_OTLP_ENDPOINT is set; flushed at the end.
+        using var telemetry = StandaloneTelemetry.StartIfConfigured("embedded", $"{spec.Cohort}@{Environment.MachineName}");
         try
         {
             TorchRuntime.EnsureInitialized();

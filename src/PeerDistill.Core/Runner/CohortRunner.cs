@@ -46,7 +46,11 @@ public static class CohortRunner
         var consumers = names.Where(n => strategy.Configure(n, 0).Count > 0).ToList();
         stop.BeginRun(coupled: consumers.Count > 0);
         using var exchange = new InMemoryLogitExchange(consumers, ExchangePolicy.From(spec.Exchange), LogitWireFormat.From(spec.Exchange));
-        var options = PeerLoopOptions.For(spec, run);
+        // The run's span: every peer's activation is its child (nothing is made when nothing listens).
+        using var span = Telemetry.RunnerTelemetry.Source.StartActivity(Telemetry.SpanNames.CohortRun);
+        span?.SetTag(Telemetry.TelemetryAttributes.Cohort, spec.Cohort);
+        span?.SetTag(Telemetry.TelemetryAttributes.Run, run);
+        var options = PeerLoopOptions.For(spec, run) with { TraceParent = span?.Context ?? default };
         var outcomes = new PeerOutcome[spec.Peers.Count];
         var sessions = new PeerSession?[spec.Peers.Count];
         var clock = Stopwatch.StartNew();
