@@ -4,6 +4,7 @@ namespace PeerDistill.Api.Rest;
 
 /// <summary>The REST API's JSON (snake_case names, enums as lower-case strings), generated at build time (the CLI is published trimmed).</summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.Never, UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow)]
+[JsonSerializable(typeof(byte[]))]
 [JsonSerializable(typeof(RunResource))]
 [JsonSerializable(typeof(RunPage))]
 [JsonSerializable(typeof(SteerResource))]
