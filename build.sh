@@ -164,8 +164,24 @@ publish_gpu_bench() {
   say "published: $(du -sh "$out" | cut -f1) in $out; packed: $(du -h "$out.tar.gz" | cut -f1) in $out.tar.gz"
 }
 
+# The CLI the test suite starts as processes (several hundred of them: coordinators, workers, one-shot
+# commands), compiled ahead of time (ReadyToRun, framework-dependent) so that each start does not JIT
+# the same code again: about 0.6 s of CPU less per one-shot command and 0.8 s per coordinator start on
+# this 2-core machine. The tests find it through PEERDISTILL_TEST_CLI; without it they start the build's dll.
+publish_test_cli() {
+  local out="$ROOT/artifacts/test-cli"
+  say "compiling the CLI ahead of time for the tests' processes (ReadyToRun) into $out"
+  rm -rf "$out"
+  dotnet publish src/PeerDistill.Cli -c "$CONFIGURATION" -r linux-x64 --self-contained false \
+    -p:PublishReadyToRun=true -o "$out" -nologo -v quiet -clp:ErrorsOnly \
+    || die "publishing the ReadyToRun CLI for the tests failed"
+  [ -f "$out/libpeerdistill_native.so" ] || die "the ReadyToRun CLI for the tests has no libpeerdistill_native.so"
+  export PEERDISTILL_TEST_CLI="$out/peerdistill.dll"
+}
+
 run_tests() {
   local log status results
+  publish_test_cli
   log=$(mktemp)
   results="$ROOT/artifacts/test-results"
   rm -rf "$results"

@@ -23,11 +23,27 @@ internal static class CliProcess
         }
     }
 
+    /// <summary>
+    /// The program the tests start: the ReadyToRun copy <c>./build.sh test</c> publishes (named by
+    /// <c>PEERDISTILL_TEST_CLI</c>), else the build's own <c>peerdistill.dll</c> next to the tests.
+    /// </summary>
+    public static string Program { get; } = FindProgram();
+
+    private static string FindProgram()
+    {
+        if (Environment.GetEnvironmentVariable("PEERDISTILL_TEST_CLI") is { Length: > 0 } given)
+        {
+            return File.Exists(given) ? given : throw new FileNotFoundException($"PEERDISTILL_TEST_CLI names '{given}', which does not exist (./build.sh test publishes it)", given);
+        }
+
+        return Path.Combine(AppContext.BaseDirectory, "peerdistill.dll");
+    }
+
     /// <summary>Starts the command without waiting (working directory <paramref name="workingDirectory"/>).</summary>
-    public static Process Start(string workingDirectory, params string[] args) => StartDll(Path.Combine(AppContext.BaseDirectory, "peerdistill.dll"), workingDirectory, args);
+    public static Process Start(string workingDirectory, params string[] args) => StartDll(Program, workingDirectory, args);
 
     /// <summary>Starts the command without waiting, with these variables added to its environment.</summary>
-    public static Process StartIn(string workingDirectory, IReadOnlyDictionary<string, string> environment, params string[] args) => StartDll(Path.Combine(AppContext.BaseDirectory, "peerdistill.dll"), workingDirectory, args, environment);
+    public static Process StartIn(string workingDirectory, IReadOnlyDictionary<string, string> environment, params string[] args) => StartDll(Program, workingDirectory, args, environment);
 
     /// <summary>Starts the command from another copy of the program (<paramref name="dll"/>).</summary>
     public static Process StartDll(string dll, string workingDirectory, params string[] args) => StartDll(dll, workingDirectory, args, null);
@@ -60,10 +76,10 @@ internal static class CliProcess
 
     public static (int ExitCode, string Stdout, string Stderr) Run(params string[] args) => RunIn(Directory.GetCurrentDirectory(), args);
 
-    public static (int ExitCode, string Stdout, string Stderr) RunIn(string workingDirectory, params string[] args) => RunDll(Path.Combine(AppContext.BaseDirectory, "peerdistill.dll"), workingDirectory, args);
+    public static (int ExitCode, string Stdout, string Stderr) RunIn(string workingDirectory, params string[] args) => RunDll(Program, workingDirectory, args);
 
     /// <summary>Runs the command to its end with these variables added to its environment.</summary>
-    public static (int ExitCode, string Stdout, string Stderr) RunIn(string workingDirectory, IReadOnlyDictionary<string, string> environment, params string[] args) => RunDll(Path.Combine(AppContext.BaseDirectory, "peerdistill.dll"), workingDirectory, args, environment);
+    public static (int ExitCode, string Stdout, string Stderr) RunIn(string workingDirectory, IReadOnlyDictionary<string, string> environment, params string[] args) => RunDll(Program, workingDirectory, args, environment);
 
     public static (int ExitCode, string Stdout, string Stderr) RunDll(string dll, string workingDirectory, params string[] args) => RunDll(dll, workingDirectory, args, null);
 
