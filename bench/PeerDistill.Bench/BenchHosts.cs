@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using PeerDistill.Api;
@@ -12,10 +13,15 @@ namespace PeerDistill.Bench;
 /// <summary>The processes the benches host in their own process, composed as the CLI composes them, each on free loopback ports.</summary>
 internal static class BenchHosts
 {
-    /// <summary>A started coordinator writing runs under <paramref name="output"/>; with <paramref name="tls"/>, TLS on every endpoint.</summary>
-    public static async Task<CoordinatorNode> StartCoordinatorAsync(string output, LogLevel logLevel, ClusterTlsOptions? tls = null)
+    /// <summary>
+    /// A started coordinator writing runs under <paramref name="output"/>; with <paramref name="tls"/>, TLS on
+    /// every endpoint; with <paramref name="configuration"/>, those keys added to its configuration (as the
+    /// environment would give them, e.g. OTEL_EXPORTER_OTLP_ENDPOINT).
+    /// </summary>
+    public static async Task<CoordinatorNode> StartCoordinatorAsync(string output, LogLevel logLevel, ClusterTlsOptions? tls = null, IReadOnlyDictionary<string, string?>? configuration = null)
     {
         var builder = GrpcHosting.CreateBuilder(logLevel);
+        AddConfiguration(builder, configuration);
         builder.AddPeerDistillCoordinator(o =>
         {
             o.Port = 0;
@@ -41,11 +47,13 @@ internal static class BenchHosts
     /// <summary>
     /// A started worker with one CPU slot, joined to the cluster of <paramref name="coordinator"/>; with
     /// <paramref name="tls"/>, mutual TLS on its silo connections and exchange; with
-    /// <paramref name="exchangeTicketsOff"/>, an exchange without tickets (the distributed bench's baseline).
+    /// <paramref name="exchangeTicketsOff"/>, an exchange without tickets (the distributed bench's baseline);
+    /// with <paramref name="configuration"/>, those keys added to its configuration.
     /// </summary>
-    public static async Task<WorkerNode> StartWorkerAsync(string coordinator, string id, LogLevel logLevel, ClusterTlsOptions? tls = null, bool exchangeTicketsOff = false)
+    public static async Task<WorkerNode> StartWorkerAsync(string coordinator, string id, LogLevel logLevel, ClusterTlsOptions? tls = null, bool exchangeTicketsOff = false, IReadOnlyDictionary<string, string?>? configuration = null)
     {
         var builder = GrpcHosting.CreateBuilder(logLevel);
+        AddConfiguration(builder, configuration);
         builder.AddPeerDistillWorker(o =>
         {
             o.Coordinator = coordinator;
@@ -93,4 +101,13 @@ internal static class BenchHosts
 
     /// <summary>Stops and disposes a server of <see cref="StartGrpcAsync"/>.</summary>
     public static Task StopAsync(WebApplication app) => app.StopAndDisposeAsync(TimeSpan.FromSeconds(5));
+
+    /// <summary>Adds <paramref name="configuration"/> (if any) to the builder's configuration, after (over) its environment.</summary>
+    private static void AddConfiguration(WebApplicationBuilder builder, IReadOnlyDictionary<string, string?>? configuration)
+    {
+        if (configuration is { Count: > 0 })
+        {
+            builder.Configuration.AddInMemoryCollection(configuration);
+        }
+    }
 }

@@ -24,7 +24,9 @@ using PeerDistill.Core.Exchange;
 using PeerDistill.Core.Runner;
 using PeerDistill.Core.Spec;
 using PeerDistill.Core.Strategies;
+using PeerDistill.Core.Telemetry;
 using PeerDistill.Protocol.V1;
+using PeerDistill.Tests.Shared.Otlp;
 using PeerDistill.Torch;
 using PeerDistill.Torch.Data;
 
@@ -42,8 +44,19 @@ namespace PeerDistill.Bench;
 ///   exchange without tickets (the workers' internal switch for this baseline);
 /// - distributed + mTLS + tickets: the same cluster with certificates made in this process
 ///   (<see cref="BenchCertificates"/>) on every endpoint, mutual TLS silo-to-silo and on the exchange,
-///   and every exchange stream carrying a ticket the receiving worker checks; the two distributed
-///   modes swap places every round, and each round's cluster is probed afterwards for what it used;
+///   and every exchange stream carrying a ticket the receiving worker checks;
+/// - distributed + telemetry: the plain distributed cluster with traces and metrics exported over
+///   OTLP/gRPC (OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_EXPORTER_OTLP_PROTOCOL in each node's
+///   configuration, nothing else: the SDK's and PeerDistill's defaults, every 100th step and steps
+///   over 1 s traced, spans batched every 5 s, metrics every 60 s) to one real receiver
+///   (<see cref="OtlpReceiver"/>) in this process for the whole bench run; a round whose receiver got
+///   no span of its run from a worker fails. The three nodes and the receiver share this process, so
+///   every span is recorded by the three nodes' tracer providers (one per node) and exported three
+///   times, and the receiver's own requests are traced too: an upper bound of what one provider per
+///   process costs;
+/// - the distributed modes take turns in the order plain, secured, telemetry, rotated by one every
+///   round (each goes first and last in turn), and each round's cluster is probed afterwards for what
+///   it used;
 /// - two step-loop modes that show where the time goes: the same peers stepped by
 ///   <see cref="PeerStepLoop"/> through a timed exchange, in memory and over gRPC (one
 ///   <see cref="GrpcLogitExchange"/> and hub per peer on its own Kestrel server, as in two workers,
@@ -53,7 +66,7 @@ namespace PeerDistill.Bench;
 /// The per-step time of a mode is the cohort's pace from the peers' step records: (elapsed at the
 /// last step - elapsed at step W) / (last step - W) of the slower peer. Over the same steps, the CPU
 /// time of every thread of this process is taken from /proc/self/task/*/schedstat.
-/// <c>--modes</c> (embedded, distributed, secured, loops; comma-separated, default all) runs some only.
+/// <c>--modes</c> (embedded, distributed, secured, traced, loops; comma-separated, default all) runs some only.
 /// </summary>
 internal static class DistributedBenchmark
 {
@@ -69,16 +82,26 @@ internal static class DistributedBenchmark
     /// <summary>What distributed with mutual TLS and exchange tickets / distributed without (ratio of the median rounds) is held to.</summary>
     private const double SecuredTargetRatio = 1.02;
 
+    /// <summary>What distributed with telemetry exported / distributed without (ratio of the median rounds) is held to.</summary>
+    private const double TelemetryTargetRatio = 1.02;
+
     private const string Embedded = "embedded";
     private const string Distributed = "distributed";
     private const string Secured = "distributed + mTLS + tickets";
+    private const string Traced = "distributed + telemetry";
     private const string LoopsInMemory = "loops in memory";
     private const string LoopsOverGrpc = "loops over gRPC";
 
     /// <summary>The coordinator's node name in a secured round's certificates (the workers': <see cref="WorkerId"/>).</summary>
     private const string CoordinatorNodeName = "coordinator";
 
-    private static readonly string[] Modes = [Embedded, Distributed, Secured, LoopsInMemory, LoopsOverGrpc];
+    /// <summary>How long the receiver is waited for, once a traced round's nodes are stopped (and flushed), for a span of the run from a worker.</summary>
+    private static readonly TimeSpan TelemetryPatience = TimeSpan.FromSeconds(15);
+
+    private static readonly string[] Modes = [Embedded, Distributed, Secured, Traced, LoopsInMemory, LoopsOverGrpc];
+
+    /// <summary>The modes that run a cluster, in the order of a round's first turn (see <see cref="DistributedOrder"/>).</summary>
+    private static readonly string[] DistributedModes = [Distributed, Secured, Traced];
 
     /// <summary>The names <c>--modes</c> takes (comma-separated; default all of them) and the modes each runs.</summary>
     private static readonly Dictionary<string, string[]> ModeNames = new(StringComparer.Ordinal)
@@ -86,6 +109,7 @@ internal static class DistributedBenchmark
         ["embedded"] = [Embedded],
         ["distributed"] = [Distributed],
         ["secured"] = [Secured],
+        ["traced"] = [Traced],
         ["loops"] = [LoopsInMemory, LoopsOverGrpc],
     };
 
@@ -121,6 +145,14 @@ internal static class DistributedBenchmark
         var selected = modeNames.SelectMany(n => ModeNames[n]).ToHashSet(StringComparer.Ordinal);
         var modes = Modes.Where(selected.Contains).ToList();
         bool Has(string mode) => selected.Contains(mode);
+
+        // The nodes read the environment too: an endpoint there would trace the modes without telemetry.
+        var inherited = TelemetryHosting.OtlpEndpointVariables.Where(v => !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(v))).ToList();
+        if (inherited.Count > 0)
+        {
+            Console.Error.WriteLine($"unset {string.Join(", ", inherited)}: every cluster of this bench would export telemetry, not only the traced mode's");
+            return 2;
+        }
 
         var fashion = FashionMnist.IsAvailable();
         var specText = SpecText(steps, fashion);
@@ -172,7 +204,21 @@ internal static class DistributedBenchmark
         {
             Console.WriteLine("  distributed + mTLS + tickets: the same cluster with certificates of one in-process authority on every endpoint (mutual TLS");
             Console.WriteLine("               silo-to-silo and on the PeerExchange, TLS on the API) and every exchange stream carrying a ticket the receiving worker");
-            Console.WriteLine("               checks; with the plain distributed mode, the two swap places every round");
+            Console.WriteLine("               checks");
+        }
+
+        if (Has(Traced))
+        {
+            Console.WriteLine("  distributed + telemetry: the plain cluster with OTEL_EXPORTER_OTLP_ENDPOINT (a real OTLP receiver in this process, one for the");
+            Console.WriteLine("               whole run) and OTEL_EXPORTER_OTLP_PROTOCOL=grpc in each node's configuration, the defaults otherwise (every 100th step");
+            Console.WriteLine("               and steps over 1 s traced, spans batched every 5 s, metrics every 60 s and at shutdown); one tracer provider per node,");
+            Console.WriteLine("               all three in this process, so each span is exported three times and the receiver's requests are traced too");
+            Console.WriteLine("               (an upper bound of one process per node)");
+        }
+
+        if (DistributedModes.Count(Has) > 1)
+        {
+            Console.WriteLine("  order:       the distributed modes in the order " + string.Join(", ", DistributedModes.Where(Has)) + ", rotated by one every round");
         }
 
         if (Has(LoopsInMemory))
@@ -185,6 +231,10 @@ internal static class DistributedBenchmark
 
         // One authority and node certificates for every secured round, in a folder deleted at the end.
         using var certificates = Has(Secured) ? BenchCertificates.Create([CoordinatorNodeName, .. Enumerable.Range(0, peers).Select(WorkerId)]) : null;
+
+        // One OTLP receiver for every traced round (the warm-up's too), from the start to the end of the bench.
+        await using var receiver = Has(Traced) ? await OtlpReceiver.StartAsync() : null;
+
         var log = new CapturingLog(logLevel);
         using var loggers = LoggerFactory.Create(b => b.SetMinimumLevel(logLevel).AddProvider(log));
         if (warmupRounds > 0 && warmupRoundSteps > warmup + 1)
@@ -203,9 +253,9 @@ internal static class DistributedBenchmark
                 }
 
                 var run = StandInRun(warmSpec);
-                foreach (var mode in DistributedOrder(r).Where(Has))
+                foreach (var mode in DistributedOrder(r, Has))
                 {
-                    run = (await TimeDistributedAsync(warmText, warmSpec, warmupRoundSteps, warmup, log, logLevel, mode == Secured ? certificates : null)).Pace.Run;
+                    run = (await TimeDistributedAsync(warmText, warmSpec, warmupRoundSteps, warmup, log, logLevel, mode == Secured ? certificates : null, mode == Traced ? receiver : null)).Pace.Run;
                 }
 
                 if (Has(LoopsInMemory))
@@ -219,7 +269,7 @@ internal static class DistributedBenchmark
         }
 
         var embedded = new List<ModeResult>();
-        var distributedRuns = new Dictionary<string, List<DistributedResult>>(StringComparer.Ordinal) { [Distributed] = [], [Secured] = [] };
+        var distributedRuns = DistributedModes.ToDictionary(k => k, _ => new List<DistributedResult>(), StringComparer.Ordinal);
         var memoryLoops = new List<LoopResult>();
         var grpcLoops = new List<LoopResult>();
         var orders = new List<IReadOnlyList<string>>();
@@ -230,13 +280,13 @@ internal static class DistributedBenchmark
                 embedded.Add(TimeEmbedded(spec, data, warmup));
             }
 
-            // The two distributed modes swap places every round, so that neither always runs second.
-            var order = DistributedOrder(r).Where(Has).ToList();
+            // The distributed modes take turns going first (and last), so that none always follows the same one.
+            var order = DistributedOrder(r, Has);
             orders.Add(order);
             var run = StandInRun(spec);
             foreach (var mode in order)
             {
-                distributedRuns[mode].Add(await TimeDistributedAsync(specText, spec, steps, warmup, log, logLevel, mode == Secured ? certificates : null));
+                distributedRuns[mode].Add(await TimeDistributedAsync(specText, spec, steps, warmup, log, logLevel, mode == Secured ? certificates : null, mode == Traced ? receiver : null));
                 run = distributedRuns[mode][^1].Pace.Run;
             }
 
@@ -264,6 +314,12 @@ internal static class DistributedBenchmark
                 parts.Add(Invariant($"mTLS + tickets {securedPace.MsPerStep:F2} ms/step") + (plainPace is not null ? Invariant($" ({securedPace.MsPerStep / plainPace.MsPerStep:F3}x plain)") : string.Empty));
             }
 
+            if (Has(Traced))
+            {
+                var tracedPace = distributedRuns[Traced][^1].Pace;
+                parts.Add(Invariant($"telemetry {tracedPace.MsPerStep:F2} ms/step") + (plainPace is not null ? Invariant($" ({tracedPace.MsPerStep / plainPace.MsPerStep:F3}x plain)") : string.Empty));
+            }
+
             if (Has(LoopsInMemory))
             {
                 parts.Add(Invariant($"loops: in memory {memoryLoops[^1].Pace.MsPerStep:F2}, over gRPC {grpcLoops[^1].Pace.MsPerStep:F2} ms/step ({grpcLoops[^1].Pace.MsPerStep / memoryLoops[^1].Pace.MsPerStep:F3}x)"));
@@ -275,7 +331,7 @@ internal static class DistributedBenchmark
                 withoutTeacher.Add(embedded[^1].StepsWithoutTeacher);
             }
 
-            withoutTeacher.AddRange(new[] { Distributed, Secured }.Where(Has).Select(k => distributedRuns[k][^1].Pace.StepsWithoutTeacher));
+            withoutTeacher.AddRange(DistributedModes.Where(Has).Select(k => distributedRuns[k][^1].Pace.StepsWithoutTeacher));
             if (Has(LoopsInMemory))
             {
                 withoutTeacher.Add(memoryLoops[^1].Pace.StepsWithoutTeacher);
@@ -290,6 +346,7 @@ internal static class DistributedBenchmark
             [Embedded] = embedded,
             [Distributed] = distributedRuns[Distributed].Select(x => x.Pace).ToList(),
             [Secured] = distributedRuns[Secured].Select(x => x.Pace).ToList(),
+            [Traced] = distributedRuns[Traced].Select(x => x.Pace).ToList(),
             [LoopsInMemory] = memoryLoops.Select(l => l.Pace).ToList(),
             [LoopsOverGrpc] = grpcLoops.Select(l => l.Pace).ToList(),
         };
@@ -298,16 +355,20 @@ internal static class DistributedBenchmark
         Console.WriteLine();
         var distributed = all[Distributed];
         var secured = all[Secured];
+        var traced = all[Traced];
         var e = Summary(embedded);
         var d = Summary(distributed);
         var s = Summary(secured);
+        var t = Summary(traced);
         var m = Summary(all[LoopsInMemory]);
         var g = Summary(all[LoopsOverGrpc]);
         var roundRatios = distributed.Zip(embedded, (q, k) => q.MsPerStep / k.MsPerStep).ToList();
         var securedRatios = secured.Zip(distributed, (q, k) => q.MsPerStep / k.MsPerStep).ToList();
+        var tracedRatios = traced.Zip(distributed, (q, k) => q.MsPerStep / k.MsPerStep).ToList();
         var loopRatios = grpcLoops.Zip(memoryLoops, (q, k) => q.Pace.MsPerStep / k.Pace.MsPerStep).ToList();
         var overEmbedded = Has(Embedded) && Has(Distributed);
         var overPlain = Has(Distributed) && Has(Secured);
+        var tracedOverPlain = Has(Distributed) && Has(Traced);
         var bestRatio = d.Best / e.Best;
         var medianRatio = Median(roundRatios);
         var ratioOfMedians = d.Median / e.Median;
@@ -316,11 +377,16 @@ internal static class DistributedBenchmark
         var securedMedianRatio = Median(securedRatios);
         var securedRatioOfMedians = s.Median / d.Median;
         var securedVerdict = securedRatioOfMedians <= SecuredTargetRatio ? "met" : "NOT met";
+        var tracedBestRatio = t.Best / d.Best;
+        var tracedMedianRatio = Median(tracedRatios);
+        var tracedRatioOfMedians = t.Median / d.Median;
+        var tracedVerdict = tracedRatioOfMedians <= TelemetryTargetRatio ? "met" : "NOT met";
         var paced = new (string Mode, string Short, string Label)[]
         {
             (Embedded, "embedded", "embedded (CohortRunner)"),
             (Distributed, "distributed", "distributed (Orleans, 2 WorkerNodes)"),
             (Secured, "mTLS + tickets", "distributed + mTLS + exchange tickets"),
+            (Traced, "telemetry", "distributed + telemetry (OTLP, sampled)"),
         }.Where(x => Has(x.Mode)).ToList();
         if (paced.Count > 0)
         {
@@ -343,6 +409,12 @@ internal static class DistributedBenchmark
                     Invariant($"{securedBestRatio:F3}x best of each; per round {Ratios(securedRatios)}, median of round ratios {securedMedianRatio:F3}x"));
             }
 
+            if (tracedOverPlain)
+            {
+                Console.WriteLine(Invariant($"   telemetry / plain distributed: {tracedRatioOfMedians:F3}x median of each -> target (<= {TelemetryTargetRatio:F2}x): {tracedVerdict}; ") +
+                    Invariant($"{tracedBestRatio:F3}x best of each; per round {Ratios(tracedRatios)}, median of round ratios {tracedMedianRatio:F3}x"));
+            }
+
             Console.WriteLine("   median single-step interval of the slower peer (median of rounds): " + string.Join(", ", paced.Select(x => Invariant($"{x.Short} {Median(all[x.Mode].Select(r => r.MedianStepMs).ToList()):F2} ms"))));
             Console.WriteLine("   wall from start (embedded) / from Submit (distributed) to the end, median: " + string.Join(", ", paced.Select(x => Invariant($"{x.Short} {Median(all[x.Mode].Select(r => r.WallSeconds).ToList()):F1} s"))));
         }
@@ -351,11 +423,13 @@ internal static class DistributedBenchmark
         var peerSteps = (double)steps * peers * rounds;
         var dx = ExchangeFigures.Of(distributedRuns[Distributed].Select(x => x.Statistics).ToList(), warmup, peerSteps);
         var sx = ExchangeFigures.Of(distributedRuns[Secured].Select(x => x.Statistics).ToList(), warmup, peerSteps);
+        var tx = ExchangeFigures.Of(distributedRuns[Traced].Select(x => x.Statistics).ToList(), warmup, peerSteps);
         var gx = ExchangeFigures.Of(grpcLoops.Where(l => l.Statistics is not null).Select(l => l.Statistics!).ToList(), warmup, peerSteps);
         var exchanges = new (string Mode, string Label, ExchangeFigures X)[]
         {
             (Distributed, "distributed (WorkerNodes' SiloPeerHost)", dx),
             (Secured, "mTLS + tickets (WorkerNodes' SiloPeerHost)", sx),
+            (Traced, "telemetry (WorkerNodes' SiloPeerHost)", tx),
             (LoopsOverGrpc, "gRPC loops (no Orleans)", gx),
         }.Where(x => Has(x.Mode)).ToList();
         var expectedFrames = (long)steps * peers * (peers - 1) * rounds;
@@ -426,7 +500,7 @@ internal static class DistributedBenchmark
         }
 
         // What each distributed round's cluster was seen to use (checked as each round ended).
-        var security = new[] { Distributed, Secured }.Where(Has).ToDictionary(k => k, k => distributedRuns[k].Select(x => x.Security).ToList(), StringComparer.Ordinal);
+        var security = DistributedModes.Where(Has).ToDictionary(k => k, k => distributedRuns[k].Select(x => x.Security).ToList(), StringComparer.Ordinal);
         if (security.Count > 0)
         {
             Console.WriteLine();
@@ -438,6 +512,20 @@ internal static class DistributedBenchmark
             }
         }
 
+        // What the traced rounds exported, as the receiver got it (checked as each round ended).
+        var exported = distributedRuns[Traced].Select(x => x.Telemetry!).ToList();
+        if (receiver is not null)
+        {
+            Console.WriteLine();
+            Console.WriteLine("7. what the traced rounds exported, as the OTLP receiver got it (a round whose receiver got no span of its run from a worker fails the bench):");
+            for (var i = 0; i < exported.Count; i++)
+            {
+                Console.WriteLine(Invariant($"   round {i + 1}: {exported[i].Describe()}"));
+            }
+
+            Console.WriteLine($"   the receiver, over the whole bench (warm-up rounds included): {receiver.Describe()}");
+        }
+
         var messages = log.Messages.ToList();
         var loadAfter = LoadAverage();
         Console.WriteLine();
@@ -447,7 +535,7 @@ internal static class DistributedBenchmark
             Console.WriteLine($"  {group.Count(),5} x {group.First()}");
         }
 
-        // 7. Report.
+        // 8. Report.
         Directory.CreateDirectory(Path.GetDirectoryName(report)!);
         File.WriteAllText(report, JsonSerializer.Serialize(new
         {
@@ -478,7 +566,8 @@ internal static class DistributedBenchmark
                 embedded = "CohortRunner in this process",
                 distributed = "in-process CoordinatorNode (Orleans primary silo + CohortService, ports 0, OutputRoot a temp dir) + 2 WorkerNodes (worker silos, 1 cpu slot each, PeerExchange on Kestrel): Orleans 10.4.2 silo-to-silo and Grpc.AspNetCore / Grpc.Net.Client logit streams on 127.0.0.1; CohortService Submit + GetCohort polling until COMPLETED; a new cluster per round (start not timed); cleartext everywhere, exchange tickets off (WorkerOptions.ExchangeTicketsOff, internal)",
                 distributed_mtls_tickets = "the same, with certificates of one authority made in this process (ClusterCertificates, ECDSA P-256, a temporary folder deleted at the end) on every endpoint: mutual TLS silo-to-silo and on the PeerExchange, TLS on both API ports; every exchange stream carries its ticket, checked by the receiving worker",
-                distributed_order = "the two distributed modes swap places every round (round 1: plain first); order per round in distributed_order_per_round",
+                distributed_telemetry = "the plain distributed cluster with OTEL_EXPORTER_OTLP_ENDPOINT (the gRPC endpoint of a real OTLP receiver in this process, one for the whole bench run) and OTEL_EXPORTER_OTLP_PROTOCOL=grpc added to each node's configuration, nothing else: every 100th step and steps over 1 s traced, spans batched every 5 s, metrics every 60 s and at shutdown; the three nodes' tracer providers and the receiver share this process, so each span is exported three times and the receiver's requests are traced too (an upper bound of one provider per process)",
+                distributed_order = "the selected distributed modes in the order plain, secured, telemetry, rotated by one every round (round 1: that order); order per round in distributed_order_per_round",
                 loops = "PeerStepLoop per peer thread with a timed ILogitExchange: InMemoryLogitExchange, or a GrpcLogitExchange + ExchangeHub per peer on its own Grpc.AspNetCore server (PeerExchangeService, tickets on, cleartext), no Orleans/coordinator",
                 cpu = "per-thread /proc/self/task/*/schedstat between the first peer finishing step warmup and the first peer finishing the last step (distributed: metrics.jsonl polled every 100 ms)",
                 load_average_before = loadBefore,
@@ -515,6 +604,28 @@ internal static class DistributedBenchmark
                 target_ratio = overPlain ? securedVerdict : "not measured",
                 target_ratio_measure = "median mTLS + tickets ms/step over rounds / median plain distributed ms/step over rounds",
             },
+            telemetry = new
+            {
+                what = "distributed with traces and metrics exported over OTLP/gRPC to a local receiver (default sampling), against distributed without, alternating in one run",
+                best = Maybe(Has(Traced), t.Best),
+                median = Maybe(Has(Traced), t.Median),
+                ratio_telemetry_plain_medians = Maybe(tracedOverPlain, tracedRatioOfMedians),
+                ratio_telemetry_plain_best = Maybe(tracedOverPlain, tracedBestRatio),
+                ratio_telemetry_plain_per_round = tracedOverPlain ? tracedRatios : null,
+                ratio_telemetry_plain_median_round = Maybe(tracedOverPlain, tracedMedianRatio),
+                target_ratio_max = TelemetryTargetRatio,
+                target_ratio = tracedOverPlain ? tracedVerdict : "not measured",
+                target_ratio_measure = "median telemetry ms/step over rounds / median plain distributed ms/step over rounds",
+                exported_per_round = Has(Traced) ? exported.Select(x => new
+                {
+                    run = x.Run,
+                    worker_spans = x.WorkerSpans,
+                    peer_activation_spans = x.Activations,
+                    step_spans = x.Steps,
+                    worker_instruments = x.WorkerInstruments,
+                }) : null,
+                receiver = receiver?.Describe(),
+            },
             security = security.ToDictionary(kv => kv.Key, kv => kv.Value.Select(x => new
             {
                 api_scheme = x.ApiScheme,
@@ -537,6 +648,18 @@ internal static class DistributedBenchmark
                 all_p50_ms = Maybe(Has(Distributed), Percentile(dx.AllLatencies, 0.50)),
                 all_p99_ms = Maybe(Has(Distributed), Percentile(dx.AllLatencies, 0.99)),
                 refused = Maybe(Has(Distributed), dx.Refused),
+                telemetry = Has(Traced) ? new
+                {
+                    frames_after_warmup = tx.Latencies.Count,
+                    p50_ms = tx.P50,
+                    p99_ms = tx.P99,
+                    mean_ms = tx.Mean,
+                    max_ms = tx.Max,
+                    all_frames = tx.AllLatencies.Count,
+                    all_p50_ms = Percentile(tx.AllLatencies, 0.50),
+                    all_p99_ms = Percentile(tx.AllLatencies, 0.99),
+                    refused = tx.Refused,
+                } : null,
                 mtls_tickets = Has(Secured) ? new
                 {
                     frames_after_warmup = sx.Latencies.Count,
@@ -562,7 +685,7 @@ internal static class DistributedBenchmark
             },
             wire = primary is null ? null : new
             {
-                source = "the distributed runs' exchange statistics (mtls_tickets: the secured runs'; loops_over_grpc: the gRPC loops'); serialized frames, TLS records not counted",
+                source = "the distributed runs' exchange statistics (mtls_tickets: the secured runs'; telemetry: the traced runs'; loops_over_grpc: the gRPC loops'); serialized frames, TLS records not counted",
                 frames = Maybe(Has(Distributed), dx.Frames),
                 serialized_frame_bytes = Maybe(Has(Distributed), dx.Bytes),
                 grpc_prefix_bytes_per_frame = GrpcPrefixBytes,
@@ -575,6 +698,7 @@ internal static class DistributedBenchmark
                 ring_allreduce_bytes_per_peer_per_step = allReduce,
                 ratio_allreduce_logits = allReduce / primary.WirePerPeerStep,
                 mtls_tickets = Has(Secured) ? Wire(sx, payload) : null,
+                telemetry = Has(Traced) ? Wire(tx, payload) : null,
                 loops_over_grpc = Has(LoopsOverGrpc) ? Wire(gx, payload) : null,
             },
             step_breakdown_ms = Has(LoopsInMemory) ? new
@@ -591,8 +715,24 @@ internal static class DistributedBenchmark
         return 0;
     }
 
-    /// <summary>The order of the two distributed modes in round <paramref name="round"/> (0-based): plain first in even rounds, secured first in odd ones.</summary>
-    private static string[] DistributedOrder(int round) => round % 2 == 0 ? [Distributed, Secured] : [Secured, Distributed];
+    /// <summary>
+    /// The order of the <paramref name="selected"/> distributed modes in round <paramref name="round"/>
+    /// (0-based): their order in <see cref="DistributedModes"/> rotated by one every round, so that each
+    /// goes first, and last, in turn (two modes swap places every round).
+    /// </summary>
+    private static List<string> DistributedOrder(int round, Func<string, bool> selected)
+    {
+        var chosen = DistributedModes.Where(selected).ToList();
+        var shift = chosen.Count == 0 ? 0 : round % chosen.Count;
+        return [.. chosen.Skip(shift), .. chosen.Take(shift)];
+    }
+
+    /// <summary>The configuration that points a node's telemetry at <paramref name="receiver"/> over OTLP/gRPC, and nothing else (the defaults for the rest).</summary>
+    private static Dictionary<string, string?> TelemetryConfiguration(OtlpReceiver receiver) => new(StringComparer.Ordinal)
+    {
+        ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.OtlpGrpcEndpoint.GetLeftPart(UriPartial.Authority),
+        ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "grpc",
+    };
 
     /// <summary>A run id of the form the coordinator gives (the cohort and a UTC time), for loops without a distributed round before them.</summary>
     private static string StandInRun(CohortSpec spec) => spec.Cohort + "-" + DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
@@ -670,11 +810,20 @@ internal static class DistributedBenchmark
     /// cleartext and the workers' exchange neither sends nor requires tickets. Returns the pace from
     /// the peers' metrics files, the exchange's measurements of the run (its instruments, listened to
     /// for the run's whole length), and what the cluster was seen to use, probed after the run; a cluster
-    /// that did not use what the mode says fails the round.
+    /// that did not use what the mode says fails the round. With <paramref name="receiver"/> (not with
+    /// certificates), every node exports its traces and metrics to it over OTLP/gRPC (the plain cluster
+    /// otherwise), and a round whose receiver got no span of its run from a worker, once the nodes are
+    /// stopped (which flushes their exporters), fails.
     /// </summary>
-    private static async Task<DistributedResult> TimeDistributedAsync(string specText, CohortSpec spec, int steps, int warmup, CapturingLog log, LogLevel logLevel, BenchCertificates? certificates)
+    private static async Task<DistributedResult> TimeDistributedAsync(string specText, CohortSpec spec, int steps, int warmup, CapturingLog log, LogLevel logLevel, BenchCertificates? certificates, OtlpReceiver? receiver)
     {
-        var mode = certificates is null ? Distributed : Secured;
+        if (certificates is not null && receiver is not null)
+        {
+            throw new ArgumentException("a distributed round is secured or traced, not both", nameof(receiver));
+        }
+
+        var mode = certificates is not null ? Secured : receiver is not null ? Traced : Distributed;
+        var configuration = receiver is null ? null : TelemetryConfiguration(receiver);
         var root = Directory.CreateTempSubdirectory("peerdistill-bench-distributed-");
         try
         {
@@ -684,7 +833,7 @@ internal static class DistributedBenchmark
             var cpu = new CpuWindow();
             // Listening from before the submission: every frame of the run is counted (runs of one cohort follow each other).
             var measured = new ExchangeMeasurements(spec.Cohort);
-            var coordinator = await BenchHosts.StartCoordinatorAsync(root.FullName, logLevel, certificates?.For(CoordinatorNodeName));
+            var coordinator = await BenchHosts.StartCoordinatorAsync(root.FullName, logLevel, certificates?.For(CoordinatorNodeName), configuration);
             try
             {
                 coordinator.Services.GetRequiredService<ILoggerFactory>().AddProvider(log);
@@ -693,7 +842,7 @@ internal static class DistributedBenchmark
                 {
                     for (var i = 0; i < spec.Peers.Count; i++)
                     {
-                        var worker = await BenchHosts.StartWorkerAsync(coordinator.ClusterEndpoint, WorkerId(i), logLevel, certificates?.For(WorkerId(i)), exchangeTicketsOff: certificates is null);
+                        var worker = await BenchHosts.StartWorkerAsync(coordinator.ClusterEndpoint, WorkerId(i), logLevel, certificates?.For(WorkerId(i)), exchangeTicketsOff: certificates is null, configuration);
                         workers.Add(worker);
                         worker.Services.GetRequiredService<ILoggerFactory>().AddProvider(log);
                     }
@@ -731,9 +880,11 @@ internal static class DistributedBenchmark
                 measured.Dispose();
             }
 
+            // Stopped, the nodes have flushed what their exporters held: the receiver has it or is taking it.
+            var exported = receiver is null ? null : await ExportedTelemetry.WaitAsync(receiver, run, mode);
             var output = Path.Combine(root.FullName, spec.Cohort, run);
             var records = spec.Peers.SelectMany(p => ReadSteps(Path.Combine(output, $"metrics.{p.Name}.jsonl"))).ToList();
-            return new DistributedResult(Pace(records, warmup, mode, wall, cpu.PerStep()) with { Run = run }, measured, seen);
+            return new DistributedResult(Pace(records, warmup, mode, wall, cpu.PerStep()) with { Run = run }, measured, seen, exported);
         }
         finally
         {
@@ -1029,7 +1180,51 @@ internal static class DistributedBenchmark
         public double RestMs => StepMs - WaitMs - PublishMs;
     }
 
-    private sealed record DistributedResult(ModeResult Pace, ExchangeMeasurements Statistics, ClusterSecurity Security);
+    /// <summary>A distributed round: its pace, its exchange's measurements, what its cluster used, and (traced rounds) what its nodes exported.</summary>
+    private sealed record DistributedResult(ModeResult Pace, ExchangeMeasurements Statistics, ClusterSecurity Security, ExportedTelemetry? Telemetry);
+
+    /// <summary>
+    /// What a traced round's workers exported of its run, as the receiver got it: the distinct spans
+    /// (by span id: every node's tracer provider in this process exports every span) of the traces of
+    /// the run's peer activations, of them the peer.activation and step spans, and the instruments with
+    /// a point of the run.
+    /// </summary>
+    private sealed record ExportedTelemetry(string Run, int WorkerSpans, int Activations, int Steps, int WorkerInstruments)
+    {
+        /// <summary>
+        /// Waits (at most <see cref="TelemetryPatience"/>) until the receiver holds a peer.activation
+        /// span of <paramref name="run"/> and a step span of its trace from a worker; fails the round
+        /// when it does not, since its figures would not measure what <paramref name="mode"/> says.
+        /// </summary>
+        public static async Task<ExportedTelemetry> WaitAsync(OtlpReceiver receiver, string run, string mode)
+        {
+            var worker = TelemetryHosting.ServiceName(SiloRoles.Worker);
+            IReadOnlyList<ReceivedSpan> OfRun(IReadOnlyList<ReceivedSpan> spans)
+            {
+                var traces = spans.Where(x => x.ServiceName == worker && x.Name == SpanNames.PeerActivation && Equals(x.Attributes.GetValueOrDefault(TelemetryAttributes.Run), run))
+                    .Select(x => x.TraceId).ToHashSet(StringComparer.Ordinal);
+                return spans.Where(x => x.ServiceName == worker && traces.Contains(x.TraceId)).DistinctBy(x => x.SpanId).ToList();
+            }
+
+            IReadOnlyList<ReceivedSpan> spans;
+            try
+            {
+                spans = OfRun(await receiver.WaitForSpansAsync(all => OfRun(all).Any(x => x.Name == SpanNames.Step), TelemetryPatience, $"a peer.activation span of run {run} and a step span of its trace from a worker"));
+            }
+            catch (TimeoutException e)
+            {
+                throw new InvalidOperationException($"{mode} run {run}: the OTLP receiver got no span of the run from a worker; its figures would not measure what the mode says ({e.Message})", e);
+            }
+
+            var instruments = (await receiver.MetricsAsync(worker)).Where(m => m.Points.Any(p => Equals(p.Attributes.GetValueOrDefault(TelemetryAttributes.Run), run)))
+                .Select(m => m.Name).Distinct(StringComparer.Ordinal).Count();
+            return new ExportedTelemetry(run, spans.Count, spans.Count(x => x.Name == SpanNames.PeerActivation), spans.Count(x => x.Name == SpanNames.Step), instruments);
+        }
+
+        public string Describe() =>
+            Invariant($"run {Run}: {WorkerSpans} distinct spans of its peer activations' traces exported by the workers ({Activations} {SpanNames.PeerActivation}, {Steps} {SpanNames.Step}), ") +
+            Invariant($"{WorkerInstruments} instruments with points of the run");
+    }
 
     /// <summary>Latencies (sorted; after the warm-up steps of each link, and all), frames and bytes of a mode's exchange statistics.</summary>
     private sealed record ExchangeFigures(IReadOnlyList<double> Latencies, IReadOnlyList<double> AllLatencies, long Frames, long Bytes, long Refused, double PeerSteps)

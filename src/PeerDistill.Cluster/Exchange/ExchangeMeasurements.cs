@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
 using PeerDistill.Core.Telemetry;
 
 namespace PeerDistill.Cluster.Exchange;
@@ -26,6 +27,10 @@ public sealed class ExchangeMeasurements : IDisposable
     {
         _cohort = cohort;
         _run = run;
+        // The instruments exist before the listener starts: were they made later, while a listener is on,
+        // InstrumentPublished would run inside ExchangeTelemetry's type initializer, see its fields still
+        // null, and never enable them (the first ExchangeMeasurements of a process would count nothing).
+        RuntimeHelpers.RunClassConstructor(typeof(ExchangeTelemetry).TypeHandle);
         _listener.InstrumentPublished = (instrument, listener) =>
         {
             if (ReferenceEquals(instrument, ExchangeTelemetry.FramesSent) || ReferenceEquals(instrument, ExchangeTelemetry.BytesSent) || ReferenceEquals(instrument, ExchangeTelemetry.AckLatency))
