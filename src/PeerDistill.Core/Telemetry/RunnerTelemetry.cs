@@ -44,7 +44,11 @@ public static class RunnerTelemetry
     public static readonly Histogram<double> CheckpointDuration = Meter.CreateHistogram(
         "peerdistill.checkpoint.duration", "s", "Time to write one checkpoint of a peer", advice: Seconds());
 
-    public static readonly Histogram<long> CheckpointSize = Meter.CreateHistogram<long>("peerdistill.checkpoint.size", "By", "Size of one checkpoint of a peer");
+    /// <summary>Bytes bucket boundaries for checkpoints (64 KiB to 16 GiB, by fours).</summary>
+    public static readonly IReadOnlyList<long> CheckpointBuckets = [1L << 16, 1L << 18, 1L << 20, 1L << 22, 1L << 24, 1L << 26, 1L << 28, 1L << 30, 1L << 32, 1L << 34];
+
+    public static readonly Histogram<long> CheckpointSize = Meter.CreateHistogram(
+        "peerdistill.checkpoint.size", "By", "Size of one checkpoint of a peer", advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = CheckpointBuckets });
 
     private static readonly ConcurrentDictionary<(string Cohort, string Run, string Peer), string> DevicePeers = new();
 

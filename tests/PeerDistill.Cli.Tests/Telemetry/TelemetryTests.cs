@@ -100,6 +100,15 @@ public sealed class TelemetryTests(ITestOutputHelper output)
             Assert.Equal(ActivityKind.Producer, publish.Kind);
         }
 
+        // The traced step of both peers drawn as a trace viewer draws it (docs/images/step-trace.svg is one such drawing).
+        var drawing = TraceWaterfall.Svg($"step {TracedStep} of run {runId}: peer a on {workerOf["a"]}, peer b on {workerOf["b"]}", [steps["a"], steps["b"]], [.. byId.Values]);
+        Assert.Contains(SpanNames.ExchangeWait, drawing, StringComparison.Ordinal);
+        if (Environment.GetEnvironmentVariable("PEERDISTILL_TRACE_SVG") is { Length: > 0 } svgPath)
+        {
+            await File.WriteAllTextAsync(svgPath, drawing);
+            output.WriteLine($"the traced step's waterfall: {svgPath}");
+        }
+
         // The REST call's trace holds the run's span and Orleans' grain calls, on the coordinator and on the workers.
         var request = Assert.Single(spans, s => s.TraceId == runSpan.TraceId && s.Kind == ActivityKind.Server && s.ParentSpanId is null);
         Assert.Equal("POST", request.Attributes["http.request.method"]);

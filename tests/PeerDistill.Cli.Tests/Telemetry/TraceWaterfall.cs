@@ -46,7 +46,7 @@ internal static class TraceWaterfall
         var processes = rows.Select(r => Process(r.Span)).Distinct().ToList();
         var height = Top + (rows.Count * RowHeight) + 40;
         var svg = new StringBuilder();
-        svg.Append(Invariant($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{LabelWidth + ChartWidth + 20}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"12\">"));
+        svg.Append(Invariant($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{LabelWidth + ChartWidth + 80}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"12\">"));
         svg.Append("<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"#333\"/></marker></defs>");
         svg.Append("<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>");
         svg.Append(Invariant($"<text x=\"8\" y=\"18\" font-size=\"14\" font-weight=\"bold\">{Escape(title)}</text>"));
@@ -73,7 +73,7 @@ internal static class TraceWaterfall
             var label = span.Name + Detail(span);
             svg.Append(Invariant($"<text x=\"{8 + (depth * 14)}\" y=\"{y + 15}\">{Escape(label)}</text>"));
             svg.Append(Invariant($"<rect x=\"{x0:F1}\" y=\"{y + 4}\" width=\"{width:F1}\" height=\"{RowHeight - 8}\" rx=\"2\" fill=\"{colour}\"><title>{Escape(Invariant($"{label} ({span.ServiceInstanceId}): {span.Duration.TotalMilliseconds:F3} ms"))}</title></rect>"));
-            svg.Append(Invariant($"<text x=\"{Math.Min(x0 + width + 4, LabelWidth + ChartWidth - 60):F1}\" y=\"{y + 15}\" fill=\"#555\">{span.Duration.TotalMilliseconds:F2} ms</text>"));
+            svg.Append(Invariant($"<text x=\"{x0 + width + 4:F1}\" y=\"{y + 15}\" fill=\"#555\">{span.Duration.TotalMilliseconds:F2} ms</text>"));
         }
 
         foreach (var (span, _) in rows)
