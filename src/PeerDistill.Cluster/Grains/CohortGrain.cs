@@ -103,6 +103,17 @@ internal sealed partial class CohortGrain(
         await AfterChangeAsync();
     }
 
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        // Its peers are counted by the silo that holds the grain: one that lets go stops counting them.
+        if (_life is { } life)
+        {
+            ClusterTelemetry.Forget(life.Record.Cohort, life.Record.Run);
+        }
+
+        return base.OnDeactivateAsync(reason, cancellationToken);
+    }
+
     public Task<CohortRecord?> GetStatusAsync(CancellationToken cancellationToken) => Task.FromResult(_life?.Record);
 
     public async Task<CohortState> CancelAsync(string reason, CancellationToken cancellationToken)
