@@ -21,8 +21,9 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 
 # What the engine and the data need, and what the tests add (reference values from PyTorch).
 RUN_PACKAGES=(libtorch-dev cmake g++ make dataset-fashion-mnist libopenblas0-openmp)
-# python3-torch: golden values; python3-grpcio + python3-grpc-tools: an independent gRPC peer for interop tests and the rpc bench.
-TEST_PACKAGES=(python3-torch python3-grpcio python3-grpc-tools)
+# python3-torch: golden values; python3-grpcio + python3-grpc-tools: an independent gRPC peer for interop tests and the rpc bench;
+# chromium: the coordinator's live view in a headless browser (driven over the DevTools protocol; no browser download).
+TEST_PACKAGES=(python3-torch python3-grpcio python3-grpc-tools chromium)
 # wrk: the load generator of the api bench.
 BENCH_PACKAGES=(wrk)
 
