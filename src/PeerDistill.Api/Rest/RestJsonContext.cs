@@ -19,4 +19,7 @@ namespace PeerDistill.Api.Rest;
 [JsonSerializable(typeof(NewTokenResource))]
 [JsonSerializable(typeof(CreateTokenRequest))]
 [JsonSerializable(typeof(AuditPage))]
+// The checkpoint download's OpenAPI response type (the document's schema for it): without it the trimmed
+// publish, where reflection-based JSON is off, answers the OpenAPI document with 500.
+[JsonSerializable(typeof(byte[]))]
 internal sealed partial class RestJsonContext : JsonSerializerContext;
