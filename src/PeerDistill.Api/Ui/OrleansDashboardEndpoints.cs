@@ -13,7 +13,8 @@ namespace PeerDistill.Api.Ui;
 /// session (a browser's way in: <see cref="DashboardSessions"/>). It shows the whole cluster, so a
 /// credential confined to a project is refused (403). Its grain state view is refused to everyone
 /// (403): it activates any grain by a key from the query and calls its parameterless methods by
-/// reflection, which is a run's (any project's) data and a grain call for a GET.
+/// reflection, which is a run's (any project's) data and a grain call for a GET. Its JSON answers are
+/// written by <see cref="OrleansDashboardJson"/> (they work in the trimmed publish).
 /// </summary>
 internal static class OrleansDashboardEndpoints
 {
@@ -25,11 +26,12 @@ internal static class OrleansDashboardEndpoints
         endpoints.MapOrleansDashboard(DashboardSessions.Path)
             .RequireAuthorization(AccessPolicies.Reader)
             .ExcludeFromDescription()
-            .AddEndpointFilter(RefuseAsync);
+            .AddEndpointFilter(FilterAsync);
         return endpoints;
     }
 
-    private static async ValueTask<object?> RefuseAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
+    /// <summary>Refuses a project's credential and the grain state view; writes the dashboard's JSON with <see cref="OrleansDashboardJson"/>.</summary>
+    private static async ValueTask<object?> FilterAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
     {
         var context = invocation.HttpContext;
         if (context.User.FindFirst(AccessClaims.Project)?.Value is { } project)
@@ -42,6 +44,6 @@ internal static class OrleansDashboardEndpoints
             return RestProblems.Problem(StatusCodes.Status403Forbidden, "Forbidden", $"{context.Request.Path}: the dashboard's grain state view is not served by PeerDistill (it calls grain methods by reflection); the API shows runs", []);
         }
 
-        return await next(invocation).ConfigureAwait(false);
+        return OrleansDashboardJson.Rewrite(await next(invocation).ConfigureAwait(false));
     }
 }
