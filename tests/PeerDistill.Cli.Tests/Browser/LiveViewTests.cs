@@ -131,6 +131,15 @@ public sealed class LiveViewTests : IClassFixture<LiveViewCluster>, IDisposable
         await File.WriteAllBytesAsync(saved, png);
         _output.WriteLine($"screenshot: {saved}");
 
+        // A token the coordinator refuses: the token form comes back, saying why.
+        await browser.NavigateAsync($"{_cluster.Cluster.HttpUrl}/ui/#token=pd_0123456789abcdef.{new string('A', 43)}");
+        var refusal = await browser.WaitForAsync(
+            "(() => { const m = document.getElementById('message'); return !m.hidden && !document.getElementById('token-form').hidden ? m.textContent : null; })()",
+            v => v.ValueKind == JsonValueKind.String,
+            TimeSpan.FromSeconds(20));
+        Assert.Contains("refused the token (401 Unauthorized)", refusal.GetString(), StringComparison.Ordinal);
+        Assert.Contains("not known", refusal.GetString(), StringComparison.Ordinal);
+
         using var http = _cluster.Client(_cluster.Cluster.Token);
         (await http.PostAsync($"api/v1/runs/live-view/{run}/cancel", null)).Dispose();
     }
