@@ -254,6 +254,11 @@ public sealed class LiveViewTests : IClassFixture<LiveViewCluster>, IDisposable
             Assert.Equal(HttpStatusCode.Forbidden, grainState.StatusCode);
         }
 
+        using (var notASilo = await Get(anonymous, "orleans/HistoricalStats/garbage", cookie))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, notASilo.StatusCode);
+        }
+
         // Never the API: neither a write nor a read.
         using (var submit = new HttpRequestMessage(HttpMethod.Post, "api/v1/runs") { Content = new StringContent(Spec, Encoding.UTF8, "application/yaml") })
         {
