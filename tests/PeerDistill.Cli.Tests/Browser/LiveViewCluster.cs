@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Runtime.Versioning;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Xunit;
@@ -8,7 +10,11 @@ using Xunit.Abstractions;
 
 namespace PeerDistill.Cli.Tests.Browser;
 
-/// <summary>A coordinator and one worker (two slots) as processes, for the live view's tests.</summary>
+/// <summary>
+/// A coordinator and one worker (two slots) as processes, for the live view's tests; the coordinator
+/// also takes JWTs of the test identity provider of <see cref="AccessControlTests"/>, signed with <see cref="SsoKey"/>.
+/// </summary>
+[SupportedOSPlatform("linux")]
 public sealed class LiveViewCluster : IAsyncLifetime
 {
     private readonly TempDirectory _dir = new("peerdistill-liveview-");
@@ -16,6 +22,9 @@ public sealed class LiveViewCluster : IAsyncLifetime
     private Cluster? _cluster;
 
     internal Cluster Cluster => _cluster!;
+
+    /// <summary>The key the test identity provider signs JWTs with.</summary>
+    internal RSA SsoKey { get; } = RSA.Create(2048);
 
     /// <summary>Where the coordinator's lines go: the current test's output, when one listens.</summary>
     internal ITestOutputHelper? Output
@@ -26,7 +35,15 @@ public sealed class LiveViewCluster : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _cluster = await Cluster.StartAsync(_dir.Path, [], _lines);
+        var publicKey = Path.Combine(_dir.Path, "sso.pub");
+        await File.WriteAllTextAsync(publicKey, SsoKey.ExportSubjectPublicKeyInfoPem());
+        var jwt = new Dictionary<string, string>
+        {
+            ["PEERDISTILL_COORDINATOR__ACCESS__JWT__ISSUER"] = AccessControlTests.Issuer,
+            ["PEERDISTILL_COORDINATOR__ACCESS__JWT__AUDIENCE"] = AccessControlTests.Audience,
+            ["PEERDISTILL_COORDINATOR__ACCESS__JWT__SIGNINGKEYS__0"] = publicKey,
+        };
+        _cluster = await Cluster.StartAsync(_dir.Path, [], _lines, coordinatorEnvironment: jwt);
         _cluster.StartWorker("w1", slots: 2);
     }
 
@@ -37,6 +54,7 @@ public sealed class LiveViewCluster : IAsyncLifetime
             await _cluster.DisposeAsync();
         }
 
+        SsoKey.Dispose();
         _dir.Dispose();
     }
 

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.Versioning;
 using System.Text;
 using System.Text.Json;
 using Xunit;
@@ -11,6 +12,7 @@ namespace PeerDistill.Cli.Tests.Browser;
 /// and the way into the Orleans dashboard (<c>/orleans/</c>): a session cookie that opens GETs under
 /// /orleans and nothing else.
 /// </summary>
+[SupportedOSPlatform("linux")]
 public sealed class LiveViewTests : IClassFixture<LiveViewCluster>, IDisposable
 {
     /// <summary>
@@ -320,6 +322,25 @@ public sealed class LiveViewTests : IClassFixture<LiveViewCluster>, IDisposable
         using var revoked = await Get(anonymous, "orleans/", cookie);
         Assert.Equal(HttpStatusCode.Unauthorized, revoked.StatusCode);
         Assert.Contains("revoked", await revoked.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task OrleansDashboardSession_OfAJwt_EndsWhenTheJwtExpires()
+    {
+        using var anonymous = _cluster.Client(null);
+        var expires = DateTime.UtcNow.AddSeconds(5);
+        using var sso = _cluster.Client(AccessControlTests.Jwt(_cluster.SsoKey, "reader", null, expires: expires));
+        var cookie = await OpenSessionAsync(sso);
+        using (var open = await Get(anonymous, "orleans/", cookie))
+        {
+            Assert.Equal(HttpStatusCode.OK, open.StatusCode);
+        }
+
+        // The JWT itself passes for 30 s more (the clock skew allowed); its session ends at its expiry.
+        await Task.Delay(expires - DateTime.UtcNow + TimeSpan.FromSeconds(1));
+        using var ended = await Get(anonymous, "orleans/", cookie);
+        Assert.Equal(HttpStatusCode.Unauthorized, ended.StatusCode);
+        Assert.Contains("has ended", await ended.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
     private static async Task<string> OpenSessionAsync(HttpClient client)
