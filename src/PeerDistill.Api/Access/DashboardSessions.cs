@@ -49,9 +49,6 @@ public sealed partial class DashboardSessions(TimeProvider time, ILogger<Dashboa
         return HttpMethods.IsGet(request.Method) && request.Path.StartsWithSegments(Path);
     }
 
-    /// <summary>How many sessions are open (expired ones not yet pruned included).</summary>
-    public int Count => _sessions.Count;
-
     /// <summary>
     /// Opens a session for <paramref name="user"/> (authenticated by its bearer credential), to end at
     /// <see cref="Lifetime"/> from now or at <paramref name="credentialExpires"/> if sooner; returns
