@@ -7,7 +7,8 @@
 #   ./build.sh setup           install what is missing and build, nothing else
 #   ./build.sh publish [DIR]   self-contained, trimmed linux-x64 CLI into DIR (default artifacts/publish/linux-x64),
 #                              checked by running its info and validate without the SDK on PATH, and by
-#                              starting its coordinator (health, OpenAPI, a submission answered 201)
+#                              starting its coordinator (health, OpenAPI, a submission answered 201, the
+#                              live view, the Orleans dashboard through a session)
 #   ./build.sh publish-gpu-bench [DIR]   the same for the GPU benchmark's engine (bench/PeerDistill.GpuBench),
 #                              into DIR (default artifacts/publish/gpu-bench) and DIR.tar.gz, for bench/gpu/run.sh
 #
@@ -23,7 +24,8 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 RUN_PACKAGES=(libtorch-dev cmake g++ make dataset-fashion-mnist libopenblas0-openmp)
 # python3-torch: golden values; python3-grpcio + python3-grpc-tools: an independent gRPC peer for interop tests and the rpc bench;
 # prometheus: a real Prometheus server (and promtool) scraping a cluster with deploy/prometheus/prometheus.yml (DashboardTests).
-TEST_PACKAGES=(python3-torch python3-grpcio python3-grpc-tools prometheus)
+# chromium: the coordinator's live view in a headless browser (driven over the DevTools protocol; no browser download).
+TEST_PACKAGES=(python3-torch python3-grpcio python3-grpc-tools prometheus chromium)
 # wrk: the load generator of the api bench.
 BENCH_PACKAGES=(wrk)
 
@@ -114,11 +116,12 @@ publish() {
 
 # The published coordinator starts on its SQLite database (Orleans' ADO.NET providers load their
 # driver by name: a trimmed-away assembly shows only here), refuses a call without credentials, serves
-# REST and the OpenAPI document with its first admin token, and accepts a cohort; then it is stopped.
+# REST and the OpenAPI document with its first admin token, accepts a cohort, and serves the live view
+# and the Orleans dashboard (through a session cookie); then it is stopped.
 check_published_coordinator() {
   local out="$1" dir url pid code
   dir="$(mktemp -d)"
-  say "checking that the published coordinator serves (health, OpenAPI, a submitted cohort)"
+  say "checking that the published coordinator serves (health, OpenAPI, a submitted cohort, the live view, the Orleans dashboard)"
   (cd "$dir" && exec env -i PATH=/usr/bin:/bin HOME="${HOME:-/tmp}" "$out/peerdistill" coordinator --port 0 --http-port 0 --cluster-port 0 > coordinator.log 2>&1) &
   pid=$!
   for _ in $(seq 1 120); do
@@ -142,6 +145,17 @@ check_published_coordinator() {
   [ "$code" = 200 ] || { kill "$pid"; cat "$dir/coordinator.log" >&2; rm -rf "$dir"; die "the published coordinator's OpenAPI document answered $code"; }
   code="$(curl -s -o /dev/null -w '%{http_code}' -H "$auth" -H 'Content-Type: application/yaml' --data-binary "@$ROOT/examples/smoke.yaml" "$url/api/v1/runs")"
   [ "$code" = 201 ] || { kill "$pid"; cat "$dir/coordinator.log" >&2; rm -rf "$dir"; die "the published coordinator answered a submission with $code"; }
+  # The live view's page, and the Orleans dashboard's page and JSON through a session cookie (its
+  # assembly is kept whole; its handlers and JSON work by reflection: a trimmed-away piece shows here).
+  code="$(curl -s -o /dev/null -w '%{http_code}' "$url/ui/")"
+  [ "$code" = 200 ] || { kill "$pid"; cat "$dir/coordinator.log" >&2; rm -rf "$dir"; die "the published coordinator's live view answered $code"; }
+  local cookie
+  cookie="$(curl -s -D - -o /dev/null -X POST -H "$auth" "$url/ui/session" | tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: \(peerdistill_dashboard=[^;]*\).*/\1/p')"
+  [ -n "$cookie" ] || { kill "$pid"; cat "$dir/coordinator.log" >&2; rm -rf "$dir"; die "the published coordinator opened no dashboard session"; }
+  for path in orleans/ orleans/DashboardCounters; do
+    code="$(curl -s -o /dev/null -w '%{http_code}' -b "$cookie" "$url/$path")"
+    [ "$code" = 200 ] || { kill "$pid"; cat "$dir/coordinator.log" >&2; rm -rf "$dir"; die "the published coordinator's /$path answered $code"; }
+  done
   kill -INT "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true  # it exits 130 (interrupted)
   rm -rf "$dir"
 }

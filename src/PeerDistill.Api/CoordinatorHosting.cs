@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 using PeerDistill.Api.Access;
 using PeerDistill.Api.Rest;
 using PeerDistill.Api.Storage;
+using PeerDistill.Api.Ui;
 using PeerDistill.Cluster.Hosting;
 using PeerDistill.Cluster.Placement;
 using PeerDistill.Cluster.Security;
@@ -76,15 +77,17 @@ public static class CoordinatorHosting
         builder.Services.AddSingleton<AdminTokenBootstrap>().AddSingleton<AccessApi>();
         builder.AddPeerDistillRest();
         builder.AddPeerDistillTelemetry(SiloRoles.Coordinator, silo.Name, options.Host, options.Telemetry);
+        builder.Services.AddSingleton<LiveViewAssets>();
         builder.AddPeerDistillSilo(silo);
         return builder;
     }
 
     /// <summary>
     /// The coordinator's endpoints, each behind access control (a credential of the role it needs; only
-    /// health is open): the cohort API over gRPC (with health and reflection) on the gRPC
-    /// port, over REST under <c>/api/v1</c> with its OpenAPI document (<c>/openapi/v1.json</c>) and
-    /// reference page (<c>/scalar</c>) on the HTTP port.
+    /// health and the live view's files are open): the cohort API over gRPC (with health and
+    /// reflection) on the gRPC port, over REST under <c>/api/v1</c> with its OpenAPI document
+    /// (<c>/openapi/v1.json</c>) and reference page (<c>/scalar</c>) on the HTTP port, where the live
+    /// view (<c>/ui/</c>) and the Orleans dashboard (<c>/orleans/</c>) are served too.
     /// </summary>
     public static WebApplication MapPeerDistillCoordinator(this WebApplication app)
     {
@@ -96,6 +99,8 @@ public static class CoordinatorHosting
         app.MapGrpcService<CohortGrpcService>();
         app.MapGrpcService<AccessGrpcService>();
         app.MapPeerDistillRest();
+        app.MapLiveView();
+        app.MapPeerDistillOrleansDashboard();
         return app;
     }
 }

@@ -22,8 +22,8 @@ namespace PeerDistill.Cli.Tests;
 [SupportedOSPlatform("linux")]
 public sealed class AccessControlTests(ITestOutputHelper output)
 {
-    private const string Issuer = "https://sso.test.example";
-    private const string Audience = "peerdistill";
+    internal const string Issuer = "https://sso.test.example";
+    internal const string Audience = "peerdistill";
 
     [Fact]
     public async Task FirstStart_PrintsTheAdminTokenOnce_KeepsItOwnerOnly_AndTheCliOfThisMachineFindsIt()

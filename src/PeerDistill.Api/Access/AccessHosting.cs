@@ -32,14 +32,15 @@ internal static class AccessHosting
 
     public static IHostApplicationBuilder AddPeerDistillAccess(this IHostApplicationBuilder builder, AccessOptions options)
     {
-        builder.Services.AddSingleton(options).AddSingleton<TokenStore>().AddSingleton<AuditTrail>().AddSingleton<CredentialRefusals>();
+        builder.Services.AddSingleton(options).AddSingleton<TokenStore>().AddSingleton<AuditTrail>().AddSingleton<CredentialRefusals>().AddSingleton<DashboardSessions>();
         builder.Services.AddSingleton<IAuthorizationMiddlewareResultHandler, AccessResultHandler>();
         // ASP.NET Core's authentication handlers log every failed credential at Information, a line per
         // request that a flood of bad credentials would turn into a flood of lines: CredentialRefusals
         // logs the refusals instead, once per address and kind in its window.
         builder.Logging.AddFilter(typeof(TokenAuthenticationHandler).FullName, LogLevel.Warning);
-        // Authentication brings ASP.NET Core's data protection, which nothing here uses (no cookies,
-        // no protected payloads): in memory, so that it neither writes keys nor warns about them.
+        // Authentication brings ASP.NET Core's data protection, which nothing here uses (no protected
+        // cookies or payloads: the dashboard's session cookie is a random name of a session kept in
+        // memory): in memory, so that it neither writes keys nor warns about them.
         builder.Services.AddDataProtection().UseEphemeralDataProtectionProvider();
         var jwt = options.Jwt;
         var authentication = builder.Services.AddAuthentication(Scheme)

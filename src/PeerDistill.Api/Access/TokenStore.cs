@@ -164,12 +164,27 @@ public sealed class TokenStore(StoreDatabase database, TimeProvider time)
             return (TokenCheck.Unknown, null);
         }
 
-        if (row.Info.Revoked is not null)
+        return Status(row.Info);
+    }
+
+    /// <summary>
+    /// Checks a token already proven by its secret, by its id alone (a dashboard session an API token
+    /// opened): whether it still works (not revoked, not expired), and its info.
+    /// </summary>
+    public async Task<(TokenCheck Check, ApiTokenInfo? Info)> CheckIdAsync(string id, CancellationToken cancellationToken)
+    {
+        var row = await FindAsync(id, cancellationToken).ConfigureAwait(false);
+        return row is null ? (TokenCheck.Unknown, null) : Status(row.Info);
+    }
+
+    private (TokenCheck Check, ApiTokenInfo Info) Status(ApiTokenInfo info)
+    {
+        if (info.Revoked is not null)
         {
-            return (TokenCheck.Revoked, row.Info);
+            return (TokenCheck.Revoked, info);
         }
 
-        return row.Info.Expires is { } expires && expires <= time.GetUtcNow() ? (TokenCheck.Expired, row.Info) : (TokenCheck.Valid, row.Info);
+        return info.Expires is { } expires && expires <= time.GetUtcNow() ? (TokenCheck.Expired, info) : (TokenCheck.Valid, info);
     }
 
     private async Task<Row?> FindAsync(string id, CancellationToken cancellationToken)

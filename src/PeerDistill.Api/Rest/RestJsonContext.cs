@@ -4,7 +4,6 @@ namespace PeerDistill.Api.Rest;
 
 /// <summary>The REST API's JSON (snake_case names, enums as lower-case strings), generated at build time (the CLI is published trimmed).</summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.Never, UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow)]
-[JsonSerializable(typeof(byte[]))]
 [JsonSerializable(typeof(RunResource))]
 [JsonSerializable(typeof(RunPage))]
 [JsonSerializable(typeof(SteerResource))]
@@ -20,4 +19,7 @@ namespace PeerDistill.Api.Rest;
 [JsonSerializable(typeof(NewTokenResource))]
 [JsonSerializable(typeof(CreateTokenRequest))]
 [JsonSerializable(typeof(AuditPage))]
+// The checkpoint download's OpenAPI response type (the document's schema for it): without it the trimmed
+// publish, where reflection-based JSON is off, answers the OpenAPI document with 500.
+[JsonSerializable(typeof(byte[]))]
 internal sealed partial class RestJsonContext : JsonSerializerContext;

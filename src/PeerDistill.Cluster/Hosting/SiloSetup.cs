@@ -67,8 +67,9 @@ public static class SiloSetup
     /// <summary>
     /// Clustering (through the membership table of a PostgreSQL <see cref="SiloSettings.Database"/>;
     /// otherwise development clustering with the coordinator as primary silo), the membership
-    /// timings of <see cref="SiloSettings"/>, the silo metadata, the placement directors and the
-    /// grain storage (Orleans' ADO.NET storage on the database; a silo without one hosts no grain with state).
+    /// timings of <see cref="SiloSettings"/>, the silo metadata, the placement directors, the Orleans
+    /// dashboard's silo part (<see cref="SiloDashboard"/>) and the grain storage (Orleans' ADO.NET
+    /// storage on the database; a silo without one hosts no grain with state).
     /// </summary>
     public static ISiloBuilder AddPeerDistill(this ISiloBuilder silo, SiloSettings settings)
     {
@@ -96,7 +97,8 @@ public static class SiloSetup
             .AddActivityPropagation()
             .AddPlacementDirector<SlotPlacement, SlotPlacementDirector>()
             .AddPlacementDirector<CoordinatorPlacement, RolePlacementDirector>()
-            .AddPlacementDirector<WorkerPlacement, RolePlacementDirector>();
+            .AddPlacementDirector<WorkerPlacement, RolePlacementDirector>()
+            .AddPeerDistillDashboard();
         var services = silo.Services;
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(settings);
