@@ -73,6 +73,9 @@ public sealed class LiveViewTests : IClassFixture<LiveViewCluster>, IDisposable
 
     public void Dispose() => _cluster.Output = null;
 
+    private static bool TimeCell(JsonElement peer, int index) =>
+        System.Text.RegularExpressions.Regex.IsMatch(peer.GetProperty("cells")[index].GetString() ?? string.Empty, @"^[\d.,]+ ms$");
+
     [ChromiumFact]
     public async Task LivePage_InHeadlessChromium_ShowsTheRunItsPeersAndCurvesThatGrow()
     {
@@ -112,6 +115,10 @@ public sealed class LiveViewTests : IClassFixture<LiveViewCluster>, IDisposable
         await _cluster.WaitForStepsAsync("live-view", run, step + 60, TimeSpan.FromSeconds(60));
         var live = await browser.WaitForAsync(Snapshot, s => Points(s, "loss", "a") > Points(first, "loss", "a") && Points(s, "loss", "b") > Points(first, "loss", "b") && Last(s, "a") > Last(first, "a"), TimeSpan.FromSeconds(20));
         _output.WriteLine("live: " + live);
+
+        // Each peer's step time and exchange wait, as its worker reported them (the run's step_ms, exchange_wait_ms).
+        var timed = await browser.WaitForAsync(Snapshot, s => s.GetProperty("peers").EnumerateArray().All(p => TimeCell(p, 9) && TimeCell(p, 10)), TimeSpan.FromSeconds(20));
+        _output.WriteLine("timed: " + timed);
         var png = await browser.ScreenshotAsync();
 
         // A second load, once the peers went on: the history it is seeded from has more rows.

@@ -443,8 +443,8 @@
     }
 
     // Filled in by the coordinator from each peer's last report, where it knows them.
-    const stepMs = firstDefined(peer.stepMs, peer.step_ms);
-    const waitMs = firstDefined(peer.exchangeWaitMs, peer.exchange_wait_ms);
+    const stepMs = peer.step_ms;
+    const waitMs = peer.exchange_wait_ms;
     row.append(
       cell(peer.name),
       cell(peer.model),
@@ -651,10 +651,6 @@
     bar.append(element('rect', { x: 0, y: 0, height: 6, width: total > 0 ? Math.min(100, (100 * step) / total).toFixed(1) : 0 }));
     td.append(bar);
     return td;
-  }
-
-  function firstDefined(...values) {
-    return values.find((v) => v !== undefined && v !== null) ?? null;
   }
 
   function formatMs(value) {
