@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Grpc.Core;
 using PeerDistill.Core.Telemetry;
+using PeerDistill.Protocol.V1;
 
 namespace PeerDistill.Cluster.Exchange;
 
@@ -61,8 +62,8 @@ public static class ExchangeTelemetry
         }
     }
 
-    /// <summary>Records a frame accepted (its size), or refused (its status code).</summary>
-    internal static void Received(string cohort, string run, string receiver, long bytes, StatusCode verdict)
+    /// <summary>Records a frame accepted (its serialized size), or refused (its status code).</summary>
+    internal static void Received(LogitsFrame frame, StatusCode verdict)
     {
         // Names from a refused frame are the sender's word only: such a frame is counted by its status code alone.
         if (verdict != StatusCode.OK)
@@ -71,7 +72,7 @@ public static class ExchangeTelemetry
         }
         else if (BytesReceived.Enabled)
         {
-            BytesReceived.Add(bytes, RunnerTelemetry.PeerTags(cohort, run, receiver));
+            BytesReceived.Add(frame.CalculateSize(), RunnerTelemetry.PeerTags(frame.Cohort, frame.Run, frame.Receiver));
         }
     }
 

@@ -138,7 +138,7 @@ public sealed partial class PeerExchangeService(ExchangeRegistry registry, ILogg
             else
             {
                 verdict = hub.Deliver(frame, stream);
-                ExchangeTelemetry.Received(frame.Cohort, frame.Run, frame.Receiver, ExchangeTelemetry.BytesReceived.Enabled ? frame.CalculateSize() : 0, verdict.Accepted ? StatusCode.OK : verdict.Code);
+                ExchangeTelemetry.Received(frame, verdict.Accepted ? StatusCode.OK : verdict.Code);
             }
 
             if (verdict.Code == StatusCode.FailedPrecondition)

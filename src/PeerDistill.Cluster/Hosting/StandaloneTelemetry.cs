@@ -31,13 +31,12 @@ public sealed class StandaloneTelemetry : IDisposable
     public static StandaloneTelemetry? StartIfConfigured(string role, string instanceId, IConfiguration? configuration = null)
     {
         configuration ??= new ConfigurationBuilder().AddEnvironmentVariables().Build();
-        if (!TelemetryHosting.OtlpEndpointVariables.Any(v => !string.IsNullOrWhiteSpace(configuration[v])))
+        if (!TelemetryHosting.OtlpConfigured(configuration))
         {
             return null;
         }
 
-        void Resource(ResourceBuilder r) => r.AddService(TelemetryHosting.ServiceName(role), serviceVersion: TelemetryNames.Version, serviceInstanceId: instanceId)
-            .AddAttributes([new("host.name", Environment.MachineName), new("peerdistill.role", role)]);
+        void Resource(ResourceBuilder r) => TelemetryHosting.Describe(r, role, instanceId);
         var tracing = Sdk.CreateTracerProviderBuilder()
             .ConfigureServices(s => s.AddSingleton(configuration))
             .ConfigureResource(Resource)

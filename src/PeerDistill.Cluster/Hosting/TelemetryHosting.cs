@@ -47,7 +47,7 @@ public static class TelemetryHosting
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(options);
-        var otlp = OtlpEndpointVariables.Any(v => !string.IsNullOrWhiteSpace(builder.Configuration[v] ?? Environment.GetEnvironmentVariable(v)));
+        var otlp = OtlpConfigured(builder.Configuration);
         int? metricsPort = options.MetricsPort is { } port ? FreePort.Resolve(IPAddress.Parse(host), port) : null;
         var endpoint = new TelemetryEndpoint(otlp, metricsPort);
         builder.Services.AddSingleton(endpoint);
@@ -56,18 +56,8 @@ public static class TelemetryHosting
             return builder;
         }
 
-        var attributes = new List<KeyValuePair<string, object>>
-        {
-            new("host.name", Environment.MachineName),
-            new("peerdistill.role", role),
-        };
-        if (devices is { Count: > 0 })
-        {
-            attributes.Add(new("peerdistill.devices", string.Join(",", devices)));
-        }
-
         var telemetry = builder.Services.AddOpenTelemetry()
-            .ConfigureResource(r => r.AddService(ServiceName(role), serviceVersion: TelemetryNames.Version, serviceInstanceId: instanceId).AddAttributes(attributes))
+            .ConfigureResource(r => Describe(r, role, instanceId, devices))
             .WithMetrics(metrics =>
             {
                 metrics.AddMeter([.. TelemetryNames.All, TelemetryNames.OrleansMeter])
@@ -102,6 +92,26 @@ public static class TelemetryHosting
         }
 
         return builder;
+    }
+
+    /// <summary>Whether <paramref name="configuration"/> (a host's includes the environment) names an OTLP endpoint.</summary>
+    internal static bool OtlpConfigured(IConfiguration configuration) =>
+        OtlpEndpointVariables.Any(v => !string.IsNullOrWhiteSpace(configuration[v]));
+
+    /// <summary>The resource of a process of <paramref name="role"/>: service name, version and instance, host, role, and its devices where it has slots.</summary>
+    internal static ResourceBuilder Describe(ResourceBuilder resource, string role, string instanceId, IReadOnlyList<string>? devices = null)
+    {
+        var attributes = new List<KeyValuePair<string, object>>
+        {
+            new("host.name", Environment.MachineName),
+            new("peerdistill.role", role),
+        };
+        if (devices is { Count: > 0 })
+        {
+            attributes.Add(new("peerdistill.devices", string.Join(",", devices)));
+        }
+
+        return resource.AddService(ServiceName(role), serviceVersion: TelemetryNames.Version, serviceInstanceId: instanceId).AddAttributes(attributes);
     }
 
     /// <summary>

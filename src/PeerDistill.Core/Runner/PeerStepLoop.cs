@@ -264,15 +264,7 @@ public sealed class PeerStepLoop
             logits.EnsureFinite($"logits at step {step}", _options.MaxAbsLogit);
             var published = _noise.Apply(logits, step);
             own = planned.IncludeSelf ? published.Detach() : null;
-            var publishSpan = _trace.StartPublish();
-            try
-            {
-                _exchange.Publish(name, step, published);
-            }
-            finally
-            {
-                _trace.EndPublish(publishSpan);
-            }
+            Publish(name, step, published);
         }
 
         _trace.Times.Published = StepTimes.Now();
@@ -418,15 +410,7 @@ public sealed class PeerStepLoop
         _trace.Times.Forward = StepTimes.Now();
         if (publishes)
         {
-            var publishSpan = _trace.StartPublish();
-            try
-            {
-                _exchange.Publish(name, step, logits.Detach());
-            }
-            finally
-            {
-                _trace.EndPublish(publishSpan);
-            }
+            Publish(name, step, logits.Detach());
         }
 
         _trace.Times.Published = StepTimes.Now();
@@ -513,6 +497,20 @@ public sealed class PeerStepLoop
         finally
         {
             total.Dispose();
+        }
+    }
+
+    /// <summary>Hands this step's logits to the exchange under the step's publish span, when the step is traced live (frames carry its context).</summary>
+    private void Publish(string name, long step, Tensor logits)
+    {
+        var span = _trace.StartPublish();
+        try
+        {
+            _exchange.Publish(name, step, logits);
+        }
+        finally
+        {
+            _trace.EndPublish(span);
         }
     }
 

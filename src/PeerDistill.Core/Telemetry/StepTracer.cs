@@ -103,7 +103,6 @@ internal sealed class StepTracer : IDisposable
     /// </summary>
     public Activity? StartPublish()
     {
-        _times.Forward = StepTimes.Now();
         if (_step is null)
         {
             return null;
@@ -118,16 +117,14 @@ internal sealed class StepTracer : IDisposable
         return publish;
     }
 
-    /// <summary>Ends the publish span of <see cref="StartPublish"/> (if any) and marks the time.</summary>
+    /// <summary>Ends the publish span of <see cref="StartPublish"/> (if any); the step's span is current again.</summary>
     public void EndPublish(Activity? publish)
     {
-        publish?.Stop();
         if (publish is not null)
         {
+            publish.Stop();
             Activity.Current = _step;
         }
-
-        _times.Published = StepTimes.Now();
     }
 
     /// <summary>
@@ -333,11 +330,7 @@ internal sealed class StepTracer : IDisposable
                 a.SetStatus(ActivityStatusCode.Error, message);
             }
 
-            Detached(() =>
-            {
-                a.Stop();
-                return a;
-            });
+            StopDetached(a);
             _activation = null;
         }
 
@@ -352,11 +345,7 @@ internal sealed class StepTracer : IDisposable
     {
         if (_epoch is { } e)
         {
-            Detached(() =>
-            {
-                e.Stop();
-                return e;
-            });
+            StopDetached(e);
             _epoch = null;
         }
     }
@@ -391,6 +380,13 @@ internal sealed class StepTracer : IDisposable
             Activity.Current = saved;
         }
     }
+
+    /// <summary>Stops a long-lived span without changing the current activity.</summary>
+    private static void StopDetached(Activity span) => Detached(() =>
+    {
+        span.Stop();
+        return span;
+    });
 
     /// <summary>Runs <paramref name="act"/> (which starts or stops a long-lived span) without changing the current activity.</summary>
     private static Activity? Detached(Func<Activity?> act)
