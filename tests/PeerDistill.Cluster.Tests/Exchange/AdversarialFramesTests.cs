@@ -15,6 +15,8 @@ namespace PeerDistill.Cluster.Tests.Exchange;
 /// many seeds: whatever arrives, every gather of every step ends within the step timeout (and a
 /// second of slack), and both peers reach the end.
 /// </summary>
+// Its links send on cohort co, run run1: never beside the classes that count those frames through the process's instruments.
+[Collection(ExchangeMeasurementsCollection.Name)]
 public sealed class AdversarialFramesTests
 {
     private const int Batch = 4;

@@ -3,7 +3,7 @@ using Xunit;
 namespace PeerDistill.Cluster.Tests.Exchange;
 
 /// <summary>
-/// The test classes that count a link's frames through <see cref="PeerDistill.Cluster.Exchange.ExchangeMeasurements"/>
+/// The test classes whose links send on cohort co, run run1, and those that count such frames through <see cref="PeerDistill.Cluster.Exchange.ExchangeMeasurements"/>
 /// on the same cohort and run names: the instruments are the process's, so these classes run one after another.
 /// </summary>
 [CollectionDefinition(Name)]
