@@ -18,7 +18,10 @@ internal static class BenchHosts
     /// every endpoint; with <paramref name="configuration"/>, those keys added to its configuration (as the
     /// environment would give them, e.g. OTEL_EXPORTER_OTLP_ENDPOINT).
     /// </summary>
-    public static async Task<CoordinatorNode> StartCoordinatorAsync(string output, LogLevel logLevel, ClusterTlsOptions? tls = null, IReadOnlyDictionary<string, string?>? configuration = null)
+    public static Task<CoordinatorNode> StartCoordinatorAsync(string output, LogLevel logLevel, ClusterTlsOptions? tls = null, IReadOnlyDictionary<string, string?>? configuration = null) =>
+        StartOnFreePortsAsync(() => CreateCoordinator(output, logLevel, tls, configuration), c => c.StartAsync(), c => c.ClusterEndpoint);
+
+    private static CoordinatorNode CreateCoordinator(string output, LogLevel logLevel, ClusterTlsOptions? tls, IReadOnlyDictionary<string, string?>? configuration)
     {
         var builder = GrpcHosting.CreateBuilder(logLevel);
         AddConfiguration(builder, configuration);
@@ -39,9 +42,7 @@ internal static class BenchHosts
         });
         var app = builder.Build();
         app.MapPeerDistillCoordinator();
-        var coordinator = new CoordinatorNode(app);
-        await coordinator.StartAsync();
-        return coordinator;
+        return new CoordinatorNode(app);
     }
 
     /// <summary>
@@ -50,7 +51,10 @@ internal static class BenchHosts
     /// <paramref name="exchangeTicketsOff"/>, an exchange without tickets (the distributed bench's baseline);
     /// with <paramref name="configuration"/>, those keys added to its configuration.
     /// </summary>
-    public static async Task<WorkerNode> StartWorkerAsync(string coordinator, string id, LogLevel logLevel, ClusterTlsOptions? tls = null, bool exchangeTicketsOff = false, IReadOnlyDictionary<string, string?>? configuration = null)
+    public static Task<WorkerNode> StartWorkerAsync(string coordinator, string id, LogLevel logLevel, ClusterTlsOptions? tls = null, bool exchangeTicketsOff = false, IReadOnlyDictionary<string, string?>? configuration = null) =>
+        StartOnFreePortsAsync(() => CreateWorker(coordinator, id, logLevel, tls, exchangeTicketsOff, configuration), w => w.StartAsync(), w => $"{w.Silo.Address}:{w.Silo.SiloPort}");
+
+    private static WorkerNode CreateWorker(string coordinator, string id, LogLevel logLevel, ClusterTlsOptions? tls, bool exchangeTicketsOff, IReadOnlyDictionary<string, string?>? configuration)
     {
         var builder = GrpcHosting.CreateBuilder(logLevel);
         AddConfiguration(builder, configuration);
@@ -68,18 +72,37 @@ internal static class BenchHosts
         });
         var app = builder.Build();
         app.MapPeerDistillWorker();
-        var worker = new WorkerNode(app);
-        try
-        {
-            await worker.StartAsync();
-        }
-        catch
-        {
-            await worker.DisposeAsync();
-            throw;
-        }
+        return new WorkerNode(app);
+    }
 
-        return worker;
+    /// <summary>
+    /// A node made by <paramref name="create"/> and started; its ports are chosen before they are bound (0: any
+    /// free one), so another process may take one in between: then it is disposed and made again on newly chosen
+    /// ports, as the CLI's coordinator and worker do, up to <see cref="PortConflict.Attempts"/> times. Any other
+    /// failure disposes it and is thrown.
+    /// </summary>
+    private static async Task<T> StartOnFreePortsAsync<T>(Func<T> create, Func<T, Task> start, Func<T, string> siloEndpoint)
+        where T : IAsyncDisposable
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var node = create();
+            try
+            {
+                await start(node);
+                return node;
+            }
+            catch (Exception e) when (PortConflict.Of(e, siloEndpoint(node)) is { } taken && attempt < PortConflict.Attempts)
+            {
+                await node.DisposeAsync();
+                Console.Error.WriteLine($"warning: {taken}; starting again on other free ports");
+            }
+            catch
+            {
+                await node.DisposeAsync();
+                throw;
+            }
+        }
     }
 
     /// <summary>A started gRPC server with the services <paramref name="add"/> registers and <paramref name="map"/> maps; stop it with <see cref="StopAsync"/>.</summary>

@@ -1,10 +1,10 @@
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Connections;
 
-namespace PeerDistill.Cli;
+namespace PeerDistill.Cluster.Hosting;
 
 /// <summary>A port a service would listen on, found taken when it bound it.</summary>
-internal static class PortConflict
+public static class PortConflict
 {
     /// <summary>
     /// How many times a service whose port was chosen for it (0: any free port) starts, with a newly
