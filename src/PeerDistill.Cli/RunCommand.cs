@@ -17,22 +17,29 @@ internal static class RunCommand
         var resume = new Option<bool>("--resume") { Description = "Continue from the latest checkpoints common to all peers." };
         var baseline = new Option<bool>("--baseline") { Description = "Also train the same peers with the same seeds without distillation, and report the gain." };
         var output = new Option<string?>("--output") { Description = "Output directory (default: the spec's output, else runs/<cohort>)." };
+        var metricsPort = new Option<int?>("--metrics-port") { Description = "Serve Prometheus metrics at http://127.0.0.1:<port>/metrics while the cohort trains (0: a free port, printed); default none. OTLP export: set OTEL_EXPORTER_OTLP_ENDPOINT." };
         var holdAt = new Option<long?>("--hold-at-step") { Description = "Every peer waits before this step until Ctrl-C or SIGTERM, which stop the cohort there with checkpoints of exactly that many steps (to stop a run at a chosen step, and resume it later)." };
-        var command = new Command("run", "Train a cohort in this process: every peer on its own thread, logits exchanged in memory.") { spec, resume, baseline, output, holdAt };
+        var command = new Command("run", "Train a cohort in this process: every peer on its own thread, logits exchanged in memory.") { spec, resume, baseline, output, metricsPort, holdAt };
         command.SetAction(parse => Run(parse.GetValue(spec)!, new ExperimentOptions
         {
             Resume = parse.GetValue(resume),
             Baseline = parse.GetValue(baseline),
             Output = parse.GetValue(output),
-        }, parse.GetValue(holdAt)));
+        }, parse.GetValue(holdAt), parse.GetValue(metricsPort)));
         return command;
     }
 
-    private static int Run(string specPath, ExperimentOptions options, long? holdAt)
+    private static int Run(string specPath, ExperimentOptions options, long? holdAt, int? metricsPort)
     {
         if (holdAt is < 1)
         {
             Console.Error.WriteLine($"--hold-at-step: must be 1 or more, got {holdAt}");
+            return ExitCodes.InvalidInput;
+        }
+
+        if (metricsPort is < 0 or > 65535)
+        {
+            Console.Error.WriteLine($"--metrics-port: must be 0 to 65535 (0: a free port), got {metricsPort}");
             return ExitCodes.InvalidInput;
         }
 
@@ -67,8 +74,24 @@ internal static class RunCommand
 
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
-        // OTLP export of the run's spans and metrics when OTEL_EXPORTER_OTLP_ENDPOINT is set; flushed at the end.
-        using var telemetry = StandaloneTelemetry.StartIfConfigured("embedded", $"{spec.Cohort}@{Environment.MachineName}");
+        // OTLP export of the run's spans and metrics when OTEL_EXPORTER_OTLP_ENDPOINT is set (flushed at
+        // the end), and a Prometheus scrape endpoint with --metrics-port.
+        StandaloneTelemetry? telemetry;
+        try
+        {
+            telemetry = StandaloneTelemetry.Start("embedded", $"{spec.Cohort}@{Environment.MachineName}", metricsPort);
+        }
+        catch (IOException e)
+        {
+            Console.Error.WriteLine($"error: --metrics-port {metricsPort}: {e.Message}");
+            return ExitCodes.Failed;
+        }
+
+        using var _ = telemetry;
+        if (telemetry?.MetricsAddress is { } metrics)
+        {
+            Console.WriteLine($"metrics at {metrics}");
+        }
         try
         {
             TorchRuntime.EnsureInitialized();

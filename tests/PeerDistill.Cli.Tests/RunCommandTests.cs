@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Xunit;
 
 namespace PeerDistill.Cli.Tests;
@@ -53,39 +55,11 @@ public class RunCommandTests
             Assert.True(code == 0, stderr);
 
             // The run holds before step 60 and says so; the interrupt lands there, however loaded the machine.
-            using (var process = CliProcess.Start(dir, "run", Smoke, "--output", "split", "--hold-at-step", "60"))
+            using (var held = await HeldRun.StartAsync(dir, 60, "run", Smoke, "--output", "split", "--hold-at-step", "60"))
             {
-                var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                var stdout = new System.Text.StringBuilder();
-                process.OutputDataReceived += (_, e) =>
-                {
-                    if (e.Data is null)
-                    {
-                        return;
-                    }
-
-                    lock (stdout)
-                    {
-                        stdout.AppendLine(e.Data);
-                    }
-
-                    if (e.Data.StartsWith("held before step 60", StringComparison.Ordinal))
-                    {
-                        held.TrySetResult();
-                    }
-                };
-                process.BeginOutputReadLine();
-                var err = process.StandardError.ReadToEndAsync();
-                Assert.True(await Task.WhenAny(held.Task, process.WaitForExitAsync(), Task.Delay(CliProcess.Limit)) == held.Task, $"the run never held before step 60\n{stdout}");
-                using (var kill = Process.Start("kill", ["-INT", process.Id.ToString(CultureInfo.InvariantCulture)]))
-                {
-                    kill.WaitForExit();
-                }
-
-                Assert.True(process.WaitForExit(CliProcess.Limit), "the run did not exit after SIGINT");
-                process.WaitForExit();
-                Assert.True(process.ExitCode == 130, $"exit {process.ExitCode}\n{await err}\n{stdout}");
-                Assert.Contains("--resume", stdout.ToString(), StringComparison.Ordinal);
+                var (exit, heldOut, heldErr) = await held.InterruptAsync();
+                Assert.True(exit == 130, $"exit {exit}\n{heldErr}\n{heldOut}");
+                Assert.Contains("--resume", heldOut, StringComparison.Ordinal);
             }
 
             // Both peers stopped at the step boundary they held at and saved a checkpoint of it.
@@ -102,6 +76,123 @@ public class RunCommandTests
         finally
         {
             Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task MetricsPort_ServesTheRunsMetricsToPrometheus_WhileItTrains()
+    {
+        var dir = Directory.CreateTempSubdirectory("peerdistill-run-metrics-").FullName;
+        try
+        {
+            using var held = await HeldRun.StartAsync(dir, 20, "run", Smoke, "--output", "out", "--hold-at-step", "20", "--metrics-port", "0");
+            var address = Regex.Match(held.Output, @"^metrics at (http://127\.0\.0\.1:\d+/metrics)$", RegexOptions.Multiline);
+            Assert.True(address.Success, held.Output);
+            using var http = new HttpClient();
+            var scrape = Telemetry.PrometheusExposition.Parse(await http.GetStringAsync(new Uri(address.Groups[1].Value)));
+
+            // Every peer's 20 steps so far (held before step 20: steps 0 to 19 done), counted by the step histogram; the process's resource.
+            var steps = scrape.Samples.Where(x => x.Name == "peerdistill_step_duration_seconds_count").ToDictionary(x => x.Labels["peerdistill_peer"], x => x.Value);
+            Assert.Equal(new Dictionary<string, double> { ["mlp"] = 20, ["cnn"] = 20 }, steps);
+            Assert.Contains(scrape.Samples, x => x.Name == "peerdistill_peer_loss" && x.Value is > 0 and < 10);
+            var target = Assert.Single(scrape.Samples, x => x.Name == "target_info");
+            Assert.Equal("peerdistill-embedded", target.Labels["service_name"]);
+            Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync(new Uri(new Uri(address.Groups[1].Value), "/api/v1/runs"))).StatusCode);
+
+            var (exit, stdout, stderr) = await held.InterruptAsync();
+            Assert.True(exit == 130, $"exit {exit}\n{stderr}\n{stdout}");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void MetricsPort_OutOfRange_IsRefusedNamingTheFlag()
+    {
+        var (code, _, stderr) = CliProcess.Run("run", Smoke, "--metrics-port", "70000");
+        Assert.Equal(2, code);
+        Assert.Contains("--metrics-port: must be 0 to 65535 (0: a free port), got 70000", stderr, StringComparison.Ordinal);
+    }
+
+    /// <summary>A `peerdistill run` started and seen holding before a step (its "held before step N" line), then interrupted there.</summary>
+    private sealed class HeldRun : IDisposable
+    {
+        private readonly Process _process;
+        private readonly System.Text.StringBuilder _stdout = new();
+        private readonly Task<string> _stderr;
+
+        private HeldRun(Process process)
+        {
+            _process = process;
+            _stderr = process.StandardError.ReadToEndAsync();
+        }
+
+        /// <summary>What it printed so far.</summary>
+        public string Output
+        {
+            get
+            {
+                lock (_stdout)
+                {
+                    return _stdout.ToString();
+                }
+            }
+        }
+
+        public static async Task<HeldRun> StartAsync(string dir, long step, params string[] args)
+        {
+            var run = new HeldRun(CliProcess.Start(dir, args));
+            var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            run._process.OutputDataReceived += (_, e) =>
+            {
+                if (e.Data is null)
+                {
+                    return;
+                }
+
+                lock (run._stdout)
+                {
+                    run._stdout.AppendLine(e.Data);
+                }
+
+                if (e.Data.StartsWith($"held before step {step}", StringComparison.Ordinal))
+                {
+                    held.TrySetResult();
+                }
+            };
+            run._process.BeginOutputReadLine();
+            if (await Task.WhenAny(held.Task, run._process.WaitForExitAsync(), Task.Delay(CliProcess.Limit)) != held.Task)
+            {
+                run.Dispose();
+                Assert.Fail($"the run never held before step {step}\n{run.Output}");
+            }
+
+            return run;
+        }
+
+        /// <summary>Sends SIGINT and waits for the exit: its code, everything it printed, and its errors.</summary>
+        public async Task<(int Code, string Stdout, string Stderr)> InterruptAsync()
+        {
+            using (var kill = Process.Start("kill", ["-INT", _process.Id.ToString(CultureInfo.InvariantCulture)]))
+            {
+                await kill.WaitForExitAsync();
+            }
+
+            Assert.True(_process.WaitForExit(CliProcess.Limit), $"the run did not exit after SIGINT\n{Output}");
+            _process.WaitForExit();
+            return (_process.ExitCode, Output, await _stderr);
+        }
+
+        public void Dispose()
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+            }
+
+            _process.Dispose();
         }
     }
 
