@@ -85,7 +85,12 @@ public sealed class LiveViewTests : IClassFixture<LiveViewCluster>, IDisposable
 
         // The token in the fragment (never sent to the server), the run chosen there too.
         await browser.NavigateAsync($"{_cluster.Cluster.HttpUrl}/ui/#token={_cluster.Cluster.Token}&run=live-view/{run}");
-        var first = await browser.WaitForAsync(Snapshot, s => Points(s, "loss", "a") > 0 && Points(s, "loss", "b") > 0 && Points(s, "accuracy", "a") > 0 && s.GetProperty("connection").GetString() == "live", TimeSpan.FromSeconds(30));
+        // Seeded from the history, then live: the stream is open ("live") before its first event, the
+        // run with its peers and events, arrives (at load 20 that took seconds), so wait for both.
+        var first = await browser.WaitForAsync(
+            Snapshot,
+            s => Points(s, "loss", "a") > 0 && Points(s, "loss", "b") > 0 && Points(s, "accuracy", "a") > 0 && s.GetProperty("connection").GetString() == "live" && s.GetProperty("peers").GetArrayLength() > 0,
+            TimeSpan.FromSeconds(30));
         _output.WriteLine("first load: " + first);
         Assert.Equal($"live-view / {run}", first.GetProperty("title").GetString());
         Assert.Contains($"live-view/{run}", first.GetProperty("runs").EnumerateArray().Select(r => r.GetString()));
