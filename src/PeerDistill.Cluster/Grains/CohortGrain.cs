@@ -98,8 +98,11 @@ internal sealed partial class CohortGrain(
         state.State = _life.Record;
         LogSubmitted(logger, submission.Cohort, submission.Run, submission.Peers.Count, submission.OutputDirectory);
         await SaveAsync(force: true);
-        StartTimer();
-        await PlaceWaitingAsync(cancellationToken);
+        // The peers are placed by the timer's first tick, right after this call: a submission is
+        // answered once its run is recorded, however long placing takes (workers' silos and the
+        // database slow under load took over the 10 s a grain call may wait, and the API then
+        // reported a run as not started that its grain went on placing).
+        StartTimer(TimeSpan.Zero);
         await AfterChangeAsync();
     }
 
@@ -417,8 +420,9 @@ internal sealed partial class CohortGrain(
         }
     }
 
-    private void StartTimer() =>
-        _timer ??= this.RegisterGrainTimer(TickAsync, new GrainTimerCreationOptions(TickInterval, TickInterval) { KeepAlive = true });
+    /// <summary>Starts the timer that places waiting peers and checks silos, first after <paramref name="due"/> (default: one interval).</summary>
+    private void StartTimer(TimeSpan? due = null) =>
+        _timer ??= this.RegisterGrainTimer(TickAsync, new GrainTimerCreationOptions(due ?? TickInterval, TickInterval) { KeepAlive = true });
 
     private async Task TickAsync(CancellationToken cancellationToken)
     {
