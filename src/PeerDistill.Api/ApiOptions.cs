@@ -22,4 +22,11 @@ public sealed class ApiOptions
 
     /// <summary>How often a watch looks for a change of the run's status.</summary>
     public TimeSpan WatchInterval { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// How old a run's status read by a get, a list or a watch may be: reads within this age share one
+    /// call to the run's grain. A change made through the API (cancel, pause, resume, update, delete,
+    /// submit) is seen by every read after it.
+    /// </summary>
+    public TimeSpan ReadCacheAge { get; init; } = TimeSpan.FromMilliseconds(200);
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using PeerDistill.Api.Access;
 using PeerDistill.Api.Model;
@@ -27,6 +28,9 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
     private readonly string _outputRoot = Path.GetFullPath(options.OutputRoot);
     private readonly string _checkpointRoot = Path.GetFullPath(options.CheckpointRoot ?? options.OutputRoot);
 
+    /// <summary>The latest read of each run's status, shared by the reads (get, list, watch) of <see cref="ApiOptions.ReadCacheAge"/>.</summary>
+    private readonly ConcurrentDictionary<(string Cohort, string Run), (Task<RunView> View, DateTimeOffset Taken)> _reads = new();
+
     private ICohortIndexGrain Index => grains.GetGrain<ICohortIndexGrain>(ICohortIndexGrain.Key);
 
     /// <summary>The longest idempotency key accepted, in characters.</summary>
@@ -47,6 +51,7 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
         try
         {
             var submitted = await SubmitCoreAsync(caller, specText, specFormat, idempotencyKey, cancellationToken).ConfigureAwait(false);
+            _reads.Clear();
             span?.SetTag(Core.Telemetry.TelemetryAttributes.Cohort, submitted.Cohort);
             span?.SetTag(Core.Telemetry.TelemetryAttributes.Run, submitted.Run);
             await RecordAsync(caller, "Submit", submitted.Replayed ? "replayed" : "ok", submitted.Cohort, submitted.Run, null).ConfigureAwait(false);
@@ -354,7 +359,7 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
     public async Task<RunView> GetAsync(ApiCaller caller, string operation, string cohort, string run, CancellationToken cancellationToken)
     {
         var entry = await ResolveAsync(caller, operation, cohort, run).ConfigureAwait(false);
-        return await StatusAsync(entry, cancellationToken).ConfigureAwait(false);
+        return await ReadAsync(entry, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -390,7 +395,7 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
                 return new RunList(page, RunCursor.Format(entries.First(e => e.Run == page[^1].Run && e.Cohort == page[^1].Cohort).Sequence));
             }
 
-            var status = await StatusAsync(entry, cancellationToken).ConfigureAwait(false);
+            var status = await ReadAsync(entry, cancellationToken).ConfigureAwait(false);
             if (filter.State is null || status.State == filter.State)
             {
                 page.Add(status);
@@ -414,7 +419,7 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
             RunView status;
             try
             {
-                status = await StatusAsync(entry, cancellationToken).ConfigureAwait(false);
+                status = await ReadAsync(entry, cancellationToken).ConfigureAwait(false);
             }
             catch (CohortApiException e) when (e.Error == ApiError.Unavailable)
             {
@@ -598,6 +603,28 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
         }
     }
 
+    /// <summary>
+    /// The status of a run for a read: one grain call serves every get, list and watch of the run
+    /// within <see cref="ApiOptions.ReadCacheAge"/> (the cohort grain lives on a worker, whose cores
+    /// train: a dashboard polling a run a hundred times a second should not cost it a hundred grain
+    /// calls). A failed read is not kept. Changes, and their checks of a version, read
+    /// <see cref="StatusAsync"/> itself.
+    /// </summary>
+    private Task<RunView> ReadAsync(RunEntry entry, CancellationToken cancellationToken)
+    {
+        var key = (entry.Cohort, entry.Run);
+        var now = time.GetUtcNow();
+        if (_reads.TryGetValue(key, out var read) && now - read.Taken < options.ReadCacheAge && !read.View.IsFaulted && !read.View.IsCanceled)
+        {
+            return read.View.WaitAsync(cancellationToken);
+        }
+
+        // Not cancelled with this caller: other readers may share it.
+        var view = StatusAsync(entry, CancellationToken.None);
+        _reads[key] = (view, now);
+        return view.WaitAsync(cancellationToken);
+    }
+
     private async Task<RunView> StatusAsync(RunEntry entry, CancellationToken cancellationToken)
     {
         CohortRecord? status;
@@ -642,7 +669,17 @@ public sealed class CohortApi(IGrainFactory grains, ApiOptions options, TimeProv
     {
         try
         {
-            var result = await act().ConfigureAwait(false);
+            T result;
+            try
+            {
+                result = await act().ConfigureAwait(false);
+            }
+            finally
+            {
+                // A change made through the API is seen by every read after it.
+                _reads.Clear();
+            }
+
             await RecordAsync(caller, action, "ok", cohort, run, detail).ConfigureAwait(false);
             return result;
         }

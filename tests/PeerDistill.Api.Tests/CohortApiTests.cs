@@ -18,6 +18,38 @@ public sealed class CohortApiTests : IDisposable
     private CohortApi Refusing => new(FakeCluster.Refusing, new ApiOptions { OutputRoot = _root.FullName }, TimeProvider.System);
 
     [Fact]
+    public async Task Reads_WithinTheCacheAge_ShareOneGrainCall_AndAChangeIsSeenByTheNextRead()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        var api = new CohortApi(_cluster.Grains, new ApiOptions { OutputRoot = _root.FullName, ReadCacheAge = TimeSpan.FromMilliseconds(200) }, clock);
+        var (cohort, run, _) = await api.SubmitAsync(ApiCaller.Coordinator, TestSpecs.Trio, "yaml", null, CancellationToken.None);
+        var grain = Assert.Single(_cluster.Cohorts.Values, c => c.Lifecycle is not null);
+        var before = grain.StatusReads;
+
+        // A hundred gets, a list and a watch's first status at one instant: one grain call.
+        var gets = await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => api.GetAsync(ApiCaller.Coordinator, "GetRun", cohort, run, CancellationToken.None)));
+        var listed = await api.ListAsync(ApiCaller.Coordinator, new RunFilter(PageSize: 10), CancellationToken.None);
+        await foreach (var watched in api.WatchAsync(ApiCaller.Coordinator, cohort, run, null, CancellationToken.None))
+        {
+            Assert.Equal(gets[0].Version, watched.Version);
+            break;
+        }
+
+        Assert.Equal(before + 1, grain.StatusReads);
+        Assert.All(gets, g => Assert.Same(gets[0], g));
+        Assert.Equal(run, Assert.Single(listed.Runs).Run);
+
+        // Older than the cache age: read again.
+        clock.Advance(TimeSpan.FromMilliseconds(250));
+        await api.GetAsync(ApiCaller.Coordinator, "GetRun", cohort, run, CancellationToken.None);
+        Assert.Equal(before + 2, grain.StatusReads);
+
+        // A change through the API is seen by the next read, however young the cached one.
+        await api.CancelAsync(ApiCaller.Coordinator, cohort, run, "enough", null, CancellationToken.None);
+        Assert.Equal(RunState.Cancelled, (await api.GetAsync(ApiCaller.Coordinator, "GetRun", cohort, run, CancellationToken.None)).State);
+    }
+
+    [Fact]
     public async Task InvalidSpec_InvalidArgumentNamingEveryField()
     {
         var bad = TestSpecs.Trio.Replace("epochs: 3", "epochs: -1", StringComparison.Ordinal).Replace("temperature: 1", "temperature: 0", StringComparison.Ordinal);

@@ -128,7 +128,16 @@ internal sealed class FakeCluster
             return Task.CompletedTask;
         }
 
-        public Task<CohortRecord?> GetStatusAsync(CancellationToken cancellationToken = default) => Task.FromResult(Lifecycle is null ? null : Copier.Copy(Lifecycle.Record));
+        /// <summary>How many times the status was read.</summary>
+        public int StatusReads => _statusReads;
+
+        private int _statusReads;
+
+        public Task<CohortRecord?> GetStatusAsync(CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref _statusReads);
+            return Task.FromResult(Lifecycle is null ? null : Copier.Copy(Lifecycle.Record));
+        }
 
         public async Task<CohortState> CancelAsync(string reason, CancellationToken cancellationToken = default)
         {
