@@ -235,7 +235,9 @@ def main():
     # Values that must be refused.
     for bad, why in [({"tls": {"enabled": True}}, "TLS without a Secret"), ({"insecure": False}, "cleartext without insecure"),
                      ({"postgresql": {"enabled": False}}, "no database"), ({"worker": {"slots": 0}}, "0 slots"),
-                     ({"unknown": 1}, "an unknown value")]:
+                     ({"unknown": 1}, "an unknown value"),
+                     ({"coordinator": {"ports": {"http": 7070}}}, "two coordinator endpoints on one port"),
+                     ({"gpu": {"enabled": True, "perWorker": 0}}, "0 GPUs per worker")]:
         path = os.path.join("/tmp", "peerdistill-bad-values.yaml")
         with open(path, "w") as handle:
             yaml.safe_dump(bad, handle)

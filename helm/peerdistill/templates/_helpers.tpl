@@ -121,6 +121,10 @@ jwt: /etc/peerdistill/jwt
 {{- if and .Values.telemetry.metrics.enabled (has (int .Values.telemetry.metrics.port) (list (int .Values.coordinator.ports.grpc) (int .Values.coordinator.ports.http) (int .Values.coordinator.ports.cluster) (int .Values.worker.ports.exchange) (int .Values.worker.ports.cluster))) -}}
 {{- $problems = append $problems "telemetry.metrics.port is also the port of another endpoint" -}}
 {{- end -}}
+{{- $coordinatorPorts := list (int .Values.coordinator.ports.grpc) (int .Values.coordinator.ports.http) (int .Values.coordinator.ports.cluster) -}}
+{{- if ne (len (uniq $coordinatorPorts)) 3 -}}
+{{- $problems = append $problems "coordinator.ports.grpc, http and cluster must differ" -}}
+{{- end -}}
 {{- if eq (int .Values.worker.ports.exchange) (int .Values.worker.ports.cluster) -}}
 {{- $problems = append $problems "worker.ports.exchange and worker.ports.cluster must differ" -}}
 {{- end -}}
