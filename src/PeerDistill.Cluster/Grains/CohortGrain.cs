@@ -490,8 +490,10 @@ internal sealed partial class CohortGrain(
             }
 
             var assignment = _life.AssignmentFor(peer, NewestCheckpoint(peer));
-            // In the run's trace: under the submission's span, or (a re-activation from the timer) the run's stored context.
-            using var span = ClusterTelemetry.Source.StartActivity(SpanNames.Placement, ActivityKind.Internal, Activity.Current?.Context ?? Exchange.TraceContext.Parse(_life.Record.TraceParent));
+            // In the run's trace, under its stored context: placements happen on the timer (the first right
+            // after the submission, re-activations later), whose own activity is Orleans', not the run's.
+            var run = Exchange.TraceContext.Parse(_life.Record.TraceParent);
+            using var span = ClusterTelemetry.Source.StartActivity(SpanNames.Placement, ActivityKind.Internal, run != default ? run : Activity.Current?.Context ?? default);
             span?.SetTag(TelemetryAttributes.Peer, peer.Name);
             span?.SetTag(TelemetryAttributes.Generation, (long)peer.Generation);
             span?.SetTag(TelemetryAttributes.Device, peer.Device);
