@@ -23,6 +23,54 @@ internal static class AccessCommands
         command.Subcommands.Add(Create());
         command.Subcommands.Add(List());
         command.Subcommands.Add(Revoke());
+        command.Subcommands.Add(Mint());
+        return command;
+    }
+
+    /// <summary>
+    /// `peerdistill tokens mint FILE`: a new token's text, made here and known to no coordinator, into FILE
+    /// (owner-only; an existing file is kept unless --force), for a coordinator's --admin-token-file.
+    /// </summary>
+    private static Command Mint()
+    {
+        var file = new Argument<string>("file") { Description = "Where to write it (readable by this user only)." };
+        var force = new Option<bool>("--force") { Description = "Replace the file if it exists." };
+        var command = new Command("mint", "Make a token's text here, into a file, for a coordinator's --admin-token-file (a deployment's admin token; no coordinator is called).") { file, force };
+        command.SetAction(parse =>
+        {
+            var path = Path.GetFullPath(parse.GetValue(file)!);
+            if (File.Exists(path) && !parse.GetValue(force))
+            {
+                Console.Error.WriteLine($"error: {path} exists; give --force to replace it");
+                return ExitCodes.InvalidInput;
+            }
+
+            var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+            if (!OperatingSystem.IsWindows())
+            {
+                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            }
+
+            var temporary = path + ".tmp-" + Environment.ProcessId;
+            try
+            {
+                using (var writer = new StreamWriter(new FileStream(temporary, options)))
+                {
+                    writer.WriteLine(ApiTokenFormat.Create().Token);
+                }
+
+                File.Move(temporary, path, overwrite: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                File.Delete(temporary);
+                Console.Error.WriteLine($"error: {path} cannot be written: {e.Message}");
+                return ExitCodes.Failed;
+            }
+
+            Console.WriteLine($"wrote a new API token to {path} (readable by this user only); start a coordinator with --admin-token-file {path}");
+            return ExitCodes.Ok;
+        });
         return command;
     }
 

@@ -23,17 +23,18 @@ internal static class CoordinatorCommand
         var dataDir = new Option<string>("--data-dir") { Description = $"Where the coordinator keeps its database (SQLite) unless --database names another; default {CoordinatorOptions.DefaultDataDirectory} (Coordinator:DataDirectory)." };
         var databaseProvider = new Option<string>("--database-provider") { Description = "sqlite (default: a file in --data-dir, no set-up) or postgres (Coordinator:Database:Provider)." };
         var database = new Option<string>("--database") { Description = "The database's connection string: required for postgres (Host=...;Database=...;Username=...), optional for sqlite (Data Source=FILE) (Coordinator:Database:ConnectionString)." };
+        var adminTokenFile = new Option<string>("--admin-token-file") { Description = "A file holding the admin token to make on the first start (`peerdistill tokens mint` writes one), instead of a random token printed once; read only while the database has no token (Coordinator:Access:AdminTokenFromFile)." };
         var insecure = ServiceConfiguration.InsecureOption("Coordinator");
         var (tlsCertificate, tlsKey, tlsAuthority) = ServiceConfiguration.TlsOptions("Coordinator");
         var config = ServiceConfiguration.ConfigOption();
         var (metricsPort, traceEvery, traceSlower) = ServiceConfiguration.TelemetryOptions("Coordinator");
-        var command = new Command("coordinator", "Run the coordinator of distributed cohorts (workers join its cluster; `submit` sends it cohorts).") { host, port, httpPort, clusterPort, clusterId, output, dataDir, databaseProvider, database, insecure, tlsCertificate, tlsKey, tlsAuthority, metricsPort, traceEvery, traceSlower, config };
+        var command = new Command("coordinator", "Run the coordinator of distributed cohorts (workers join its cluster; `submit` sends it cohorts).") { host, port, httpPort, clusterPort, clusterId, output, dataDir, databaseProvider, database, adminTokenFile, insecure, tlsCertificate, tlsKey, tlsAuthority, metricsPort, traceEvery, traceSlower, config };
         (Option Flag, string Key)[] flags =
         [
             (host, nameof(CoordinatorOptions.Host)), (port, nameof(CoordinatorOptions.Port)), (httpPort, nameof(CoordinatorOptions.HttpPort)), (clusterPort, nameof(CoordinatorOptions.ClusterPort)),
             (clusterId, nameof(CoordinatorOptions.ClusterId)), (output, nameof(CoordinatorOptions.Output)), (dataDir, nameof(CoordinatorOptions.DataDirectory)),
             (databaseProvider, nameof(CoordinatorOptions.Database) + ":" + nameof(DatabaseOptions.Provider)), (database, nameof(CoordinatorOptions.Database) + ":" + nameof(DatabaseOptions.ConnectionString)),
-            (insecure, nameof(CoordinatorOptions.Insecure)),
+            (adminTokenFile, "Access:AdminTokenFromFile"), (insecure, nameof(CoordinatorOptions.Insecure)),
             (tlsCertificate, "Tls:Certificate"), (tlsKey, "Tls:Key"), (tlsAuthority, "Tls:Authority"),
             (metricsPort, "Telemetry:MetricsPort"), (traceEvery, "Telemetry:TraceEverySteps"), (traceSlower, "Telemetry:TraceSlowerThanMs"),
         ];
@@ -62,6 +63,12 @@ internal static class CoordinatorCommand
                 {
                     await node.StartAsync(cancellation).ConfigureAwait(false);
                     started = node;
+                }
+                catch (InvalidDataException e)
+                {
+                    await node.DisposeAsync().ConfigureAwait(false);
+                    Console.Error.WriteLine($"error: coordinator: {e.Message}");
+                    return ExitCodes.InvalidInput;
                 }
                 catch (DbException e)
                 {

@@ -58,6 +58,46 @@ public sealed class AccessControlTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task AdminTokenFromAFile_IsTheAdminToken_NeitherPrintedNorWritten_AndABadFileIsRefusedByName()
+    {
+        using var dir = new TempDirectory();
+        var secret = Path.Combine(dir.Path, "admin.secret");
+        var mint = CliProcess.RunIn(dir.Path, "tokens", "mint", secret);
+        Assert.True(mint.ExitCode == 0, mint.Stderr);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(secret));
+        var token = File.ReadAllText(secret).Trim();
+        Assert.Matches("^pd_[0-9a-f]{16}\\.[A-Za-z0-9_-]{43}$", token);
+        Assert.DoesNotContain(token, mint.Stdout + mint.Stderr, StringComparison.Ordinal);
+        Assert.Equal(2, CliProcess.RunIn(dir.Path, "tokens", "mint", secret).ExitCode);
+
+        await using (var cluster = await Cluster.StartAsync(dir.Path, [], output, coordinatorEnvironment: new Dictionary<string, string> { [Cluster.AdminTokenFromFile] = secret }))
+        {
+            Assert.Equal(token, cluster.Token);
+            Assert.Equal(0, cluster.Printed("coordinator", "first start: made the admin token"));
+            Assert.Empty(cluster.AnyLines(token));
+            Assert.False(File.Exists(Path.Combine(dir.Path, "data", "admin.token")));
+            using (var admin = cluster.Http())
+            {
+                Assert.Equal(System.Net.HttpStatusCode.OK, (await admin.GetAsync("api/v1/tokens")).StatusCode);
+            }
+
+            var other = Path.Combine(dir.Path, "other.secret");
+            Assert.Equal(0, CliProcess.RunIn(dir.Path, "tokens", "mint", other).ExitCode);
+            using var stranger = cluster.Http(string.Empty, File.ReadAllText(other).Trim());
+            Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await stranger.GetAsync("api/v1/runs")).StatusCode);
+        }
+
+        // A file that holds no token: exit 2 naming the file, not what it holds.
+        using var second = new TempDirectory();
+        var bad = Path.Combine(second.Path, "bad.secret");
+        await File.WriteAllTextAsync(bad, "hunter2-is-no-token");
+        var refused = CliProcess.RunIn(second.Path, "coordinator", "--port", "0", "--http-port", "0", "--cluster-port", "0", "--admin-token-file", bad);
+        Assert.Equal(2, refused.ExitCode);
+        Assert.Contains($"Access:AdminTokenFromFile: {bad} does not hold an API token", refused.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", refused.Stdout + refused.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task EveryAttack_IsRefusedWithItsStatus_WhileACohortTrains_WhoseLossesStayThoseOfTheEmbeddedRun()
     {
         using var dir = new TempDirectory();

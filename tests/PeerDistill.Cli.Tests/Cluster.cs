@@ -48,6 +48,9 @@ internal sealed partial class Cluster : IAsyncDisposable
     /// <summary>The admin token the coordinator made on its first start (from its owner-only file in its data directory).</summary>
     public string Token { get; private set; } = string.Empty;
 
+    /// <summary>The variable that gives a coordinator its admin token from a file (Coordinator:Access:AdminTokenFromFile).</summary>
+    public const string AdminTokenFromFile = "PEERDISTILL_COORDINATOR__ACCESS__ADMINTOKENFROMFILE";
+
     /// <summary>
     /// The rate limits every coordinator of these tests runs with unless a test sets its own: far above
     /// what a test sends (a test that floods the API sets the defaults back or its own).
@@ -319,8 +322,9 @@ internal sealed partial class Cluster : IAsyncDisposable
         Url = await url.Task.WaitAsync(TimeSpan.FromSeconds(60));
         HttpUrl = await http.Task.WaitAsync(TimeSpan.FromSeconds(60));
         ClusterEndpoint = await endpoint.Task.WaitAsync(TimeSpan.FromSeconds(60));
-        // Written before the API listens (and kept by a restarted coordinator on the same data).
-        Token = (await File.ReadAllTextAsync(Path.Combine(_dir, "data", "admin.token"))).Trim();
+        // Written before the API listens (and kept by a restarted coordinator on the same data); or the
+        // deployment's own, when the coordinator was given one.
+        Token = (await File.ReadAllTextAsync(_coordinatorEnvironment.TryGetValue(AdminTokenFromFile, out var given) ? given : Path.Combine(_dir, "data", "admin.token"))).Trim();
     }
 
     private void Follow(Process p, string who, Action<string> onLine)

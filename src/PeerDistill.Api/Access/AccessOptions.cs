@@ -16,6 +16,13 @@ public sealed class AccessOptions
     /// <summary>Where the coordinator writes the admin token it makes on a first start (relative to its data directory; owner-only permissions).</summary>
     public string AdminTokenFile { get; set; } = DefaultAdminTokenFile;
 
+    /// <summary>
+    /// A file holding the admin token to make on a first start instead of a random one (a deployment's
+    /// secret: <c>peerdistill tokens mint</c> writes one); null (the default): a random one, printed once
+    /// and written to <see cref="AdminTokenFile"/>. Read only while the database has no token.
+    /// </summary>
+    public string? AdminTokenFromFile { get; set; }
+
     /// <summary>JWT bearer credentials (subsection <c>Jwt</c>); off unless an audience is set.</summary>
     public JwtAccessOptions Jwt { get; set; } = new();
 

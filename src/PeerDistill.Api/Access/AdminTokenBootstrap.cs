@@ -20,6 +20,21 @@ public sealed class AdminTokenBootstrap(TokenStore tokens, AccessOptions options
             return (null, file);
         }
 
+        if (options.AdminTokenFromFile is { } given)
+        {
+            // The deployment's token: kept as the admin token, neither printed nor written anywhere.
+            try
+            {
+                await tokens.CreateAsync(new NewApiToken(Name, ApiRole.Admin, null, null), $"coordinator (first start, from {given})", ReadGiven(given), cancellationToken).ConfigureAwait(false);
+            }
+            catch (CohortApiException e) when (e.Error == ApiError.AlreadyExists)
+            {
+                // Another coordinator on the same database made it first.
+            }
+
+            return (null, Path.GetFullPath(given));
+        }
+
         string token;
         try
         {
@@ -42,6 +57,29 @@ public sealed class AdminTokenBootstrap(TokenStore tokens, AccessOptions options
 
         File.Move(temporary, file, overwrite: true);
         return (token, file);
+    }
+
+    /// <summary>The token in <paramref name="path"/> (one line; surrounding white space ignored); an error naming the file, never its content.</summary>
+    private static (string Id, string Token, string Salt, string Hash) ReadGiven(string path)
+    {
+        string text;
+        try
+        {
+            var info = new FileInfo(path);
+            if (info.Exists && info.Length > 4096)
+            {
+                throw new InvalidDataException($"Access:AdminTokenFromFile: {path} holds {info.Length} bytes; a token file holds one token (pd_..., {ApiTokenFormat.Length} characters)");
+            }
+
+            text = File.ReadAllText(path).Trim();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException && e is not InvalidDataException)
+        {
+            throw new InvalidDataException($"Access:AdminTokenFromFile: {path} cannot be read ({e.Message})", e);
+        }
+
+        return ApiTokenFormat.Of(text)
+            ?? throw new InvalidDataException($"Access:AdminTokenFromFile: {path} does not hold an API token (pd_ then 16 hex digits, a dot and 43 base64url characters; `peerdistill tokens mint` writes one)");
     }
 
     private static FileStreamOptions OwnerOnly()

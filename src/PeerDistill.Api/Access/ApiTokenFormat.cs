@@ -34,6 +34,22 @@ public static class ApiTokenFormat
         return (id, token, Convert.ToHexStringLower(salt), Convert.ToHexStringLower(HMACSHA256.HashData(salt, secret)));
     }
 
+    /// <summary>
+    /// What the database keeps of a token made elsewhere (<c>peerdistill tokens mint</c>, a deployment's
+    /// secret): its id, the text and a new salt and hash; null when <paramref name="token"/> is not a token.
+    /// </summary>
+    public static (string Id, string Token, string Salt, string Hash)? Of(string token)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        if (Parse(token) is not var (id, secret))
+        {
+            return null;
+        }
+
+        var salt = RandomNumberGenerator.GetBytes(SaltBytes);
+        return (id, token, Convert.ToHexStringLower(salt), Convert.ToHexStringLower(HMACSHA256.HashData(salt, secret)));
+    }
+
     /// <summary>The id and secret of <paramref name="token"/>, or null when it is not shaped like a token (any length, any characters).</summary>
     public static (string Id, byte[] Secret)? Parse(ReadOnlySpan<char> token)
     {

@@ -54,7 +54,12 @@ public sealed class TokenStore(StoreDatabase database, TimeProvider time)
 
     /// <summary>Makes a token; the token text is returned once and kept nowhere.</summary>
     /// <exception cref="CohortApiException">A wrong name, project or expiry (InvalidArgument), or a name in use (AlreadyExists).</exception>
-    public async Task<(ApiTokenInfo Info, string Token)> CreateAsync(NewApiToken token, string createdBy, CancellationToken cancellationToken)
+    public Task<(ApiTokenInfo Info, string Token)> CreateAsync(NewApiToken token, string createdBy, CancellationToken cancellationToken) =>
+        CreateAsync(token, createdBy, ApiTokenFormat.Create(), cancellationToken);
+
+    /// <summary>Keeps <paramref name="made"/> (a token made elsewhere, <see cref="ApiTokenFormat.Of"/>) as the token <paramref name="token"/> describes.</summary>
+    /// <exception cref="CohortApiException">As <see cref="CreateAsync(NewApiToken, string, CancellationToken)"/>; AlreadyExists also for a token id in use.</exception>
+    public async Task<(ApiTokenInfo Info, string Token)> CreateAsync(NewApiToken token, string createdBy, (string Id, string Token, string Salt, string Hash) made, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(token);
         CheckName("name", token.Name);
@@ -69,7 +74,7 @@ public sealed class TokenStore(StoreDatabase database, TimeProvider time)
             throw new CohortApiException(ApiError.InvalidArgument, $"CreateToken: expires: {expires:O} has passed; give a time in the future (or none: the token does not expire)");
         }
 
-        var (id, text, salt, hash) = ApiTokenFormat.Create();
+        var (id, text, salt, hash) = made;
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await database.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
         await using (var insert = connection.Command($"""
