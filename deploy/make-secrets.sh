@@ -30,9 +30,10 @@ issue worker-2 172.28.0.12
 if [ ! -f postgres_password ]; then password > postgres_password; fi
 if [ ! -f pgpass ]; then printf "postgres:5432:peerdistill:peerdistill:%s\n" "$(cat postgres_password)" > pgpass; fi
 if [ ! -f grafana_admin_password ]; then password > grafana_admin_password; fi
-chown 10001:10001 ca.crt ca.key coordinator.* worker-1.* worker-2.* postgres_password pgpass
+[ -f admin_token ] || peerdistill tokens mint /secrets/admin_token
+chown 10001:10001 ca.crt ca.key coordinator.* worker-1.* worker-2.* postgres_password pgpass admin_token
 chmod 0444 ca.crt coordinator.crt worker-1.crt worker-2.crt
-chmod 0400 ca.key coordinator.key worker-1.key worker-2.key postgres_password pgpass
+chmod 0400 ca.key coordinator.key worker-1.key worker-2.key postgres_password pgpass admin_token
 chown 472:0 grafana_admin_password && chmod 0400 grafana_admin_password
 '
 echo "secrets in $dir:"

@@ -24,9 +24,14 @@
 {{- end -}}
 
 {{- define "peerdistill.labels" -}}
-helm.sh/chart: {{ include "peerdistill.chart" . }}
 app.kubernetes.io/name: {{ include "peerdistill.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
+{{ include "peerdistill.commonLabels" . }}
+{{- end -}}
+
+{{/* The labels of every object but the ones that select it; a pod template adds its selector labels. */}}
+{{- define "peerdistill.commonLabels" -}}
+helm.sh/chart: {{ include "peerdistill.chart" . }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: peerdistill
@@ -95,6 +100,7 @@ runs: /var/lib/peerdistill/runs
 config: /etc/peerdistill/config
 tls: /etc/peerdistill/tls
 jwt: /etc/peerdistill/jwt
+adminToken: /etc/peerdistill/admin-token
 {{- end -}}
 
 {{/* Every problem of the values that the schema cannot express, as one failure. */}}
