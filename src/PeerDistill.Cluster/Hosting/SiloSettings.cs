@@ -32,6 +32,7 @@ public sealed class SiloSettings
     /// </summary>
     public static readonly TimeSpan ResponseTimeout = TimeSpan.FromSeconds(10);
 
+
     /// <summary>
     /// The distributed grain directory's range lease (Orleans' default is 30 s). When a silo dies,
     /// the grains whose directory range it held may be activated elsewhere only after the lease,
@@ -78,6 +79,9 @@ public sealed class SiloSettings
 
     /// <summary>The files of mutual TLS on the silo's connections (every silo of the cluster the same, checked); null: cleartext.</summary>
     public Security.ClusterTlsOptions? Tls { get; init; }
+
+    /// <summary>The Kubernetes pod this silo runs in (default: the one the environment names, if any); null outside Kubernetes.</summary>
+    public KubernetesPod? Pod { get; init; } = KubernetesPod.FromEnvironment();
 
     /// <summary>When this silo's process set it up (for the coordinator: the cluster's incarnation).</summary>
     public long StartedUnixMillis { get; } = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();

@@ -99,6 +99,16 @@ public static class SiloSetup
             .AddPlacementDirector<CoordinatorPlacement, RolePlacementDirector>()
             .AddPlacementDirector<WorkerPlacement, RolePlacementDirector>()
             .AddPeerDistillDashboard();
+        if (settings.Pod is not null)
+        {
+            // In a pod: Orleans' Kubernetes hosting names the silo after its pod (POD_NAME, else the host
+            // name; the chart makes a worker's id its pod's name too), takes the service and cluster ids
+            // the chart sets, and its agent declares a silo dead as soon as its pod is gone instead of
+            // after missed probes. The address the silo advertises stays the one it was given (the
+            // chart gives the pod's IP).
+            silo.UseKubernetesHosting();
+        }
+
         var services = silo.Services;
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(settings);
