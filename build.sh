@@ -137,7 +137,7 @@ publish() {
   mkdir -p "$out"
   out="$(cd "$out" && pwd)"
   say "publishing the CLI (self-contained, trimmed, linux-x64) into $out"
-  publish_trimmed src/PeerDistill.Cli "$out" 'Orleans\.[A-Za-z.]+|Newtonsoft\.Json|Grpc\.AspNetCore\.Server\.Reflection'
+  publish_trimmed src/PeerDistill.Cli "$out" 'Orleans\.[A-Za-z.]+|Newtonsoft\.Json|Grpc\.AspNetCore\.Server\.Reflection|KubernetesClient|YamlDotNet'
   [ -x "$out/peerdistill" ] || die "publish produced no $out/peerdistill"
   say "checking the published binary without the SDK on PATH"
   env -i PATH=/usr/bin:/bin HOME="${HOME:-/tmp}" "$out/peerdistill" info \
