@@ -3,6 +3,7 @@ using System.Globalization;
 using Google.Protobuf;
 using Grpc.Core;
 using PeerDistill.Api.Access;
+using PeerDistill.Cluster.Security;
 using PeerDistill.Protocol.V1;
 
 namespace PeerDistill.Cli;
@@ -45,25 +46,12 @@ internal static class AccessCommands
                 return ExitCodes.InvalidInput;
             }
 
-            var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
-            if (!OperatingSystem.IsWindows())
-            {
-                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-            }
-
-            var temporary = path + ".tmp-" + Environment.ProcessId;
             try
             {
-                using (var writer = new StreamWriter(new FileStream(temporary, options)))
-                {
-                    writer.WriteLine(ApiTokenFormat.Create().Token);
-                }
-
-                File.Move(temporary, path, overwrite: true);
+                SecretFile.Write(path, ApiTokenFormat.Create().Token + "\n", SecretFile.OwnerOnly);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                File.Delete(temporary);
                 Console.Error.WriteLine($"error: {path} cannot be written: {e.Message}");
                 return ExitCodes.Failed;
             }

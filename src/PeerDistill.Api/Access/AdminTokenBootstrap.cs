@@ -73,7 +73,7 @@ public sealed class AdminTokenBootstrap(TokenStore tokens, AccessOptions options
 
             text = File.ReadAllText(path).Trim();
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException && e is not InvalidDataException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new InvalidDataException($"Access:AdminTokenFromFile: {path} cannot be read ({e.Message})", e);
         }

@@ -32,7 +32,6 @@ public sealed class SiloSettings
     /// </summary>
     public static readonly TimeSpan ResponseTimeout = TimeSpan.FromSeconds(10);
 
-
     /// <summary>
     /// The distributed grain directory's range lease (Orleans' default is 30 s). When a silo dies,
     /// the grains whose directory range it held may be activated elsewhere only after the lease,
@@ -80,8 +79,12 @@ public sealed class SiloSettings
     /// <summary>The files of mutual TLS on the silo's connections (every silo of the cluster the same, checked); null: cleartext.</summary>
     public Security.ClusterTlsOptions? Tls { get; init; }
 
-    /// <summary>The Kubernetes pod this silo runs in (default: the one the environment names, if any); null outside Kubernetes.</summary>
-    public KubernetesPod? Pod { get; init; } = KubernetesPod.FromEnvironment();
+    /// <summary>
+    /// Whether this silo runs in a Kubernetes pod (default: whether the kubelet's
+    /// <c>KUBERNETES_SERVICE_HOST</c> is set, as it is in every container of a pod). Orleans' Kubernetes
+    /// hosting then reads the pod from <c>POD_NAME</c>, <c>POD_NAMESPACE</c> and <c>POD_IP</c>.
+    /// </summary>
+    public bool InKubernetesPod { get; init; } = !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("KUBERNETES_SERVICE_HOST"));
 
     /// <summary>When this silo's process set it up (for the coordinator: the cluster's incarnation).</summary>
     public long StartedUnixMillis { get; } = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();

@@ -99,7 +99,7 @@ public static class SiloSetup
             .AddPlacementDirector<CoordinatorPlacement, RolePlacementDirector>()
             .AddPlacementDirector<WorkerPlacement, RolePlacementDirector>()
             .AddPeerDistillDashboard();
-        if (settings.Pod is not null)
+        if (settings.InKubernetesPod)
         {
             // In a pod: Orleans' Kubernetes hosting names the silo after its pod (POD_NAME, else the host
             // name; the chart makes a worker's id its pod's name too), takes the service and cluster ids

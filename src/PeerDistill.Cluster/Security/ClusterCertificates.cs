@@ -106,8 +106,8 @@ public static class ClusterCertificates
             }
         }
 
-        WriteFile(keyPath, key.ExportPkcs8PrivateKeyPem(), UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        WriteFile(certificatePath, certificate.ExportCertificatePem() + "\n", UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        SecretFile.Write(keyPath, key.ExportPkcs8PrivateKeyPem(), SecretFile.OwnerOnly);
+        SecretFile.Write(certificatePath, certificate.ExportCertificatePem() + "\n", SecretFile.OwnerOnly | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
     }
 
     /// <summary>Loads a certificate with its key from PEM files.</summary>
@@ -207,27 +207,6 @@ public static class ClusterCertificates
         var policy = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck };
         policy.CustomTrustStore.Add(authority);
         return new SslClientAuthenticationOptions { CertificateChainPolicy = policy, CertificateRevocationCheckMode = X509RevocationMode.NoCheck };
-    }
-
-    private static void WriteFile(string path, string text, UnixFileMode mode)
-    {
-        var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        var temporary = full + ".tmp";
-        File.Delete(temporary);
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = mode;
-        }
-
-        using (var stream = new FileStream(temporary, options))
-        using (var writer = new StreamWriter(stream))
-        {
-            writer.Write(text);
-        }
-
-        File.Move(temporary, full, overwrite: true);
     }
 
     private static string Escape(string value) => value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace(",", "\\,", StringComparison.Ordinal).Replace("=", "\\=", StringComparison.Ordinal)

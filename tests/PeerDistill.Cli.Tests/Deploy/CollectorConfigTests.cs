@@ -13,7 +13,7 @@ public sealed class CollectorConfigTests
     [Fact]
     public void Pipelines_TakeOtlp_SendTracesToJaegerAndMetricsToPrometheus_WithComponentsTheFileDefines()
     {
-        var config = ComposeTests.Load(Path.Combine(DeployTools.RepoRoot, "deploy", "otel-collector", "config.yaml"));
+        var config = DeployTools.LoadYaml(Path.Combine(DeployTools.RepoRoot, "deploy", "otel-collector", "config.yaml"));
         var protocols = (YamlMappingNode)((YamlMappingNode)((YamlMappingNode)config["receivers"])["otlp"])["protocols"];
         Assert.EndsWith(":4317", ((YamlMappingNode)protocols["grpc"])["endpoint"].ToString(), StringComparison.Ordinal);
         Assert.EndsWith(":4318", ((YamlMappingNode)protocols["http"])["endpoint"].ToString(), StringComparison.Ordinal);
@@ -37,7 +37,7 @@ public sealed class CollectorConfigTests
         Assert.Equal(["http://prometheus:9090/api/v1/write"], metrics);
 
         // The services named are in the compose stack, and Prometheus there accepts remote writes.
-        var compose = (YamlMappingNode)ComposeTests.Load(Path.Combine(DeployTools.RepoRoot, "docker-compose.yml"))["services"];
+        var compose = (YamlMappingNode)DeployTools.LoadYaml(Path.Combine(DeployTools.RepoRoot, "docker-compose.yml"))["services"];
         Assert.True(compose.Children.ContainsKey("jaeger") && compose.Children.ContainsKey("prometheus") && compose.Children.ContainsKey("otel-collector"));
         Assert.Contains("--web.enable-remote-write-receiver", ((YamlSequenceNode)((YamlMappingNode)compose["prometheus"])["command"]).Children.Select(c => c.ToString()));
     }

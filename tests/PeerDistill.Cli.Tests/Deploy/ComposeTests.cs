@@ -58,7 +58,7 @@ public sealed partial class ComposeTests
     {
         foreach (var file in new[] { "docker-compose.yml", "docker-compose.gpu.yml" })
         {
-            var services = (YamlMappingNode)Load(Path.Combine(DeployTools.RepoRoot, file))["services"];
+            var services = (YamlMappingNode)DeployTools.LoadYaml(Path.Combine(DeployTools.RepoRoot, file))["services"];
             foreach (var (name, service) in services.Children.Select(c => (c.Key.ToString(), (YamlMappingNode)c.Value)))
             {
                 if (!service.Children.TryGetValue("command", out var command) || command is not YamlSequenceNode args || args.Children[0].ToString() is not ("coordinator" or "worker"))
@@ -91,9 +91,7 @@ public sealed partial class ComposeTests
     {
         var (code, text, errors) = DeployTools.Run("/usr/bin/docker-compose", [.. files.SelectMany(f => new[] { "-f", f }), "config"], DeployTools.RepoRoot);
         Assert.True(code == 0, $"docker-compose -f {string.Join(" -f ", files)} config:\n{errors}");
-        var stream = new YamlStream();
-        stream.Load(new StringReader(text));
-        return (YamlMappingNode)stream.Documents[0].RootNode;
+        return DeployTools.ParseYaml(text);
     }
 
     private static string DependsOn(YamlMappingNode services, string service, string on) =>
@@ -104,12 +102,4 @@ public sealed partial class ComposeTests
 
     /// <summary>A volume as "source:target" in either of compose's spellings.</summary>
     private static string Volume(YamlNode node) => node is YamlMappingNode m ? $"{m["source"]}:{m["target"]}" : Regex.Replace(node.ToString(), ":(ro|rw)$", string.Empty);
-
-    internal static YamlMappingNode Load(string path)
-    {
-        var stream = new YamlStream();
-        using var reader = File.OpenText(path);
-        stream.Load(reader);
-        return (YamlMappingNode)stream.Documents[0].RootNode;
-    }
 }

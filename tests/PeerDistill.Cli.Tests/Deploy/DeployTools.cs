@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using YamlDotNet.RepresentationModel;
 
 namespace PeerDistill.Cli.Tests.Deploy;
 
@@ -32,6 +33,17 @@ internal static class DeployTools
     public static string? PythonYamlUnavailable => Run("/usr/bin/python3", ["-c", "import yaml"], RepoRoot).Code == 0
         ? null
         : "/usr/bin/python3 cannot import yaml (apt-get install python3-yaml; ./build.sh test does)";
+
+    /// <summary>The one YAML document of the file at <paramref name="path"/>, a mapping.</summary>
+    public static YamlMappingNode LoadYaml(string path) => ParseYaml(File.ReadAllText(path));
+
+    /// <summary>The one YAML document of <paramref name="text"/>, a mapping.</summary>
+    public static YamlMappingNode ParseYaml(string text)
+    {
+        var stream = new YamlStream();
+        stream.Load(new StringReader(text));
+        return (YamlMappingNode)Xunit.Assert.Single(stream.Documents).RootNode;
+    }
 
     /// <summary>Runs <paramref name="program"/> to its end (at most 2 minutes): its exit code, then what it printed on standard output and on standard error.</summary>
     public static (int Code, string Stdout, string Stderr) Run(string program, IReadOnlyList<string> args, string workingDirectory)

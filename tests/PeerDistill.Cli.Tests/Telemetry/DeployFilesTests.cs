@@ -74,13 +74,7 @@ public sealed class DeployFilesTests
         Assert.Contains("SUCCESS", output, StringComparison.Ordinal);
     }
 
-    private static YamlMappingNode Load(string path)
-    {
-        var yaml = new YamlStream();
-        using var reader = new StreamReader(path);
-        yaml.Load(reader);
-        return (YamlMappingNode)Assert.Single(yaml.Documents).RootNode;
-    }
+    private static YamlMappingNode Load(string path) => PeerDistill.Cli.Tests.Deploy.DeployTools.LoadYaml(path);
 
     private static string Scalar(YamlMappingNode node, string key) =>
         node.Children.TryGetValue(new YamlScalarNode(key), out var value) && value is YamlScalarNode { Value: { } text } ? text : throw new Xunit.Sdk.XunitException($"no scalar '{key}' in {node.Start}");

@@ -17,7 +17,7 @@ namespace PeerDistill.Cluster.Tests.Hosting;
 /// </summary>
 public sealed class KubernetesHostingTests
 {
-    private static SiloSettings Worker(KubernetesPod? pod) => new()
+    private static SiloSettings Worker(bool inPod) => new()
     {
         Role = SiloRoles.Worker,
         Name = "w1",
@@ -25,7 +25,7 @@ public sealed class KubernetesHostingTests
         SiloPort = 11111,
         Primary = new IPEndPoint(IPAddress.Parse("10.1.2.4"), 11111),
         Slots = [new SlotDescriptor(0, "cpu", 1)],
-        Pod = pod,
+        InKubernetesPod = inPod,
     };
 
     private static IHost Build(SiloSettings settings)
@@ -46,7 +46,7 @@ public sealed class KubernetesHostingTests
         Environment.SetEnvironmentVariable("POD_NAMESPACE", "ml");
         try
         {
-            using var host = Build(Worker(new KubernetesPod(name, "ml", null)));
+            using var host = Build(Worker(inPod: true));
 
             Assert.Equal(name, host.Services.GetRequiredService<IOptions<SiloOptions>>().Value.SiloName);
             Assert.NotEqual("w1", name);
@@ -64,7 +64,7 @@ public sealed class KubernetesHostingTests
     [Fact]
     public void OutsideAPod_TheSiloKeepsItsName_AndNoKubernetesHostingIsAdded()
     {
-        using var host = Build(Worker(pod: null));
+        using var host = Build(Worker(inPod: false));
 
         Assert.Equal("w1", host.Services.GetRequiredService<IOptions<SiloOptions>>().Value.SiloName);
         Assert.DoesNotContain(host.Services.GetServices<IConfigureOptions<KubernetesHostingOptions>>(), c => c.GetType().Assembly == typeof(KubernetesHostingOptions).Assembly);
